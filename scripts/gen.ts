@@ -1,0 +1,87 @@
+/**
+ * Regenerates the protobuf TypeScript under `src/gen` with buf and protoc-gen-es (both from npm).
+ *
+ * Inputs: the app's own protos (`proto/`) and the Axon Server protos shipped by the npm package
+ * `axon-server-node-api` (never copied into this repository).
+ *
+ * `deno task gen` writes `src/gen`; `deno run -A scripts/gen.ts --check` generates into a temporary folder
+ * and fails when the result differs from what is committed (drift check, part of `deno task check`).
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const axonProtos = join(root, "node_modules", "axon-server-node-api", "src", "main", "proto");
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" }).output();
+  if (!out.success) throw new Error(`"${cmd} ${args.join(" ")}" failed with exit code ${out.code}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function generate(outDir: string): Promise<void> {
+  if (!(await exists(axonProtos))) await run(Deno.execPath(), ["install"]);
+  const buf = [Deno.execPath(), "run", "-A", "npm:@bufbuild/buf@1.75.0"];
+  await run(buf[0], [...buf.slice(1), "lint"]);
+  await run(buf[0], [...buf.slice(1), "generate", "proto", "--template", "buf.gen.yaml", "-o", outDir]);
+  await run(buf[0], [
+    ...buf.slice(1),
+    "generate",
+    relative(root, axonProtos),
+    "--template",
+    "buf.gen.yaml",
+    "-o",
+    join(outDir, "axon"),
+  ]);
+}
+
+async function listFiles(dir: string, prefix = ""): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory) {
+      for (const [k, v] of await listFiles(path, name)) files.set(k, v);
+    } else {
+      files.set(name, await Deno.readTextFile(path));
+    }
+  }
+  return files;
+}
+
+const target = join(root, "src", "gen");
+if (Deno.args.includes("--check")) {
+  const temp = await Deno.makeTempDir({ prefix: "gen-check-" });
+  try {
+    await generate(temp);
+    const [fresh, committed] = await Promise.all([listFiles(temp), listFiles(target)]);
+    const drift = [...new Set([...fresh.keys(), ...committed.keys()])]
+      .filter((name) => fresh.get(name) !== committed.get(name))
+      .sort();
+    if (drift.length > 0) {
+      console.error(`src/gen is out of date; run "deno task gen". Differs: ${drift.join(", ")}`);
+      Deno.exitCode = 1;
+    } else {
+      console.log("src/gen is up to date.");
+    }
+  } finally {
+    await Deno.remove(temp, { recursive: true });
+  }
+} else {
+  await Deno.remove(target, { recursive: true }).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+  await generate(target);
+  console.log("Generated src/gen.");
+}
