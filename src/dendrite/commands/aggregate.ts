@@ -1,0 +1,98 @@
+/**
+ * Event-sourced aggregates as three pure functions (decide/evolve/initialState), typed by generated protobuf
+ * schemas: the command and event unions are inferred from the schema lists, so `switch (command.$typeName)`
+ * narrows to each message type.
+ *
+ * @module
+ */
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import type { DomainError } from "../core/errors.ts";
+import type { AggregateRef, EventMessage } from "../core/message.ts";
+
+/** What `decide` returns: the events to append (none, one or several), or a refusal. */
+export type Decision<E extends Message> = E | readonly E[] | DomainError;
+
+/** A stored domain event as `result` sees it. */
+export interface DomainEventMessage<E extends Message = Message> extends EventMessage<E> {
+  readonly aggregate: AggregateRef;
+}
+
+/** Snapshot policy: store the state (a protobuf message) every `every` events. */
+export interface SnapshotPolicy<S extends Message> {
+  readonly schema: DescMessage & { readonly typeName: S["$typeName"] };
+  readonly every: number;
+}
+
+/** A complete aggregate definition. Build one with {@link defineAggregate}. */
+export interface AggregateDefinition<S, C extends Message, E extends Message> {
+  /** The aggregate type stored with every event (`aggregate_type`), e.g. `example.v1.Greeter`. */
+  readonly type: string;
+  readonly commands: readonly DescMessage[];
+  readonly events: readonly DescMessage[];
+  initialState(): S;
+  /** Decides what happens: pure, no I/O. Throwing a `DomainError` is the same as returning it. */
+  decide(command: C, state: S): Decision<E>;
+  /** Applies an event to the state: pure, total (never refuses). */
+  evolve(state: S, event: E): S;
+  /** The target aggregate id of a command (also its routing key). */
+  aggregateId(command: C): string;
+  /** The command's result message (default: none). */
+  result?(command: C, state: S, events: readonly DomainEventMessage<E>[]): Message | undefined;
+  readonly snapshot?: S extends Message ? SnapshotPolicy<S> : never;
+}
+
+/** The command union of a definition. */
+export type CommandOf<D> = D extends AggregateDefinition<unknown, infer C, Message> ? C : never;
+/** The event union of a definition. */
+export type EventOf<D> = D extends AggregateDefinition<unknown, Message, infer E> ? E : never;
+/** The state type of a definition. */
+export type StateOf<D> = D extends AggregateDefinition<infer S, Message, Message> ? S : never;
+
+/**
+ * Defines an aggregate; the command and event types are inferred from the schema lists.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { defineAggregate } from "./aggregate.ts";
+ * import { DomainError } from "../core/errors.ts";
+ * import { GreetCommandSchema, GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ *
+ * const Counter = defineAggregate({
+ *   type: "example.Counter",
+ *   commands: [GreetCommandSchema],
+ *   events: [GreetedEventSchema],
+ *   initialState: () => ({ count: 0 }),
+ *   aggregateId: (command) => command.greeterId,
+ *   decide: (command, state) =>
+ *     state.count >= 3
+ *       ? new DomainError("FULL", "Three is enough")
+ *       : create(GreetedEventSchema, { greeterId: command.greeterId, message: command.message }),
+ *   evolve: (state) => ({ count: state.count + 1 }),
+ * });
+ * ```
+ */
+export function defineAggregate<
+  const CS extends readonly DescMessage[],
+  const ES extends readonly DescMessage[],
+  S,
+>(definition: {
+  readonly type: string;
+  readonly commands: CS;
+  readonly events: ES;
+  initialState(): S;
+  decide(command: MessageShape<CS[number]>, state: S): Decision<MessageShape<ES[number]>>;
+  evolve(state: S, event: MessageShape<ES[number]>): S;
+  aggregateId(command: MessageShape<CS[number]>): string;
+  result?(
+    command: MessageShape<CS[number]>,
+    state: S,
+    events: readonly DomainEventMessage<MessageShape<ES[number]>>[],
+  ): Message | undefined;
+  readonly snapshot?: S extends Message ? SnapshotPolicy<S> : never;
+}): AggregateDefinition<S, MessageShape<CS[number]>, MessageShape<ES[number]>> {
+  if (definition.snapshot && !(definition.snapshot.every >= 1)) {
+    throw new RangeError(`Snapshot interval of "${definition.type}" must be at least 1`);
+  }
+  return definition;
+}

@@ -1,0 +1,139 @@
+/**
+ * The CommandBus port and its in-process adapter.
+ *
+ * A command has exactly one handler. `dispatch` resolves with the handler's result message (or undefined) and
+ * rejects with the handler's error: a `DomainError` with the application's code, or a `DendriteError` with an
+ * Axon code (no handler, timeout, lost connection).
+ *
+ * @module
+ */
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { combineSignals, raceAbort } from "../core/async.ts";
+import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
+import { type CommandMessage, type Metadata, newMessageId } from "../core/message.ts";
+
+/** Context handed to every handler. */
+export interface HandlerContext {
+  /** Aborts when the caller gives up (cancel or timeout) or the bus shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** Handles one command type; returns a result message or nothing. */
+export type CommandHandler<C extends Message = Message> = (
+  command: CommandMessage<C>,
+  context: HandlerContext,
+) => Promise<Message | undefined>;
+
+/** What `subscribe` returns: cancel to stop receiving. */
+export interface Registration {
+  cancel(): Promise<void>;
+}
+
+export interface DispatchOptions<R extends DescMessage = DescMessage> {
+  /** Routing key; default the message id. Aggregate commands use the target aggregate id. */
+  readonly routingKey?: string;
+  readonly metadata?: Metadata;
+  readonly signal?: AbortSignal;
+  /** Give up after this long (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Expected result schema: the result is checked against it and typed. */
+  readonly expect?: R;
+  /** The command's message id (default: a fresh UUID). */
+  readonly id?: string;
+}
+
+export interface CommandSubscribeOptions {
+  /** Relative share of commands this instance takes when several subscribe (Axon load factor, default 100). */
+  readonly loadFactor?: number;
+}
+
+/** The command bus port. */
+export interface CommandBus {
+  dispatch<R extends DescMessage = DescMessage>(
+    command: Message,
+    options?: DispatchOptions<R>,
+  ): Promise<MessageShape<R> | undefined>;
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: CommandHandler<MessageShape<S>>,
+    options?: CommandSubscribeOptions,
+  ): Promise<Registration>;
+}
+
+/** Default dispatch timeout. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
+/** Checks a result against the expected schema (shared by adapters). */
+export function expectResult<R extends DescMessage>(
+  result: Message | undefined,
+  expect: R | undefined,
+): MessageShape<R> | undefined {
+  if (result === undefined || expect === undefined) return result as MessageShape<R> | undefined;
+  if (result.$typeName !== expect.typeName) {
+    throw new DendriteError(
+      "AXONIQ-0001",
+      `Expected a "${expect.typeName}" result, got "${result.$typeName}"`,
+    );
+  }
+  return result as MessageShape<R>;
+}
+
+/**
+ * Runs command handlers in this process.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalCommandBus } from "./command_bus.ts";
+ * import { StopCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const bus = new LocalCommandBus();
+ * await bus.subscribe(StopCommandSchema, async () => undefined);
+ * await bus.dispatch(create(StopCommandSchema, { greeterId: "main" }));
+ * ```
+ */
+export class LocalCommandBus implements CommandBus {
+  readonly #handlers = new Map<string, CommandHandler>();
+
+  async dispatch<R extends DescMessage = DescMessage>(
+    command: Message,
+    options: DispatchOptions<R> = {},
+  ): Promise<MessageShape<R> | undefined> {
+    const handler = this.#handlers.get(command.$typeName);
+    if (!handler) throw new NoHandlerError("command", command.$typeName);
+    const id = options.id ?? newMessageId();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const signal = combineSignals([options.signal], timeoutMs);
+    signal.throwIfAborted();
+    const message: CommandMessage = {
+      id,
+      payload: command,
+      metadata: options.metadata ?? {},
+      timestamp: Date.now(),
+      routingKey: options.routingKey ?? id,
+    };
+    try {
+      return expectResult(await raceAbort(handler(message, { signal }), signal), options.expect);
+    } catch (error) {
+      if (signal.aborted && !options.signal?.aborted && !(error instanceof DendriteError)) {
+        throw new TimeoutError(`Command "${command.$typeName}" timed out after ${timeoutMs} ms`);
+      }
+      throw error;
+    }
+  }
+
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: CommandHandler<MessageShape<S>>,
+  ): Promise<Registration> {
+    if (this.#handlers.has(schema.typeName)) {
+      return Promise.reject(new Error(`A handler for "${schema.typeName}" is already subscribed`));
+    }
+    this.#handlers.set(schema.typeName, handler as CommandHandler);
+    return Promise.resolve({
+      cancel: () => {
+        if (this.#handlers.get(schema.typeName) === handler) this.#handlers.delete(schema.typeName);
+        return Promise.resolve();
+      },
+    });
+  }
+}

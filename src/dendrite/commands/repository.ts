@@ -1,0 +1,222 @@
+/**
+ * Command handling for event-sourced aggregates: load (cache, else snapshot + tail), decide, append with the
+ * expected sequence; on a concurrency conflict evict and retry per the policy.
+ *
+ * In one process, commands for the same aggregate run one after another (a lock per aggregate id), so conflicts
+ * only arise between processes; the cache then keeps the correct last sequence after every append, so it never
+ * causes a conflict of its own.
+ *
+ * @module
+ */
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { backoff, delay, KeyedMutex } from "../core/async.ts";
+import { ConcurrencyError, DomainError } from "../core/errors.ts";
+import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
+import type { MessageRegistry } from "../core/registry.ts";
+import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
+import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
+import type { AggregateDefinition, DomainEventMessage } from "./aggregate.ts";
+
+/** Retry policy for concurrency conflicts. */
+export interface RetryPolicy {
+  /** Total attempts (default 5). */
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface RepositoryOptions {
+  readonly eventStore: EventStore;
+  readonly registry: MessageRegistry;
+  /** How many aggregates to keep in memory (default 1024; 0 disables the cache). */
+  readonly cacheSize?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Where snapshot failures go (a snapshot failure never fails the command). Default: console.error. */
+  readonly onSnapshotError?: (error: unknown, aggregateId: string) => void;
+}
+
+/** A loaded aggregate: its state and the sequence of its last event (-1 when new). */
+export interface Loaded<S> {
+  readonly state: S;
+  readonly sequence: number;
+}
+
+/**
+ * Loads and changes one aggregate type.
+ *
+ * @example
+ * ```ts ignore
+ * const repository = new AggregateRepository(Greeter, { eventStore, registry });
+ * const { state } = await repository.load("main");
+ * ```
+ */
+export class AggregateRepository<S, C extends Message, E extends Message> {
+  readonly definition: AggregateDefinition<S, C, E>;
+  readonly #store: EventStore;
+  readonly #registry: MessageRegistry;
+  readonly #cache = new Map<string, Loaded<S>>();
+  readonly #cacheSize: number;
+  readonly #retry: RetryPolicy;
+  readonly #locks = new KeyedMutex();
+  readonly #onSnapshotError: (error: unknown, aggregateId: string) => void;
+
+  constructor(definition: AggregateDefinition<S, C, E>, options: RepositoryOptions) {
+    this.definition = definition;
+    this.#store = options.eventStore;
+    this.#registry = options.registry;
+    this.#cacheSize = options.cacheSize ?? 1024;
+    this.#retry = { attempts: 5, baseDelayMs: 5, maxDelayMs: 250, ...options.retry };
+    this.#onSnapshotError = options.onSnapshotError ??
+      ((error, id) => console.error(`Snapshot of "${definition.type}" "${id}" failed:`, error));
+    for (const schema of [...definition.commands, ...definition.events]) this.#registry.add(schema);
+    if (definition.snapshot) this.#registry.add(definition.snapshot.schema);
+  }
+
+  /** Loads an aggregate from the cache, or from its latest snapshot plus the events after it. */
+  async load(aggregateId: string, signal?: AbortSignal): Promise<Loaded<S>> {
+    const cached = this.#cache.get(aggregateId);
+    if (cached) {
+      this.#cache.delete(aggregateId);
+      this.#cache.set(aggregateId, cached);
+      return cached;
+    }
+    let state = this.definition.initialState();
+    let sequence = -1;
+    for await (
+      const record of this.#store.readAggregate(aggregateId, {
+        allowSnapshots: this.definition.snapshot !== undefined,
+        signal,
+      })
+    ) {
+      if (record.snapshot) {
+        state = this.#registry.decode(record.payload) as S;
+      } else {
+        state = this.definition.evolve(state, this.#registry.decode(record.payload) as E);
+      }
+      sequence = record.aggregate.sequence;
+    }
+    return { state, sequence };
+  }
+
+  /** Handles a command: load, decide, append; retried on concurrency conflicts. */
+  handle(command: CommandMessage<C>, signal?: AbortSignal): Promise<Message | undefined> {
+    const aggregateId = this.definition.aggregateId(command.payload);
+    if (!aggregateId) {
+      return Promise.reject(
+        new DomainError("INVALID_COMMAND", `Command "${command.payload.$typeName}" names no aggregate`, {
+          kind: "invalid-argument",
+        }),
+      );
+    }
+    return this.#locks.run(aggregateId, async () => {
+      for (let attempt = 0;; attempt++) {
+        signal?.throwIfAborted();
+        try {
+          return await this.#attempt(aggregateId, command, signal);
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError)) throw error;
+          this.#cache.delete(aggregateId);
+          if (attempt + 1 >= this.#retry.attempts) throw error;
+          await delay(backoff(attempt, this.#retry.baseDelayMs, this.#retry.maxDelayMs), signal);
+        }
+      }
+    });
+  }
+
+  async #attempt(aggregateId: string, command: CommandMessage<C>, signal?: AbortSignal) {
+    const { state, sequence } = await this.load(aggregateId, signal);
+    const decision = this.definition.decide(command.payload, state);
+    if (decision instanceof DomainError) throw decision;
+    const events: readonly E[] = Array.isArray(decision) ? decision : [decision as E];
+    const metadata = causedBy(command);
+    const timestamp = Date.now();
+    const messages: DomainEventMessage<E>[] = events.map((payload, i) => ({
+      id: newMessageId(),
+      payload,
+      metadata,
+      timestamp,
+      aggregate: { type: this.definition.type, id: aggregateId, sequence: sequence + 1 + i },
+    }));
+    if (messages.length > 0) {
+      const records: EventRecord[] = messages.map((m) => ({
+        id: m.id,
+        timestamp: m.timestamp,
+        payload: this.#registry.encode(m.payload),
+        metadata: m.metadata,
+        aggregate: m.aggregate,
+      }));
+      await this.#store.append(records, { signal });
+    }
+    const next = events.reduce((s, e) => this.definition.evolve(s, e), state);
+    const nextSequence = sequence + messages.length;
+    this.#remember(aggregateId, { state: next, sequence: nextSequence });
+    this.#maybeSnapshot(aggregateId, next, sequence, nextSequence);
+    return this.definition.result?.(command.payload, next, messages);
+  }
+
+  #remember(aggregateId: string, loaded: Loaded<S>): void {
+    if (this.#cacheSize <= 0) return;
+    this.#cache.delete(aggregateId);
+    this.#cache.set(aggregateId, loaded);
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+  }
+
+  #maybeSnapshot(aggregateId: string, state: S, before: number, after: number): void {
+    const policy = this.definition.snapshot;
+    if (!policy || Math.floor((after + 1) / policy.every) === Math.floor((before + 1) / policy.every)) return;
+    const payload = state as unknown as Message;
+    this.#store.appendSnapshot({
+      id: newMessageId(),
+      timestamp: Date.now(),
+      payload: this.#registry.encode(payload),
+      metadata: {},
+      aggregate: { type: this.definition.type, id: aggregateId, sequence: after },
+    }).catch((error) => this.#onSnapshotError(error, aggregateId));
+  }
+
+  /** Forgets cached state (all aggregates, or one). */
+  evict(aggregateId?: string): void {
+    if (aggregateId === undefined) this.#cache.clear();
+    else this.#cache.delete(aggregateId);
+  }
+}
+
+/**
+ * Dispatches a command to an aggregate with the target aggregate id as routing key, so consistent hashing keeps
+ * each aggregate on one handler instance.
+ */
+export function sendToAggregate<S, C extends Message, E extends Message, R extends DescMessage = DescMessage>(
+  commandBus: CommandBus,
+  definition: AggregateDefinition<S, C, E>,
+  command: C,
+  options: DispatchOptions<R> = {},
+): Promise<MessageShape<R> | undefined> {
+  return commandBus.dispatch(command, { ...options, routingKey: definition.aggregateId(command) });
+}
+
+/**
+ * Subscribes an aggregate's command handlers on a command bus.
+ *
+ * @example
+ * ```ts ignore
+ * const registrations = await registerAggregate(commandBus, Greeter, { eventStore, registry });
+ * ```
+ */
+export async function registerAggregate<S, C extends Message, E extends Message>(
+  commandBus: CommandBus,
+  definition: AggregateDefinition<S, C, E>,
+  options: RepositoryOptions & { readonly loadFactor?: number },
+): Promise<{ repository: AggregateRepository<S, C, E>; registrations: Registration[] }> {
+  const repository = new AggregateRepository(definition, options);
+  const registrations: Registration[] = [];
+  for (const schema of definition.commands) {
+    registrations.push(
+      await commandBus.subscribe(
+        schema,
+        (command, context) => repository.handle(command as CommandMessage<C>, context.signal),
+        { loadFactor: options.loadFactor },
+      ),
+    );
+  }
+  return { repository, registrations };
+}

@@ -1,0 +1,130 @@
+/**
+ * The errors dendrite raises. Every one carries a stable `code`: Axon's `AXONIQ-xxxx` codes for infrastructure
+ * failures (see the Axon Server error table) and the application's own codes for domain rejections.
+ *
+ * @module
+ */
+
+/** Axon error codes dendrite produces or understands. */
+export const AxonErrorCode = {
+  OTHER: "AXONIQ-0001",
+  AUTHENTICATION_TOKEN_MISSING: "AXONIQ-1000",
+  AUTHENTICATION_INVALID_TOKEN: "AXONIQ-1001",
+  UNSUPPORTED_INSTRUCTION: "AXONIQ-1002",
+  INSTRUCTION_EXECUTION_ERROR: "AXONIQ-1004",
+  CONTEXT_NOT_FOUND: "AXONIQ-1302",
+  TOO_MANY_REQUESTS: "AXONIQ-1900",
+  INVALID_SEQUENCE: "AXONIQ-2000",
+  PAYLOAD_TOO_LARGE: "AXONIQ-2001",
+  NO_HANDLER_FOR_COMMAND: "AXONIQ-4000",
+  CONNECTION_TO_HANDLER_LOST: "AXONIQ-4001",
+  COMMAND_TIMEOUT: "AXONIQ-4002",
+  COMMAND_EXECUTION_ERROR: "AXONIQ-4002",
+  COMMAND_DISPATCH_ERROR: "AXONIQ-4003",
+  CONCURRENCY_EXCEPTION: "AXONIQ-4004",
+  COMMAND_DUPLICATED: "AXONIQ-4005",
+  COMMAND_EXECUTION_NON_TRANSIENT_ERROR: "AXONIQ-4005",
+  NO_HANDLER_FOR_QUERY: "AXONIQ-5000",
+  QUERY_EXECUTION_ERROR: "AXONIQ-5001",
+  QUERY_DISPATCH_ERROR: "AXONIQ-5002",
+  QUERY_EXECUTION_NON_TRANSIENT_ERROR: "AXONIQ-5003",
+  QUERY_TIMEOUT: "AXONIQ-5006",
+  QUERY_DUPLICATED: "AXONIQ-5007",
+} as const;
+
+/** Base class of every error dendrite raises on purpose. */
+export class DendriteError extends Error {
+  /** A stable, machine-readable code (`AXONIQ-xxxx` or an application code). */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** How a domain rejection maps onto an API status. */
+export type DomainErrorKind =
+  | "failed-precondition"
+  | "invalid-argument"
+  | "not-found"
+  | "already-exists"
+  | "permission-denied"
+  | "unauthenticated";
+
+/**
+ * A command or query refused by the domain: the request is understood but not allowed in the current state.
+ * Not retried. `code` is the application's own (e.g. `EX001`).
+ *
+ * @example
+ * ```ts
+ * import { DomainError } from "./errors.ts";
+ * const refusal = new DomainError("EX001", 'Greeter "main" is not recording');
+ * ```
+ */
+export class DomainError extends DendriteError {
+  readonly kind: DomainErrorKind;
+
+  constructor(code: string, message: string, options?: ErrorOptions & { kind?: DomainErrorKind }) {
+    super(code, message, options);
+    this.kind = options?.kind ?? "failed-precondition";
+  }
+}
+
+/** An append lost an optimistic-concurrency race: another writer stored that aggregate sequence first. */
+export class ConcurrencyError extends DendriteError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(AxonErrorCode.INVALID_SEQUENCE, message, options);
+  }
+}
+
+/** No handler is subscribed for a command or query name. */
+export class NoHandlerError extends DendriteError {
+  constructor(kind: "command" | "query", name: string) {
+    super(
+      kind === "command" ? AxonErrorCode.NO_HANDLER_FOR_COMMAND : AxonErrorCode.NO_HANDLER_FOR_QUERY,
+      `No handler for ${kind} "${name}"`,
+    );
+  }
+}
+
+/** A message handler, a dispatch or a wait took longer than allowed. */
+export class TimeoutError extends DendriteError {
+  constructor(message: string, code: string = AxonErrorCode.COMMAND_TIMEOUT) {
+    super(code, message);
+  }
+}
+
+/** A payload whose type the registry does not know, or whose bytes do not decode. */
+export class SerializationError extends DendriteError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(AxonErrorCode.OTHER, message, options);
+  }
+}
+
+/** An Axon-protocol error received from a server or a remote handler, with its code. */
+export class RemoteError extends DendriteError {
+  /** Details as sent by the remote side (cause chain). */
+  readonly details: readonly string[];
+  /** Where it happened (the remote client id or node name), when known. */
+  readonly location: string;
+
+  constructor(code: string, message: string, details: readonly string[] = [], location = "") {
+    super(code, message);
+    this.details = details;
+    this.location = location;
+  }
+}
+
+/** A token-store claim was lost to another owner (or never held). */
+export class ClaimError extends DendriteError {
+  constructor(message: string) {
+    super(AxonErrorCode.OTHER, message);
+  }
+}
+
+/** Thrown where an operation was cancelled through its `AbortSignal`. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+}

@@ -1,0 +1,88 @@
+/**
+ * Message envelopes: every command, event and query travels with an id, a typed protobuf payload, metadata and a
+ * timestamp. The message name is the payload's fully-qualified protobuf type name (`payload.$typeName`).
+ *
+ * @module
+ */
+import type { Message } from "@bufbuild/protobuf";
+
+/** A metadata value; integers map to Axon's `number_value`, other numbers to `double_value`. */
+export type MetaValue = string | number | boolean;
+
+/** Message metadata: correlation, causation, trace ids and the caller's claims. Never a raw token. */
+export type Metadata = Readonly<Record<string, MetaValue>>;
+
+/** Well-known metadata keys. */
+export const MetadataKeys = {
+  correlationId: "correlation_id",
+  causationId: "causation_id",
+  traceId: "trace_id",
+  subject: "subject",
+  roles: "roles",
+} as const;
+
+/** A message with its envelope. `P` is the generated protobuf message type of the payload. */
+export interface Envelope<P extends Message = Message> {
+  /** Unique message id (a UUID). */
+  readonly id: string;
+  /** The typed payload; its `$typeName` is the message name. */
+  readonly payload: P;
+  readonly metadata: Metadata;
+  /** Creation time, epoch milliseconds. */
+  readonly timestamp: number;
+}
+
+/** Where a domain event belongs: the aggregate's type, id and the event's sequence number in it (from 0). */
+export interface AggregateRef {
+  readonly type: string;
+  readonly id: string;
+  readonly sequence: number;
+}
+
+/** A command on its way to its handler. */
+export interface CommandMessage<P extends Message = Message> extends Envelope<P> {
+  /** Routing key (the target aggregate id) so one aggregate stays on one handler instance. */
+  readonly routingKey: string;
+}
+
+/** A decoded event. Domain events carry their aggregate reference; `token` is the global position. */
+export interface EventMessage<P extends Message = Message> extends Envelope<P> {
+  readonly aggregate?: AggregateRef;
+  readonly token?: number;
+}
+
+/** A query on its way to its handlers. */
+export type QueryMessage<P extends Message = Message> = Envelope<P>;
+
+/** A fresh message id. */
+export function newMessageId(): string {
+  return crypto.randomUUID();
+}
+
+/**
+ * Wraps a payload in an envelope with a fresh id and the current time.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { envelope } from "./message.ts";
+ * import { GreetCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const message = envelope(create(GreetCommandSchema, { greeterId: "main", message: "hi" }));
+ * ```
+ */
+export function envelope<P extends Message>(payload: P, metadata: Metadata = {}): Envelope<P> {
+  return { id: newMessageId(), payload, metadata, timestamp: Date.now() };
+}
+
+/**
+ * Metadata for a message caused by `cause`: the same correlation id (or the cause's id when it has none), the cause
+ * as causation id, and everything else the cause carried (trace id, subject, roles).
+ */
+export function causedBy(cause: Envelope, extra: Metadata = {}): Metadata {
+  return {
+    ...cause.metadata,
+    [MetadataKeys.correlationId]: cause.metadata[MetadataKeys.correlationId] ?? cause.id,
+    [MetadataKeys.causationId]: cause.id,
+    ...extra,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The DocumentStore port: the query models projections write and query handlers read. Documents are JSON
+ * objects in named collections; collections may declare text fields for full-text search.
+ *
+ * Search syntax (the same for every adapter): whitespace-separated terms that must all match, `"quoted phrases"`,
+ * and `prefix*`. Matching ignores case. Anything else is taken literally, so user input never breaks a query.
+ *
+ * @module
+ */
+
+/** A JSON value. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | {
+  readonly [key: string]: JsonValue;
+};
+
+/** A document: a JSON object. */
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** Options of a collection. */
+export interface CollectionOptions {
+  /** Top-level string fields indexed for full-text search. */
+  readonly textFields?: readonly string[];
+}
+
+/** How to list documents. */
+export interface ListOptions {
+  /** A top-level field to sort by (default: insertion order). */
+  readonly orderBy?: string;
+  readonly descending?: boolean;
+  /** At most this many (default 100). */
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+/** A document with its id (and relevance for search results: lower is better for SQLite bm25; higher for ES). */
+export interface Found<T extends JsonObject> {
+  readonly id: string;
+  readonly document: T;
+}
+
+/** One collection of documents. */
+export interface Collection<T extends JsonObject> {
+  readonly name: string;
+  get(id: string): Promise<T | undefined>;
+  /** Inserts or replaces: writing the same id twice is idempotent (projections replay safely). */
+  put(id: string, document: T): Promise<void>;
+  /** Inserts or replaces many in one round trip / transaction. */
+  putMany(entries: readonly { readonly id: string; readonly document: T }[]): Promise<void>;
+  /** Removes a document; true when it existed. */
+  delete(id: string): Promise<boolean>;
+  list(options?: ListOptions): Promise<Found<T>[]>;
+  /** Full-text search over the collection's text fields, best match first. */
+  search(query: string, options?: { readonly limit?: number }): Promise<Found<T>[]>;
+  count(): Promise<number>;
+  /** Removes every document (used before a replay from zero). */
+  clear(): Promise<void>;
+}
+
+/** The document store port. */
+export interface DocumentStore {
+  collection<T extends JsonObject>(name: string, options?: CollectionOptions): Collection<T>;
+}
+
+/** A parsed search: phrases (exact word sequences) and prefixes, all of which must match. */
+export interface SearchTerms {
+  readonly phrases: readonly string[][];
+  readonly prefixes: readonly string[];
+}
+
+/** Lower-cased words of a text (letters and digits, any script). */
+export function words(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/** Parses the search syntax above. Shared by the adapters so they agree. */
+export function parseSearch(query: string): SearchTerms {
+  const phrases: string[][] = [];
+  const prefixes: string[] = [];
+  for (const match of query.matchAll(/"([^"]*)"?|(\S+)/g)) {
+    if (match[1] !== undefined) {
+      const phrase = words(match[1]);
+      if (phrase.length > 0) phrases.push(phrase);
+      continue;
+    }
+    const raw = match[2];
+    const parts = words(raw);
+    if (parts.length === 0) continue;
+    if (raw.endsWith("*")) {
+      phrases.push(...parts.slice(0, -1).map((w) => [w]));
+      prefixes.push(parts[parts.length - 1]);
+    } else {
+      phrases.push(parts);
+    }
+  }
+  return { phrases, prefixes };
+}
+
+/** Rejects field names that are not plain identifiers (they end up in queries). */
+export function checkFieldName(field: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(field)) throw new TypeError(`Invalid field name "${field}"`);
+  return field;
+}

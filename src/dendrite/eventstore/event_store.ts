@@ -1,0 +1,125 @@
+/**
+ * The EventStore port: aggregate streams with optimistic concurrency, snapshots, and the global stream with
+ * tokens that tracking processors read. It works on serialized events, exactly as Axon Server keeps them, so the
+ * same contract holds for the in-memory store, SQLite, soma in-process and the Axon Server connector.
+ *
+ * Token semantics follow Axon Server: every event has a global token; the first event stored gets token 0 and
+ * tokens are contiguous. Aggregate sequence numbers start at 0 and are contiguous per aggregate.
+ *
+ * @module
+ */
+import type { AggregateRef, Metadata } from "../core/message.ts";
+import type { SerializedPayload } from "../core/registry.ts";
+
+/** An event as stored. Domain events (with `aggregate`) take part in sequence validation. */
+export interface EventRecord {
+  readonly id: string;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  readonly payload: SerializedPayload;
+  readonly metadata: Metadata;
+  readonly aggregate?: AggregateRef;
+}
+
+/** An event read from an aggregate stream; `snapshot` marks a snapshot emitted ahead of the events. */
+export interface AggregateEventRecord extends EventRecord {
+  readonly aggregate: AggregateRef;
+  readonly snapshot?: boolean;
+}
+
+/** An event read from the global stream, with its token. */
+export interface TrackedEventRecord extends EventRecord {
+  readonly token: number;
+}
+
+/** What an append stored. */
+export interface AppendResult {
+  /** Token of the first event of the batch; -1 when the batch was empty. */
+  readonly firstToken: number;
+  /** Token of the last event of the batch; -1 when the batch was empty. */
+  readonly lastToken: number;
+}
+
+/** Options shared by every call: cancellation. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadAggregateOptions extends CallOptions {
+  /** First sequence number to read (default 0). */
+  readonly fromSequence?: number;
+  /** When true and a snapshot at or after `fromSequence` exists, the latest one comes first. */
+  readonly allowSnapshots?: boolean;
+}
+
+export interface StreamOptions extends CallOptions {
+  /** Token of the first event to read (inclusive). */
+  readonly from: number;
+  /** Keep the stream open and deliver new events as they are committed (default false: stop at the head). */
+  readonly follow?: boolean;
+}
+
+/** The event store port. */
+export interface EventStore {
+  /**
+   * Appends a batch atomically: all events or none. For each aggregate in the batch the sequence numbers must be
+   * contiguous and the first must be the aggregate's highest stored sequence + 1 (0 for a new aggregate);
+   * otherwise nothing is stored and a `ConcurrencyError` (AXONIQ-2000) is thrown.
+   */
+  append(events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult>;
+
+  /** Reads one aggregate's events in sequence order (optionally starting with its latest snapshot). */
+  readAggregate(aggregateId: string, options?: ReadAggregateOptions): AsyncIterable<AggregateEventRecord>;
+
+  /** The highest stored sequence number of an aggregate, -1 when it has none. */
+  highestSequence(aggregateId: string, options?: CallOptions): Promise<number>;
+
+  /** Stores a snapshot of an aggregate; its sequence must not exceed the aggregate's highest sequence. */
+  appendSnapshot(
+    snapshot: EventRecord & { readonly aggregate: AggregateRef },
+    options?: CallOptions,
+  ): Promise<void>;
+
+  /** Snapshots of an aggregate, highest sequence first (at most `maxResults`, 0 = all). */
+  readSnapshots(
+    aggregateId: string,
+    options?: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number },
+  ): AsyncIterable<AggregateEventRecord>;
+
+  /** The global stream from a token, optionally following live. */
+  stream(options: StreamOptions): AsyncIterable<TrackedEventRecord>;
+
+  /** Token of the first stored event; 0 for an empty store. */
+  firstToken(options?: CallOptions): Promise<number>;
+
+  /** Token of the last stored event; -1 for an empty store. */
+  lastToken(options?: CallOptions): Promise<number>;
+
+  /** Token of the first event with timestamp ≥ `timestamp`; last + 1 when all are older; first token when empty. */
+  tokenAt(timestamp: number, options?: CallOptions): Promise<number>;
+}
+
+/**
+ * Checks a batch against the highest stored sequence of each aggregate. Shared by the adapters so they agree.
+ * `highest` returns the aggregate's highest sequence before this batch (-1 when new).
+ * Returns the error message, or undefined when the batch is valid.
+ */
+export function validateSequences(
+  events: readonly EventRecord[],
+  highest: (aggregateId: string) => number,
+): string | undefined {
+  const next = new Map<string, number>();
+  for (const event of events) {
+    if (!event.aggregate) continue;
+    const { id, sequence } = event.aggregate;
+    if (!Number.isSafeInteger(sequence) || sequence < 0) {
+      return `Invalid sequence number ${sequence} for aggregate "${id}"`;
+    }
+    const expected = next.get(id) ?? highest(id) + 1;
+    if (sequence !== expected) {
+      return `Invalid sequence number ${sequence} for aggregate "${id}", expected ${expected}`;
+    }
+    next.set(id, expected + 1);
+  }
+  return undefined;
+}

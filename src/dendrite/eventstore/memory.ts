@@ -1,0 +1,138 @@
+/**
+ * In-memory EventStore: for unit tests and examples. Same contract as the durable adapters.
+ *
+ * @module
+ */
+import { Notifier } from "../core/async.ts";
+import { ConcurrencyError } from "../core/errors.ts";
+import type { AggregateRef } from "../core/message.ts";
+import {
+  type AggregateEventRecord,
+  type AppendResult,
+  type CallOptions,
+  type EventRecord,
+  type EventStore,
+  type ReadAggregateOptions,
+  type StreamOptions,
+  type TrackedEventRecord,
+  validateSequences,
+} from "./event_store.ts";
+
+/**
+ * An EventStore kept in memory.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryEventStore } from "./memory.ts";
+ * const store = new InMemoryEventStore();
+ * console.log(await store.lastToken()); // -1
+ * ```
+ */
+export class InMemoryEventStore implements EventStore {
+  readonly #events: TrackedEventRecord[] = [];
+  readonly #byAggregate = new Map<string, TrackedEventRecord[]>();
+  readonly #snapshots = new Map<string, AggregateEventRecord[]>();
+  readonly #notifier = new Notifier();
+
+  append(events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult> {
+    options?.signal?.throwIfAborted();
+    const error = validateSequences(events, (id) => this.#highest(id));
+    if (error) return Promise.reject(new ConcurrencyError(error));
+    if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
+    const firstToken = this.#events.length;
+    for (const event of events) {
+      const tracked: TrackedEventRecord = { ...event, token: this.#events.length };
+      this.#events.push(tracked);
+      if (event.aggregate) {
+        const list = this.#byAggregate.get(event.aggregate.id) ?? [];
+        list.push(tracked);
+        this.#byAggregate.set(event.aggregate.id, list);
+      }
+    }
+    this.#notifier.notify();
+    return Promise.resolve({ firstToken, lastToken: this.#events.length - 1 });
+  }
+
+  async *readAggregate(
+    aggregateId: string,
+    options: ReadAggregateOptions = {},
+  ): AsyncIterable<AggregateEventRecord> {
+    const from = options.fromSequence ?? 0;
+    let after = from - 1;
+    if (options.allowSnapshots) {
+      const snapshot = (this.#snapshots.get(aggregateId) ?? []).findLast((s) => s.aggregate.sequence >= from);
+      if (snapshot) {
+        yield snapshot;
+        after = snapshot.aggregate.sequence;
+      }
+    }
+    for (const event of this.#byAggregate.get(aggregateId) ?? []) {
+      options.signal?.throwIfAborted();
+      if (event.aggregate!.sequence > after) yield event as AggregateEventRecord;
+    }
+  }
+
+  highestSequence(aggregateId: string): Promise<number> {
+    return Promise.resolve(this.#highest(aggregateId));
+  }
+
+  appendSnapshot(snapshot: EventRecord & { readonly aggregate: AggregateRef }): Promise<void> {
+    const highest = this.#highest(snapshot.aggregate.id);
+    if (snapshot.aggregate.sequence > highest) {
+      return Promise.reject(
+        new ConcurrencyError(
+          `Snapshot sequence ${snapshot.aggregate.sequence} is beyond the highest event ${highest} of "${snapshot.aggregate.id}"`,
+        ),
+      );
+    }
+    const list = (this.#snapshots.get(snapshot.aggregate.id) ?? [])
+      .filter((s) => s.aggregate.sequence !== snapshot.aggregate.sequence);
+    list.push({ ...snapshot, snapshot: true });
+    list.sort((a, b) => a.aggregate.sequence - b.aggregate.sequence);
+    this.#snapshots.set(snapshot.aggregate.id, list);
+    return Promise.resolve();
+  }
+
+  async *readSnapshots(
+    aggregateId: string,
+    options: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number } = {},
+  ): AsyncIterable<AggregateEventRecord> {
+    const max = options.maxSequence ?? Number.MAX_SAFE_INTEGER;
+    const list = (this.#snapshots.get(aggregateId) ?? [])
+      .filter((s) => s.aggregate.sequence >= (options.fromSequence ?? 0) && s.aggregate.sequence <= max)
+      .reverse();
+    yield* options.maxResults ? list.slice(0, options.maxResults) : list;
+  }
+
+  async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
+    let next = Math.max(0, options.from);
+    while (true) {
+      options.signal?.throwIfAborted();
+      while (next < this.#events.length) {
+        yield this.#events[next++];
+        options.signal?.throwIfAborted();
+      }
+      if (!options.follow) return;
+      await this.#notifier.wait(options.signal);
+    }
+  }
+
+  firstToken(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  lastToken(): Promise<number> {
+    return Promise.resolve(this.#events.length - 1);
+  }
+
+  tokenAt(timestamp: number): Promise<number> {
+    if (this.#events.length === 0) return Promise.resolve(0);
+    const index = this.#events.findIndex((e) => e.timestamp >= timestamp);
+    return Promise.resolve(index === -1 ? this.#events.length : index);
+  }
+
+  #highest(aggregateId: string): number {
+    const list = this.#byAggregate.get(aggregateId);
+    return list ? list[list.length - 1].aggregate!.sequence : -1;
+  }
+}

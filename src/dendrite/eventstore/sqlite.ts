@@ -1,0 +1,361 @@
+/**
+ * SQLite EventStore (`node:sqlite`, WAL). One table of events keyed by global token, a unique index on
+ * (aggregate id, sequence) as the last line of defence for optimistic concurrency, and a snapshot table.
+ *
+ * Appends are group-committed: appends that arrive in the same turn of the event loop share one transaction
+ * (one fsync at `synchronous=FULL`), each inside its own savepoint, so one failing batch never affects another
+ * and a failed batch leaves nothing behind.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import { Notifier } from "../core/async.ts";
+import { ConcurrencyError } from "../core/errors.ts";
+import type { AggregateRef, Metadata } from "../core/message.ts";
+import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
+import {
+  type AggregateEventRecord,
+  type AppendResult,
+  type CallOptions,
+  type EventRecord,
+  type EventStore,
+  type ReadAggregateOptions,
+  type StreamOptions,
+  type TrackedEventRecord,
+  validateSequences,
+} from "./event_store.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  token INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  aggregate_id TEXT,
+  aggregate_type TEXT,
+  seq INTEGER,
+  timestamp INTEGER NOT NULL,
+  payload_type TEXT NOT NULL,
+  payload_revision TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  metadata TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_aggregate ON events (aggregate_id, seq) WHERE aggregate_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS snapshots (
+  aggregate_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  aggregate_type TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  timestamp INTEGER NOT NULL,
+  payload_type TEXT NOT NULL,
+  payload_revision TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  metadata TEXT,
+  PRIMARY KEY (aggregate_id, seq)
+);
+`;
+
+const COLUMNS =
+  "token, event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
+  "payload, metadata";
+
+interface EventRow {
+  token: number;
+  event_id: string;
+  aggregate_id: string | null;
+  aggregate_type: string | null;
+  seq: number | null;
+  timestamp: number;
+  payload_type: string;
+  payload_revision: string;
+  payload: Uint8Array;
+  metadata: string | null;
+}
+
+interface PendingAppend {
+  readonly events: readonly EventRecord[];
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const PAGE = 512;
+
+/** Options of {@link SqliteEventStore}. */
+export interface SqliteEventStoreOptions extends OpenOptions {
+  /** The database file; `:memory:` for a throw-away store. */
+  readonly path: string;
+}
+
+/**
+ * The durable event store.
+ *
+ * @example
+ * ```ts
+ * import { SqliteEventStore } from "./sqlite.ts";
+ * const store = new SqliteEventStore({ path: ":memory:" });
+ * console.log(await store.lastToken()); // -1
+ * store.close();
+ * ```
+ */
+export class SqliteEventStore implements EventStore, AsyncDisposable {
+  readonly #sql: Sqlite;
+  readonly #notifier = new Notifier();
+  #pending: PendingAppend[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  constructor(options: SqliteEventStoreOptions) {
+    this.#sql = new Sqlite(options.path, options);
+    this.#sql.db.exec(SCHEMA);
+  }
+
+  append(events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(new Error("The event store is closed"));
+    options?.signal?.throwIfAborted();
+    if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ events, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    const outcomes: (() => void)[] = [];
+    const db = this.#sql.db;
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      for (const item of batch) {
+        db.exec("SAVEPOINT append");
+        try {
+          const result = this.#insert(item.events);
+          db.exec("RELEASE append");
+          outcomes.push(() => item.resolve(result));
+        } catch (error) {
+          db.exec("ROLLBACK TO append");
+          db.exec("RELEASE append");
+          outcomes.push(() => item.reject(error));
+        }
+      }
+      db.exec("COMMIT");
+    } catch (error) {
+      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (const settle of outcomes) settle();
+    this.#notifier.notify();
+  }
+
+  #insert(events: readonly EventRecord[]): AppendResult {
+    const error = validateSequences(events, (id) => this.#highest(id));
+    if (error) throw new ConcurrencyError(error);
+    const next =
+      this.#sql.get<{ next: number }>("SELECT IFNULL(MAX(token), -1) + 1 AS next FROM events")!.next;
+    const insert = this.#sql.statement(
+      `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let token = next;
+    for (const event of events) {
+      try {
+        insert.run(
+          token++,
+          event.id,
+          event.aggregate?.id ?? null,
+          event.aggregate?.type ?? null,
+          event.aggregate?.sequence ?? null,
+          event.timestamp,
+          event.payload.type,
+          event.payload.revision,
+          event.payload.data,
+          encodeMetadata(event.metadata),
+        );
+      } catch (cause) {
+        if (String(cause).includes("UNIQUE")) {
+          throw new ConcurrencyError(
+            `Sequence ${event.aggregate?.sequence} of "${event.aggregate?.id}" is taken`,
+            {
+              cause,
+            },
+          );
+        }
+        throw cause;
+      }
+    }
+    return { firstToken: next, lastToken: token - 1 };
+  }
+
+  #highest(aggregateId: string): number {
+    return this.#sql.get<{ seq: number | null }>(
+      "SELECT MAX(seq) AS seq FROM events WHERE aggregate_id = ?",
+      aggregateId,
+    )?.seq ?? -1;
+  }
+
+  async *readAggregate(
+    aggregateId: string,
+    options: ReadAggregateOptions = {},
+  ): AsyncIterable<AggregateEventRecord> {
+    let after = (options.fromSequence ?? 0) - 1;
+    if (options.allowSnapshots) {
+      const row = this.#sql.get<EventRow>(
+        `SELECT seq AS token, ${SNAPSHOT_COLUMNS} FROM snapshots WHERE aggregate_id = ? AND seq > ?
+         ORDER BY seq DESC LIMIT 1`,
+        aggregateId,
+        after,
+      );
+      if (row) {
+        yield { ...toRecord(row), snapshot: true } as AggregateEventRecord;
+        after = row.seq!;
+      }
+    }
+    while (true) {
+      options.signal?.throwIfAborted();
+      const rows = this.#sql.all<EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE aggregate_id = ? AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
+        aggregateId,
+        after,
+      );
+      for (const row of rows) yield toRecord(row) as AggregateEventRecord;
+      if (rows.length < PAGE) return;
+      after = rows[rows.length - 1].seq!;
+    }
+  }
+
+  highestSequence(aggregateId: string): Promise<number> {
+    return Promise.resolve(this.#highest(aggregateId));
+  }
+
+  appendSnapshot(
+    snapshot: EventRecord & { readonly aggregate: AggregateRef },
+    options?: CallOptions,
+  ): Promise<void> {
+    options?.signal?.throwIfAborted();
+    const highest = this.#highest(snapshot.aggregate.id);
+    if (snapshot.aggregate.sequence > highest) {
+      return Promise.reject(
+        new ConcurrencyError(
+          `Snapshot sequence ${snapshot.aggregate.sequence} is beyond the highest event ${highest} of "${snapshot.aggregate.id}"`,
+        ),
+      );
+    }
+    this.#sql.run(
+      `INSERT OR REPLACE INTO snapshots (aggregate_id, seq, aggregate_type, event_id, timestamp, payload_type,
+       payload_revision, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      snapshot.aggregate.id,
+      snapshot.aggregate.sequence,
+      snapshot.aggregate.type,
+      snapshot.id,
+      snapshot.timestamp,
+      snapshot.payload.type,
+      snapshot.payload.revision,
+      snapshot.payload.data,
+      encodeMetadata(snapshot.metadata),
+    );
+    return Promise.resolve();
+  }
+
+  async *readSnapshots(
+    aggregateId: string,
+    options: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number } = {},
+  ): AsyncIterable<AggregateEventRecord> {
+    const rows = this.#sql.all<EventRow>(
+      `SELECT seq AS token, ${SNAPSHOT_COLUMNS} FROM snapshots WHERE aggregate_id = ? AND seq >= ? AND seq <= ?
+       ORDER BY seq DESC LIMIT ?`,
+      aggregateId,
+      options.fromSequence ?? 0,
+      options.maxSequence ?? Number.MAX_SAFE_INTEGER,
+      options.maxResults ? options.maxResults : -1,
+    );
+    for (const row of rows) yield { ...toRecord(row), snapshot: true } as AggregateEventRecord;
+  }
+
+  async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
+    let next = Math.max(0, options.from);
+    const select = `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ${PAGE}`;
+    while (true) {
+      options.signal?.throwIfAborted();
+      if (this.#closed) return;
+      const rows = this.#sql.all<EventRow>(select, next);
+      for (const row of rows) {
+        yield toTracked(row);
+        options.signal?.throwIfAborted();
+      }
+      if (rows.length > 0) {
+        next = rows[rows.length - 1].token + 1;
+        if (rows.length === PAGE) continue;
+      }
+      if (!options.follow) return;
+      await this.#notifier.wait(options.signal);
+    }
+  }
+
+  firstToken(): Promise<number> {
+    return Promise.resolve(this.#sql.get<{ t: number | null }>("SELECT MIN(token) AS t FROM events")?.t ?? 0);
+  }
+
+  lastToken(): Promise<number> {
+    return Promise.resolve(
+      this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1,
+    );
+  }
+
+  tokenAt(timestamp: number): Promise<number> {
+    const found = this.#sql.get<{ t: number | null }>(
+      "SELECT MIN(token) AS t FROM events WHERE timestamp >= ?",
+      timestamp,
+    )?.t;
+    if (found !== null && found !== undefined) return Promise.resolve(found);
+    const last = this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t;
+    return Promise.resolve(last === null || last === undefined ? 0 : last + 1);
+  }
+
+  /** Finishes pending appends, wakes live readers (they end) and closes the database. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.#notifier.notify();
+    this.#sql.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+const SNAPSHOT_COLUMNS =
+  "event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
+  "payload, metadata";
+
+function encodeMetadata(metadata: Metadata): string | null {
+  for (const _ in metadata) return JSON.stringify(metadata);
+  return null;
+}
+
+function decodeMetadata(text: string | null): Metadata {
+  return text === null ? {} : JSON.parse(text) as Metadata;
+}
+
+function toRecord(row: EventRow): EventRecord {
+  const record: EventRecord = {
+    id: row.event_id,
+    timestamp: row.timestamp,
+    payload: { type: row.payload_type, revision: row.payload_revision, data: row.payload },
+    metadata: decodeMetadata(row.metadata),
+  };
+  if (row.aggregate_id === null) return record;
+  return {
+    ...record,
+    aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 },
+  };
+}
+
+function toTracked(row: EventRow): TrackedEventRecord {
+  return { ...toRecord(row), token: row.token };
+}

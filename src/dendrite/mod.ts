@@ -1,0 +1,42 @@
+/**
+ * dendrite: a CQRS and event-sourcing library for Deno on the Axon Server protocol.
+ *
+ * Application code depends only on the ports (`CommandBus`, `QueryBus`, `EventStore`, `TokenStore`,
+ * `DocumentStore`); adapters: in-memory (tests), SQLite, soma in-process, and the Axon Server connector.
+ *
+ * @example
+ * ```ts ignore
+ * import { LocalCommandBus, InMemoryEventStore, MessageRegistry, registerAggregate } from "./mod.ts";
+ * const eventStore = new InMemoryEventStore();
+ * const commandBus = new LocalCommandBus();
+ * await registerAggregate(commandBus, Greeter, { eventStore, registry: new MessageRegistry() });
+ * ```
+ *
+ * @module
+ */
+export * from "./core/errors.ts";
+export * from "./core/message.ts";
+export { MessageRegistry, type SerializedPayload, type Upcaster } from "./core/registry.ts";
+export { backoff, combineSignals, delay, KeyedMutex, Notifier } from "./core/async.ts";
+export { Channel, ChannelOverflowError } from "./core/channel.ts";
+
+export * from "./eventstore/event_store.ts";
+export { InMemoryEventStore } from "./eventstore/memory.ts";
+export { SqliteEventStore, type SqliteEventStoreOptions } from "./eventstore/sqlite.ts";
+
+export * from "./commands/command_bus.ts";
+export * from "./commands/aggregate.ts";
+export * from "./commands/repository.ts";
+export * from "./queries/query_bus.ts";
+
+export * from "./processing/token_store.ts";
+export { InMemoryTokenStore } from "./processing/memory_token_store.ts";
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./processing/sqlite_token_store.ts";
+export * from "./processing/segment.ts";
+export * from "./processing/projection.ts";
+export * from "./processing/processor.ts";
+
+export * from "./documents/document_store.ts";
+export { InMemoryDocumentStore } from "./documents/memory.ts";
+export { SqliteDocumentStore, type SqliteDocumentStoreOptions } from "./documents/sqlite.ts";
+export { type OpenOptions, Sqlite, type Synchronous } from "./sqlite/database.ts";

@@ -1,0 +1,54 @@
+/**
+ * Projections: event handlers that build a query model. A projection names the event types it handles, so a
+ * processor only decodes those (and could tell a server to skip the rest).
+ *
+ * Handlers run at least once per event (after a crash, events since the last stored token run again), so they
+ * must be idempotent: derive document ids from the event (its id, or its aggregate id) and upsert.
+ *
+ * @module
+ */
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { EventMessage } from "../core/message.ts";
+
+/** What a projection handler is given besides the event. */
+export interface ProjectionContext {
+  readonly signal: AbortSignal;
+  /** True while the processor re-processes events it had processed before (a replay). */
+  readonly replaying: boolean;
+}
+
+/** A projection, as the processor runs it. */
+export interface Projection<E extends EventMessage = EventMessage> {
+  /** The processor name (also the token store key). */
+  readonly name: string;
+  readonly events: readonly DescMessage[];
+  handle(event: E, context: ProjectionContext): Promise<void>;
+  /** Clears the query model before a replay from zero (optional). */
+  reset?(): Promise<void>;
+}
+
+/**
+ * Defines a projection; the event union is inferred from the schema list.
+ *
+ * @example
+ * ```ts
+ * import { defineProjection } from "./projection.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const log: string[] = [];
+ * const greetingsLog = defineProjection({
+ *   name: "greetings-log",
+ *   events: [GreetedEventSchema],
+ *   handle: async (event) => {
+ *     log.push(event.payload.message);
+ *   },
+ * });
+ * ```
+ */
+export function defineProjection<const ES extends readonly DescMessage[]>(projection: {
+  readonly name: string;
+  readonly events: ES;
+  handle(event: EventMessage<MessageShape<ES[number]>>, context: ProjectionContext): Promise<void>;
+  reset?(): Promise<void>;
+}): Projection {
+  return projection as unknown as Projection;
+}

@@ -1,0 +1,234 @@
+/**
+ * The QueryBus port (point-to-point, scatter-gather and subscription queries) and its in-process adapter.
+ *
+ * - `query` sends a query to one handler per component and streams every response.
+ * - `subscriptionQuery` returns the initial result and a live stream of updates that handlers (usually a
+ *   projection) publish with `emitUpdate`.
+ *
+ * @module
+ */
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { combineSignals, raceAbort } from "../core/async.ts";
+import { Channel } from "../core/channel.ts";
+import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
+import { type Metadata, newMessageId, type QueryMessage } from "../core/message.ts";
+import type { HandlerContext, Registration } from "../commands/command_bus.ts";
+
+/** Handles one query type: returns one response, several, or none. */
+export type QueryHandler<Q extends Message = Message> = (
+  query: QueryMessage<Q>,
+  context: HandlerContext,
+) => Promise<Message | readonly Message[] | undefined>;
+
+export interface QueryOptions {
+  readonly metadata?: Metadata;
+  readonly signal?: AbortSignal;
+  /** Give up after this long (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly id?: string;
+}
+
+export interface QuerySubscribeOptions {
+  /** The handling component; a query goes to one handler per component (default "default"). */
+  readonly component?: string;
+}
+
+export interface SubscriptionQueryOptions extends QueryOptions {
+  /** At most this many updates may wait for the consumer; beyond that the subscription fails (default 1024). */
+  readonly bufferSize?: number;
+}
+
+/** A live query: its initial responses and the updates that follow. */
+export interface SubscriptionQueryResult {
+  readonly initial: readonly Message[];
+  /** Ends when the handler side completes it, the caller's signal aborts, or `close()` is called. */
+  readonly updates: AsyncIterable<Message>;
+  close(): void;
+}
+
+/** Selects the subscriptions an update is for. */
+export interface UpdateFilter<Q extends DescMessage = DescMessage> {
+  readonly query: Q;
+  /** Whether the update is for a subscription made with this query payload (default: all of that type). */
+  readonly where?: (query: MessageShape<Q>) => boolean;
+}
+
+/** The query bus port. */
+export interface QueryBus {
+  query(query: Message, options?: QueryOptions): AsyncIterable<Message>;
+  subscriptionQuery(query: Message, options?: SubscriptionQueryOptions): Promise<SubscriptionQueryResult>;
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: QueryHandler<MessageShape<S>>,
+    options?: QuerySubscribeOptions,
+  ): Promise<Registration>;
+  /** Publishes an update to matching subscription queries (in this process and, through a server, elsewhere). */
+  emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void;
+  /** Completes matching subscription queries. */
+  completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void;
+}
+
+/** Default query timeout. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
+/**
+ * The first response of a query, checked against the expected schema; throws when there is none.
+ *
+ * @example
+ * ```ts ignore
+ * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
+ * ```
+ */
+export async function queryOne<R extends DescMessage>(
+  bus: QueryBus,
+  query: Message,
+  expect: R,
+  options?: QueryOptions,
+): Promise<MessageShape<R>> {
+  for await (const response of bus.query(query, options)) {
+    if (response.$typeName !== expect.typeName) {
+      throw new DendriteError(
+        "AXONIQ-0001",
+        `Expected a "${expect.typeName}" response, got "${response.$typeName}"`,
+      );
+    }
+    return response as MessageShape<R>;
+  }
+  throw new DendriteError("AXONIQ-5000", `No response to query "${query.$typeName}"`);
+}
+
+/** Normalizes a handler's return value into a list. */
+export function responsesOf(result: Message | readonly Message[] | undefined): readonly Message[] {
+  if (result === undefined) return [];
+  return Array.isArray(result) ? result : [result as Message];
+}
+
+interface Subscription {
+  readonly query: Message;
+  readonly channel: Channel<Message>;
+}
+
+/**
+ * Runs query handlers in this process.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, queryOne } from "./query_bus.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const bus = new LocalQueryBus();
+ * await bus.subscribe(GreeterStatusQuerySchema, async () => create(GreeterStatusSchema, { recording: true }));
+ * const status = await queryOne(bus, create(GreeterStatusQuerySchema, {}), GreeterStatusSchema);
+ * console.log(status.recording); // true
+ * ```
+ */
+export class LocalQueryBus implements QueryBus {
+  /** query name → component → handlers (round robin within a component). */
+  readonly #handlers = new Map<string, Map<string, QueryHandler[]>>();
+  readonly #roundRobin = new Map<string, number>();
+  readonly #subscriptions = new Map<string, Set<Subscription>>();
+
+  async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
+    const components = this.#handlers.get(query.$typeName);
+    if (!components || components.size === 0) throw new NoHandlerError("query", query.$typeName);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const signal = combineSignals([options.signal], timeoutMs);
+    const message: QueryMessage = {
+      id: options.id ?? newMessageId(),
+      payload: query,
+      metadata: options.metadata ?? {},
+      timestamp: Date.now(),
+    };
+    const chosen = [...components].map(([component, handlers]) => {
+      const key = `${query.$typeName}\u0000${component}`;
+      const next = this.#roundRobin.get(key) ?? 0;
+      this.#roundRobin.set(key, next + 1);
+      return handlers[next % handlers.length];
+    });
+    const settled = await Promise.allSettled(
+      chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
+    );
+    let firstError: unknown;
+    let answered = false;
+    for (const outcome of settled) {
+      if (outcome.status === "fulfilled") {
+        answered = true;
+        yield* responsesOf(outcome.value);
+      } else {
+        firstError ??= outcome.reason;
+      }
+    }
+    if (!answered && firstError !== undefined) {
+      if (signal.aborted && !options.signal?.aborted && !(firstError instanceof DendriteError)) {
+        throw new TimeoutError(`Query "${query.$typeName}" timed out after ${timeoutMs} ms`, "AXONIQ-5006");
+      }
+      throw firstError;
+    }
+  }
+
+  async subscriptionQuery(
+    query: Message,
+    options: SubscriptionQueryOptions = {},
+  ): Promise<SubscriptionQueryResult> {
+    const channel = new Channel<Message>(options.bufferSize ?? 1024);
+    const subscription: Subscription = { query, channel };
+    let set = this.#subscriptions.get(query.$typeName);
+    if (!set) this.#subscriptions.set(query.$typeName, set = new Set());
+    set.add(subscription);
+    const close = () => {
+      channel.close();
+      this.#subscriptions.get(query.$typeName)?.delete(subscription);
+    };
+    options.signal?.addEventListener("abort", close, { once: true });
+    try {
+      const initial: Message[] = [];
+      for await (const response of this.query(query, options)) initial.push(response);
+      const updates = async function* (): AsyncIterable<Message> {
+        try {
+          yield* channel.iterate(options.signal);
+        } finally {
+          close();
+        }
+      };
+      return { initial, updates: updates(), close };
+    } catch (error) {
+      close();
+      throw error;
+    }
+  }
+
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: QueryHandler<MessageShape<S>>,
+    options: QuerySubscribeOptions = {},
+  ): Promise<Registration> {
+    const component = options.component ?? "default";
+    let components = this.#handlers.get(schema.typeName);
+    if (!components) this.#handlers.set(schema.typeName, components = new Map());
+    const list = components.get(component) ?? [];
+    list.push(handler as QueryHandler);
+    components.set(component, list);
+    return Promise.resolve({
+      cancel: () => {
+        const current = components.get(component)?.filter((h) => h !== handler) ?? [];
+        if (current.length > 0) components.set(component, current);
+        else components.delete(component);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
+    for (const subscription of this.#matching(filter)) subscription.channel.push(update);
+  }
+
+  completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
+    for (const subscription of this.#matching(filter)) subscription.channel.close();
+  }
+
+  #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Subscription[] {
+    const set = this.#subscriptions.get(filter.query.typeName);
+    if (!set) return [];
+    return [...set].filter((s) => !filter.where || filter.where(s.query as MessageShape<Q>));
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Given/then for projections: given events (payloads or full envelopes), then the query model holds what you
+ * assert. Each event runs through the projection's handler exactly as a processor would run it.
+ *
+ * @module
+ */
+import type { Message } from "@bufbuild/protobuf";
+import { type EventMessage, newMessageId } from "../core/message.ts";
+import type { Projection } from "../processing/projection.ts";
+
+function isEnvelope(value: Message | EventMessage): value is EventMessage {
+  return !("$typeName" in value);
+}
+
+/** Wraps a payload like a stored event: fresh id, global token by position, optional aggregate reference. */
+export function storedEvent<P extends Message>(
+  payload: P,
+  token: number,
+  aggregate?: { type: string; id: string; sequence: number },
+): EventMessage<P> {
+  return { id: newMessageId(), payload, metadata: {}, timestamp: Date.now() + token, aggregate, token };
+}
+
+/**
+ * Starts a projection spec.
+ *
+ * @example
+ * ```ts ignore
+ * await projectionSpec(projection)
+ *   .given(create(GreetedEventSchema, { greeterId: "main", message: "hi" }))
+ *   .then(async () => assert.equal(await greetings.count(), 1));
+ * ```
+ */
+export function projectionSpec(projection: Projection): {
+  given(...events: (Message | EventMessage)[]): {
+    then(check: (events: readonly EventMessage[]) => Promise<void> | void): Promise<void>;
+  };
+} {
+  return {
+    given(...events) {
+      const envelopes = events.map((e, i) => isEnvelope(e) ? e : storedEvent(e, i));
+      return {
+        async then(check) {
+          const controller = new AbortController();
+          for (const event of envelopes) {
+            if (!projection.events.some((s) => s.typeName === event.payload.$typeName)) continue;
+            await projection.handle(event, { signal: controller.signal, replaying: false });
+          }
+          await check(envelopes);
+        },
+      };
+    },
+  };
+}

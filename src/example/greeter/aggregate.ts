@@ -1,0 +1,84 @@
+/**
+ * The greeter aggregate: recording is on at first; a greeting is refused (EX001) while recording is off;
+ * Record and Stop emit an event only when they change the state.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import { defineAggregate, DomainError } from "../../dendrite/mod.ts";
+import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+
+/** Domain error codes of the greeter. */
+export const GreeterErrors = {
+  /** A greeting was refused because the greeter is not recording. */
+  NOT_RECORDING: "EX001",
+  /** A greeting was empty or too long. */
+  INVALID_GREETING: "EX002",
+} as const;
+
+/** The longest greeting accepted, in characters. */
+export const MAX_GREETING_LENGTH = 1_000;
+
+/** The greeter aggregate. */
+export const Greeter = defineAggregate({
+  type: "example.v1.Greeter",
+  commands: [domain.GreetCommandSchema, domain.RecordCommandSchema, domain.StopCommandSchema],
+  events: [domain.GreetedEventSchema, domain.RecordingStartedEventSchema, domain.RecordingStoppedEventSchema],
+  initialState: () => create(domain.GreeterStateSchema, { recording: true, greetingCount: 0n }),
+  aggregateId: (command) => command.greeterId,
+  snapshot: { schema: domain.GreeterStateSchema, every: 100 },
+
+  decide(command, state) {
+    switch (command.$typeName) {
+      case "example.v1.GreetCommand": {
+        const message = command.message.trim();
+        if (message.length === 0 || message.length > MAX_GREETING_LENGTH) {
+          return new DomainError(
+            GreeterErrors.INVALID_GREETING,
+            `A greeting must have 1 to ${MAX_GREETING_LENGTH} characters`,
+            { kind: "invalid-argument" },
+          );
+        }
+        if (!state.recording) {
+          return new DomainError(
+            GreeterErrors.NOT_RECORDING,
+            `Greeter "${command.greeterId}" is not recording`,
+          );
+        }
+        return create(domain.GreetedEventSchema, { greeterId: command.greeterId, message });
+      }
+      case "example.v1.RecordCommand":
+        return state.recording
+          ? []
+          : create(domain.RecordingStartedEventSchema, { greeterId: command.greeterId });
+      case "example.v1.StopCommand":
+        return state.recording
+          ? create(domain.RecordingStoppedEventSchema, { greeterId: command.greeterId })
+          : [];
+    }
+  },
+
+  evolve(state, event) {
+    switch (event.$typeName) {
+      case "example.v1.GreetedEvent":
+        return create(domain.GreeterStateSchema, { ...state, greetingCount: state.greetingCount + 1n });
+      case "example.v1.RecordingStartedEvent":
+        return create(domain.GreeterStateSchema, { ...state, recording: true });
+      case "example.v1.RecordingStoppedEvent":
+        return create(domain.GreeterStateSchema, { ...state, recording: false });
+    }
+  },
+
+  result(command, state, events) {
+    if (command.$typeName !== "example.v1.GreetCommand") {
+      return create(domain.RecordingStateSchema, { recording: state.recording });
+    }
+    const greeted = events[0];
+    return create(GreetingSchema, {
+      id: greeted.id,
+      message: greeted.payload.$typeName === "example.v1.GreetedEvent" ? greeted.payload.message : "",
+      greetedAt: BigInt(greeted.timestamp),
+    });
+  },
+});

@@ -1,0 +1,104 @@
+/**
+ * The greeter domain, wired onto dendrite's ports: the aggregate's command handlers (role "command"), and the
+ * projection with its query handlers (role "projection"). Nothing here knows which adapters are behind the ports.
+ *
+ * @module
+ */
+import {
+  type CommandBus,
+  type DocumentStore,
+  type EventStore,
+  type MessageRegistry,
+  type QueryBus,
+  registerAggregate,
+  type Registration,
+  type TokenStore,
+  TrackingProcessor,
+} from "../../dendrite/mod.ts";
+import { Greeter } from "./aggregate.ts";
+import { greeterModel, greeterProjection, registerGreeterQueries } from "./projection.ts";
+
+export { Greeter, GreeterErrors, MAX_GREETING_LENGTH } from "./aggregate.ts";
+export * from "./projection.ts";
+
+/** The default greeter (the API greets this one). */
+export const DEFAULT_GREETER = "main";
+
+/** The ports the greeter needs. */
+export interface GreeterPorts {
+  readonly commandBus: CommandBus;
+  readonly queryBus: QueryBus;
+  readonly eventStore: EventStore;
+  readonly registry: MessageRegistry;
+  /** Needed for the projection role. */
+  readonly tokenStore?: TokenStore;
+  /** Needed for the projection role. */
+  readonly documentStore?: DocumentStore;
+}
+
+export interface GreeterOptions {
+  /** Handle the greeter's commands here. */
+  readonly command: boolean;
+  /** Run the projection and answer the greeter's queries here. */
+  readonly projection: boolean;
+  /** Segments of the projection's processor when it is first created (default 1). */
+  readonly segments?: number;
+  /** Processor claim owner (default: a fresh id). */
+  readonly owner?: string;
+  readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
+}
+
+/** What runs. */
+export interface GreeterRuntime {
+  readonly processor?: TrackingProcessor;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the greeter's roles on the given ports.
+ *
+ * @example
+ * ```ts ignore
+ * const greeter = await startGreeter(ports, { command: true, projection: true });
+ * await greeter.stop();
+ * ```
+ */
+export async function startGreeter(ports: GreeterPorts, options: GreeterOptions): Promise<GreeterRuntime> {
+  const registrations: Registration[] = [];
+  let processor: TrackingProcessor | undefined;
+  try {
+    if (options.command) {
+      const { registrations: handlers } = await registerAggregate(ports.commandBus, Greeter, {
+        eventStore: ports.eventStore,
+        registry: ports.registry,
+      });
+      registrations.push(...handlers);
+    }
+    if (options.projection) {
+      if (!ports.tokenStore || !ports.documentStore) {
+        throw new TypeError("The projection role needs a token store and a document store");
+      }
+      const model = greeterModel(ports.documentStore);
+      processor = new TrackingProcessor(greeterProjection(model, ports.queryBus), {
+        eventStore: ports.eventStore,
+        tokenStore: ports.tokenStore,
+        registry: ports.registry,
+        initialSegments: options.segments,
+        owner: options.owner,
+        onError: options.onError,
+      });
+      registrations.push(...await registerGreeterQueries(ports.queryBus, model));
+      await processor.start();
+    }
+  } catch (error) {
+    await Promise.allSettled(registrations.map((r) => r.cancel()));
+    throw error;
+  }
+  return {
+    processor,
+    async stop() {
+      await Promise.allSettled(registrations.map((r) => r.cancel()));
+      await processor?.stop();
+    },
+  };
+}

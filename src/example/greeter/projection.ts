@@ -1,0 +1,140 @@
+/**
+ * The greeter's query side: a projection that keeps greetings (full-text searchable) and each greeter's status,
+ * and the query handlers that read them. Both writes are idempotent, so replays and redeliveries are harmless.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  type Collection,
+  defineProjection,
+  type DocumentStore,
+  type EventMessage,
+  type QueryBus,
+  type Registration,
+} from "../../dendrite/mod.ts";
+import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+
+/** A greeting as stored in the query model. */
+export type GreetingDocument = {
+  readonly message: string;
+  readonly greeterId: string;
+  /** Epoch milliseconds. */
+  readonly greetedAt: number;
+};
+
+/** A greeter's status as stored in the query model. */
+export type GreeterDocument = {
+  readonly recording: boolean;
+  readonly greetingCount: number;
+  /** The aggregate sequence of the last event applied (for idempotence). */
+  readonly sequence: number;
+};
+
+/** The query model's collections. */
+export interface GreeterModel {
+  readonly greetings: Collection<GreetingDocument>;
+  readonly greeters: Collection<GreeterDocument>;
+}
+
+/** Opens the greeter's collections in a document store. */
+export function greeterModel(store: DocumentStore): GreeterModel {
+  return {
+    greetings: store.collection<GreetingDocument>("greetings", { textFields: ["message"] }),
+    greeters: store.collection<GreeterDocument>("greeters"),
+  };
+}
+
+/** The processor name of the greeter projection. */
+export const GREETER_PROJECTION = "example.greeter-projection";
+
+/** The most greetings one answer carries. */
+export const MAX_RESULTS = 1_000;
+
+function toGreeting(id: string, document: GreetingDocument): Greeting {
+  return create(GreetingSchema, { id, message: document.message, greetedAt: BigInt(document.greetedAt) });
+}
+
+/**
+ * The greeter projection: greetings by event id, greeter status by aggregate id. New greetings are also published
+ * to `GreetingsQuery` subscribers (unless replaying).
+ */
+export function greeterProjection(model: GreeterModel, queryBus?: QueryBus) {
+  async function applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument) {
+    const aggregate = event.aggregate;
+    if (!aggregate) return;
+    const current = await model.greeters.get(aggregate.id) ??
+      { recording: true, greetingCount: 0, sequence: -1 };
+    if (aggregate.sequence <= current.sequence) return;
+    await model.greeters.put(aggregate.id, { ...change(current), sequence: aggregate.sequence });
+  }
+
+  return defineProjection({
+    name: GREETER_PROJECTION,
+    events: [
+      domain.GreetedEventSchema,
+      domain.RecordingStartedEventSchema,
+      domain.RecordingStoppedEventSchema,
+    ],
+    async handle(event, context) {
+      const payload = event.payload;
+      switch (payload.$typeName) {
+        case "example.v1.GreetedEvent": {
+          const document = {
+            message: payload.message,
+            greeterId: payload.greeterId,
+            greetedAt: event.timestamp,
+          };
+          await model.greetings.put(event.id, document);
+          await applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
+          if (!context.replaying) {
+            queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, toGreeting(event.id, document));
+          }
+          return;
+        }
+        case "example.v1.RecordingStartedEvent":
+          return await applyStatus(event, (s) => ({ ...s, recording: true }));
+        case "example.v1.RecordingStoppedEvent":
+          return await applyStatus(event, (s) => ({ ...s, recording: false }));
+      }
+    },
+    async reset() {
+      await model.greetings.clear();
+      await model.greeters.clear();
+    },
+  });
+}
+
+/** Subscribes the greeter's query handlers (search, all greetings, status). */
+export async function registerGreeterQueries(
+  queryBus: QueryBus,
+  model: GreeterModel,
+): Promise<Registration[]> {
+  return [
+    await queryBus.subscribe(domain.SearchQuerySchema, async ({ payload }) => {
+      const limit = Math.min(payload.limit > 0 ? payload.limit : 100, MAX_RESULTS);
+      const found = payload.query.trim() === ""
+        ? await model.greetings.list({ orderBy: "greetedAt", descending: true, limit })
+        : await model.greetings.search(payload.query, { limit });
+      return create(domain.GreetingListSchema, { greetings: found.map((f) => toGreeting(f.id, f.document)) });
+    }),
+    await queryBus.subscribe(domain.GreetingsQuerySchema, async () => {
+      const latest = await model.greetings.list({
+        orderBy: "greetedAt",
+        descending: true,
+        limit: MAX_RESULTS,
+      });
+      return create(domain.GreetingListSchema, {
+        greetings: latest.reverse().map((f) => toGreeting(f.id, f.document)),
+      });
+    }),
+    await queryBus.subscribe(domain.GreeterStatusQuerySchema, async ({ payload }) => {
+      const status = await model.greeters.get(payload.greeterId);
+      return create(domain.GreeterStatusSchema, {
+        recording: status?.recording ?? true,
+        greetingCount: BigInt(status?.greetingCount ?? 0),
+      });
+    }),
+  ];
+}
