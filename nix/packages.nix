@@ -1,0 +1,156 @@
+# The program built with Nix: npm dependencies (fixed-output), denort, the compiled binary, the runtime image and
+# the run-stack launcher. Called from flake.nix.
+{ pkgs, system, src, root-key }:
+let
+  hashes = import ./hashes.nix;
+  version = "0.1.0";
+  deno = pkgs.deno;
+  isLinux = pkgs.stdenv.isLinux;
+
+  # Where the program imports the root public key module from. It must be the path `deno task keys init`
+  # writes the generated (git-ignored) module to.
+  rootKeyModule = "src/example/security/root_key.generated.ts";
+
+  rustTargets = {
+    x86_64-linux = "x86_64-unknown-linux-gnu";
+    aarch64-linux = "aarch64-unknown-linux-gnu";
+    x86_64-darwin = "x86_64-apple-darwin";
+    aarch64-darwin = "aarch64-apple-darwin";
+  };
+  target = rustTargets.${system};
+
+  # Only deno.json and deno.lock decide the npm dependencies; other edits must not change this derivation.
+  lockSrc = builtins.path {
+    name = "dendrite-lock";
+    path = src;
+    filter = path: _type:
+      builtins.elem (baseNameOf path) [ "deno.json" "deno.lock" ];
+  };
+
+  # node_modules as a fixed-output derivation: it may use the network, and its output hash is pinned.
+  npmDeps = pkgs.stdenvNoCC.mkDerivation {
+    pname = "dendrite-npm-deps";
+    inherit version;
+    src = lockSrc;
+    nativeBuildInputs = [ deno pkgs.cacert ];
+    dontConfigure = true;
+    dontFixup = true;
+    buildPhase = ''
+      runHook preBuild
+      export HOME="$TMPDIR" DENO_DIR="$TMPDIR/deno-dir" DENO_NO_UPDATE_CHECK=1
+      export SSL_CERT_FILE="${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"
+      deno install --frozen
+      # Deno's own bookkeeping files carry timestamps and would make the output hash unstable.
+      rm -f node_modules/.deno/.setup-cache.bin node_modules/.deno/.deno.lock node_modules/.deno/.deno.lock.poll
+      runHook postBuild
+    '';
+    installPhase = ''
+      runHook preInstall
+      mkdir -p "$out"
+      cp -r node_modules "$out/node_modules"
+      runHook postInstall
+    '';
+    outputHashMode = "recursive";
+    outputHashAlgo = "sha256";
+    outputHash = hashes.npmDeps.${system} or hashes.fake;
+  };
+
+  denortKey = "${deno.version}-${target}";
+
+  # Option A (used when nix/hashes.nix pins it): the release's denort-<target>.zip, fixed-output.
+  denortFromRelease = pkgs.stdenv.mkDerivation {
+    pname = "denort";
+    version = deno.version;
+    src = pkgs.fetchurl {
+      url = "https://github.com/denoland/deno/releases/download/v${deno.version}/denort-${target}.zip";
+      hash = hashes.denort.${denortKey} or hashes.fake;
+    };
+    nativeBuildInputs = [ pkgs.unzip ] ++ (if isLinux then [ pkgs.autoPatchelfHook ] else [ ]);
+    buildInputs = if isLinux then [ pkgs.stdenv.cc.cc.lib ] else [ ];
+    unpackPhase = "unzip $src";
+    dontConfigure = true;
+    dontBuild = true;
+    installPhase = "install -Dm755 denort $out/bin/denort";
+  };
+
+  # Option B (default): build the `denort` crate (cli/rt in the Deno repository) from the very source and
+  # vendored crates of nixpkgs' deno. No new hash, exact version match, but a long Rust build.
+  denortFromSource = deno.overrideAttrs (_old: {
+    pname = "denort";
+    buildAndTestSubdir = "cli/rt";
+    # nixpkgs' deno installs shell completions and runs `deno --version` here; denort has neither.
+    postInstall = "";
+    doInstallCheck = false;
+    installCheckPhase = "";
+  });
+
+  denort = if hashes.denort ? ${denortKey} then denortFromRelease else denortFromSource;
+
+  # The single binary: `deno compile` with denort from Nix (deno compile would otherwise download it).
+  program = pkgs.stdenv.mkDerivation {
+    pname = "dendrite-starter";
+    inherit version src;
+    nativeBuildInputs = [ deno ];
+    dontConfigure = true;
+    # Stripping would cut off the program that deno compile appends to the runtime.
+    dontStrip = true;
+    buildPhase = ''
+      runHook preBuild
+      if grep -q ROOT-KEY-PLACEHOLDER "${root-key}"; then
+        echo "error: no root key. Run 'deno task keys init', then build with" >&2
+        echo "  nix build .#default --override-input root-key path:./${rootKeyModule}" >&2
+        exit 1
+      fi
+      install -Dm644 "${root-key}" "${rootKeyModule}"
+      cp -r "${npmDeps}/node_modules" node_modules
+      chmod -R u+w node_modules
+      export HOME="$TMPDIR" DENO_DIR="$TMPDIR/deno-dir" DENO_NO_UPDATE_CHECK=1
+      export DENORT_BIN="${denort}/bin/denort"
+      deno compile --frozen --cached-only -A --output dendrite src/main.ts
+      runHook postBuild
+    '';
+    installPhase = ''
+      runHook preInstall
+      install -Dm755 dendrite "$out/bin/dendrite"
+      runHook postInstall
+    '';
+  };
+
+  # Runtime image: only the binary, CA certificates and a writable /data; no Deno, no build tools.
+  image = pkgs.dockerTools.buildLayeredImage {
+    name = "dendrite-starter";
+    tag = version;
+    contents = [ program pkgs.cacert ];
+    extraCommands = "mkdir -p data tmp && chmod 1777 tmp";
+    config = {
+      Entrypoint = [ "${program}/bin/dendrite" ];
+      Cmd = [ "--role=all" ];
+      Env = [
+        "DATA_DIR=/data"
+        "PORT=8080"
+        "SSL_CERT_FILE=${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"
+      ];
+      ExposedPorts = {
+        "8080/tcp" = { };
+        "8124/tcp" = { };
+        "8024/tcp" = { };
+      };
+      Volumes = { "/data" = { }; };
+      WorkingDir = "/data";
+    };
+  };
+
+  # `nix run .#run-stack -- [--local]`: scripts/run_stack.ts with nixpkgs' deno, in the current checkout.
+  runStack = pkgs.writeShellScriptBin "run-stack" ''
+    export PATH="${deno}/bin:${pkgs.docker-compose}/bin:$PATH"
+    if [ ! -f docker/compose.yaml ]; then
+      echo "run-stack: start it from the repository root (docker/compose.yaml not found in $PWD)" >&2
+      exit 2
+    fi
+    exec deno run -A ${src}/scripts/run_stack.ts "$@"
+  '';
+in
+{
+  inherit npmDeps denort program runStack;
+  image = if isLinux then image else null;
+}
