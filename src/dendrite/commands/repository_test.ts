@@ -1,0 +1,137 @@
+import { create } from "@bufbuild/protobuf";
+import { join } from "node:path";
+import { Greeter } from "../../example/greeter/aggregate.ts";
+import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
+import { ConcurrencyError, DomainError } from "../core/errors.ts";
+import { type CommandMessage, envelope } from "../core/message.ts";
+import { MessageRegistry } from "../core/registry.ts";
+import type { EventRecord, EventStore, ReadAggregateOptions } from "../eventstore/event_store.ts";
+import { InMemoryEventStore } from "../eventstore/memory.ts";
+import { SqliteEventStore } from "../eventstore/sqlite.ts";
+import { AggregateRepository } from "./repository.ts";
+
+/** Counts what the repository asks of the store. */
+class CountingStore implements EventStore {
+  conflicts = 0;
+  reads = 0;
+  eventsRead = 0;
+  appends = 0;
+  constructor(readonly inner: EventStore) {}
+  async append(events: readonly EventRecord[]) {
+    this.appends++;
+    try {
+      return await this.inner.append(events);
+    } catch (error) {
+      if (error instanceof ConcurrencyError) this.conflicts++;
+      throw error;
+    }
+  }
+  async *readAggregate(id: string, options?: ReadAggregateOptions) {
+    this.reads++;
+    for await (const event of this.inner.readAggregate(id, options)) {
+      this.eventsRead++;
+      yield event;
+    }
+  }
+  highestSequence = (id: string) => this.inner.highestSequence(id);
+  appendSnapshot: EventStore["appendSnapshot"] = (s) => this.inner.appendSnapshot(s);
+  readSnapshots: EventStore["readSnapshots"] = (id, o) => this.inner.readSnapshots(id, o);
+  stream: EventStore["stream"] = (o) => this.inner.stream(o);
+  firstToken = () => this.inner.firstToken();
+  lastToken = () => this.inner.lastToken();
+  tokenAt = (t: number) => this.inner.tokenAt(t);
+}
+
+function greet(message: string, greeterId = "main"): CommandMessage<domain.GreetCommand> {
+  const payload = create(domain.GreetCommandSchema, { greeterId, message });
+  return { ...envelope(payload), routingKey: greeterId };
+}
+
+async function sequencesOf(store: EventStore, id: string): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of store.readAggregate(id)) out.push(e.aggregate.sequence);
+  return out;
+}
+
+Deno.test("two writers on one aggregate: one retries, no gap, no duplicate", async () => {
+  const dir = await Deno.makeTempDir();
+  const sqlite = new SqliteEventStore({ path: join(dir, "events.sqlite") });
+  const store = new CountingStore(sqlite);
+  try {
+    // Two repositories stand for two processes: each has its own cache and lock.
+    const a = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+    const b = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+    await a.handle(greet("first"));
+    await b.handle(greet("second")); // b loads, now both caches are at sequence 1
+    const results = await Promise.all([a.handle(greet("from a")), b.handle(greet("from b"))]);
+    assertEquals(results.length, 2);
+    assert(store.conflicts >= 1, `expected a conflict, saw ${store.conflicts}`);
+    assertEquals(await sequencesOf(sqlite, "main"), [0, 1, 2, 3]);
+    const messages: string[] = [];
+    const registry = new MessageRegistry([domain.GreetedEventSchema]);
+    for await (const e of sqlite.readAggregate("main")) {
+      messages.push((registry.decode(e.payload) as domain.GreetedEvent).message);
+    }
+    assertEquals(messages.slice(0, 2), ["first", "second"]);
+    assertEquals(messages.slice(2).sort(), ["from a", "from b"]);
+  } finally {
+    sqlite.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("one process: concurrent commands on one aggregate never conflict and load once", async () => {
+  const store = new CountingStore(new InMemoryEventStore());
+  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  await Promise.all(Array.from({ length: 50 }, (_, i) => repository.handle(greet(`hello ${i}`))));
+  assertEquals(store.conflicts, 0);
+  assertEquals(store.reads, 1);
+  assertEquals(store.appends, 50);
+  assertEquals(await sequencesOf(store.inner, "main"), Array.from({ length: 50 }, (_, i) => i));
+});
+
+Deno.test("a refused command appends nothing and the refusal keeps its code", async () => {
+  const store = new InMemoryEventStore();
+  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  await repository.handle({
+    ...envelope(create(domain.StopCommandSchema, { greeterId: "main" })),
+    routingKey: "main",
+  });
+  const error = await assertRejects(() => repository.handle(greet("refused")), DomainError);
+  assertEquals(error.code, "EX001");
+  assertEquals(await store.lastToken(), 0);
+});
+
+Deno.test("loads from the latest snapshot plus the tail", async () => {
+  const store = new CountingStore(new InMemoryEventStore());
+  const writer = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  for (let i = 0; i < 250; i++) await writer.handle(greet(`g${i}`));
+  // Snapshots are written in the background after the append that crosses the interval.
+  const snapshots: number[] = [];
+  for await (const s of store.readSnapshots("main")) snapshots.push(s.aggregate.sequence);
+  assertEquals(snapshots, [199, 99]);
+  const reader = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  store.eventsRead = 0;
+  const loaded = await reader.load("main");
+  assertEquals(loaded.sequence, 249);
+  assertEquals(loaded.state.greetingCount, 250n);
+  assertEquals(store.eventsRead, 51); // the snapshot at 199 and events 200..249
+});
+
+Deno.test("gives up after the retry budget with the ConcurrencyError", async () => {
+  const inner = new InMemoryEventStore();
+  const store = new CountingStore(inner);
+  store.append = (_events) => {
+    store.conflicts++;
+    return Promise.reject(new ConcurrencyError("always taken"));
+  };
+  const repository = new AggregateRepository(Greeter, {
+    eventStore: store,
+    registry: new MessageRegistry(),
+    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+  });
+  await assertRejects(() => repository.handle(greet("never")), ConcurrencyError);
+  assertEquals(store.conflicts, 3);
+  assertEquals(store.reads, 3); // evicted and reloaded before each retry
+});
