@@ -9,12 +9,13 @@ export { AssertionError };
 
 /** Asserts a truthy condition. */
 export function assert(condition: unknown, message?: string): asserts condition {
-  ok(condition, message);
+  ok(condition, message ?? "Expected a truthy condition");
 }
 
 /** Deep strict equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  deepStrictEqual(actual, expected, message);
+  if (message === undefined) deepStrictEqual(actual, expected);
+  else deepStrictEqual(actual, expected, message);
 }
 
 /** Asserts that `fn` rejects (with an instance of `ErrorClass`, when given) and returns the error. */

@@ -10,7 +10,11 @@
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import { ErrorMessageSchema, InstructionAckSchema, InstructionResultSchema } from "../../gen/axon/common_pb.ts";
+import {
+  ErrorMessageSchema,
+  InstructionAckSchema,
+  InstructionResultSchema,
+} from "../../gen/axon/common_pb.ts";
 import {
   ClientIdentificationSchema,
   type EventProcessorInfo,
@@ -226,13 +230,17 @@ export class AxonConnection {
       timeoutMs: this.options.connectTimeoutMs ?? 5_000,
     });
     const primary = info.primary;
-    if (!info.sameConnection && primary && `${primary.hostName}:${primary.grpcPort}` !== this.options.address) {
+    if (
+      !info.sameConnection && primary && `${primary.hostName}:${primary.grpcPort}` !== this.options.address
+    ) {
       client.close();
       client = this.#client(`${primary.hostName}:${primary.grpcPort}`);
       rpc = new Rpc(client, () => this.#headers());
     }
     const platform = rpc.bidi(PlatformService.method.openStream, { signal });
-    platform.send(create(PlatformInboundInstructionSchema, { request: { case: "register", value: identification } }));
+    platform.send(
+      create(PlatformInboundInstructionSchema, { request: { case: "register", value: identification } }),
+    );
     this.#platform = platform;
     this.#rpc = rpc;
     this.#state("connected", `${this.options.address} as ${this.clientId}`);
@@ -353,7 +361,10 @@ export class AxonConnection {
         this.#ack(id, true);
         const processor = this.#processors.get(request.value.processorName);
         if (processor) this.#send(this.#info(processor));
-        this.#result(id, processor ? undefined : new Error(`Unknown processor "${request.value.processorName}"`));
+        this.#result(
+          id,
+          processor ? undefined : new Error(`Unknown processor "${request.value.processorName}"`),
+        );
         return;
       }
       case "pauseEventProcessor":
@@ -368,7 +379,9 @@ export class AxonConnection {
           if (!processor) throw new Error(`Unknown processor "${name}"`);
           const segment = "segmentIdentifier" in request.value ? request.value.segmentIdentifier : 0;
           const outcome = await this.#apply(processor, request.case, segment);
-          if (outcome === false) throw new Error(`"${request.case}" of "${name}" segment ${segment} was refused`);
+          if (outcome === false) {
+            throw new Error(`"${request.case}" of "${name}" segment ${segment} was refused`);
+          }
           this.#result(id);
         } catch (error) {
           this.#result(id, error);
@@ -381,7 +394,8 @@ export class AxonConnection {
   }
 
   #apply(processor: ManagedProcessor, action: string, segment: number): Promise<unknown> {
-    const missing = () => Promise.reject(new Error(`Processor "${processor.name}" does not support ${action}`));
+    const missing = () =>
+      Promise.reject(new Error(`Processor "${processor.name}" does not support ${action}`));
     switch (action) {
       case "pauseEventProcessor":
         return processor.pause?.() ?? missing();

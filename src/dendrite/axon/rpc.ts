@@ -102,8 +102,9 @@ export class Rpc {
         this.#options(options),
         (error, response) => {
           options.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
-          else resolve(response!);
+          if (error) {
+            reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
+          } else resolve(response!);
         },
       );
       const onAbort = () => call.cancel();
@@ -155,8 +156,9 @@ export class Rpc {
         this.#options(options),
         (error, response) => {
           options.signal?.removeEventListener("abort", onAbort);
-          if (error) reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
-          else resolve(response!);
+          if (error) {
+            reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
+          } else resolve(response!);
         },
       );
       const onAbort = () => call.cancel();

@@ -71,7 +71,11 @@ export function fromMetaData(metaData: { [key: string]: MetaDataValue }): Metada
 
 export function toSerializedObject(payload: SerializedPayload | undefined): SerializedObject {
   if (!payload) return create(SerializedObjectSchema, { type: EMPTY_PAYLOAD_TYPE });
-  return create(SerializedObjectSchema, { type: payload.type, revision: payload.revision, data: payload.data });
+  return create(SerializedObjectSchema, {
+    type: payload.type,
+    revision: payload.revision,
+    data: payload.data,
+  });
 }
 
 /** Axon `SerializedObject` → payload; undefined for an absent or "empty" payload. */
@@ -210,7 +214,9 @@ export function toErrorMessage(
       message: create(ErrorMessageSchema, { message: error.message, location, errorCode: error.code }),
     };
   }
-  const code = kind === "command" ? AxonErrorCode.COMMAND_EXECUTION_ERROR : AxonErrorCode.QUERY_EXECUTION_ERROR;
+  const code = kind === "command"
+    ? AxonErrorCode.COMMAND_EXECUTION_ERROR
+    : AxonErrorCode.QUERY_EXECUTION_ERROR;
   return {
     code,
     message: create(ErrorMessageSchema, {
@@ -222,7 +228,11 @@ export function toErrorMessage(
 }
 
 /** A response's (error code, ErrorMessage) → the typed error a dispatcher throws. */
-export function fromErrorMessage(code: string, message: ErrorMessage | undefined, name: string): DendriteError {
+export function fromErrorMessage(
+  code: string,
+  message: ErrorMessage | undefined,
+  name: string,
+): DendriteError {
   const text = message?.message || `Remote failure ${code}`;
   const inner = message?.errorCode ?? "";
   if (inner !== "" && !inner.startsWith("AXONIQ-")) {

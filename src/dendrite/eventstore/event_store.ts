@@ -32,7 +32,11 @@ export interface TrackedEventRecord extends EventRecord {
   readonly token: number;
 }
 
-/** What an append stored. */
+/**
+ * What an append stored. Exact for the local stores and soma in-process; through Axon Server, which does not
+ * report the tokens it assigned, `lastToken` is the store's last token right after the commit (an upper bound
+ * when others append concurrently), which is what read-your-writes waits need.
+ */
 export interface AppendResult {
   /** Token of the first event of the batch; -1 when the batch was empty. */
   readonly firstToken: number;

@@ -1,0 +1,275 @@
+/**
+ * The CommandBus port on Axon Server: `Dispatch` for sending (routing key = target aggregate id, timeout and
+ * cancellation by `AbortSignal`), and one `OpenStream` per connection for handling (subscriptions with a load
+ * factor, permits granted up front and refilled in batches, responses matched by request id). After a reconnect
+ * every subscription is made again.
+ *
+ * @module
+ */
+import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
+import { FlowControlSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import {
+  type Command,
+  type CommandProviderInbound,
+  type CommandProviderOutbound,
+  CommandProviderOutboundSchema,
+  CommandResponseSchema,
+  CommandSchema,
+  CommandService,
+  CommandSubscriptionSchema,
+} from "../../gen/axon/command_pb.ts";
+import { InstructionAckSchema } from "../../gen/axon/common_pb.ts";
+import * as grpc from "@grpc/grpc-js";
+import { combineSignals, delay } from "../core/async.ts";
+import { DendriteError, TimeoutError } from "../core/errors.ts";
+import { type CommandMessage, newMessageId } from "../core/message.ts";
+import type { MessageRegistry } from "../core/registry.ts";
+import {
+  type CommandBus,
+  type CommandHandler,
+  type CommandSubscribeOptions,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  type DispatchOptions,
+  expectResult,
+  type Registration,
+} from "../commands/command_bus.ts";
+import type { AxonConnection } from "./connection.ts";
+import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
+import {
+  fromErrorMessage,
+  fromMetaData,
+  fromSerializedObject,
+  numberInstruction,
+  routingKeyOf,
+  textInstruction,
+  toErrorMessage,
+  toMetaData,
+  toSerializedObject,
+} from "./wire.ts";
+
+interface Subscription {
+  readonly name: string;
+  readonly handler: CommandHandler;
+  readonly loadFactor: number;
+}
+
+export interface AxonCommandBusOptions {
+  /** Permits granted to the server up front (default 1,000); refilled by a quarter as commands complete. */
+  readonly permits?: number;
+}
+
+/**
+ * Commands through Axon Server.
+ *
+ * @example
+ * ```ts ignore
+ * const commandBus = new AxonCommandBus(connection, registry);
+ * await registerAggregate(commandBus, Greeter, { eventStore, registry });
+ * ```
+ */
+export class AxonCommandBus implements CommandBus {
+  readonly #connection: AxonConnection;
+  readonly #registry: MessageRegistry;
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #permits: number;
+  #stream: BidiStream<CommandProviderOutbound, CommandProviderInbound> | undefined;
+  #stopListening: (() => void) | undefined;
+  readonly #inFlight = new Map<AbortController, Promise<void>>();
+
+  constructor(connection: AxonConnection, registry: MessageRegistry, options: AxonCommandBusOptions = {}) {
+    this.#connection = connection;
+    this.#registry = registry;
+    this.#permits = Math.max(16, options.permits ?? 1_000);
+  }
+
+  async dispatch<R extends DescMessage = DescMessage>(
+    command: Message,
+    options: DispatchOptions<R> = {},
+  ): Promise<MessageShape<R> | undefined> {
+    const id = options.id ?? newMessageId();
+    const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const request: Command = create(CommandSchema, {
+      messageIdentifier: id,
+      name: command.$typeName,
+      timestamp: BigInt(Date.now()),
+      payload: toSerializedObject(this.#registry.encode(command)),
+      metaData: toMetaData(options.metadata ?? {}),
+      processingInstructions: [
+        textInstruction(ProcessingKey.ROUTING_KEY, options.routingKey ?? id),
+        numberInstruction(ProcessingKey.PRIORITY, 0),
+      ],
+      clientId: this.#connection.clientId,
+      componentName: this.#connection.options.componentName,
+    });
+    let response;
+    try {
+      response = await this.#connection.rpc().unary(CommandService.method.dispatch, request, {
+        signal: options.signal,
+        timeoutMs,
+      });
+    } catch (error) {
+      if (error instanceof GrpcError && error.status === grpc.status.DEADLINE_EXCEEDED) {
+        throw new TimeoutError(`Command "${command.$typeName}" timed out after ${timeoutMs} ms`);
+      }
+      throw error;
+    }
+    if (response.errorCode !== "" || response.errorMessage) {
+      throw fromErrorMessage(response.errorCode, response.errorMessage, command.$typeName);
+    }
+    const payload = fromSerializedObject(response.payload);
+    return expectResult(payload ? this.#registry.decode(payload) : undefined, options.expect);
+  }
+
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: CommandHandler<MessageShape<S>>,
+    options: CommandSubscribeOptions = {},
+  ): Promise<Registration> {
+    if (this.#subscriptions.has(schema.typeName)) {
+      return Promise.reject(new Error(`A handler for "${schema.typeName}" is already subscribed`));
+    }
+    this.#registry.add(schema);
+    const subscription: Subscription = {
+      name: schema.typeName,
+      handler: handler as CommandHandler,
+      loadFactor: options.loadFactor ?? 100,
+    };
+    this.#subscriptions.set(schema.typeName, subscription);
+    if (!this.#stopListening) {
+      this.#stopListening = this.#connection.onConnect((rpc, signal) => this.#open(rpc, signal));
+    } else {
+      this.#sendSubscribe(subscription);
+    }
+    return Promise.resolve({
+      cancel: () => {
+        if (this.#subscriptions.get(schema.typeName) !== subscription) return Promise.resolve();
+        this.#subscriptions.delete(schema.typeName);
+        this.#stream?.send(create(CommandProviderOutboundSchema, {
+          request: { case: "unsubscribe", value: this.#subscription(subscription) },
+        }));
+        return Promise.resolve();
+      },
+    });
+  }
+
+  /** Stops handling: unsubscribes everything, lets running handlers finish (up to `graceMs`), closes the stream. */
+  async close(graceMs = 5_000): Promise<void> {
+    this.#stopListening?.();
+    this.#stopListening = undefined;
+    for (const subscription of this.#subscriptions.values()) {
+      this.#stream?.send(create(CommandProviderOutboundSchema, {
+        request: { case: "unsubscribe", value: this.#subscription(subscription) },
+      }));
+    }
+    this.#subscriptions.clear();
+    const grace = new AbortController();
+    await Promise.race([
+      Promise.allSettled(this.#inFlight.values()),
+      delay(graceMs, grace.signal).catch(() => {}),
+    ]);
+    grace.abort();
+    for (const controller of this.#inFlight.keys()) controller.abort(new Error("Command bus closed"));
+    this.#stream?.end();
+    this.#stream = undefined;
+  }
+
+  #subscription(subscription: Subscription) {
+    return create(CommandSubscriptionSchema, {
+      messageId: newMessageId(),
+      command: subscription.name,
+      componentName: this.#connection.options.componentName,
+      clientId: this.#connection.clientId,
+      loadFactor: subscription.loadFactor,
+    });
+  }
+
+  #sendSubscribe(subscription: Subscription): void {
+    const value = this.#subscription(subscription);
+    this.#stream?.send(create(CommandProviderOutboundSchema, {
+      instructionId: value.messageId,
+      request: { case: "subscribe", value },
+    }));
+  }
+
+  async #open(rpc: Rpc, signal: AbortSignal): Promise<void> {
+    if (this.#subscriptions.size === 0) return;
+    const stream = rpc.bidi(CommandService.method.openStream, { signal });
+    this.#stream = stream;
+    for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
+    this.#grant(stream, this.#permits);
+    let consumed = 0;
+    const refill = Math.max(1, Math.floor(this.#permits / 4));
+    try {
+      for await (const inbound of stream.responses) {
+        if (inbound.instructionId) {
+          stream.send(create(CommandProviderOutboundSchema, {
+            request: {
+              case: "ack",
+              value: create(InstructionAckSchema, { instructionId: inbound.instructionId, success: true }),
+            },
+          }));
+        }
+        if (inbound.request.case !== "command") continue;
+        const controller = new AbortController();
+        const running = this.#handle(stream, inbound.request.value, controller, signal).finally(() => {
+          this.#inFlight.delete(controller);
+          if (++consumed >= refill) {
+            consumed = 0;
+            this.#grant(stream, refill);
+          }
+        });
+        this.#inFlight.set(controller, running);
+      }
+    } finally {
+      if (this.#stream === stream) this.#stream = undefined;
+    }
+    if (!signal.aborted && this.#stopListening) throw new Error("The command stream ended");
+  }
+
+  #grant(stream: BidiStream<CommandProviderOutbound, CommandProviderInbound>, permits: number): void {
+    stream.send(create(CommandProviderOutboundSchema, {
+      request: {
+        case: "flowControl",
+        value: create(FlowControlSchema, { clientId: this.#connection.clientId, permits: BigInt(permits) }),
+      },
+    }));
+  }
+
+  async #handle(
+    stream: BidiStream<CommandProviderOutbound, CommandProviderInbound>,
+    command: Command,
+    controller: AbortController,
+    connectionSignal: AbortSignal,
+  ): Promise<void> {
+    const respond = (fields: Parameters<typeof create<typeof CommandResponseSchema>>[1]) =>
+      stream.send(create(CommandProviderOutboundSchema, {
+        request: {
+          case: "commandResponse",
+          value: create(CommandResponseSchema, {
+            messageIdentifier: newMessageId(),
+            requestIdentifier: command.messageIdentifier,
+            ...fields,
+          }),
+        },
+      }));
+    try {
+      const subscription = this.#subscriptions.get(command.name);
+      if (!subscription) throw new DendriteError("AXONIQ-4000", `No handler for command "${command.name}"`);
+      const payload = fromSerializedObject(command.payload);
+      if (!payload) throw new DendriteError("AXONIQ-4003", `Command "${command.name}" has no payload`);
+      const message: CommandMessage = {
+        id: command.messageIdentifier,
+        payload: this.#registry.decode(payload),
+        metadata: fromMetaData(command.metaData),
+        timestamp: Number(command.timestamp),
+        routingKey: routingKeyOf(command.processingInstructions) ?? command.messageIdentifier,
+      };
+      const signal = combineSignals([controller.signal, connectionSignal]);
+      const result = await subscription.handler(message, { signal });
+      respond({ payload: result ? toSerializedObject(this.#registry.encode(result)) : undefined });
+    } catch (error) {
+      const { code, message } = toErrorMessage(error, this.#connection.clientId, "command");
+      respond({ errorCode: code, errorMessage: message });
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The Axon Server connector: dendrite's CommandBus, QueryBus and EventStore ports over the Axon Server gRPC API
+ * (works against Axon Server and against soma).
+ *
+ * @example
+ * ```ts ignore
+ * const axon = await connectAxon({ address: "localhost:8124", componentName: "greeter" }, registry);
+ * await registerAggregate(axon.commandBus, Greeter, { eventStore: axon.eventStore, registry });
+ * await axon.close();
+ * ```
+ *
+ * @module
+ */
+import type { MessageRegistry } from "../core/registry.ts";
+import { AxonCommandBus } from "./command_bus.ts";
+import { AxonConnection, type AxonConnectionOptions } from "./connection.ts";
+import { AxonEventStore } from "./event_store.ts";
+import { AxonQueryBus } from "./query_bus.ts";
+
+export { AxonCommandBus } from "./command_bus.ts";
+export {
+  AxonConnection,
+  type AxonConnectionOptions,
+  CONNECTOR_VERSION,
+  type ManagedProcessor,
+} from "./connection.ts";
+export { AxonEventStore } from "./event_store.ts";
+export { AxonQueryBus } from "./query_bus.ts";
+export { GrpcError } from "./rpc.ts";
+
+/** The connector's ports on one connection. */
+export interface AxonConnector {
+  readonly connection: AxonConnection;
+  readonly commandBus: AxonCommandBus;
+  readonly queryBus: AxonQueryBus;
+  readonly eventStore: AxonEventStore;
+  /** Unsubscribes handlers, lets running ones finish, closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Connects (retrying until `signal` aborts) and returns the three ports. */
+export async function connectAxon(
+  options: AxonConnectionOptions,
+  registry: MessageRegistry,
+  signal?: AbortSignal,
+): Promise<AxonConnector> {
+  const connection = await AxonConnection.connect(options, signal);
+  const commandBus = new AxonCommandBus(connection, registry);
+  const queryBus = new AxonQueryBus(connection, registry);
+  const eventStore = new AxonEventStore(connection);
+  return {
+    connection,
+    commandBus,
+    queryBus,
+    eventStore,
+    async close() {
+      await commandBus.close();
+      await queryBus.close();
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,478 @@
+/**
+ * The QueryBus port on Axon Server. Sending: `Query` (scatter-gather, every response streamed) and `Subscription`
+ * (permits first, then subscribe; the initial result comes from a normal query made after subscribing, so no update
+ * is missed). Handling: one `OpenStream` per connection with subscriptions, permits, responses, `query_complete`,
+ * and the subscription queries the server forwards, so `emitUpdate` reaches subscribers in any process.
+ *
+ * @module
+ */
+import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
+import { FlowControlSchema, InstructionAckSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import {
+  QueryCompleteSchema,
+  type QueryProviderInbound,
+  type QueryProviderOutbound,
+  QueryProviderOutboundSchema,
+  type QueryRequest,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  QueryService,
+  QuerySubscriptionSchema,
+  QueryUpdateCompleteSchema,
+  QueryUpdateSchema,
+  SubscriptionQueryRequestSchema,
+  SubscriptionQueryResponseSchema,
+  SubscriptionQuerySchema,
+} from "../../gen/axon/query_pb.ts";
+import { Channel } from "../core/channel.ts";
+import { DendriteError, TimeoutError } from "../core/errors.ts";
+import { newMessageId, type QueryMessage } from "../core/message.ts";
+import type { MessageRegistry } from "../core/registry.ts";
+import type { Registration } from "../commands/command_bus.ts";
+import {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type QueryBus,
+  type QueryHandler,
+  type QueryOptions,
+  type QuerySubscribeOptions,
+  responsesOf,
+  type SubscriptionQueryOptions,
+  type SubscriptionQueryResult,
+  type UpdateFilter,
+} from "../queries/query_bus.ts";
+import type { AxonConnection } from "./connection.ts";
+import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
+import * as grpc from "@grpc/grpc-js";
+import {
+  fromErrorMessage,
+  fromMetaData,
+  fromSerializedObject,
+  numberInstruction,
+  toErrorMessage,
+  toMetaData,
+  toSerializedObject,
+} from "./wire.ts";
+
+interface HandlerEntry {
+  readonly name: string;
+  readonly component: string;
+  readonly handler: QueryHandler;
+}
+
+/** A subscription query the server forwarded to this handler instance. */
+interface Forwarded {
+  readonly id: string;
+  readonly name: string;
+  readonly query: Message;
+}
+
+type ProviderStream = BidiStream<QueryProviderOutbound, QueryProviderInbound>;
+
+/**
+ * Queries through Axon Server.
+ *
+ * @example
+ * ```ts ignore
+ * const queryBus = new AxonQueryBus(connection, registry);
+ * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
+ * ```
+ */
+export class AxonQueryBus implements QueryBus {
+  readonly #connection: AxonConnection;
+  readonly #registry: MessageRegistry;
+  readonly #handlers = new Map<string, HandlerEntry[]>();
+  readonly #forwarded = new Map<string, Forwarded>();
+  readonly #permits: number;
+  #stream: ProviderStream | undefined;
+  #stopListening: (() => void) | undefined;
+
+  constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
+    this.#connection = connection;
+    this.#registry = registry;
+    this.#permits = Math.max(16, options.permits ?? 1_000);
+  }
+
+  #request(query: Message, options: QueryOptions, timeoutMs: number): QueryRequest {
+    return create(QueryRequestSchema, {
+      messageIdentifier: options.id ?? newMessageId(),
+      query: query.$typeName,
+      timestamp: BigInt(Date.now()),
+      payload: toSerializedObject(this.#registry.encode(query)),
+      metaData: toMetaData(options.metadata ?? {}),
+      processingInstructions: [
+        numberInstruction(ProcessingKey.NR_OF_RESULTS, -1),
+        numberInstruction(ProcessingKey.TIMEOUT, timeoutMs),
+      ],
+      clientId: this.#connection.clientId,
+      componentName: this.#connection.options.componentName,
+    });
+  }
+
+  async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const request = this.#request(query, options, timeoutMs);
+    let answered = false;
+    let failure: DendriteError | undefined;
+    try {
+      for await (
+        const response of this.#connection.rpc().serverStream(QueryService.method.query, request, {
+          signal: options.signal,
+          timeoutMs,
+        })
+      ) {
+        if (response.errorCode !== "" || response.errorMessage) {
+          failure ??= fromErrorMessage(response.errorCode, response.errorMessage, query.$typeName);
+          continue;
+        }
+        answered = true;
+        const payload = fromSerializedObject(response.payload);
+        if (payload) yield this.#registry.decode(payload);
+      }
+    } catch (error) {
+      if (error instanceof GrpcError && error.status === grpc.status.DEADLINE_EXCEEDED) {
+        throw new TimeoutError(`Query "${query.$typeName}" timed out after ${timeoutMs} ms`, "AXONIQ-5006");
+      }
+      throw error;
+    }
+    if (!answered && failure) throw failure;
+  }
+
+  async subscriptionQuery(
+    query: Message,
+    options: SubscriptionQueryOptions = {},
+  ): Promise<SubscriptionQueryResult> {
+    const bufferSize = Math.max(32, options.bufferSize ?? 1024);
+    const fetchSize = Math.max(4, bufferSize >> 3);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    const request = this.#request(query, options, timeoutMs);
+    const subscriptionIdentifier = request.messageIdentifier;
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const stream = this.#connection.rpc().bidi(QueryService.method.subscription, { signal });
+    const updates = new Channel<Message>(bufferSize);
+    const flow = (permits: number) =>
+      stream.send(create(SubscriptionQueryRequestSchema, {
+        request: {
+          case: "flowControl",
+          value: create(SubscriptionQuerySchema, {
+            subscriptionIdentifier,
+            numberOfPermits: BigInt(permits),
+          }),
+        },
+      }));
+    flow(bufferSize);
+    stream.send(create(SubscriptionQueryRequestSchema, {
+      request: {
+        case: "subscribe",
+        value: create(SubscriptionQuerySchema, {
+          subscriptionIdentifier,
+          numberOfPermits: BigInt(bufferSize),
+          queryRequest: request,
+        }),
+      },
+    }));
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      stream.send(create(SubscriptionQueryRequestSchema, {
+        request: { case: "unsubscribe", value: create(SubscriptionQuerySchema, { subscriptionIdentifier }) },
+      }));
+      stream.end();
+      updates.close();
+      controller.abort();
+    };
+    void (async () => {
+      let consumed = 0;
+      try {
+        for await (const response of stream.responses) {
+          const r = response.response;
+          if (r.case === "update") {
+            if (r.value.errorCode !== "") {
+              updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
+              break;
+            }
+            const payload = fromSerializedObject(r.value.payload);
+            if (payload) updates.push(this.#registry.decode(payload));
+            if (++consumed >= fetchSize) {
+              consumed = 0;
+              flow(fetchSize);
+            }
+          } else if (r.case === "complete") {
+            break;
+          } else if (r.case === "completeExceptionally") {
+            updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
+            break;
+          }
+        }
+        updates.close();
+      } catch (error) {
+        if (!closed) updates.fail(error);
+      } finally {
+        close();
+      }
+    })();
+    try {
+      const initial: Message[] = [];
+      for await (const response of this.query(query, { ...options, id: newMessageId() })) {
+        initial.push(response);
+      }
+      return { initial, updates: updates.iterate(options.signal), close };
+    } catch (error) {
+      close();
+      throw error;
+    }
+  }
+
+  subscribe<S extends DescMessage>(
+    schema: S,
+    handler: QueryHandler<MessageShape<S>>,
+    options: QuerySubscribeOptions = {},
+  ): Promise<Registration> {
+    this.#registry.add(schema);
+    const entry: HandlerEntry = {
+      name: schema.typeName,
+      component: options.component ?? this.#connection.options.componentName,
+      handler: handler as QueryHandler,
+    };
+    const list = this.#handlers.get(entry.name) ?? [];
+    list.push(entry);
+    this.#handlers.set(entry.name, list);
+    if (!this.#stopListening) {
+      this.#stopListening = this.#connection.onConnect((rpc, signal) => this.#open(rpc, signal));
+    } else if (list.length === 1) {
+      this.#sendSubscription(entry, "subscribe");
+    }
+    return Promise.resolve({
+      cancel: () => {
+        const remaining = (this.#handlers.get(entry.name) ?? []).filter((e) => e !== entry);
+        if (remaining.length > 0) this.#handlers.set(entry.name, remaining);
+        else {
+          this.#handlers.delete(entry.name);
+          this.#sendSubscription(entry, "unsubscribe");
+        }
+        return Promise.resolve();
+      },
+    });
+  }
+
+  emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
+    const payload = toSerializedObject(this.#registry.encode(update));
+    for (const forwarded of this.#matching(filter)) {
+      this.#stream?.send(create(QueryProviderOutboundSchema, {
+        request: {
+          case: "subscriptionQueryResponse",
+          value: create(SubscriptionQueryResponseSchema, {
+            messageIdentifier: newMessageId(),
+            subscriptionIdentifier: forwarded.id,
+            response: {
+              case: "update",
+              value: create(QueryUpdateSchema, {
+                messageIdentifier: newMessageId(),
+                payload,
+                clientId: this.#connection.clientId,
+                componentName: this.#connection.options.componentName,
+              }),
+            },
+          }),
+        },
+      }));
+    }
+  }
+
+  completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
+    for (const forwarded of this.#matching(filter)) {
+      this.#forwarded.delete(forwarded.id);
+      this.#stream?.send(create(QueryProviderOutboundSchema, {
+        request: {
+          case: "subscriptionQueryResponse",
+          value: create(SubscriptionQueryResponseSchema, {
+            messageIdentifier: newMessageId(),
+            subscriptionIdentifier: forwarded.id,
+            response: {
+              case: "complete",
+              value: create(QueryUpdateCompleteSchema, {
+                clientId: this.#connection.clientId,
+                componentName: this.#connection.options.componentName,
+              }),
+            },
+          }),
+        },
+      }));
+    }
+  }
+
+  /** Stops handling queries and closes the handler stream. */
+  close(): Promise<void> {
+    this.#stopListening?.();
+    this.#stopListening = undefined;
+    for (const [name, entries] of this.#handlers) {
+      if (entries[0]) this.#sendSubscription(entries[0], "unsubscribe");
+      this.#handlers.delete(name);
+    }
+    this.#stream?.end();
+    this.#stream = undefined;
+    return Promise.resolve();
+  }
+
+  #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Forwarded[] {
+    return [...this.#forwarded.values()].filter((f) =>
+      f.name === filter.query.typeName && (!filter.where || filter.where(f.query as MessageShape<Q>))
+    );
+  }
+
+  #sendSubscription(entry: HandlerEntry, action: "subscribe" | "unsubscribe"): void {
+    const messageId = newMessageId();
+    this.#stream?.send(create(QueryProviderOutboundSchema, {
+      instructionId: action === "subscribe" ? messageId : "",
+      request: {
+        case: action,
+        value: create(QuerySubscriptionSchema, {
+          messageId,
+          query: entry.name,
+          resultName: "",
+          componentName: entry.component,
+          clientId: this.#connection.clientId,
+        }),
+      },
+    }));
+  }
+
+  async #open(rpc: Rpc, signal: AbortSignal): Promise<void> {
+    if (this.#handlers.size === 0) return;
+    const stream = rpc.bidi(QueryService.method.openStream, { signal });
+    this.#stream = stream;
+    this.#forwarded.clear();
+    for (const entries of this.#handlers.values()) this.#sendSubscription(entries[0], "subscribe");
+    const grant = (permits: number) =>
+      stream.send(create(QueryProviderOutboundSchema, {
+        request: {
+          case: "flowControl",
+          value: create(FlowControlSchema, { clientId: this.#connection.clientId, permits: BigInt(permits) }),
+        },
+      }));
+    grant(this.#permits);
+    const refill = Math.max(1, Math.floor(this.#permits / 4));
+    let consumed = 0;
+    try {
+      for await (const inbound of stream.responses) {
+        if (inbound.instructionId) {
+          stream.send(create(QueryProviderOutboundSchema, {
+            request: {
+              case: "ack",
+              value: create(InstructionAckSchema, { instructionId: inbound.instructionId, success: true }),
+            },
+          }));
+        }
+        const request = inbound.request;
+        if (request.case === "query") {
+          void this.#answer(stream, request.value, signal).finally(() => {
+            if (++consumed >= refill) {
+              consumed = 0;
+              grant(refill);
+            }
+          });
+        } else if (request.case === "subscriptionQueryRequest") {
+          this.#onSubscription(stream, request.value.request, signal);
+        }
+      }
+    } finally {
+      if (this.#stream === stream) this.#stream = undefined;
+      this.#forwarded.clear();
+    }
+    if (!signal.aborted && this.#stopListening) throw new Error("The query stream ended");
+  }
+
+  #onSubscription(
+    stream: ProviderStream,
+    request: ReturnType<typeof create<typeof SubscriptionQueryRequestSchema>>["request"],
+    signal: AbortSignal,
+  ): void {
+    if (request.case === "unsubscribe") {
+      this.#forwarded.delete(request.value.subscriptionIdentifier);
+      return;
+    }
+    if (request.case !== "subscribe" && request.case !== "getInitialResult") return;
+    const query = request.value.queryRequest;
+    const payload = fromSerializedObject(query?.payload);
+    if (!query || !payload) return;
+    const id = request.value.subscriptionIdentifier;
+    if (request.case === "subscribe") {
+      this.#forwarded.set(id, { id, name: query.query, query: this.#registry.decode(payload) });
+      return;
+    }
+    void this.#run(query, signal).then((outcome) => {
+      const first = outcome.responses[0];
+      stream.send(create(QueryProviderOutboundSchema, {
+        request: {
+          case: "subscriptionQueryResponse",
+          value: create(SubscriptionQueryResponseSchema, {
+            messageIdentifier: newMessageId(),
+            subscriptionIdentifier: id,
+            response: {
+              case: "initialResult",
+              value: create(QueryResponseSchema, {
+                messageIdentifier: newMessageId(),
+                requestIdentifier: query.messageIdentifier,
+                ...(outcome.error
+                  ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+                  : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
+              }),
+            },
+          }),
+        },
+      }));
+    });
+  }
+
+  /** Runs the local handlers of a query: every response, or the error. */
+  async #run(
+    query: QueryRequest,
+    signal: AbortSignal,
+  ): Promise<{ responses: readonly Message[]; error?: ReturnType<typeof toErrorMessage> }> {
+    try {
+      const entries = this.#handlers.get(query.query);
+      if (!entries || entries.length === 0) {
+        throw new DendriteError("AXONIQ-5000", `No handler for query "${query.query}"`);
+      }
+      const payload = fromSerializedObject(query.payload);
+      if (!payload) throw new DendriteError("AXONIQ-5002", `Query "${query.query}" has no payload`);
+      const message: QueryMessage = {
+        id: query.messageIdentifier,
+        payload: this.#registry.decode(payload),
+        metadata: fromMetaData(query.metaData),
+        timestamp: Number(query.timestamp),
+      };
+      const responses: Message[] = [];
+      for (const entry of entries) responses.push(...responsesOf(await entry.handler(message, { signal })));
+      return { responses };
+    } catch (error) {
+      return { responses: [], error: toErrorMessage(error, this.#connection.clientId, "query") };
+    }
+  }
+
+  async #answer(stream: ProviderStream, query: QueryRequest, signal: AbortSignal): Promise<void> {
+    const outcome = await this.#run(query, signal);
+    const respond = (fields: Parameters<typeof create<typeof QueryResponseSchema>>[1]) =>
+      stream.send(create(QueryProviderOutboundSchema, {
+        request: {
+          case: "queryResponse",
+          value: create(QueryResponseSchema, {
+            messageIdentifier: newMessageId(),
+            requestIdentifier: query.messageIdentifier,
+            ...fields,
+          }),
+        },
+      }));
+    if (outcome.error) respond({ errorCode: outcome.error.code, errorMessage: outcome.error.message });
+    for (const response of outcome.responses) {
+      respond({ payload: toSerializedObject(this.#registry.encode(response)) });
+    }
+    stream.send(create(QueryProviderOutboundSchema, {
+      request: {
+        case: "queryComplete",
+        value: create(QueryCompleteSchema, { messageId: newMessageId(), requestId: query.messageIdentifier }),
+      },
+    }));
+  }
+}
