@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import { type DescFile, type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
 import { SerializationError } from "./errors.ts";
 
 /** A payload as stored and sent on the wire (Axon's `SerializedObject`). */
@@ -58,6 +58,16 @@ export class MessageRegistry {
     }
     this.#schemas.set(schema.typeName, schema);
     this.#revisions.set(schema.typeName, revision);
+    return this;
+  }
+
+  /** Registers every message of generated files (nested ones too) at revision `""`. */
+  addFiles(...files: readonly DescFile[]): this {
+    const visit = (schema: DescMessage) => {
+      if (!this.#schemas.has(schema.typeName)) this.add(schema);
+      schema.nestedMessages.forEach(visit);
+    };
+    for (const file of files) file.messages.forEach(visit);
     return this;
   }
 

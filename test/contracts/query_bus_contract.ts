@@ -1,0 +1,174 @@
+/**
+ * The QueryBus contract, run against every adapter (in-process, soma in-process, connector → soma, connector →
+ * Axon Server when AXON_SERVER is set).
+ *
+ * @module
+ */
+import { create, type Message } from "@bufbuild/protobuf";
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { DomainError, NoHandlerError, type QueryBus, queryOne } from "../../src/dendrite/mod.ts";
+import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { type Greeting, GreetingSchema } from "../../src/gen/example/v1/greeter_pb.ts";
+
+export interface QueryBusFixture {
+  readonly dispatcher: QueryBus;
+  /** Where handlers subscribe and updates are emitted. */
+  readonly handler: QueryBus;
+  /** A second handling component (scatter-gather), when the adapter has one. */
+  readonly otherComponent?: QueryBus;
+  settle?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function nextOf(iterator: AsyncIterator<Message>): Promise<Message | undefined> {
+  const next = await iterator.next();
+  return next.done ? undefined : next.value;
+}
+
+/** Registers the suite as Deno tests named `<adapter>: QueryBus …`. */
+export function queryBusContract(
+  adapter: string,
+  open: () => Promise<QueryBusFixture>,
+  options: { skip?: string | false } = {},
+): void {
+  if (options.skip) console.log(`Skipping the QueryBus contract for ${adapter}: ${options.skip}`);
+  const test = (name: string, fn: (f: QueryBusFixture) => Promise<void>) =>
+    Deno.test({
+      name: `${adapter}: QueryBus ${name}`,
+      ignore: Boolean(options.skip),
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        const fixture = await open();
+        try {
+          await fn(fixture);
+        } finally {
+          await fixture.close();
+        }
+      },
+    });
+
+  test("answers a query with the handler's typed response and passes metadata", async (f) => {
+    let subject: unknown;
+    await f.handler.subscribe(domain.GreeterStatusQuerySchema, ({ payload, metadata }) => {
+      subject = metadata.subject;
+      return Promise.resolve(create(domain.GreeterStatusSchema, { recording: payload.greeterId === "on" }));
+    });
+    await f.settle?.();
+    const status = await queryOne(
+      f.dispatcher,
+      create(domain.GreeterStatusQuerySchema, { greeterId: "on" }),
+      domain.GreeterStatusSchema,
+      { metadata: { subject: "bob" } },
+    );
+    assertEquals(status.recording, true);
+    assertEquals(subject, "bob");
+  });
+
+  test("streams several responses of one handler", async (f) => {
+    await f.handler.subscribe(domain.SearchQuerySchema, () =>
+      Promise.resolve([
+        create(domain.GreetingListSchema, { greetings: [create(GreetingSchema, { message: "a" })] }),
+        create(domain.GreetingListSchema, { greetings: [create(GreetingSchema, { message: "b" })] }),
+      ]));
+    await f.settle?.();
+    const messages: string[] = [];
+    for await (const response of f.dispatcher.query(create(domain.SearchQuerySchema, { query: "x" }))) {
+      messages.push(...(response as domain.GreetingList).greetings.map((g) => g.message));
+    }
+    assertEquals(messages, ["a", "b"]);
+  });
+
+  test("refuses a query nobody handles with AXONIQ-5000", async (f) => {
+    const error = await assertRejects(
+      () => queryOne(f.dispatcher, create(domain.GreetingsQuerySchema), domain.GreetingListSchema),
+      NoHandlerError,
+    );
+    assertEquals(error.code, "AXONIQ-5000");
+  });
+
+  test("carries a domain refusal back", async (f) => {
+    await f.handler.subscribe(
+      domain.GreeterStatusQuerySchema,
+      () => Promise.reject(new DomainError("EX404", "No such greeter", { kind: "not-found" })),
+    );
+    await f.settle?.();
+    const error = await assertRejects(
+      () =>
+        queryOne(
+          f.dispatcher,
+          create(domain.GreeterStatusQuerySchema, { greeterId: "x" }),
+          domain.GreeterStatusSchema,
+        ),
+      DomainError,
+    );
+    assertEquals([error.code, error.kind], ["EX404", "not-found"]);
+  });
+
+  test("gathers one answer from each handling component", async (f) => {
+    if (!f.otherComponent) return;
+    await f.handler.subscribe(
+      domain.GreeterStatusQuerySchema,
+      () => Promise.resolve(create(domain.GreeterStatusSchema, { greetingCount: 1n })),
+    );
+    await f.otherComponent.subscribe(
+      domain.GreeterStatusQuerySchema,
+      () => Promise.resolve(create(domain.GreeterStatusSchema, { greetingCount: 2n })),
+    );
+    await f.settle?.();
+    const counts: bigint[] = [];
+    for await (const r of f.dispatcher.query(create(domain.GreeterStatusQuerySchema, { greeterId: "g" }))) {
+      counts.push((r as domain.GreeterStatus).greetingCount);
+    }
+    assertEquals(counts.sort(), [1n, 2n]);
+  });
+
+  test("a subscription query gets the initial result, then matching updates, until completed", async (f) => {
+    await f.handler.subscribe(
+      domain.GreetingsQuerySchema,
+      () =>
+        Promise.resolve(
+          create(domain.GreetingListSchema, { greetings: [create(GreetingSchema, { message: "old" })] }),
+        ),
+    );
+    await f.settle?.();
+    const live = await f.dispatcher.subscriptionQuery(create(domain.GreetingsQuerySchema));
+    assertEquals((live.initial[0] as domain.GreetingList).greetings[0].message, "old");
+    const updates = live.updates[Symbol.asyncIterator]();
+    const first = nextOf(updates);
+    // The subscription reaches the handler side asynchronously through a server: emit until it arrives.
+    let delivered = false;
+    first.then(() => delivered = true);
+    for (let i = 0; !delivered && i < 500; i++) {
+      f.handler.emitUpdate(
+        { query: domain.GreetingsQuerySchema },
+        create(GreetingSchema, { message: "new" }),
+      );
+      await Promise.race([first, new Promise((r) => setTimeout(r, 10))]);
+    }
+    assertEquals(((await first) as Greeting | undefined)?.message, "new");
+    f.handler.emitUpdate(
+      { query: domain.GreetingsQuerySchema, where: () => false },
+      create(GreetingSchema, { message: "filtered out" }),
+    );
+    f.handler.completeSubscriptions({ query: domain.GreetingsQuerySchema });
+    const rest: string[] = [];
+    for (let m = await nextOf(updates); m; m = await nextOf(updates)) {
+      rest.push((m as Greeting).message);
+    }
+    assert(!rest.includes("filtered out"), `a filtered update arrived: ${rest}`);
+    assert(rest.every((m) => m === "new"), `only repeated "new" updates may follow: ${rest}`);
+  });
+
+  test("closing a subscription query ends its updates", async (f) => {
+    await f.handler.subscribe(
+      domain.GreetingsQuerySchema,
+      () => Promise.resolve(create(domain.GreetingListSchema)),
+    );
+    await f.settle?.();
+    const live = await f.dispatcher.subscriptionQuery(create(domain.GreetingsQuerySchema));
+    const updates = live.updates[Symbol.asyncIterator]();
+    live.close();
+    assertEquals(await nextOf(updates), undefined);
+  });
+}
