@@ -91,7 +91,7 @@ export const KeyAggregate = defineAggregate({
   },
 });
 
-const IDENTIFIER = /^[^\s,\u0000-\u001f\u007f]{1,128}$/u;
+const IDENTIFIER = /^[^\s,\p{Cc}]{1,128}$/u;
 const ROLE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** Why an identifier is refused, if it is. */

@@ -94,7 +94,7 @@ function publicKey(entry: KeyEntry) {
 }
 
 function nameProblem(name: string): string | undefined {
-  return name.length >= 1 && name.length <= 100 && !/[\u0000-\u001f\u007f]/.test(name)
+  return name.length >= 1 && name.length <= 100 && !/\p{Cc}/u.test(name)
     ? undefined
     : "A key name has 1 to 100 characters and no control characters";
 }
