@@ -1,0 +1,165 @@
+/**
+ * JWTs signed with EdDSA (Ed25519) through jose, verified with an explicit algorithm allow-list.
+ *
+ * Tokens carry `iss`, `aud`, `sub`, `iat`, `exp`, the signing key's id in the header (`kid`) and a `roles`
+ * claim. Verification looks the `kid` up among the trusted keys, so removing a key revokes its tokens; an
+ * unknown `kid`, another algorithm (`none` included), a bad signature, a wrong issuer or audience, or an expired
+ * token are all refused with an {@link UnauthenticatedError}.
+ *
+ * @module
+ */
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { UnauthenticatedError } from "./errors.ts";
+import type { Ed25519KeyPair } from "./keys.ts";
+
+/** The only algorithm dendrite signs and accepts. */
+export const JWT_ALGORITHMS: readonly ["EdDSA"] = ["EdDSA"];
+
+/** What a verified token says about its caller. */
+export interface Claims {
+  readonly subject: string;
+  readonly roles: readonly string[];
+  /** Epoch seconds. */
+  readonly issuedAt: number;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+  /** The signing key's id. */
+  readonly keyId: string;
+}
+
+/** Who issues tokens for whom. */
+export interface JwtAudience {
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+/** A clock in epoch milliseconds (injectable for tests). */
+export type Clock = () => number;
+
+/** An issued token. */
+export interface IssuedToken {
+  readonly token: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Signs tokens with one Ed25519 key.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519 } from "./keys.ts";
+ * import { JwtIssuer } from "./jwt.ts";
+ * const issuer = new JwtIssuer(await generateEd25519(), { issuer: "dendrite", audience: "dendrite-api" });
+ * const { token } = await issuer.issue({ subject: "alice", roles: ["admin"], lifetimeSeconds: 900 });
+ * ```
+ */
+export class JwtIssuer {
+  readonly #key: Ed25519KeyPair;
+  readonly #audience: JwtAudience;
+  readonly #clock: Clock;
+
+  constructor(key: Ed25519KeyPair, audience: JwtAudience, clock: Clock = Date.now) {
+    this.#key = key;
+    this.#audience = audience;
+    this.#clock = clock;
+  }
+
+  /** The `kid` of the tokens this issuer signs. */
+  get keyId(): string {
+    return this.#key.keyId;
+  }
+
+  async issue(request: {
+    readonly subject: string;
+    readonly roles: readonly string[];
+    readonly lifetimeSeconds: number;
+  }): Promise<IssuedToken> {
+    if (!(Number.isInteger(request.lifetimeSeconds) && request.lifetimeSeconds > 0)) {
+      throw new RangeError(
+        `Token lifetime must be a positive number of seconds, got ${request.lifetimeSeconds}`,
+      );
+    }
+    const issuedAt = Math.floor(this.#clock() / 1000);
+    const expiresAt = issuedAt + request.lifetimeSeconds;
+    const token = await new SignJWT({ roles: [...request.roles] })
+      .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.#key.keyId })
+      .setIssuer(this.#audience.issuer)
+      .setAudience(this.#audience.audience)
+      .setSubject(request.subject)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .setJti(crypto.randomUUID())
+      .sign(this.#key.privateKey);
+    return { token, expiresAt: expiresAt * 1000 };
+  }
+}
+
+/** Finds the public key of a trusted signer by `kid`; undefined when it is not trusted (any more). */
+export type KeyResolver = (keyId: string) => CryptoKey | undefined | Promise<CryptoKey | undefined>;
+
+export interface JwtVerifierOptions extends JwtAudience {
+  readonly resolveKey: KeyResolver;
+  /** Allowed clock skew in seconds (default 5). */
+  readonly clockToleranceSeconds?: number;
+  readonly clock?: Clock;
+}
+
+/**
+ * Verifies tokens: EdDSA only, the expected issuer and audience, `sub`, `exp` and `iat` required.
+ *
+ * @example
+ * ```ts ignore
+ * const verifier = new JwtVerifier({ issuer: "dendrite", audience: "dendrite-api", resolveKey: (kid) => keys.get(kid) });
+ * const claims = await verifier.verify(token); // or throws UnauthenticatedError
+ * ```
+ */
+export class JwtVerifier {
+  readonly #options: JwtVerifierOptions;
+
+  constructor(options: JwtVerifierOptions) {
+    this.#options = options;
+  }
+
+  async verify(token: string): Promise<Claims> {
+    const clock = this.#options.clock;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(
+        token,
+        async (header) => {
+          if (header.alg !== "EdDSA") throw new UnauthenticatedError("The token's algorithm is not allowed");
+          const kid = header.kid;
+          const key = typeof kid === "string" ? await this.#options.resolveKey(kid) : undefined;
+          if (!key) throw new UnauthenticatedError("The token's signing key is not trusted");
+          return key;
+        },
+        {
+          algorithms: [...JWT_ALGORITHMS],
+          issuer: this.#options.issuer,
+          audience: this.#options.audience,
+          requiredClaims: ["sub", "exp", "iat"],
+          clockTolerance: this.#options.clockToleranceSeconds ?? 5,
+          currentDate: clock ? new Date(clock()) : undefined,
+        },
+      );
+      const roles = payload.roles;
+      if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === "string"))) {
+        throw new UnauthenticatedError("The token's roles claim is malformed");
+      }
+      return {
+        subject: payload.sub ?? "",
+        roles: roles ?? [],
+        issuedAt: payload.iat ?? 0,
+        expiresAt: payload.exp ?? 0,
+        keyId: protectedHeader.kid ?? "",
+      };
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw new UnauthenticatedError("The token has expired");
+      if (error instanceof joseErrors.JOSEError) {
+        throw new UnauthenticatedError(`The token is not valid (${error.code})`);
+      }
+      throw error;
+    }
+  }
+}

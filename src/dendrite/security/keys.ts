@@ -1,0 +1,139 @@
+/**
+ * Ed25519 keys (WebCrypto): generation, raw public keys, PKCS#8 private keys (DER and PEM), and key ids.
+ * A key id is the RFC 7638 JWK thumbprint of the public key, so it is derived from the key and cannot be
+ * chosen by whoever presents it.
+ *
+ * @module
+ */
+import { calculateJwkThumbprint } from "jose";
+
+const ED25519 = "Ed25519";
+
+/** A key pair with its key id. */
+export interface Ed25519KeyPair {
+  readonly keyId: string;
+  readonly publicKey: CryptoKey;
+  readonly privateKey: CryptoKey;
+  /** The raw 32-byte public key. */
+  readonly publicKeyRaw: Uint8Array;
+}
+
+/** Base64url without padding. */
+export function toBase64Url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+/** Decodes base64url (padding optional); throws a `TypeError` on anything else. */
+export function fromBase64Url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(text)) throw new TypeError("Not base64url");
+  const padded = text.replaceAll("-", "+").replaceAll("_", "/").replace(/=+$/, "");
+  const binary = atob(padded + "=".repeat((4 - (padded.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * The key id of a raw Ed25519 public key: its JWK thumbprint (SHA-256, base64url).
+ *
+ * @example
+ * ```ts ignore
+ * const keyId = await keyIdOf(publicKeyRaw);
+ * ```
+ */
+export function keyIdOf(publicKeyRaw: Uint8Array): Promise<string> {
+  assertRawPublicKey(publicKeyRaw);
+  return calculateJwkThumbprint({ kty: "OKP", crv: ED25519, x: toBase64Url(publicKeyRaw) }, "sha256");
+}
+
+function assertRawPublicKey(raw: Uint8Array): void {
+  if (raw.length !== 32) throw new TypeError(`An Ed25519 public key has 32 bytes, got ${raw.length}`);
+}
+
+/**
+ * Generates a fresh, extractable Ed25519 key pair.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519 } from "./keys.ts";
+ * const pair = await generateEd25519();
+ * console.log(pair.keyId.length); // 43
+ * ```
+ */
+export async function generateEd25519(): Promise<Ed25519KeyPair> {
+  const pair = await crypto.subtle.generateKey({ name: ED25519 }, true, ["sign", "verify"]) as CryptoKeyPair;
+  const publicKeyRaw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return {
+    keyId: await keyIdOf(publicKeyRaw),
+    publicKey: pair.publicKey,
+    privateKey: pair.privateKey,
+    publicKeyRaw,
+  };
+}
+
+/** Imports a raw 32-byte Ed25519 public key for verification. */
+export function importPublicKey(raw: Uint8Array): Promise<CryptoKey> {
+  assertRawPublicKey(raw);
+  return crypto.subtle.importKey("raw", new Uint8Array(raw), { name: ED25519 }, true, ["verify"]);
+}
+
+/** Imports an Ed25519 private key (PKCS#8 DER) with its public half and key id. */
+export async function importPrivateKey(pkcs8: Uint8Array): Promise<Ed25519KeyPair> {
+  let privateKey: CryptoKey;
+  try {
+    privateKey = await crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), { name: ED25519 }, true, [
+      "sign",
+    ]);
+  } catch (cause) {
+    throw new TypeError("Not an Ed25519 private key in PKCS#8", { cause });
+  }
+  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+  if (typeof jwk.x !== "string") throw new TypeError("The private key has no public half");
+  const publicKeyRaw = fromBase64Url(jwk.x);
+  return {
+    keyId: await keyIdOf(publicKeyRaw),
+    privateKey,
+    publicKey: await importPublicKey(publicKeyRaw),
+    publicKeyRaw,
+  };
+}
+
+/** Exports a private key as PKCS#8 DER. */
+export async function exportPrivateKey(privateKey: CryptoKey): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.exportKey("pkcs8", privateKey));
+}
+
+/** Wraps PKCS#8 DER in PEM (`PRIVATE KEY`), as openssl writes it. */
+export function toPem(pkcs8: Uint8Array): string {
+  let binary = "";
+  for (const byte of pkcs8) binary += String.fromCharCode(byte);
+  const body = btoa(binary).match(/.{1,64}/g)?.join("\n") ?? "";
+  return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
+}
+
+/** Unwraps a PEM `PRIVATE KEY` into PKCS#8 DER. */
+export function fromPem(pem: string): Uint8Array {
+  const match = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(pem);
+  if (!match) throw new TypeError("Not a PEM private key (PKCS#8)");
+  const binary = atob(match[1].replace(/\s+/g, ""));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** Signs bytes with an Ed25519 private key. */
+export async function signEd25519(privateKey: CryptoKey, data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign(ED25519, privateKey, new Uint8Array(data)));
+}
+
+/** Verifies an Ed25519 signature; false (never a throw) for a malformed signature. */
+export async function verifyEd25519(
+  publicKey: CryptoKey,
+  signature: Uint8Array,
+  data: Uint8Array,
+): Promise<boolean> {
+  if (signature.length !== 64) return false;
+  try {
+    return await crypto.subtle.verify(ED25519, publicKey, new Uint8Array(signature), new Uint8Array(data));
+  } catch {
+    return false;
+  }
+}
