@@ -17,6 +17,7 @@
 export * from "./core/errors.ts";
 export * from "./core/message.ts";
 export { MessageRegistry, type SerializedPayload, type Upcaster } from "./core/registry.ts";
+export { defineUpcaster, type UpcasterOptions } from "./core/upcaster.ts";
 export { backoff, combineSignals, delay, KeyedMutex, Notifier } from "./core/async.ts";
 export { Channel, ChannelOverflowError } from "./core/channel.ts";
 
