@@ -14,3 +14,10 @@
  * @module
  */
 export { ElasticsearchTokenStore, type ElasticsearchTokenStoreOptions } from "./token_store.ts";
+export {
+  ANALYSIS_SETTINGS,
+  collectionMappings,
+  ElasticsearchDocumentStore,
+  type ElasticsearchDocumentStoreOptions,
+  toSimpleQueryString,
+} from "./document_store.ts";
