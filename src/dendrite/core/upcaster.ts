@@ -17,6 +17,12 @@ import type { SerializedPayload, Upcaster } from "./registry.ts";
 export interface UpcasterOptions {
   /** The payload type as stored at `fromRevision` (default: the target schema's type name). */
   readonly storedType?: string;
+  /**
+   * The type name of the result (default: the target schema's type name). Set it for an intermediate step
+   * whose layout is an old one: e.g. revision "" → "1" of `example.v1.GreetedEvent`, read and written with
+   * test-only layouts, keeps `resultType: "example.v1.GreetedEvent"` so the next upcaster in the chain applies.
+   */
+  readonly resultType?: string;
 }
 
 /**
@@ -47,7 +53,8 @@ export function defineUpcaster<From extends DescMessage, To extends DescMessage>
   options: UpcasterOptions = {},
 ): Upcaster {
   const storedType = options.storedType ?? to.typeName;
-  if (storedType === to.typeName && fromRevision === toRevision) {
+  const resultType = options.resultType ?? to.typeName;
+  if (storedType === resultType && fromRevision === toRevision) {
     throw new RangeError(`An upcaster of "${storedType}" must change the revision ("${fromRevision}")`);
   }
   return {
@@ -64,7 +71,7 @@ export function defineUpcaster<From extends DescMessage, To extends DescMessage>
         );
       }
       const next = convert(old);
-      return { type: to.typeName, revision: toRevision, data: toBinary(to, next) };
+      return { type: resultType, revision: toRevision, data: toBinary(to, next) };
     },
   };
 }
