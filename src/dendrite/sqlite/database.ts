@@ -107,14 +107,14 @@ export class Sqlite {
    */
   async write<T>(work: () => T): Promise<T> {
     if (this.#unit && this.#context.getStore() === this.#unit.id) {
-      this.db.exec("SAVEPOINT write");
+      this.statement("SAVEPOINT write").run();
       try {
         const result = work();
-        this.db.exec("RELEASE write");
+        this.statement("RELEASE write").run();
         return result;
       } catch (error) {
-        this.db.exec("ROLLBACK TO write");
-        this.db.exec("RELEASE write");
+        this.statement("ROLLBACK TO write").run();
+        this.statement("RELEASE write").run();
         throw error;
       }
     }
