@@ -9,7 +9,9 @@ export { AssertionError };
 
 /** Asserts a truthy condition. */
 export function assert(condition: unknown, message?: string): asserts condition {
-  ok(condition, message ?? "Expected a truthy condition");
+  // Two spellings: some @types/node versions (pulled in by npm packages) have no `string | undefined` overload.
+  if (message === undefined) ok(condition);
+  else ok(condition, message);
 }
 
 /** Deep strict equality. */

@@ -17,6 +17,7 @@
 export * from "./core/errors.ts";
 export * from "./core/message.ts";
 export { MessageRegistry, type SerializedPayload, type Upcaster } from "./core/registry.ts";
+export { defineUpcaster, type UpcasterOptions } from "./core/upcaster.ts";
 export { backoff, combineSignals, delay, KeyedMutex, Notifier } from "./core/async.ts";
 export { Channel, ChannelOverflowError } from "./core/channel.ts";
 
@@ -35,6 +36,9 @@ export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./processing/sql
 export * from "./processing/segment.ts";
 export * from "./processing/projection.ts";
 export * from "./processing/processor.ts";
+export * from "./processing/dead_letter.ts";
+export { SqliteDeadLetterQueue, type SqliteDeadLetterQueueOptions } from "./processing/sqlite_dead_letter.ts";
+export { readyBatches } from "./processing/batches.ts";
 
 export * from "./documents/document_store.ts";
 export { InMemoryDocumentStore } from "./documents/memory.ts";

@@ -50,14 +50,18 @@ export class MessageRegistry {
     for (const schema of schemas) this.add(schema);
   }
 
-  /** Registers a schema with its current revision (default `""`). Re-adding the same schema is a no-op. */
-  add(schema: DescMessage, revision = ""): this {
+  /**
+   * Registers a schema with its current revision (default `""`). Re-adding the same schema without a revision
+   * keeps the revision it was registered with (so a processor or repository registering its schemas never
+   * undoes an application's `add(schema, "2")`).
+   */
+  add(schema: DescMessage, revision?: string): this {
     const existing = this.#schemas.get(schema.typeName);
     if (existing && existing !== schema) {
       throw new SerializationError(`Two different schemas are registered as "${schema.typeName}"`);
     }
     this.#schemas.set(schema.typeName, schema);
-    this.#revisions.set(schema.typeName, revision);
+    if (revision !== undefined || !existing) this.#revisions.set(schema.typeName, revision ?? "");
     return this;
   }
 

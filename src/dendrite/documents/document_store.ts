@@ -59,6 +59,11 @@ export interface Collection<T extends JsonObject> {
 /** The document store port. */
 export interface DocumentStore {
   collection<T extends JsonObject>(name: string, options?: CollectionOptions): Collection<T>;
+  /**
+   * Optional: runs `work` as one unit whose writes commit together (SQLite: one transaction). Stores without
+   * transactions leave it out; callers then run `work` directly.
+   */
+  unitOfWork?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /** A parsed search: phrases (exact word sequences) and prefixes, all of which must match. */

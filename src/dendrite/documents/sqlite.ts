@@ -79,19 +79,17 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   }
 
   put(id: string, document: T) {
-    this.#sql.transaction(() => this.#put(id, document));
-    return Promise.resolve();
+    return this.#sql.write(() => this.#put(id, document));
   }
 
   putMany(entries: readonly { readonly id: string; readonly document: T }[]) {
-    this.#sql.transaction(() => {
+    return this.#sql.write(() => {
       for (const { id, document } of entries) this.#put(id, document);
     });
-    return Promise.resolve();
   }
 
   delete(id: string) {
-    const deleted = this.#sql.transaction(() => {
+    return this.#sql.write(() => {
       const row = this.#sql.get<{ rowid: number }>(
         "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING rowid",
         this.name,
@@ -100,7 +98,6 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
       if (row) this.#sql.run("DELETE FROM documents_fts WHERE rowid = ?", row.rowid);
       return row !== undefined;
     });
-    return Promise.resolve(deleted);
   }
 
   list(options: ListOptions = {}) {
@@ -138,11 +135,10 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   }
 
   clear() {
-    this.#sql.transaction(() => {
+    return this.#sql.write(() => {
       this.#sql.run("DELETE FROM documents_fts WHERE collection = ?", this.name);
       this.#sql.run("DELETE FROM documents WHERE collection = ?", this.name);
     });
-    return Promise.resolve();
   }
 }
 
@@ -179,6 +175,15 @@ export class SqliteDocumentStore implements DocumentStore {
     let collection = this.#collections.get(name);
     if (!collection) this.#collections.set(name, collection = new SqliteCollection(this.#sql, name, options));
     return collection as unknown as Collection<T>;
+  }
+
+  /**
+   * Runs `work` as one transaction: every write it makes (through this store, or a token store or dead-letter
+   * queue sharing this database) commits together or not at all. Processors run a batch of events in one unit,
+   * which turns one fsync per document into one per batch.
+   */
+  unitOfWork<T>(work: () => Promise<T>): Promise<T> {
+    return this.#sql.unit(work);
   }
 
   /** Closes the database when this store opened it. */

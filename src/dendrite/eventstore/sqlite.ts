@@ -82,6 +82,12 @@ const PAGE = 512;
 export interface SqliteEventStoreOptions extends OpenOptions {
   /** The database file; `:memory:` for a throw-away store. */
   readonly path: string;
+  /**
+   * A live `stream({ follow: true })` wakes at once on appends made through this store object; appends made by
+   * other processes (or other store objects) on the same file are found by re-querying after this many
+   * milliseconds without news (default 250; 0 turns polling off).
+   */
+  readonly pollIntervalMs?: number;
 }
 
 /**
@@ -101,8 +107,10 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
   #closed = false;
+  readonly #pollIntervalMs: number;
 
   constructor(options: SqliteEventStoreOptions) {
+    this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
   }
@@ -290,7 +298,25 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
         if (rows.length === PAGE) continue;
       }
       if (!options.follow) return;
-      await this.#notifier.wait(options.signal);
+      await this.#waitForNews(options.signal);
+    }
+  }
+
+  /** Waits for an in-process append, or at most the poll interval (appends by other processes). */
+  async #waitForNews(signal: AbortSignal | undefined): Promise<void> {
+    if (this.#pollIntervalMs <= 0) return await this.#notifier.wait(signal);
+    const poll = new AbortController();
+    const timer = setTimeout(() => poll.abort(), this.#pollIntervalMs);
+    const onAbort = () => poll.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.#notifier.wait(poll.signal);
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (!poll.signal.aborted) throw error;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
     }
   }
 

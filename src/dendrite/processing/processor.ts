@@ -1,23 +1,54 @@
 /**
- * The tracking event processor: reads the global event stream from its stored token, hands the events its
+ * The tracking event processor: reads the global event stream from its stored tokens, hands the events its
  * projection handles to it, and stores its progress. At-least-once: a token is stored only after the events
  * before it were handled, so a restart resumes there (projection writes must be idempotent).
  *
  * Segments and claims follow the Axon Framework model: a coordinator claims segments in the token store and runs
  * one worker per claimed segment; a worker sees only the events whose sequence identifier (aggregate id, else
- * event id) falls into its segment. A handler error never crashes the process: the segment retries with
- * back-off, reports its error state, and other segments continue.
+ * event id) falls into its segment.
+ *
+ * Sharing: every running instance keeps a membership row in the token store (processor `<name>@members`, one
+ * claimed row per instance). An instance claims at most `ceil(segments / live members)` segments and releases
+ * its surplus one at a time, so instances converge on a fair split; segments of a dead instance are taken over
+ * once its claims expire (`claimTimeoutMs`).
+ *
+ * Poison events: a failing handler is retried with back-off while the segment reports its error state; other
+ * segments go on. After `poison.maxAttempts` attempts the event goes to the dead-letter queue and the segment
+ * moves on (policy "dead-letter", the default) or keeps retrying (policy "block"). Later events of the same
+ * aggregate are parked behind a dead letter, so a projection never sees an aggregate's events out of order.
  *
  * @module
  */
-import { backoff, delay, Notifier } from "../core/async.ts";
-import { ClaimError } from "../core/errors.ts";
+import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
+import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventStore, TrackedEventRecord } from "../eventstore/event_store.ts";
+import { readyBatches } from "./batches.ts";
+import {
+  type DeadLetter,
+  type DeadLetterQueue,
+  describeError,
+  InMemoryDeadLetterQueue,
+} from "./dead_letter.ts";
 import type { Projection } from "./projection.ts";
-import { computeSegment, type Segment, segmentMatches } from "./segment.ts";
+import {
+  computeSegment,
+  mergeableSegmentId,
+  mergeSegments,
+  type Segment,
+  segmentMatches,
+  splitSegment,
+} from "./segment.ts";
 import type { TokenStore, TrackingToken } from "./token_store.ts";
+
+/** What to do with an event whose handler keeps failing. */
+export interface PoisonPolicy {
+  /** Handler attempts before the event is dead-lettered (default 10). */
+  readonly maxAttempts?: number;
+  /** "dead-letter" (default): park it and go on; "block": retry forever (the segment stalls). */
+  readonly policy?: "dead-letter" | "block";
+}
 
 export interface ProcessorOptions {
   readonly eventStore: EventStore;
@@ -27,49 +58,81 @@ export interface ProcessorOptions {
   readonly owner?: string;
   /** Segments created when the processor has none yet (default 1). */
   readonly initialSegments?: number;
-  /** Store the token after this many events (default 100)… */
+  /** Events handled per batch (one unit of work) and the most handled before the token is stored (default 500). */
   readonly batchSize?: number;
-  /** …and at the latest this long after an event was handled (default 200 ms). */
+  /** Store the token at the latest this long after an event was handled (default 200 ms). */
   readonly flushIntervalMs?: number;
   /** A claim not extended for this long may be taken over (default 10 s). */
   readonly claimTimeoutMs?: number;
-  /** How often to extend claims and look for unclaimed segments (default claimTimeout / 3). */
+  /** How often to extend claims, rebalance and look for unclaimed segments (default claimTimeout / 3). */
   readonly claimIntervalMs?: number;
+  /** The most segments this instance claims (default: no limit besides the fair share). */
+  readonly maxSegments?: number;
+  /** Share segments fairly with other live instances (default true). */
+  readonly balance?: boolean;
   /** Back-off for a failing handler (defaults 100 ms doubling to 30 s). */
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  readonly poison?: PoisonPolicy;
+  /** Where poison events go (default: an in-memory queue, lost on restart; give a durable one in production). */
+  readonly deadLetters?: DeadLetterQueue;
+  /** The clock claims are judged by; must agree with the token store's (default Date.now). */
+  readonly now?: () => number;
   /** Where handler and store errors are reported (default console.error). Processing goes on regardless. */
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
 }
 
-/** What a segment worker is doing. */
+/** What a segment worker is doing (maps onto Axon's `SegmentStatus`). */
 export interface SegmentStatus {
   readonly segment: number;
   readonly mask: number;
+  /** Axon's `one_part_of`: mask + 1. */
+  readonly onePartOf: number;
   /** Token of the last handled (or skipped) event; -1 before the first. */
   readonly position: number;
+  /** True once the segment reached the head of the stream as it was when the worker started. */
+  readonly caughtUp: boolean;
+  /** True while re-processing events up to `replayUntil` after a reset. */
   readonly replaying: boolean;
-  /** The last handler error while it is being retried. */
+  readonly replayUntil?: number;
+  /** The handler error being retried, as "ErrorName: message" (Axon's `error_state`). */
   readonly error?: string;
 }
 
+/** This instance's view of the processor (maps onto Axon's `EventProcessorInfo`). */
 export interface ProcessorStatus {
   readonly name: string;
   readonly owner: string;
+  /** Axon's processor mode. */
+  readonly mode: "Tracking";
   readonly running: boolean;
+  /** True when any segment reports an error. */
+  readonly error: boolean;
+  /** The most segments this instance claims now (fair share, capped by maxSegments). */
+  readonly claimLimit: number;
+  /** Live instances sharing the processor (including this one) at the last check. */
+  readonly members: number;
+  /** Events this instance dead-lettered since it was created. */
+  readonly deadLettered: number;
   readonly segments: readonly SegmentStatus[];
 }
 
 interface Worker {
-  readonly segment: Segment;
+  segment: Segment;
   readonly controller: AbortController;
   position: number;
   stored: number;
+  head: number;
+  caughtUp: boolean;
   replayUntil?: number;
+  mergedUpper?: number;
+  mergedUpperSegment?: Segment;
   error?: string;
   flushTimer?: ReturnType<typeof setTimeout>;
   flushing: Promise<void>;
   done: Promise<void>;
 }
+
+const MEMBERS_SUFFIX = "@members";
 
 /**
  * Runs one projection.
@@ -79,24 +142,38 @@ interface Worker {
  * const processor = new TrackingProcessor(greetingsProjection, { eventStore, tokenStore, registry });
  * await processor.start();
  * await processor.caughtUp(await eventStore.lastToken());
+ * await processor.split(0); // two segments now
  * await processor.stop();
  * ```
  */
 export class TrackingProcessor {
   readonly projection: Projection;
   readonly owner: string;
+  /** Where this processor's poison events go. */
+  readonly deadLetters: DeadLetterQueue;
   readonly #options: ProcessorOptions;
   readonly #handled: Set<string>;
   readonly #workers = new Map<number, Worker>();
   readonly #progress = new Notifier();
+  readonly #lock = new KeyedMutex();
+  readonly #blocked = new Map<number, number>();
+  readonly #now: () => number;
+  #parked = new Set<string>();
+  #parkedSinceRefresh = new Set<string>();
   #controller: AbortController | undefined;
   #coordinator: Promise<void> | undefined;
   #segmentCount = 0;
+  #members = 1;
+  #claimLimit = 0;
+  #memberId: number | undefined;
+  #deadLettered = 0;
 
   constructor(projection: Projection, options: ProcessorOptions) {
     this.projection = projection;
     this.#options = options;
     this.owner = options.owner ?? crypto.randomUUID();
+    this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterQueue();
+    this.#now = options.now ?? Date.now;
     this.#handled = new Set(projection.events.map((schema) => schema.typeName));
     for (const schema of projection.events) options.registry.add(schema);
   }
@@ -109,41 +186,84 @@ export class TrackingProcessor {
     return this.#options.claimTimeoutMs ?? 10_000;
   }
 
-  /** Creates the segments when needed, claims what it can and starts processing. */
+  get #claimIntervalMs(): number {
+    return this.#options.claimIntervalMs ?? Math.max(50, Math.floor(this.#claimTimeoutMs / 3));
+  }
+
+  get #membersKey(): string {
+    return `${this.name}${MEMBERS_SUFFIX}`;
+  }
+
+  /** True between start() and stop()/pause(). */
+  get running(): boolean {
+    return this.#controller !== undefined;
+  }
+
+  /** Creates the segments when needed, joins the members, claims its share and starts processing. */
   async start(): Promise<void> {
     if (this.#controller) return;
-    await this.#options.tokenStore.initializeSegments(this.name, this.#options.initialSegments ?? 1);
     const controller = new AbortController();
     this.#controller = controller;
-    await this.#claimAndExtend(controller.signal);
+    try {
+      await this.#options.tokenStore.initializeSegments(this.name, this.#options.initialSegments ?? 1);
+      await this.#lock.run("", () => this.#tick(controller.signal));
+    } catch (error) {
+      this.#controller = undefined;
+      controller.abort(error);
+      await Promise.all([...this.#workers.values()].map((w) => this.#retire(w, false)));
+      throw error;
+    }
     this.#coordinator = this.#coordinate(controller.signal);
   }
 
-  /** Stops every worker, stores the progress made and releases the claims. */
+  /** Stops every worker, stores the progress made, releases the claims and leaves the members. */
   async stop(): Promise<void> {
     const controller = this.#controller;
     if (!controller) return;
     this.#controller = undefined;
     controller.abort(new DOMException("Processor stopped", "AbortError"));
     await this.#coordinator;
-    await Promise.all([...this.#workers.values()].map((w) => this.#retire(w)));
+    await this.#lock.run("", async () => {
+      await Promise.all([...this.#workers.values()].map((w) => this.#retire(w, true)));
+      await this.#leave();
+    });
+    this.#progress.notify();
+  }
+
+  /** Axon's `pause_event_processor`: the same as {@link stop}; {@link resume} or {@link start} resumes. */
+  pause(): Promise<void> {
+    return this.stop();
+  }
+
+  /** Axon's `start_event_processor`: the same as {@link start}. */
+  resume(): Promise<void> {
+    return this.start();
   }
 
   /** A snapshot of this instance's segments. */
   status(): ProcessorStatus {
+    const segments = [...this.#workers.values()]
+      .sort((a, b) => a.segment.id - b.segment.id)
+      .map((w): SegmentStatus => ({
+        segment: w.segment.id,
+        mask: w.segment.mask,
+        onePartOf: w.segment.mask + 1,
+        position: w.position,
+        caughtUp: w.caughtUp,
+        replaying: w.replayUntil !== undefined && w.position < w.replayUntil,
+        replayUntil: w.replayUntil,
+        error: w.error,
+      }));
     return {
       name: this.name,
       owner: this.owner,
-      running: this.#controller !== undefined,
-      segments: [...this.#workers.values()]
-        .sort((a, b) => a.segment.id - b.segment.id)
-        .map((w) => ({
-          segment: w.segment.id,
-          mask: w.segment.mask,
-          position: w.position,
-          replaying: w.replayUntil !== undefined && w.position < w.replayUntil,
-          error: w.error,
-        })),
+      mode: "Tracking",
+      running: this.running,
+      error: segments.some((s) => s.error !== undefined),
+      claimLimit: this.#claimLimit,
+      members: this.#members,
+      deadLettered: this.#deadLettered,
+      segments,
     };
   }
 
@@ -160,12 +280,188 @@ export class TrackingProcessor {
     }
   }
 
+  /** Resolves at the next change of progress or ownership (for callers watching `status()`). */
+  changed(signal?: AbortSignal): Promise<void> {
+    return this.#progress.wait(signal);
+  }
+
+  /**
+   * Axon's `split_event_processor_segment`: splits a segment this instance holds into two halves at the same
+   * token; this instance keeps the lower one, the other is left unclaimed for any instance. False when this
+   * instance does not hold the segment.
+   */
+  split(segmentId: number): Promise<boolean> {
+    return this.#lock.run("", async () => {
+      const signal = this.#controller?.signal;
+      const worker = this.#workers.get(segmentId);
+      if (!signal || !worker) return false;
+      await this.#retire(worker, false, true);
+      const store = this.#options.tokenStore;
+      const segment = computeSegment(segmentId, await store.segments(this.name));
+      const [keep, sibling] = splitSegment(segment);
+      const token = this.#tokenOf(worker);
+      await store.store(this.name, segmentId, this.owner, token);
+      await store.initializeSegment(this.name, sibling.id, token);
+      this.#segmentCount++;
+      if (!signal.aborted) this.#startWorker(keep, token, signal);
+      return true;
+    });
+  }
+
+  /**
+   * Axon's `merge_event_processor_segment`: merges a segment this instance holds with its sibling (claiming the
+   * sibling too). The merged segment continues from the less advanced token and skips the events the more
+   * advanced half had already handled. False when the segment is not held here, has no mergeable sibling, or
+   * the sibling is claimed by another instance.
+   */
+  merge(segmentId: number): Promise<boolean> {
+    return this.#lock.run("", async () => {
+      const signal = this.#controller?.signal;
+      if (!signal || !this.#workers.has(segmentId)) return false;
+      const store = this.#options.tokenStore;
+      const ids = await store.segments(this.name);
+      const segment = computeSegment(segmentId, ids);
+      if (segment.mask === 0) return false;
+      const otherId = mergeableSegmentId(segment);
+      if (!ids.includes(otherId) || computeSegment(otherId, ids).mask !== segment.mask) return false;
+      const tokens = new Map<number, TrackingToken>();
+      for (const id of [segmentId, otherId]) {
+        const worker = this.#workers.get(id);
+        if (worker) {
+          await this.#retire(worker, false, true);
+          tokens.set(id, this.#tokenOf(worker));
+          continue;
+        }
+        const token = await store.claim(this.name, id, this.owner, this.#claimTimeoutMs);
+        if (!token) {
+          // The sibling belongs to someone else: resume what was stopped.
+          for (const [held, t] of tokens) this.#startWorker(computeSegment(held, ids), t, signal);
+          return false;
+        }
+        tokens.set(id, token);
+      }
+      const merged = mergeSegments(segment, { id: otherId, mask: segment.mask });
+      const [lowerId, upperId] = tokens.get(segmentId)!.index <= tokens.get(otherId)!.index
+        ? [segmentId, otherId]
+        : [otherId, segmentId];
+      const lower = tokens.get(lowerId)!;
+      const upper = tokens.get(upperId)!;
+      const replayUntil = Math.max(lower.replayUntil ?? -1, upper.replayUntil ?? -1);
+      const token: TrackingToken = {
+        index: lower.index,
+        ...(replayUntil > lower.index ? { replayUntil } : {}),
+        ...(upper.index > lower.index
+          ? { mergedUpper: upper.index, mergedUpperSegment: upperId, mergedUpperMask: segment.mask }
+          : {}),
+      };
+      await store.deleteSegment(this.name, merged.id === segmentId ? otherId : segmentId, this.owner);
+      await store.store(this.name, merged.id, this.owner, token);
+      this.#segmentCount--;
+      if (!signal.aborted) this.#startWorker(merged, token, signal);
+      return true;
+    });
+  }
+
+  /**
+   * Axon's `release_segment`: stores the segment's progress and gives up its claim; this instance does not
+   * claim it again for two claim intervals, so another instance can take it. False when not held here.
+   */
+  release(segmentId: number): Promise<boolean> {
+    return this.#lock.run("", async () => {
+      const worker = this.#workers.get(segmentId);
+      if (!worker) return false;
+      this.#blocked.set(segmentId, this.#now() + 2 * this.#claimIntervalMs);
+      await this.#retire(worker, true);
+      this.#progress.notify();
+      return true;
+    });
+  }
+
+  /**
+   * Replays: every segment goes back to just before global token `from` (default 0: the whole stream; the
+   * projection's `reset()` clears the query model first). Events up to the previous position are handled with
+   * `replaying: true`, and `status()` shows `replaying` and `replayUntil` until the segment has passed them.
+   *
+   * This instance stops, claims every segment (so every other instance must be paused: otherwise a
+   * `ClaimError` is thrown and nothing changes), writes the reset tokens, releases the claims and starts again
+   * if it was running.
+   */
+  async reset(from = 0): Promise<void> {
+    const wasRunning = this.running;
+    await this.stop();
+    const store = this.#options.tokenStore;
+    const claimed: number[] = [];
+    try {
+      await store.initializeSegments(this.name, this.#options.initialSegments ?? 1);
+      let head = -1;
+      for (const id of await store.segments(this.name)) {
+        const token = await store.claim(this.name, id, this.owner, this.#claimTimeoutMs);
+        if (!token) {
+          throw new ClaimError(
+            `Segment ${id} of "${this.name}" is claimed by another instance; pause it everywhere before a reset`,
+          );
+        }
+        claimed.push(id);
+        head = Math.max(head, token.index, token.replayUntil ?? -1, token.mergedUpper ?? -1);
+      }
+      const index = Math.max(-1, from - 1);
+      if (index < 0) await this.projection.reset?.();
+      await store.reset(this.name, head > index ? { index, replayUntil: head } : { index }, this.owner);
+    } finally {
+      for (const id of claimed) await store.release(this.name, id, this.owner);
+      if (wasRunning) await this.start();
+    }
+  }
+
+  /**
+   * Retries dead letters through the projection, oldest first (all of this processor's, or the given ids).
+   * A letter that succeeds is deleted; one that fails records the attempt, and the later letters of its
+   * aggregate wait. Returns how many succeeded and failed.
+   */
+  async retryDeadLetters(
+    ids?: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<{ succeeded: number; failed: number }> {
+    const letters: DeadLetter[] = [];
+    if (ids) {
+      for (const id of ids) {
+        const letter = await this.deadLetters.get(id);
+        if (letter && letter.processor === this.name) letters.push(letter);
+      }
+    } else {
+      for (let offset = 0;; offset += 500) {
+        const page = await this.deadLetters.list(this.name, { limit: 500, offset });
+        letters.push(...page);
+        if (page.length < 500) break;
+      }
+    }
+    const failedSequences = new Set<string>();
+    let succeeded = 0;
+    for (const letter of letters) {
+      signal?.throwIfAborted();
+      if (failedSequences.has(letter.sequenceId)) continue;
+      try {
+        await this.projection.handle(this.#decode(letter.event), {
+          signal: signal ?? new AbortController().signal,
+          replaying: false,
+        });
+        await this.deadLetters.delete(letter.id);
+        succeeded++;
+      } catch (error) {
+        signal?.throwIfAborted();
+        failedSequences.add(letter.sequenceId);
+        await this.deadLetters.recordAttempt(letter.id, describeError(error));
+      }
+    }
+    await this.#refreshParked();
+    return { succeeded, failed: letters.length - succeeded };
+  }
+
   async #coordinate(signal: AbortSignal): Promise<void> {
-    const interval = this.#options.claimIntervalMs ?? Math.max(50, Math.floor(this.#claimTimeoutMs / 3));
     while (!signal.aborted) {
       try {
-        await delay(interval, signal);
-        await this.#claimAndExtend(signal);
+        await delay(this.#claimIntervalMs, signal);
+        await this.#lock.run("", () => this.#tick(signal));
       } catch (error) {
         if (signal.aborted) return;
         this.#report(error, -1, -1);
@@ -173,9 +469,14 @@ export class TrackingProcessor {
     }
   }
 
-  async #claimAndExtend(signal: AbortSignal): Promise<void> {
+  /** One coordinator round: membership, extend, rebalance, claim. */
+  async #tick(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
     const store = this.#options.tokenStore;
-    const ids = await store.segments(this.name);
+    this.#members = this.#options.balance === false ? 1 : await this.#heartbeat();
+    await this.#refreshParked();
+    const entries = await store.entries(this.name);
+    const ids = entries.map((e) => e.segment);
     this.#segmentCount = ids.length;
     for (const worker of [...this.#workers.values()]) {
       if (!ids.includes(worker.segment.id)) {
@@ -189,57 +490,138 @@ export class TrackingProcessor {
         await this.#retire(worker, false);
       }
     }
-    for (const id of ids) {
-      if (signal.aborted) return;
-      if (this.#workers.has(id)) continue;
-      const token = await store.claim(this.name, id, this.owner, this.#claimTimeoutMs);
-      if (token) this.#startWorker(computeSegment(id, ids), token, signal);
+    const share = Math.ceil(ids.length / Math.max(1, this.#members));
+    this.#claimLimit = Math.min(share, this.#options.maxSegments ?? Number.POSITIVE_INFINITY);
+    const now = this.#now();
+    if (this.#workers.size > this.#claimLimit) {
+      // Surplus after another instance joined: give one segment back per round.
+      const surplus = [...this.#workers.values()].sort((a, b) => b.segment.id - a.segment.id)[0];
+      this.#blocked.set(surplus.segment.id, now + 2 * this.#claimIntervalMs);
+      await this.#retire(surplus, true);
     }
+    for (const entry of entries) {
+      if (signal.aborted || this.#workers.size >= this.#claimLimit) break;
+      if (this.#workers.has(entry.segment)) continue;
+      if ((this.#blocked.get(entry.segment) ?? 0) > now) continue;
+      if (entry.owner && entry.owner !== this.owner && entry.claimedAt + this.#claimTimeoutMs > now) continue;
+      const token = await store.claim(this.name, entry.segment, this.owner, this.#claimTimeoutMs);
+      if (token) this.#startWorker(computeSegment(entry.segment, ids), token, signal);
+    }
+    for (const [id, until] of this.#blocked) if (until <= now) this.#blocked.delete(id);
     this.#progress.notify();
   }
 
+  /** Keeps this instance's membership row claimed; returns the number of live members; removes dead rows. */
+  async #heartbeat(): Promise<number> {
+    const store = this.#options.tokenStore;
+    const key = this.#membersKey;
+    if (this.#memberId !== undefined) {
+      try {
+        await store.extend(key, this.#memberId, this.owner);
+      } catch (error) {
+        if (!(error instanceof ClaimError)) throw error;
+        this.#memberId = undefined;
+      }
+    }
+    while (this.#memberId === undefined) {
+      const id = crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
+      try {
+        await store.initializeSegment(key, id, { index: -1 });
+      } catch (error) {
+        if (error instanceof ClaimError) continue;
+        throw error;
+      }
+      if (await store.claim(key, id, this.owner, this.#claimTimeoutMs)) this.#memberId = id;
+    }
+    const now = this.#now();
+    let live = 0;
+    for (const entry of await store.entries(key)) {
+      if (entry.owner !== undefined && entry.claimedAt + this.#claimTimeoutMs > now) {
+        live++;
+      } else if (entry.claimedAt + 2 * this.#claimTimeoutMs <= now) {
+        // A member gone for two timeouts: remove its row (whoever claims it first).
+        if (await store.claim(key, entry.segment, this.owner, this.#claimTimeoutMs)) {
+          await store.deleteSegment(key, entry.segment, this.owner);
+        }
+      }
+    }
+    return Math.max(1, live);
+  }
+
+  async #leave(): Promise<void> {
+    const id = this.#memberId;
+    this.#memberId = undefined;
+    if (id === undefined) return;
+    try {
+      await this.#options.tokenStore.deleteSegment(this.#membersKey, id, this.owner);
+    } catch (error) {
+      if (!(error instanceof ClaimError)) throw error;
+    }
+  }
+
+  async #refreshParked(): Promise<void> {
+    const added = new Set<string>();
+    this.#parkedSinceRefresh = added;
+    const sequences = await this.deadLetters.sequences(this.name);
+    this.#parked = new Set([...sequences, ...added]);
+  }
+
   #startWorker(segment: Segment, token: TrackingToken, parent: AbortSignal): void {
+    if (parent.aborted) return;
     const controller = new AbortController();
-    parent.addEventListener("abort", () => controller.abort(parent.reason), { once: true });
+    const onAbort = () => controller.abort(parent.reason);
+    parent.addEventListener("abort", onAbort, { once: true });
     const worker: Worker = {
       segment,
       controller,
       position: token.index,
       stored: token.index,
+      head: Number.POSITIVE_INFINITY,
+      caughtUp: false,
       replayUntil: token.replayUntil,
+      mergedUpper: token.mergedUpper,
+      mergedUpperSegment: token.mergedUpper !== undefined && token.mergedUpperSegment !== undefined
+        ? { id: token.mergedUpperSegment, mask: token.mergedUpperMask ?? segment.mask }
+        : undefined,
       flushing: Promise.resolve(),
       done: Promise.resolve(),
     };
     this.#workers.set(segment.id, worker);
-    worker.done = this.#work(worker);
+    worker.done = this.#work(worker).finally(() => parent.removeEventListener("abort", onAbort));
   }
 
-  /** Stops a worker, stores its progress (when still the owner) and, if asked, releases its claim. */
-  async #retire(worker: Worker, release = true): Promise<void> {
+  /**
+   * Stops a worker; stores its progress when `flush` (still the owner) and releases its claim when `release`.
+   * A worker that lost its claim is retired with both false.
+   */
+  async #retire(worker: Worker, release: boolean, flush = release): Promise<void> {
     worker.controller.abort(new DOMException("Segment released", "AbortError"));
     await worker.done;
     if (this.#workers.get(worker.segment.id) === worker) this.#workers.delete(worker.segment.id);
-    if (release) {
-      await this.#flush(worker);
-      await this.#options.tokenStore.release(this.name, worker.segment.id, this.owner);
-    }
+    if (flush) await this.#flush(worker);
+    else if (worker.flushTimer !== undefined) clearTimeout(worker.flushTimer);
+    if (release) await this.#options.tokenStore.release(this.name, worker.segment.id, this.owner);
     this.#progress.notify();
   }
 
   async #work(worker: Worker): Promise<void> {
     const { eventStore } = this.#options;
     const signal = worker.controller.signal;
-    const batchSize = this.#options.batchSize ?? 100;
-    let pending = 0;
+    const batchSize = this.#options.batchSize ?? 500;
+    let unflushed = 0;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        for await (const record of eventStore.stream({ from: worker.position + 1, follow: true, signal })) {
-          if (this.#isMine(worker.segment, record)) await this.#handle(worker, record, signal);
-          worker.position = record.token;
+        if (!worker.caughtUp) {
+          worker.head = await eventStore.lastToken({ signal });
+          worker.caughtUp = worker.position >= worker.head;
+        }
+        const stream = eventStore.stream({ from: worker.position + 1, follow: true, signal });
+        for await (const batch of readyBatches(stream, batchSize)) {
+          await this.#process(worker, batch, signal);
           attempt = 0;
-          this.#progress.notify();
-          if (++pending >= batchSize) {
-            pending = 0;
+          unflushed += batch.length;
+          if (unflushed >= batchSize) {
+            unflushed = 0;
             await this.#flush(worker);
           } else {
             this.#scheduleFlush(worker);
@@ -259,35 +641,144 @@ export class TrackingProcessor {
     }
   }
 
-  #isMine(segment: Segment, record: TrackedEventRecord): boolean {
-    return this.#handled.has(record.payload.type) &&
-      segmentMatches(segment, record.aggregate?.id ?? record.id);
+  /** Handles one batch: parks events behind dead letters, handles the rest in one unit, advances. */
+  async #process(worker: Worker, batch: readonly TrackedEventRecord[], signal: AbortSignal): Promise<void> {
+    const mine: TrackedEventRecord[] = [];
+    for (const record of batch) {
+      if (!this.#isMine(worker, record)) continue;
+      if (this.#parked.has(sequenceIdOf(record))) {
+        await this.#deadLetter(worker, record, `Queued behind a dead letter of "${sequenceIdOf(record)}"`, 0);
+      } else {
+        mine.push(record);
+      }
+    }
+    if (mine.length > 0) {
+      const transactional = this.projection.unitOfWork !== undefined;
+      const unit = this.projection.unitOfWork?.bind(this.projection) ?? ((work) => work());
+      let done = 0;
+      try {
+        await unit(async () => {
+          for (const record of mine) {
+            await this.#handleOnce(worker, record, signal);
+            done++;
+          }
+        });
+        worker.error = undefined;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        // A unit of work was rolled back: handle its events again one by one (without one: go on from the
+        // failing event), so only the failing event is retried and, in the end, dead-lettered.
+        for (const record of mine.slice(transactional ? 0 : done)) {
+          if (this.#parked.has(sequenceIdOf(record))) {
+            await this.#deadLetter(
+              worker,
+              record,
+              `Queued behind a dead letter of "${sequenceIdOf(record)}"`,
+              0,
+            );
+          } else {
+            await this.#handleWithRetry(worker, record, signal);
+          }
+        }
+      }
+    }
+    worker.position = batch[batch.length - 1].token;
+    if (worker.mergedUpper !== undefined && worker.position >= worker.mergedUpper) {
+      worker.mergedUpper = undefined;
+      worker.mergedUpperSegment = undefined;
+    }
+    if (!worker.caughtUp && worker.position >= worker.head) worker.caughtUp = true;
+    this.#progress.notify();
   }
 
-  async #handle(worker: Worker, record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
+  #isMine(worker: Worker, record: TrackedEventRecord): boolean {
+    if (!this.#handled.has(record.payload.type)) return false;
+    const sequenceId = sequenceIdOf(record);
+    if (!segmentMatches(worker.segment, sequenceId)) return false;
+    const upper = worker.mergedUpperSegment;
+    // After a merge: the more advanced half already handled its events up to `mergedUpper`.
+    return !(upper && worker.mergedUpper !== undefined && record.token <= worker.mergedUpper &&
+      segmentMatches(upper, sequenceId));
+  }
+
+  #decode(record: TrackedEventRecord): EventMessage {
+    return {
+      id: record.id,
+      payload: this.#options.registry.decode(record.payload),
+      metadata: record.metadata,
+      timestamp: record.timestamp,
+      aggregate: record.aggregate,
+      token: record.token,
+    };
+  }
+
+  async #handleOnce(worker: Worker, record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
+    const replaying = worker.replayUntil !== undefined && record.token <= worker.replayUntil;
+    await this.projection.handle(this.#decode(record), { signal, replaying });
+  }
+
+  async #handleWithRetry(worker: Worker, record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
     const retry = this.#options.retry ?? {};
+    const poison = this.#options.poison ?? {};
+    const maxAttempts = Math.max(1, poison.maxAttempts ?? 10);
     for (let attempt = 0;; attempt++) {
       signal.throwIfAborted();
       try {
-        const event: EventMessage = {
-          id: record.id,
-          payload: this.#options.registry.decode(record.payload),
-          metadata: record.metadata,
-          timestamp: record.timestamp,
-          aggregate: record.aggregate,
-          token: record.token,
-        };
-        const replaying = worker.replayUntil !== undefined && record.token <= worker.replayUntil;
-        await this.projection.handle(event, { signal, replaying });
+        await this.#handleOnce(worker, record, signal);
         worker.error = undefined;
         return;
       } catch (error) {
         if (signal.aborted) throw error;
-        worker.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        worker.error = describeError(error);
         this.#report(error, worker.segment.id, record.token);
+        // A payload that does not decode will not decode next time either.
+        const hopeless = error instanceof SerializationError;
+        if (poison.policy !== "block" && (hopeless || attempt + 1 >= maxAttempts)) {
+          await this.#deadLetter(worker, record, worker.error, attempt + 1);
+          worker.error = undefined;
+          return;
+        }
+        this.#progress.notify();
         await delay(backoff(attempt, retry.baseDelayMs ?? 100, retry.maxDelayMs ?? 30_000), signal);
       }
     }
+  }
+
+  async #deadLetter(
+    worker: Worker,
+    record: TrackedEventRecord,
+    cause: string,
+    attempts: number,
+  ): Promise<void> {
+    const sequenceId = sequenceIdOf(record);
+    await this.deadLetters.enqueue({
+      processor: this.name,
+      segment: worker.segment.id,
+      sequenceId,
+      event: record,
+      cause,
+      attempts,
+    });
+    this.#parked.add(sequenceId);
+    this.#parkedSinceRefresh.add(sequenceId);
+    this.#deadLettered++;
+  }
+
+  #tokenOf(worker: Worker): TrackingToken {
+    const position = worker.position;
+    return {
+      index: position,
+      ...(worker.replayUntil !== undefined && position < worker.replayUntil
+        ? { replayUntil: worker.replayUntil }
+        : {}),
+      ...(worker.mergedUpper !== undefined && worker.mergedUpperSegment && position < worker.mergedUpper
+        ? {
+          mergedUpper: worker.mergedUpper,
+          mergedUpperSegment: worker.mergedUpperSegment.id,
+          mergedUpperMask: worker.mergedUpperSegment.mask,
+        }
+        : {}),
+    };
   }
 
   #scheduleFlush(worker: Worker): void {
@@ -310,9 +801,7 @@ export class TrackingProcessor {
     worker.flushing = worker.flushing.catch(() => undefined).then(async () => {
       const position = worker.position;
       if (position === worker.stored) return;
-      const token: TrackingToken = worker.replayUntil !== undefined && position < worker.replayUntil
-        ? { index: position, replayUntil: worker.replayUntil }
-        : { index: position };
+      const token = this.#tokenOf(worker);
       await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
       worker.stored = position;
       if (token.replayUntil === undefined) worker.replayUntil = undefined;
@@ -325,4 +814,11 @@ export class TrackingProcessor {
     if (this.#options.onError) this.#options.onError(error, where);
     else console.error(`Processor "${this.name}" segment ${segment} at token ${token}:`, error);
   }
+}
+
+/** The sequence identifier of an event: its aggregate id, else its own id (Axon's default policy). */
+export function sequenceIdOf(
+  record: { readonly id: string; readonly aggregate?: { readonly id: string } },
+): string {
+  return record.aggregate?.id ?? record.id;
 }

@@ -25,6 +25,12 @@ export interface Projection<E extends EventMessage = EventMessage> {
   handle(event: E, context: ProjectionContext): Promise<void>;
   /** Clears the query model before a replay from zero (optional). */
   reset?(): Promise<void>;
+  /**
+   * Runs a batch of handler calls as one unit (optional; e.g. a document store's `unitOfWork`, one transaction
+   * per batch). When a handler fails inside it, the processor abandons the unit and handles the batch's events
+   * one at a time, so only the failing event is retried or dead-lettered.
+   */
+  unitOfWork?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -49,6 +55,7 @@ export function defineProjection<const ES extends readonly DescMessage[]>(projec
   readonly events: ES;
   handle(event: EventMessage<MessageShape<ES[number]>>, context: ProjectionContext): Promise<void>;
   reset?(): Promise<void>;
+  unitOfWork?<T>(work: () => Promise<T>): Promise<T>;
 }): Projection {
   return projection as unknown as Projection;
 }

@@ -52,12 +52,12 @@ export class SqliteTokenStore implements TokenStore {
     this.#now = clock.now ?? Date.now;
   }
 
-  initializeSegments(
+  async initializeSegments(
     processor: string,
     count: number,
     initialToken: TrackingToken = { index: -1 },
   ): Promise<void> {
-    this.#sql.transaction(() => {
+    await this.#sql.write(() => {
       const existing = this.#sql.get<{ n: number }>(
         "SELECT COUNT(*) AS n FROM tokens WHERE processor = ?",
         processor,
@@ -72,7 +72,6 @@ export class SqliteTokenStore implements TokenStore {
         );
       }
     });
-    return Promise.resolve();
   }
 
   segments(processor: string): Promise<number[]> {
@@ -105,6 +104,15 @@ export class SqliteTokenStore implements TokenStore {
     owner: string,
     claimTimeoutMs: number,
   ): Promise<TrackingToken | undefined> {
+    return this.#sql.write(() => this.#claim(processor, segment, owner, claimTimeoutMs));
+  }
+
+  #claim(
+    processor: string,
+    segment: number,
+    owner: string,
+    claimTimeoutMs: number,
+  ): TrackingToken | undefined {
     const now = this.#now();
     const changed = this.#sql.run(
       `UPDATE tokens SET owner = ?, claimed_at = ? WHERE processor = ? AND segment = ?
@@ -117,13 +125,13 @@ export class SqliteTokenStore implements TokenStore {
       claimTimeoutMs,
       now,
     ).changes;
-    if (Number(changed) === 0) return Promise.resolve(undefined);
+    if (Number(changed) === 0) return undefined;
     const row = this.#sql.get<TokenRow>(
       "SELECT token FROM tokens WHERE processor = ? AND segment = ?",
       processor,
       segment,
     );
-    return Promise.resolve(row ? JSON.parse(row.token) as TrackingToken : undefined);
+    return row ? JSON.parse(row.token) as TrackingToken : undefined;
   }
 
   #requireChange(changes: number | bigint, processor: string, segment: number, owner: string): void {
@@ -133,7 +141,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   store(processor: string, segment: number, owner: string, token: TrackingToken): Promise<void> {
-    try {
+    return this.#sql.write(() => {
       const { changes } = this.#sql.run(
         "UPDATE tokens SET token = ?, claimed_at = ? WHERE processor = ? AND segment = ? AND owner = ?",
         JSON.stringify(token),
@@ -143,14 +151,11 @@ export class SqliteTokenStore implements TokenStore {
         owner,
       );
       this.#requireChange(changes, processor, segment, owner);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   extend(processor: string, segment: number, owner: string): Promise<void> {
-    try {
+    return this.#sql.write(() => {
       const { changes } = this.#sql.run(
         "UPDATE tokens SET claimed_at = ? WHERE processor = ? AND segment = ? AND owner = ?",
         this.#now(),
@@ -159,38 +164,37 @@ export class SqliteTokenStore implements TokenStore {
         owner,
       );
       this.#requireChange(changes, processor, segment, owner);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
-  release(processor: string, segment: number, owner: string): Promise<void> {
-    this.#sql.run(
-      "UPDATE tokens SET owner = NULL WHERE processor = ? AND segment = ? AND owner = ?",
-      processor,
-      segment,
-      owner,
+  async release(processor: string, segment: number, owner: string): Promise<void> {
+    await this.#sql.write(() =>
+      this.#sql.run(
+        "UPDATE tokens SET owner = NULL WHERE processor = ? AND segment = ? AND owner = ?",
+        processor,
+        segment,
+        owner,
+      )
     );
-    return Promise.resolve();
   }
 
   initializeSegment(processor: string, segment: number, token: TrackingToken): Promise<void> {
-    try {
-      this.#sql.run(
-        "INSERT INTO tokens (processor, segment, token) VALUES (?, ?, ?)",
-        processor,
-        segment,
-        JSON.stringify(token),
-      );
-      return Promise.resolve();
-    } catch (cause) {
-      return Promise.reject(new ClaimError(`Segment ${segment} of "${processor}" exists (${String(cause)})`));
-    }
+    return this.#sql.write(() => {
+      try {
+        this.#sql.run(
+          "INSERT INTO tokens (processor, segment, token) VALUES (?, ?, ?)",
+          processor,
+          segment,
+          JSON.stringify(token),
+        );
+      } catch (cause) {
+        throw new ClaimError(`Segment ${segment} of "${processor}" exists (${String(cause)})`);
+      }
+    });
   }
 
   deleteSegment(processor: string, segment: number, owner: string): Promise<void> {
-    try {
+    return this.#sql.write(() => {
       const { changes } = this.#sql.run(
         "DELETE FROM tokens WHERE processor = ? AND segment = ? AND owner = ?",
         processor,
@@ -198,29 +202,21 @@ export class SqliteTokenStore implements TokenStore {
         owner,
       );
       this.#requireChange(changes, processor, segment, owner);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
   }
 
   reset(processor: string, token: TrackingToken, owner?: string): Promise<void> {
-    try {
-      this.#sql.transaction(() => {
-        const held = this.#sql.get<{ segment: number; owner: string }>(
-          "SELECT segment, owner FROM tokens WHERE processor = ? AND owner IS NOT NULL AND owner != ? LIMIT 1",
-          processor,
-          owner ?? "",
-        );
-        if (held) {
-          throw new ClaimError(`Segment ${held.segment} of "${processor}" is claimed by "${held.owner}"`);
-        }
-        this.#sql.run("UPDATE tokens SET token = ? WHERE processor = ?", JSON.stringify(token), processor);
-      });
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#sql.write(() => {
+      const held = this.#sql.get<{ segment: number; owner: string }>(
+        "SELECT segment, owner FROM tokens WHERE processor = ? AND owner IS NOT NULL AND owner != ? LIMIT 1",
+        processor,
+        owner ?? "",
+      );
+      if (held) {
+        throw new ClaimError(`Segment ${held.segment} of "${processor}" is claimed by "${held.owner}"`);
+      }
+      this.#sql.run("UPDATE tokens SET token = ? WHERE processor = ?", JSON.stringify(token), processor);
+    });
   }
 
   /** Closes the database when this store opened it. */

@@ -16,6 +16,10 @@ export interface TrackingToken {
   readonly replayUntil?: number;
   /** After a merge: the more advanced half's index; events up to it were already handled by that half. */
   readonly mergedUpper?: number;
+  /** After a merge: the id of the more advanced half (its events up to `mergedUpper` are skipped). */
+  readonly mergedUpperSegment?: number;
+  /** After a merge: the mask of the more advanced half. */
+  readonly mergedUpperMask?: number;
 }
 
 /** One segment's row as stored. */

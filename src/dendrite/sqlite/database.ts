@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 /** Durability of commits: FULL survives a power cut; NORMAL (WAL) may lose the last commits on power loss. */
@@ -19,6 +20,8 @@ export class Sqlite {
   readonly db: DatabaseSync;
   readonly path: string;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #context = new AsyncLocalStorage<symbol>();
+  #unit: { readonly id: symbol; readonly done: Promise<void> } | undefined;
 
   constructor(path: string, options: OpenOptions = {}) {
     this.path = path;
@@ -68,6 +71,55 @@ export class Sqlite {
       if (this.db.isTransaction) this.db.exec("ROLLBACK");
       throw error;
     }
+  }
+
+  /**
+   * Runs async `work` as one unit of work: one immediate transaction that commits when `work` resolves and rolls
+   * back when it rejects. Writes made through {@link write} from inside `work` join it; writes from elsewhere in
+   * the process wait until it ends (units never interleave). Reads from elsewhere may see its uncommitted writes.
+   */
+  async unit<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#unit && this.#context.getStore() === this.#unit.id) return await work();
+    while (this.#unit) await this.#unit.done;
+    let finish!: () => void;
+    const id = Symbol("unit");
+    this.#unit = { id, done: new Promise<void>((resolve) => (finish = resolve)) };
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await this.#context.run(id, work);
+        this.db.exec("COMMIT");
+        return result;
+      } catch (error) {
+        if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
+        throw error;
+      }
+    } finally {
+      this.#unit = undefined;
+      finish();
+    }
+  }
+
+  /**
+   * Runs synchronous `work` in a transaction of its own, or inside the current unit of work when called from
+   * one; waits first while another unit is open. Every write of a connection shared by several stores goes
+   * through here.
+   */
+  async write<T>(work: () => T): Promise<T> {
+    if (this.#unit && this.#context.getStore() === this.#unit.id) {
+      this.statement("SAVEPOINT write").run();
+      try {
+        const result = work();
+        this.statement("RELEASE write").run();
+        return result;
+      } catch (error) {
+        this.statement("ROLLBACK TO write").run();
+        this.statement("RELEASE write").run();
+        throw error;
+      }
+    }
+    while (this.#unit) await this.#unit.done;
+    return this.transaction(work);
   }
 
   close(): void {

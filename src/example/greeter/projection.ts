@@ -36,6 +36,8 @@ export type GreeterDocument = {
 export interface GreeterModel {
   readonly greetings: Collection<GreetingDocument>;
   readonly greeters: Collection<GreeterDocument>;
+  /** The store's unit of work, when it has one (a batch of events commits as one transaction). */
+  readonly unitOfWork?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** Opens the greeter's collections in a document store. */
@@ -43,6 +45,7 @@ export function greeterModel(store: DocumentStore): GreeterModel {
   return {
     greetings: store.collection<GreetingDocument>("greetings", { textFields: ["message"] }),
     greeters: store.collection<GreeterDocument>("greeters"),
+    unitOfWork: store.unitOfWork?.bind(store),
   };
 }
 
@@ -103,6 +106,7 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus) {
       await model.greetings.clear();
       await model.greeters.clear();
     },
+    unitOfWork: model.unitOfWork,
   });
 }
 

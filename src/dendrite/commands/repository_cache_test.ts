@@ -1,0 +1,134 @@
+import { create } from "@bufbuild/protobuf";
+import { join } from "node:path";
+import { assertEquals, eventually } from "../../../test/assert.ts";
+import { Greeter } from "../../example/greeter/aggregate.ts";
+import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { ConcurrencyError } from "../core/errors.ts";
+import { type CommandMessage, envelope } from "../core/message.ts";
+import { MessageRegistry } from "../core/registry.ts";
+import type {
+  AggregateEventRecord,
+  AppendResult,
+  CallOptions,
+  EventRecord,
+  EventStore,
+  ReadAggregateOptions,
+} from "../eventstore/event_store.ts";
+import { SqliteEventStore } from "../eventstore/sqlite.ts";
+import { AggregateRepository } from "./repository.ts";
+
+/** Counts what the repository asks of the store. */
+class CountingStore {
+  reads = 0;
+  readRecords: { snapshot: boolean; sequence: number }[] = [];
+  conflicts = 0;
+  constructor(readonly inner: EventStore) {}
+
+  wrap(): EventStore {
+    const inner = this.inner;
+    return {
+      append: async (events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult> => {
+        try {
+          return await inner.append(events, options);
+        } catch (error) {
+          if (error instanceof ConcurrencyError) this.conflicts++;
+          throw error;
+        }
+      },
+      readAggregate: (id: string, options?: ReadAggregateOptions): AsyncIterable<AggregateEventRecord> => {
+        this.reads++;
+        const records = this.readRecords;
+        return (async function* () {
+          for await (const record of inner.readAggregate(id, options)) {
+            records.push({ snapshot: record.snapshot === true, sequence: record.aggregate.sequence });
+            yield record;
+          }
+        })();
+      },
+      highestSequence: (id, options) => inner.highestSequence(id, options),
+      appendSnapshot: (snapshot, options) => inner.appendSnapshot(snapshot, options),
+      readSnapshots: (id, options) => inner.readSnapshots(id, options),
+      stream: (options) => inner.stream(options),
+      firstToken: (options) => inner.firstToken(options),
+      lastToken: (options) => inner.lastToken(options),
+      tokenAt: (timestamp, options) => inner.tokenAt(timestamp, options),
+    };
+  }
+}
+
+function greet(greeterId: string, message: string): CommandMessage<domain.GreetCommand> {
+  return { ...envelope(create(domain.GreetCommandSchema, { greeterId, message })), routingKey: greeterId };
+}
+
+async function withStore(fn: (store: SqliteEventStore) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dendrite-repo-" });
+  const store = new SqliteEventStore({ path: join(dir, "events.sqlite") });
+  try {
+    await fn(store);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("AggregateRepository loads the latest snapshot plus the events after it", () =>
+  withStore(async (sqlite) => {
+    const registry = new MessageRegistry();
+    const writer = new AggregateRepository(Greeter, { eventStore: sqlite, registry });
+    for (let i = 0; i < 250; i++) await writer.handle(greet("g", `hello ${i}`));
+    await eventually(
+      async () => {
+        const sequences: number[] = [];
+        for await (const s of sqlite.readSnapshots("g")) sequences.push(s.aggregate.sequence);
+        return sequences.join() === "199,99";
+      },
+      5_000,
+      "snapshots at 99 and 199",
+    );
+
+    const counting = new CountingStore(sqlite);
+    const reader = new AggregateRepository(Greeter, { eventStore: counting.wrap(), registry });
+    const loaded = await reader.load("g");
+    assertEquals([loaded.state.greetingCount, loaded.sequence], [250n, 249]);
+    assertEquals(counting.readRecords[0], { snapshot: true, sequence: 199 });
+    assertEquals(counting.readRecords.length, 1 + 50);
+    assertEquals(
+      counting.readRecords.slice(1).map((r) => r.sequence),
+      Array.from({ length: 50 }, (_, i) => 200 + i),
+    );
+  }));
+
+Deno.test("AggregateRepository cache tracks the sequence: no conflict, one read for many commands", () =>
+  withStore(async (sqlite) => {
+    const counting = new CountingStore(sqlite);
+    const repository = new AggregateRepository(Greeter, {
+      eventStore: counting.wrap(),
+      registry: new MessageRegistry(),
+    });
+    for (let i = 0; i < 60; i++) await repository.handle(greet("hot", `hi ${i}`));
+    assertEquals([counting.reads, counting.conflicts], [1, 0]);
+    assertEquals(await sqlite.highestSequence("hot"), 59);
+    const state = (await repository.load("hot")).state;
+    assertEquals(state.greetingCount, 60n);
+  }));
+
+Deno.test("AggregateRepository detects another process's append: conflict, evict, reload, retry", () =>
+  withStore(async (sqlite) => {
+    const counting = new CountingStore(sqlite);
+    const registry = new MessageRegistry();
+    const mine = new AggregateRepository(Greeter, { eventStore: counting.wrap(), registry });
+    const theirs = new AggregateRepository(Greeter, { eventStore: sqlite, registry });
+    await mine.handle(greet("shared", "one"));
+    await theirs.handle(greet("shared", "two"));
+    await mine.handle(greet("shared", "three"));
+    assertEquals([counting.conflicts, counting.reads], [1, 2]);
+    assertEquals((await mine.load("shared")).sequence, 2);
+    const messages: string[] = [];
+    for await (const record of sqlite.readAggregate("shared")) {
+      messages.push((registry.decode(record.payload) as domain.GreetedEvent).message);
+    }
+    assertEquals(messages, ["one", "two", "three"]);
+    // The cache is right again: the next command needs no read and meets no conflict.
+    await mine.handle(greet("shared", "four"));
+    assertEquals([counting.conflicts, counting.reads], [1, 2]);
+  }));

@@ -1,0 +1,23 @@
+/**
+ * dendrite's Elasticsearch adapters (a separate entry point, so programs that do not use Elasticsearch never
+ * load its client): the TokenStore and the DocumentStore.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client } from "@elastic/elasticsearch";
+ * import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "./mod.ts";
+ * const client = new Client({ node: Deno.env.get("ELASTICSEARCH_URL") });
+ * const tokenStore = new ElasticsearchTokenStore({ client });
+ * const documentStore = new ElasticsearchDocumentStore({ client });
+ * ```
+ *
+ * @module
+ */
+export { ElasticsearchTokenStore, type ElasticsearchTokenStoreOptions } from "./token_store.ts";
+export {
+  ANALYSIS_SETTINGS,
+  collectionMappings,
+  ElasticsearchDocumentStore,
+  type ElasticsearchDocumentStoreOptions,
+  toSimpleQueryString,
+} from "./document_store.ts";

@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import { assertEquals } from "../../../test/assert.ts";
+import type { EventRecord, TrackedEventRecord } from "./event_store.ts";
+import { SqliteEventStore } from "./sqlite.ts";
+
+function event(n: number): EventRecord {
+  return {
+    id: `e-${n}`,
+    timestamp: n,
+    payload: { type: "test.Event", revision: "", data: new Uint8Array([n]) },
+    metadata: {},
+  };
+}
+
+async function take(stream: AsyncIterable<TrackedEventRecord>, count: number): Promise<number[]> {
+  const tokens: number[] = [];
+  for await (const record of stream) {
+    tokens.push(record.token);
+    if (tokens.length === count) break;
+  }
+  return tokens;
+}
+
+Deno.test("SqliteEventStore follow finds appends made through another connection by polling", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dendrite-follow-" });
+  const path = join(dir, "events.sqlite");
+  const writer = new SqliteEventStore({ path });
+  const reader = new SqliteEventStore({ path, pollIntervalMs: 20 });
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(new Error("Timed out waiting for the follower")), 5_000);
+  try {
+    await writer.append([event(0)]);
+    const following = take(reader.stream({ from: 0, follow: true, signal: controller.signal }), 3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.append([event(1), event(2)]);
+    assertEquals(await following, [0, 1, 2]);
+    // The in-process fast path still wakes at once, whatever the poll interval.
+    const slow = new SqliteEventStore({ path, pollIntervalMs: 60_000 });
+    try {
+      const live = take(slow.stream({ from: 3, follow: true, signal: controller.signal }), 1);
+      await slow.append([event(3)]);
+      assertEquals(await live, [3]);
+    } finally {
+      slow.close();
+    }
+  } finally {
+    clearTimeout(timeout);
+    reader.close();
+    writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

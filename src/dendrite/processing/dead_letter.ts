@@ -1,0 +1,118 @@
+/**
+ * The DeadLetterQueue port: where a processor parks events its projection keeps failing on (poison events), so
+ * the rest of the stream goes on. Letters can be listed, retried through the projection and deleted.
+ *
+ * Order is kept per sequence (aggregate): once an event of an aggregate is parked, the processor parks that
+ * aggregate's later events behind it instead of handling them, until the letters are retried successfully or
+ * deleted. So a projection never sees an aggregate's events out of order.
+ *
+ * @module
+ */
+import type { TrackedEventRecord } from "../eventstore/event_store.ts";
+
+/** A parked event with why it failed. */
+export interface DeadLetter {
+  /** The letter's own id. */
+  readonly id: string;
+  readonly processor: string;
+  /** The segment that parked it. */
+  readonly segment: number;
+  /** The sequence identifier: the aggregate id, else the event id. */
+  readonly sequenceId: string;
+  readonly event: TrackedEventRecord;
+  /** The last failure as "ErrorName: message" (or "queued behind ..." for events parked to keep order). */
+  readonly cause: string;
+  /** Handler attempts so far. */
+  readonly attempts: number;
+  /** Epoch ms. */
+  readonly enqueuedAt: number;
+  /** Epoch ms of the last attempt. */
+  readonly lastAttemptAt: number;
+}
+
+/** What {@link DeadLetterQueue.enqueue} is given. */
+export type NewDeadLetter = Omit<DeadLetter, "id" | "enqueuedAt" | "lastAttemptAt">;
+
+/** The dead-letter port. Letters of a processor are listed in the order they were parked. */
+export interface DeadLetterQueue {
+  enqueue(letter: NewDeadLetter): Promise<DeadLetter>;
+  list(
+    processor: string,
+    options?: { readonly limit?: number; readonly offset?: number },
+  ): Promise<DeadLetter[]>;
+  get(id: string): Promise<DeadLetter | undefined>;
+  /** Records another failed attempt. */
+  recordAttempt(id: string, cause: string): Promise<void>;
+  /** Removes a letter; true when it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Sequence ids with parked letters (their later events are parked behind them). */
+  sequences(processor: string): Promise<string[]>;
+  count(processor: string): Promise<number>;
+}
+
+/** Formats an error as Axon's `error_state`: "ErrorName: message". */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Letters in memory (tests, and the default when no durable queue is configured: lost on restart).
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
+ * const letters = new InMemoryDeadLetterQueue();
+ * console.log(await letters.count("greetings")); // 0
+ * ```
+ */
+export class InMemoryDeadLetterQueue implements DeadLetterQueue {
+  readonly #letters = new Map<string, DeadLetter>();
+  readonly #now: () => number;
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  enqueue(letter: NewDeadLetter): Promise<DeadLetter> {
+    const now = this.#now();
+    const stored: DeadLetter = { ...letter, id: crypto.randomUUID(), enqueuedAt: now, lastAttemptAt: now };
+    this.#letters.set(stored.id, stored);
+    return Promise.resolve(stored);
+  }
+
+  list(processor: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetter[]> {
+    const offset = options.offset ?? 0;
+    const all = [...this.#letters.values()].filter((l) => l.processor === processor);
+    return Promise.resolve(all.slice(offset, offset + (options.limit ?? 100)));
+  }
+
+  get(id: string): Promise<DeadLetter | undefined> {
+    return Promise.resolve(this.#letters.get(id));
+  }
+
+  recordAttempt(id: string, cause: string): Promise<void> {
+    const letter = this.#letters.get(id);
+    if (letter) {
+      this.#letters.set(id, { ...letter, cause, attempts: letter.attempts + 1, lastAttemptAt: this.#now() });
+    }
+    return Promise.resolve();
+  }
+
+  delete(id: string): Promise<boolean> {
+    return Promise.resolve(this.#letters.delete(id));
+  }
+
+  sequences(processor: string): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const letter of this.#letters.values()) {
+      if (letter.processor === processor) ids.add(letter.sequenceId);
+    }
+    return Promise.resolve([...ids]);
+  }
+
+  count(processor: string): Promise<number> {
+    let n = 0;
+    for (const letter of this.#letters.values()) if (letter.processor === processor) n++;
+    return Promise.resolve(n);
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * SQLite DeadLetterQueue: one row per parked event with the serialized event as stored in the event store.
+ *
+ * @module
+ */
+import type { Metadata } from "../core/message.ts";
+import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
+import type { DeadLetter, DeadLetterQueue, NewDeadLetter } from "./dead_letter.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS dead_letters (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  processor TEXT NOT NULL,
+  segment INTEGER NOT NULL,
+  sequence_id TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  aggregate_id TEXT,
+  aggregate_type TEXT,
+  seq INTEGER,
+  timestamp INTEGER NOT NULL,
+  payload_type TEXT NOT NULL,
+  payload_revision TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  metadata TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  enqueued_at INTEGER NOT NULL,
+  last_attempt_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_processor ON dead_letters (processor, sequence_id);
+`;
+
+interface Row {
+  id: string;
+  processor: string;
+  segment: number;
+  sequence_id: string;
+  token: number;
+  event_id: string;
+  aggregate_id: string | null;
+  aggregate_type: string | null;
+  seq: number | null;
+  timestamp: number;
+  payload_type: string;
+  payload_revision: string;
+  payload: Uint8Array;
+  metadata: string;
+  cause: string;
+  attempts: number;
+  enqueued_at: number;
+  last_attempt_at: number;
+}
+
+function toLetter(row: Row): DeadLetter {
+  return {
+    id: row.id,
+    processor: row.processor,
+    segment: row.segment,
+    sequenceId: row.sequence_id,
+    cause: row.cause,
+    attempts: row.attempts,
+    enqueuedAt: row.enqueued_at,
+    lastAttemptAt: row.last_attempt_at,
+    event: {
+      id: row.event_id,
+      token: row.token,
+      timestamp: row.timestamp,
+      payload: { type: row.payload_type, revision: row.payload_revision, data: row.payload },
+      metadata: JSON.parse(row.metadata) as Metadata,
+      ...(row.aggregate_id === null
+        ? {}
+        : { aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 } }),
+    },
+  };
+}
+
+/** Options of {@link SqliteDeadLetterQueue}: a database file, or an open {@link Sqlite} to share. */
+export type SqliteDeadLetterQueueOptions = (OpenOptions & { readonly path: string }) | {
+  readonly sqlite: Sqlite;
+};
+
+/**
+ * Dead letters in a SQLite table (shareable with the token and document stores).
+ *
+ * @example
+ * ```ts
+ * import { SqliteDeadLetterQueue } from "./sqlite_dead_letter.ts";
+ * const letters = new SqliteDeadLetterQueue({ path: ":memory:" });
+ * console.log(await letters.list("greetings")); // []
+ * letters.close();
+ * ```
+ */
+export class SqliteDeadLetterQueue implements DeadLetterQueue {
+  readonly #sql: Sqlite;
+  readonly #owned: boolean;
+  readonly #now: () => number;
+
+  constructor(options: SqliteDeadLetterQueueOptions, clock: { now?: () => number } = {}) {
+    this.#owned = !("sqlite" in options);
+    this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
+    this.#sql.db.exec(SCHEMA);
+    this.#now = clock.now ?? Date.now;
+  }
+
+  async enqueue(letter: NewDeadLetter): Promise<DeadLetter> {
+    const now = this.#now();
+    const id = crypto.randomUUID();
+    const { event } = letter;
+    await this.#sql.write(() =>
+      this.#sql.run(
+        `INSERT INTO dead_letters (id, processor, segment, sequence_id, token, event_id, aggregate_id, aggregate_type,
+       seq, timestamp, payload_type, payload_revision, payload, metadata, cause, attempts, enqueued_at,
+       last_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        id,
+        letter.processor,
+        letter.segment,
+        letter.sequenceId,
+        event.token,
+        event.id,
+        event.aggregate?.id ?? null,
+        event.aggregate?.type ?? null,
+        event.aggregate?.sequence ?? null,
+        event.timestamp,
+        event.payload.type,
+        event.payload.revision,
+        event.payload.data,
+        JSON.stringify(event.metadata),
+        letter.cause,
+        letter.attempts,
+        now,
+        now,
+      )
+    );
+    return { ...letter, id, enqueuedAt: now, lastAttemptAt: now };
+  }
+
+  list(processor: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetter[]> {
+    return Promise.resolve(
+      this.#sql.all<Row>(
+        "SELECT * FROM dead_letters WHERE processor = ? ORDER BY position LIMIT ? OFFSET ?",
+        processor,
+        options.limit ?? 100,
+        options.offset ?? 0,
+      ).map(toLetter),
+    );
+  }
+
+  get(id: string): Promise<DeadLetter | undefined> {
+    const row = this.#sql.get<Row>("SELECT * FROM dead_letters WHERE id = ?", id);
+    return Promise.resolve(row ? toLetter(row) : undefined);
+  }
+
+  async recordAttempt(id: string, cause: string): Promise<void> {
+    await this.#sql.write(() =>
+      this.#sql.run(
+        "UPDATE dead_letters SET cause = ?, attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
+        cause,
+        this.#now(),
+        id,
+      )
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { changes } = await this.#sql.write(() =>
+      this.#sql.run("DELETE FROM dead_letters WHERE id = ?", id)
+    );
+    return Number(changes) > 0;
+  }
+
+  sequences(processor: string): Promise<string[]> {
+    return Promise.resolve(
+      this.#sql.all<{ sequence_id: string }>(
+        "SELECT DISTINCT sequence_id FROM dead_letters WHERE processor = ?",
+        processor,
+      ).map((r) => r.sequence_id),
+    );
+  }
+
+  count(processor: string): Promise<number> {
+    return Promise.resolve(
+      this.#sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM dead_letters WHERE processor = ?", processor)
+        ?.n ??
+        0,
+    );
+  }
+
+  /** Closes the database when this queue opened it. */
+  close(): void {
+    if (this.#owned) this.#sql.close();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Query-side benchmarks: catch-up rate of the greeter projection into the SQLite query model (in-process) next to
+ * a raw sequential read of the same events, and aggregate load time with a long history and snapshots on
+ * against a short aggregate.
+ *
+ * `deno run -A test/bench/query.ts` prints the table.
+ *
+ * @module
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import { join } from "node:path";
+import {
+  AggregateRepository,
+  type EventRecord,
+  MessageRegistry,
+  Sqlite,
+  SqliteDocumentStore,
+  SqliteEventStore,
+  SqliteTokenStore,
+  TrackingProcessor,
+} from "../../src/dendrite/mod.ts";
+import { Greeter, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
+import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { type BenchRow, formatTable } from "./harness.ts";
+
+const CATCH_UP_EVENTS = 100_000;
+const GREETERS = 100;
+const LONG_HISTORY = 100_000;
+const LOADS = 300;
+
+function greetedRecords(
+  registry: MessageRegistry,
+  aggregateId: string,
+  from: number,
+  count: number,
+): EventRecord[] {
+  const records: EventRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    records.push({
+      id: crypto.randomUUID(),
+      timestamp: 1_700_000_000_000 + from + i,
+      payload: registry.encode(
+        create(domain.GreetedEventSchema, { greeterId: aggregateId, message: `hello number ${from + i}` }),
+      ),
+      metadata: {},
+      aggregate: { type: Greeter.type, id: aggregateId, sequence: from + i },
+    });
+  }
+  return records;
+}
+
+async function catchUp(
+  dir: string,
+  events: SqliteEventStore,
+  registry: MessageRegistry,
+): Promise<BenchRow[]> {
+  const sequences = new Array<number>(GREETERS).fill(0);
+  for (let start = 0; start < CATCH_UP_EVENTS; start += 1_000) {
+    const batch: EventRecord[] = [];
+    for (let i = start; i < start + 1_000; i++) {
+      const g = i % GREETERS;
+      batch.push(...greetedRecords(registry, `greeter-${g}`, sequences[g]++, 1));
+    }
+    await events.append(batch);
+  }
+  const last = await events.lastToken();
+
+  let t0 = performance.now();
+  let read = 0;
+  for await (const _ of events.stream({ from: 0 })) read++;
+  const rawRate = read / ((performance.now() - t0) / 1000);
+
+  const query = new Sqlite(join(dir, "query.sqlite"));
+  try {
+    const processor = new TrackingProcessor(
+      greeterProjection(greeterModel(new SqliteDocumentStore({ sqlite: query }))),
+      {
+        eventStore: events,
+        tokenStore: new SqliteTokenStore({ sqlite: query }),
+        registry,
+      },
+    );
+    t0 = performance.now();
+    await processor.start();
+    await processor.caughtUp(last);
+    const rate = (last + 1) / ((performance.now() - t0) / 1000);
+    await processor.stop();
+    return [
+      { scenario: "raw sequential read (SQLite event store)", metric: "events/s", value: rawRate },
+      {
+        scenario: `catch-up, greeter projection → SQLite query model (${
+          CATCH_UP_EVENTS.toLocaleString("en-US")
+        } events, in-process, synchronous=FULL)`,
+        metric: "events/s",
+        value: rate,
+        limit: { name: "raw sequential read", value: rawRate },
+        target: "≥ 100,000 events/s",
+        met: rate >= 100_000,
+      },
+    ];
+  } finally {
+    query.close();
+  }
+}
+
+async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry): Promise<BenchRow[]> {
+  for (let start = 0; start < LONG_HISTORY; start += 1_000) {
+    await events.append(greetedRecords(registry, "long", start, Math.min(1_000, LONG_HISTORY - start)));
+  }
+  // The snapshots the repository's policy (every 100) writes along the way.
+  for (let sequence = 99; sequence < LONG_HISTORY; sequence += 100) {
+    await events.appendSnapshot({
+      id: crypto.randomUUID(),
+      timestamp: Date.now(),
+      payload: {
+        type: domain.GreeterStateSchema.typeName,
+        revision: "",
+        data: toBinary(
+          domain.GreeterStateSchema,
+          create(domain.GreeterStateSchema, { recording: true, greetingCount: BigInt(sequence + 1) }),
+        ),
+      },
+      metadata: {},
+      aggregate: { type: Greeter.type, id: "long", sequence },
+    });
+  }
+  await events.append(greetedRecords(registry, "short", 0, 10));
+  const repository = new AggregateRepository(Greeter, { eventStore: events, registry, cacheSize: 0 });
+  const time = async (id: string) => {
+    const t0 = performance.now();
+    await repository.load(id);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 20; i++) await Promise.all([time("long"), time("short")]);
+  let long = 0;
+  let short = 0;
+  for (let i = 0; i < LOADS; i++) {
+    long += await time("long");
+    short += await time("short");
+  }
+  const longMs = long / LOADS;
+  const shortMs = short / LOADS;
+  const loaded = await repository.load("long");
+  if (loaded.state.greetingCount !== BigInt(LONG_HISTORY)) {
+    throw new Error("The long aggregate loaded wrongly");
+  }
+  return [
+    { scenario: "aggregate load, 10 events, no snapshot", metric: "ms/load", value: shortMs },
+    {
+      scenario: `aggregate load, ${
+        LONG_HISTORY.toLocaleString("en-US")
+      } events, snapshots every 100 (latest at 99,999)`,
+      metric: "ms/load",
+      value: longMs,
+      limit: { name: "10-event aggregate", value: shortMs },
+      target: "≤ 2× the 10-event load",
+      met: longMs <= 2 * shortMs,
+    },
+  ];
+}
+
+/** Runs the query-side scenarios (about 10–20 s on a 2-core machine). */
+export async function benchQuery(): Promise<BenchRow[]> {
+  const dir = await Deno.makeTempDir({ prefix: "dendrite-bench-query-" });
+  const events = new SqliteEventStore({ path: join(dir, "events.sqlite") });
+  const registry = new MessageRegistry([domain.GreetedEventSchema, domain.GreeterStateSchema]);
+  try {
+    return [...await catchUp(dir, events, registry), ...await aggregateLoad(events, registry)];
+  } finally {
+    events.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) console.log(formatTable(await benchQuery()));
