@@ -44,6 +44,9 @@ export interface Listener {
   close(deadlineMs?: number): Promise<void>;
 }
 
+/** How long a stream whose answer is complete may keep sending its request before it is reset. */
+const RESET_GRACE_MS = 1_000;
+
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /** `h2` when `head` is (a prefix of) the HTTP/2 preface, `h1` when it cannot be, `undefined` when undecided. */
@@ -97,6 +100,20 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     };
     response.once("finish", finish);
     response.once("close", finish);
+    if ("stream" in response) {
+      // The answer is complete but the client may still be sending (e.g. a message over the size limit that was
+      // refused early) and waits for flow-control credit that never comes: reset the stream (CANCEL; Deno's
+      // node:http2 does not send a NO_ERROR reset on a half-closed stream). After a grace period, because the
+      // runtime may otherwise send the reset before the trailers.
+      const stream = response.stream;
+      stream.once("finish", () => {
+        if (request.complete || stream.closed) return;
+        const timer = setTimeout(() => {
+          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+        }, RESET_GRACE_MS);
+        stream.once("close", () => clearTimeout(timer));
+      });
+    }
     options.handler(request, response);
   };
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import http2 from "node:http2";
 import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { queryOne } from "../../src/dendrite/mod.ts";
 import { GreetingListSchema, SearchQuerySchema } from "../../src/gen/example/v1/domain_pb.ts";
@@ -120,3 +121,36 @@ export async function waitProjected(t: TestApp, message: string): Promise<void> 
 }
 
 export const GREETER = "/example.v1.GreeterService";
+
+/** POSTs over cleartext HTTP/2 (prior knowledge) with node:http2; returns status, headers and body. */
+export function h2Post(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Uint8Array }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(url);
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+    let responseHeaders: http2.IncomingHttpHeaders = {};
+    const chunks: Uint8Array[] = [];
+    stream.on("response", (h) => (responseHeaders = h));
+    stream.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    stream.on("error", (error) => {
+      session.close();
+      reject(error);
+    });
+    stream.on("end", () => {
+      session.close();
+      const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let offset = 0;
+      for (const chunk of chunks) {
+        all.set(chunk, offset);
+        offset += chunk.length;
+      }
+      resolve({ status: Number(responseHeaders[":status"]), headers: responseHeaders, body: all });
+    });
+    stream.end(body);
+  });
+}
