@@ -44,8 +44,10 @@ export function useLiveGreetings(client: GreeterClient): LiveGreetings {
       let attempt = 0;
       while (!stop.signal.aborted) {
         try {
-          const stream = client.greetings({}, { signal: stop.signal, onHeader: () => setState("live") });
-          for await (const greeting of stream) {
+          // The server sends its headers with the first greeting, so an empty list gives no sign of life:
+          // the stream counts as live once it is open, until it fails.
+          setState("live");
+          for await (const greeting of client.greetings({}, { signal: stop.signal })) {
             attempt = 0;
             setState("live");
             setById((current) =>
