@@ -18,6 +18,7 @@ import {
   SqliteDocumentStore,
   SqliteEventStore,
   SqliteTokenStore,
+  type Synchronous,
 } from "../dendrite/mod.ts";
 import type { Config } from "../config.ts";
 import { type GreeterPorts, startGreeter } from "./greeter/mod.ts";
@@ -35,6 +36,8 @@ export type EmbeddedConfig = Pick<Config, "dataDir">;
 
 /** Options that do not come from the configuration. */
 export interface EmbeddedOptions {
+  /** SQLite durability (default FULL: an acknowledged command survives a power cut; NORMAL is an opt-in). */
+  readonly synchronous?: Synchronous;
   /** Called when the projection's processor hits an error it retries. */
   readonly onProcessorError?: (error: unknown, where: { processor: string; segment: number }) => void;
 }
@@ -54,10 +57,11 @@ export async function createEmbedded(
   options: EmbeddedOptions = {},
 ): Promise<Embedded> {
   await mkdir(config.dataDir, { recursive: true });
-  const eventStore = new SqliteEventStore({ path: join(config.dataDir, "events.sqlite") });
+  const synchronous = options.synchronous ?? "FULL";
+  const eventStore = new SqliteEventStore({ path: join(config.dataDir, "events.sqlite"), synchronous });
   let querySqlite: Sqlite | undefined;
   try {
-    querySqlite = new Sqlite(join(config.dataDir, "query.sqlite"));
+    querySqlite = new Sqlite(join(config.dataDir, "query.sqlite"), { synchronous });
     const ports: GreeterPorts = {
       commandBus: new LocalCommandBus(),
       queryBus: new LocalQueryBus(),

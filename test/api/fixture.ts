@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Synchronous } from "../../src/dendrite/mod.ts";
 import { createEmbedded, type Embedded } from "../../src/example/wiring.ts";
 import { exampleApi } from "../../src/example/api/mod.ts";
 import { buildUi, createLogger, type Logger, type RunningServer, startServer } from "../../src/server/mod.ts";
@@ -25,6 +26,8 @@ export interface TestAppOptions {
   readonly ui?: boolean;
   readonly logger?: Logger;
   readonly shutdownDeadlineMs?: number;
+  /** SQLite durability (default FULL). */
+  readonly synchronous?: Synchronous;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const problems: string[] = [];
   const logger = options.logger ?? createLogger("warn", (_level, line) => problems.push(line));
   const ui = options.ui ? await buildUi() : undefined;
-  const app = await createEmbedded({ dataDir });
+  const app = await createEmbedded({ dataDir }, { synchronous: options.synchronous });
   let server: RunningServer;
   try {
     server = await startServer({
