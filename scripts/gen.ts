@@ -1,8 +1,9 @@
 /**
  * Regenerates the protobuf TypeScript under `src/gen` with buf and protoc-gen-es (both from npm).
  *
- * Inputs: the app's own protos (`proto/`) and the Axon Server protos shipped by the npm package
- * `axon-server-node-api` (never copied into this repository).
+ * Inputs: the app's own protos (`proto/`), the Axon Server protos shipped by the npm package
+ * `axon-server-node-api`, and the gRPC server reflection protos (`grpc.reflection.v1` and `v1alpha`) shipped by
+ * the npm package `@grpc/reflection` (never copied into this repository).
  *
  * `deno task gen` writes `src/gen`; `deno run -A scripts/gen.ts --check` generates into a temporary folder
  * and fails when the result differs from what is committed (drift check, part of `deno task check`).
@@ -14,6 +15,7 @@ import { join, relative } from "node:path";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const axonProtos = join(root, "node_modules", "axon-server-node-api", "src", "main", "proto");
+const reflectionProtos = join(root, "node_modules", "@grpc", "reflection", "build", "proto");
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" }).output();
@@ -31,7 +33,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function generate(outDir: string): Promise<void> {
-  if (!(await exists(axonProtos))) await run(Deno.execPath(), ["install"]);
+  if (!(await exists(axonProtos)) || !(await exists(reflectionProtos))) {
+    await run(Deno.execPath(), ["install"]);
+  }
   const buf = [Deno.execPath(), "run", "-A", "npm:@bufbuild/buf@1.75.0"];
   await run(buf[0], [...buf.slice(1), "lint"]);
   await run(buf[0], [...buf.slice(1), "generate", "proto", "--template", "buf.gen.yaml", "-o", outDir]);
@@ -43,6 +47,19 @@ async function generate(outDir: string): Promise<void> {
     "buf.gen.yaml",
     "-o",
     join(outDir, "axon"),
+  ]);
+  await run(buf[0], [
+    ...buf.slice(1),
+    "generate",
+    relative(root, reflectionProtos),
+    "--path",
+    relative(root, join(reflectionProtos, "grpc", "reflection", "v1")),
+    "--path",
+    relative(root, join(reflectionProtos, "grpc", "reflection", "v1alpha")),
+    "--template",
+    "buf.gen.yaml",
+    "-o",
+    outDir,
   ]);
 }
 

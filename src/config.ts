@@ -1,0 +1,262 @@
+/**
+ * The program's configuration: environment variables, overridden by command-line flags.
+ *
+ * `parseConfig` is pure (arguments and environment in, typed config out) and throws a {@link ConfigError} naming
+ * the offending setting; `main.ts` prints the message and exits with code 2.
+ *
+ * @module
+ */
+
+/** A part of the program that a process runs. `all` on the command line means every role in one process. */
+export type Role = "soma" | "command" | "projection" | "api";
+
+/** Every role, in start order. */
+export const ROLES: readonly Role[] = ["soma", "command", "projection", "api"];
+
+/** Log levels, least severe first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** TLS for the HTTP listener (PEM files). */
+export interface TlsConfig {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** The program's configuration. */
+export interface Config {
+  /** `--help` was given: print {@link HELP} and exit. */
+  readonly help: boolean;
+  /** The roles this process runs (never empty). */
+  readonly roles: ReadonlySet<Role>;
+  /** HTTP port of the UI and API (`PORT`, `--port`; 0 picks a free port). */
+  readonly port: number;
+  /** Where SQLite files live (`DATA_DIR`, `--data-dir`). */
+  readonly dataDir: string;
+  /** gRPC port of the embedded Axon-API server (`AXON_PORT`). */
+  readonly axonPort: number;
+  /** HTTP status port of the embedded Axon-API server (`AXON_HTTP_PORT`). */
+  readonly axonHttpPort: number;
+  /** `host:port` of an Axon-API server to connect to instead of the embedded one (`AXON_SERVER`). */
+  readonly axonServer?: string;
+  /** Elasticsearch for query models and tokens instead of SQLite (`ELASTICSEARCH_URL`). */
+  readonly elasticsearchUrl?: URL;
+  /** TLS on the HTTP listener (`TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither). */
+  readonly tls?: TlsConfig;
+  readonly logLevel: LogLevel;
+}
+
+/** A setting that cannot be used; `setting` names the variable or flag. */
+export class ConfigError extends Error {
+  readonly setting: string;
+
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+/** The `--help` text. */
+export const HELP = `Usage: deno run -A src/main.ts [options]
+
+Runs the dendrite example: the greeter's command handlers, projection and API (UI, gRPC, grpc-web, Connect).
+
+Options (each overrides its environment variable):
+  --role=ROLES        Comma-separated roles: soma, command, projection, api, or all (default: all)
+  --port=PORT         HTTP port of the UI and API (PORT, default 8080)
+  --data-dir=DIR      Directory of the SQLite files (DATA_DIR, default ./data)
+  --log-level=LEVEL   debug, info, warn or error (LOG_LEVEL, default info)
+  -h, --help          Print this help
+
+Environment:
+  PORT, DATA_DIR, LOG_LEVEL   as above
+  AXON_PORT                   gRPC port of the embedded Axon-API server (default 8124)
+  AXON_HTTP_PORT              status port of the embedded Axon-API server (default 8024)
+  AXON_SERVER                 host:port of an Axon-API server to use instead of the embedded one
+  ELASTICSEARCH_URL           Elasticsearch for query models and tokens instead of SQLite
+  TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1)
+`;
+
+type Flag = "role" | "port" | "data-dir" | "log-level";
+const FLAGS: readonly Flag[] = ["role", "port", "data-dir", "log-level"];
+
+function isFlag(name: string): name is Flag {
+  return (FLAGS as readonly string[]).includes(name);
+}
+
+function parseFlags(args: readonly string[]): { help: boolean; values: Map<Flag, string[]> } {
+  const values = new Map<Flag, string[]>();
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "-h" || arg === "--help") {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith("--")) throw new ConfigError(arg, `Unexpected argument "${arg}" (see --help)`);
+    const eq = arg.indexOf("=");
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    if (!isFlag(name)) throw new ConfigError(`--${name}`, `Unknown option "--${name}" (see --help)`);
+    let value: string;
+    if (eq !== -1) {
+      value = arg.slice(eq + 1);
+    } else {
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("-")) {
+        throw new ConfigError(`--${name}`, `Option "--${name}" needs a value`);
+      }
+      value = next;
+      i++;
+    }
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  return { help, values };
+}
+
+function parsePort(setting: string, text: string): number {
+  const port = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigError(setting, `${setting} must be a port number from 0 to 65535, got "${text}"`);
+  }
+  return port;
+}
+
+function parseRoles(setting: string, lists: readonly string[]): ReadonlySet<Role> {
+  const roles = new Set<Role>();
+  for (const list of lists) {
+    for (const raw of list.split(",")) {
+      const name = raw.trim();
+      if (name === "all") {
+        for (const role of ROLES) roles.add(role);
+      } else if ((ROLES as readonly string[]).includes(name)) {
+        roles.add(name as Role);
+      } else {
+        throw new ConfigError(
+          setting,
+          `Unknown role "${name}"; use soma, command, projection, api or all (comma-separated)`,
+        );
+      }
+    }
+  }
+  return roles;
+}
+
+function parseLogLevel(setting: string, text: string): LogLevel {
+  const level = text.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(setting, `${setting} must be debug, info, warn or error, got "${text}"`);
+  }
+  return level as LogLevel;
+}
+
+function parseHostPort(setting: string, text: string): string {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+  if (!match) throw new ConfigError(setting, `${setting} must be host:port, got "${text}"`);
+  parsePort(setting, match[2]);
+  return text.trim();
+}
+
+function parseHttpUrl(setting: string, text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    throw new ConfigError(setting, `${setting} must be an http(s) URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(setting, `${setting} must be an http(s) URL, got scheme "${url.protocol}"`);
+  }
+  return url;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+/**
+ * Builds the configuration from command-line arguments and environment variables (flags win).
+ *
+ * @throws {ConfigError} when a value is malformed or a flag is unknown.
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig(["--port=9090"], { DATA_DIR: "/tmp/greeter" });
+ * console.log(config.port, config.dataDir); // 9090 /tmp/greeter
+ * ```
+ */
+export function parseConfig(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
+  const { help, values } = parseFlags(args);
+  const flag = (name: Flag): string | undefined => values.get(name)?.at(-1);
+
+  const portFlag = flag("port");
+  const port = portFlag !== undefined
+    ? parsePort("--port", portFlag)
+    : parsePort("PORT", nonEmpty(env.PORT) ?? "8080");
+
+  const dataDir = flag("data-dir") ?? nonEmpty(env.DATA_DIR) ?? "./data";
+  if (dataDir.trim() === "") throw new ConfigError("--data-dir", "--data-dir must not be empty");
+
+  const roleLists = values.get("role");
+  const roles = roleLists ? parseRoles("--role", roleLists) : new Set<Role>(ROLES);
+
+  const levelFlag = flag("log-level");
+  const logLevel = levelFlag !== undefined
+    ? parseLogLevel("--log-level", levelFlag)
+    : parseLogLevel("LOG_LEVEL", nonEmpty(env.LOG_LEVEL) ?? "info");
+
+  const certFile = nonEmpty(env.TLS_CERT_FILE);
+  const keyFile = nonEmpty(env.TLS_KEY_FILE);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ConfigError(
+      certFile === undefined ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+      "TLS_CERT_FILE and TLS_KEY_FILE must be set together",
+    );
+  }
+
+  const axonServer = nonEmpty(env.AXON_SERVER);
+  const elasticsearch = nonEmpty(env.ELASTICSEARCH_URL);
+  return {
+    help,
+    roles,
+    port,
+    dataDir,
+    axonPort: parsePort("AXON_PORT", nonEmpty(env.AXON_PORT) ?? "8124"),
+    axonHttpPort: parsePort("AXON_HTTP_PORT", nonEmpty(env.AXON_HTTP_PORT) ?? "8024"),
+    axonServer: axonServer === undefined ? undefined : parseHostPort("AXON_SERVER", axonServer),
+    elasticsearchUrl: elasticsearch === undefined
+      ? undefined
+      : parseHttpUrl("ELASTICSEARCH_URL", elasticsearch),
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+    logLevel,
+  };
+}
+
+/** The configuration as printable data: URL credentials are masked, nothing secret is included. */
+export function describeConfig(config: Config): Record<string, string | number | boolean | string[]> {
+  const described: Record<string, string | number | boolean | string[]> = {
+    roles: ROLES.filter((role) => config.roles.has(role)),
+    port: config.port,
+    dataDir: config.dataDir,
+    axonPort: config.axonPort,
+    axonHttpPort: config.axonHttpPort,
+    axonServer: config.axonServer ?? "(embedded)",
+    elasticsearchUrl: config.elasticsearchUrl ? redactUrl(config.elasticsearchUrl) : "(SQLite)",
+    tls: config.tls !== undefined,
+    logLevel: config.logLevel,
+  };
+  if (config.tls) described.tlsCertFile = config.tls.certFile;
+  return described;
+}
+
+function redactUrl(url: URL): string {
+  const copy = new URL(url.href);
+  if (copy.username) copy.username = "***";
+  if (copy.password) copy.password = "***";
+  copy.search = copy.search ? "?***" : "";
+  return copy.href;
+}

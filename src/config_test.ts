@@ -1,0 +1,94 @@
+import { assert, assertEquals, assertThrows } from "../test/assert.ts";
+import { ConfigError, describeConfig, parseConfig, ROLES } from "./config.ts";
+
+Deno.test("parseConfig() uses the defaults with no flags and no environment", () => {
+  const config = parseConfig([], {});
+  assertEquals(config.help, false);
+  assertEquals([...config.roles], [...ROLES]);
+  assertEquals(config.port, 8080);
+  assertEquals(config.dataDir, "./data");
+  assertEquals(config.axonPort, 8124);
+  assertEquals(config.axonHttpPort, 8024);
+  assertEquals(config.axonServer, undefined);
+  assertEquals(config.elasticsearchUrl, undefined);
+  assertEquals(config.tls, undefined);
+  assertEquals(config.logLevel, "info");
+});
+
+Deno.test("parseConfig() reads the environment and lets flags win", () => {
+  const env = {
+    PORT: "9000",
+    DATA_DIR: "/var/lib/greeter",
+    AXON_PORT: "9124",
+    AXON_HTTP_PORT: "9024",
+    AXON_SERVER: "axon.local:8124",
+    ELASTICSEARCH_URL: "http://localhost:9200",
+    TLS_CERT_FILE: "cert.pem",
+    TLS_KEY_FILE: "key.pem",
+    LOG_LEVEL: "WARN",
+  };
+  const fromEnv = parseConfig([], env);
+  assertEquals(fromEnv.port, 9000);
+  assertEquals(fromEnv.dataDir, "/var/lib/greeter");
+  assertEquals(fromEnv.axonPort, 9124);
+  assertEquals(fromEnv.axonHttpPort, 9024);
+  assertEquals(fromEnv.axonServer, "axon.local:8124");
+  assertEquals(fromEnv.elasticsearchUrl?.href, "http://localhost:9200/");
+  assertEquals(fromEnv.tls, { certFile: "cert.pem", keyFile: "key.pem" });
+  assertEquals(fromEnv.logLevel, "warn");
+
+  const flagged = parseConfig(["--port", "0", "--data-dir=/tmp/x", "--log-level=debug"], env);
+  assertEquals(flagged.port, 0);
+  assertEquals(flagged.dataDir, "/tmp/x");
+  assertEquals(flagged.logLevel, "debug");
+});
+
+Deno.test("parseConfig() parses role lists, repeated flags and all", () => {
+  assertEquals([...parseConfig(["--role=command,projection"], {}).roles], ["command", "projection"]);
+  assertEquals([...parseConfig(["--role", "api", "--role=soma"], {}).roles], ["api", "soma"]);
+  assertEquals(parseConfig(["--role=all"], {}).roles.size, ROLES.length);
+});
+
+Deno.test("parseConfig() sees --help and -h", () => {
+  assert(parseConfig(["--help"], {}).help);
+  assert(parseConfig(["-h"], {}).help);
+});
+
+Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting", () => {
+  const cases: [string[], Record<string, string>, string, string][] = [
+    [["--port=http"], {}, "--port", "port number"],
+    [[], { PORT: "70000" }, "PORT", "port number"],
+    [[], { PORT: "-1" }, "PORT", "port number"],
+    [["--role=web"], {}, "--role", 'Unknown role "web"'],
+    [["--role="], {}, "--role", 'Unknown role ""'],
+    [["--colour=red"], {}, "--colour", 'Unknown option "--colour"'],
+    [["serve"], {}, "serve", 'Unexpected argument "serve"'],
+    [["--port"], {}, "--port", "needs a value"],
+    [[], { LOG_LEVEL: "loud" }, "LOG_LEVEL", "debug, info, warn or error"],
+    [[], { TLS_CERT_FILE: "cert.pem" }, "TLS_KEY_FILE", "set together"],
+    [[], { TLS_KEY_FILE: "key.pem" }, "TLS_CERT_FILE", "set together"],
+    [[], { AXON_SERVER: "axon" }, "AXON_SERVER", "host:port"],
+    [[], { AXON_PORT: "x" }, "AXON_PORT", "port number"],
+    [[], { ELASTICSEARCH_URL: "ftp://es" }, "ELASTICSEARCH_URL", "http(s) URL"],
+    [[], { ELASTICSEARCH_URL: "not a url" }, "ELASTICSEARCH_URL", "http(s) URL"],
+  ];
+  for (const [args, env, setting, message] of cases) {
+    const error = assertThrows(() => parseConfig(args, env), message);
+    assert(error instanceof ConfigError, `${args.join(" ")}: expected a ConfigError, got ${error}`);
+    assertEquals(error.setting, setting);
+  }
+});
+
+Deno.test("describeConfig() masks URL credentials and never includes the TLS key", () => {
+  const config = parseConfig([], {
+    ELASTICSEARCH_URL: "https://elastic:s3cret@es.example:9200/?api_key=abc",
+    TLS_CERT_FILE: "cert.pem",
+    TLS_KEY_FILE: "/secret/key.pem",
+  });
+  const text = JSON.stringify(describeConfig(config));
+  assert(!text.includes("s3cret"), text);
+  assert(!text.includes("abc"), text);
+  assert(!text.includes("key.pem"), text);
+  assert(text.includes("es.example:9200"), text);
+  assert(text.includes('"tls":true'), text);
+});

@@ -1,0 +1,152 @@
+/**
+ * `example.v1.GreeterService` on connect-es: each RPC becomes a command on the CommandBus or a query on the
+ * QueryBus, routed to one greeter (routing key = greeter id) with the caller's correlation id as metadata.
+ * Errors are mapped in `errors.ts`, not here.
+ *
+ * @module
+ */
+import { create, type DescMessage, isMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  combineSignals,
+  type CommandBus,
+  DendriteError,
+  type Metadata,
+  MetadataKeys,
+  type QueryBus,
+  queryOne,
+} from "../../dendrite/mod.ts";
+import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+
+/** Request header carrying a caller-chosen correlation id (echoed in the response headers). */
+export const CORRELATION_HEADER = "x-correlation-id";
+
+const CORRELATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** What the service needs. */
+export interface GreeterApiOptions {
+  readonly commandBus: CommandBus;
+  readonly queryBus: QueryBus;
+  /** The greeter every call goes to. */
+  readonly greeterId: string;
+  /** Aborts when the server shuts down: live streams then end. */
+  readonly shutdown?: AbortSignal;
+}
+
+/** The correlation id of a call: the caller's `x-correlation-id` when it is well-formed, else a fresh UUID. */
+function correlate(context: HandlerContext): Metadata {
+  const given = context.requestHeader.get(CORRELATION_HEADER);
+  const id = given !== null && CORRELATION_ID.test(given) ? given : crypto.randomUUID();
+  context.responseHeader.set(CORRELATION_HEADER, id);
+  return { [MetadataKeys.correlationId]: id };
+}
+
+function expectType<S extends DescMessage>(message: Message | undefined, schema: S): MessageShape<S> {
+  if (!isMessage(message, schema)) {
+    throw new DendriteError(
+      "AXONIQ-0001",
+      `Expected a "${schema.typeName}" result, got "${message?.$typeName}"`,
+    );
+  }
+  return message;
+}
+
+/** Ends quietly when `signal` aborts (client gone or server shutting down); other errors propagate. */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    if (!signal.aborted) throw error;
+  }
+}
+
+/**
+ * Implements the greeter API on the buses.
+ *
+ * @example
+ * ```ts ignore
+ * router.service(GreeterService, greeterService({ commandBus, queryBus, greeterId: "main" }));
+ * ```
+ */
+export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof GreeterService> {
+  const { commandBus, queryBus, greeterId } = options;
+  const dispatchOptions = (context: HandlerContext) => ({
+    routingKey: greeterId,
+    metadata: correlate(context),
+    signal: context.signal,
+    timeoutMs: context.timeoutMs(),
+  });
+
+  return {
+    async greet(request, context) {
+      const greeting = await commandBus.dispatch(
+        create(domain.GreetCommandSchema, { greeterId, message: request.message }),
+        { ...dispatchOptions(context), expect: GreetingSchema },
+      );
+      return { greetingId: expectType(greeting, GreetingSchema).id };
+    },
+
+    async record(_request, context) {
+      const state = await commandBus.dispatch(
+        create(domain.RecordCommandSchema, { greeterId }),
+        { ...dispatchOptions(context), expect: domain.RecordingStateSchema },
+      );
+      return { recording: expectType(state, domain.RecordingStateSchema).recording };
+    },
+
+    async stop(_request, context) {
+      const state = await commandBus.dispatch(
+        create(domain.StopCommandSchema, { greeterId }),
+        { ...dispatchOptions(context), expect: domain.RecordingStateSchema },
+      );
+      return { recording: expectType(state, domain.RecordingStateSchema).recording };
+    },
+
+    async *search(request, context) {
+      const list = await queryOne(
+        queryBus,
+        create(domain.SearchQuerySchema, { query: request.query, limit: request.limit }),
+        domain.GreetingListSchema,
+        { metadata: correlate(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+      );
+      yield* list.greetings;
+    },
+
+    async *greetings(_request, context) {
+      const signal = combineSignals([context.signal, options.shutdown]);
+      const subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
+        metadata: correlate(context),
+        signal,
+      });
+      try {
+        // The subscription exists before the initial query runs, so a greeting projected in between can arrive
+        // both ways: send it once.
+        const sent = new Set<string>();
+        for (const list of subscription.initial) {
+          for (const greeting of expectType(list, domain.GreetingListSchema).greetings) {
+            sent.add(greeting.id);
+            yield greeting;
+          }
+        }
+        for await (const update of untilAborted(subscription.updates, signal)) {
+          const greeting: Greeting = expectType(update, GreetingSchema);
+          if (sent.delete(greeting.id)) continue;
+          yield greeting;
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+
+    async getStatus(_request, context) {
+      const status = await queryOne(
+        queryBus,
+        create(domain.GreeterStatusQuerySchema, { greeterId }),
+        domain.GreeterStatusSchema,
+        { metadata: correlate(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+      );
+      return { recording: status.recording, greetingCount: status.greetingCount };
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The example's API: `example.v1.GreeterService` on the CommandBus and QueryBus, with the error mapping.
+ *
+ * @module
+ */
+import type { CommandBus, QueryBus } from "../../dendrite/mod.ts";
+import { GreeterService } from "../../gen/example/v1/greeter_pb.ts";
+import type { ApiRoutes } from "../../server/mod.ts";
+import type { Logger } from "../../server/log.ts";
+import { DEFAULT_GREETER } from "../greeter/mod.ts";
+import { errorMappingInterceptor } from "./errors.ts";
+import { greeterService } from "./greeter_service.ts";
+
+export { ERROR_CODE_KEY, toConnectError } from "./errors.ts";
+export { CORRELATION_HEADER } from "./greeter_service.ts";
+
+/** What the API needs. */
+export interface ExampleApiOptions {
+  readonly commandBus: CommandBus;
+  readonly queryBus: QueryBus;
+  readonly logger: Logger;
+  /** Default {@link DEFAULT_GREETER}. */
+  readonly greeterId?: string;
+}
+
+/**
+ * The example's RPC routes.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await startServer({ port: 8080, logger, api: exampleApi({ ...app.ports, logger }) });
+ * ```
+ */
+export function exampleApi(options: ExampleApiOptions): ApiRoutes {
+  return (router, { shutdown }) => {
+    router.service(
+      GreeterService,
+      greeterService({
+        commandBus: options.commandBus,
+        queryBus: options.queryBus,
+        greeterId: options.greeterId ?? DEFAULT_GREETER,
+        shutdown,
+      }),
+      { interceptors: [errorMappingInterceptor(options.logger)] },
+    );
+  };
+}
