@@ -9,13 +9,21 @@
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
-import { backoff, delay, KeyedMutex } from "../core/async.ts";
+import { backoff, delay } from "../core/async.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
 import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
-import type { AggregateDefinition, DomainEventMessage } from "./aggregate.ts";
+import type { AggregateDefinition, Decision, DomainEventMessage } from "./aggregate.ts";
+
+/** A command waiting for its aggregate. */
+interface Pending<C extends Message> {
+  readonly command: CommandMessage<C>;
+  readonly signal?: AbortSignal;
+  readonly resolve: (result: Message | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** Retry policy for concurrency conflicts. */
 export interface RetryPolicy {
@@ -31,6 +39,8 @@ export interface RepositoryOptions {
   /** How many aggregates to keep in memory (default 1024; 0 disables the cache). */
   readonly cacheSize?: number;
   readonly retry?: Partial<RetryPolicy>;
+  /** At most this many queued commands of one aggregate are decided and appended together (default 64). */
+  readonly maxBatch?: number;
   /** Where snapshot failures go (a snapshot failure never fails the command). Default: console.error. */
   readonly onSnapshotError?: (error: unknown, aggregateId: string) => void;
 }
@@ -57,7 +67,8 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
   readonly #cache = new Map<string, Loaded<S>>();
   readonly #cacheSize: number;
   readonly #retry: RetryPolicy;
-  readonly #locks = new KeyedMutex();
+  readonly #queues = new Map<string, Pending<C>[]>();
+  readonly #maxBatch: number;
   readonly #onSnapshotError: (error: unknown, aggregateId: string) => void;
 
   constructor(definition: AggregateDefinition<S, C, E>, options: RepositoryOptions) {
@@ -65,6 +76,7 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
     this.#store = options.eventStore;
     this.#registry = options.registry;
     this.#cacheSize = options.cacheSize ?? 1024;
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 64);
     this.#retry = { attempts: 5, baseDelayMs: 5, maxDelayMs: 250, ...options.retry };
     this.#onSnapshotError = options.onSnapshotError ??
       ((error, id) => console.error(`Snapshot of "${definition.type}" "${id}" failed:`, error));
@@ -98,7 +110,13 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
     return { state, sequence };
   }
 
-  /** Handles a command: load, decide, append; retried on concurrency conflicts. */
+  /**
+   * Handles a command: load, decide, append; retried on concurrency conflicts.
+   *
+   * Commands for one aggregate queue up; the ones waiting together are decided one after another on the evolving
+   * state and their events appended in one transaction (one commit, one fsync), so a busy aggregate is not limited
+   * to one commit per command. A refused command fails alone; the others in its batch go on.
+   */
   handle(command: CommandMessage<C>, signal?: AbortSignal): Promise<Message | undefined> {
     const aggregateId = this.definition.aggregateId(command.payload);
     if (!aggregateId) {
@@ -108,50 +126,103 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         }),
       );
     }
-    return this.#locks.run(aggregateId, async () => {
-      for (let attempt = 0;; attempt++) {
-        signal?.throwIfAborted();
-        try {
-          return await this.#attempt(aggregateId, command, signal);
-        } catch (error) {
-          if (!(error instanceof ConcurrencyError)) throw error;
-          this.#cache.delete(aggregateId);
-          if (attempt + 1 >= this.#retry.attempts) throw error;
-          await delay(backoff(attempt, this.#retry.baseDelayMs, this.#retry.maxDelayMs), signal);
-        }
+    return new Promise((resolve, reject) => {
+      const item: Pending<C> = { command, signal, resolve, reject };
+      const queue = this.#queues.get(aggregateId);
+      if (queue) {
+        queue.push(item);
+        return;
       }
+      this.#queues.set(aggregateId, [item]);
+      queueMicrotask(() => this.#drain(aggregateId));
     });
   }
 
-  async #attempt(aggregateId: string, command: CommandMessage<C>, signal?: AbortSignal) {
-    const { state, sequence } = await this.load(aggregateId, signal);
-    const decision = this.definition.decide(command.payload, state);
-    if (decision instanceof DomainError) throw decision;
-    const events: readonly E[] = Array.isArray(decision) ? decision : [decision as E];
-    const metadata = causedBy(command);
-    const timestamp = Date.now();
-    const messages: DomainEventMessage<E>[] = events.map((payload, i) => ({
-      id: newMessageId(),
-      payload,
-      metadata,
-      timestamp,
-      aggregate: { type: this.definition.type, id: aggregateId, sequence: sequence + 1 + i },
-    }));
-    if (messages.length > 0) {
-      const records: EventRecord[] = messages.map((m) => ({
-        id: m.id,
-        timestamp: m.timestamp,
-        payload: this.#registry.encode(m.payload),
-        metadata: m.metadata,
-        aggregate: m.aggregate,
-      }));
-      await this.#store.append(records, { signal });
+  async #drain(aggregateId: string): Promise<void> {
+    const queue = this.#queues.get(aggregateId)!;
+    while (queue.length > 0) await this.#runBatch(aggregateId, queue.splice(0, this.#maxBatch));
+    this.#queues.delete(aggregateId);
+  }
+
+  /** Decides and appends a batch; settles every command of it, never throws. */
+  async #runBatch(aggregateId: string, batch: Pending<C>[]): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const live = batch.filter((item) => {
+        if (!item.signal?.aborted) return true;
+        item.reject(item.signal.reason);
+        return false;
+      });
+      if (live.length === 0) return;
+      try {
+        const outcomes = await this.#attempt(aggregateId, live);
+        for (const settle of outcomes) settle();
+        return;
+      } catch (error) {
+        if (error instanceof ConcurrencyError) this.#cache.delete(aggregateId);
+        if (!(error instanceof ConcurrencyError) || attempt + 1 >= this.#retry.attempts) {
+          for (const item of live) item.reject(error);
+          return;
+        }
+        batch = live;
+        await delay(backoff(attempt, this.#retry.baseDelayMs, this.#retry.maxDelayMs));
+      }
     }
-    const next = events.reduce((s, e) => this.definition.evolve(s, e), state);
-    const nextSequence = sequence + messages.length;
-    this.#remember(aggregateId, { state: next, sequence: nextSequence });
-    this.#maybeSnapshot(aggregateId, next, sequence, nextSequence);
-    return this.definition.result?.(command.payload, next, messages);
+  }
+
+  /** One try at a batch: returns how to settle each command once the append succeeded. */
+  async #attempt(aggregateId: string, batch: readonly Pending<C>[]): Promise<(() => void)[]> {
+    const loaded = await this.load(aggregateId);
+    let state = loaded.state;
+    let sequence = loaded.sequence;
+    const settles: (() => void)[] = [];
+    const records: EventRecord[] = [];
+    for (const item of batch) {
+      let decision: Decision<E>;
+      try {
+        decision = this.definition.decide(item.command.payload, state);
+      } catch (error) {
+        settles.push(() => item.reject(error));
+        continue;
+      }
+      if (decision instanceof DomainError) {
+        const refusal = decision;
+        settles.push(() => item.reject(refusal));
+        continue;
+      }
+      const events: readonly E[] = Array.isArray(decision) ? decision : [decision as E];
+      const metadata = causedBy(item.command);
+      const timestamp = Date.now();
+      const messages: DomainEventMessage<E>[] = events.map((payload, i) => ({
+        id: newMessageId(),
+        payload,
+        metadata,
+        timestamp,
+        aggregate: { type: this.definition.type, id: aggregateId, sequence: sequence + 1 + i },
+      }));
+      for (const m of messages) {
+        records.push({
+          id: m.id,
+          timestamp: m.timestamp,
+          payload: this.#registry.encode(m.payload),
+          metadata: m.metadata,
+          aggregate: m.aggregate,
+        });
+      }
+      state = events.reduce((s, e) => this.definition.evolve(s, e), state);
+      sequence += messages.length;
+      const after = state;
+      settles.push(() => {
+        try {
+          item.resolve(this.definition.result?.(item.command.payload, after, messages));
+        } catch (error) {
+          item.reject(error);
+        }
+      });
+    }
+    if (records.length > 0) await this.#store.append(records);
+    this.#remember(aggregateId, { state, sequence });
+    this.#maybeSnapshot(aggregateId, state, loaded.sequence, sequence);
+    return settles;
   }
 
   #remember(aggregateId: string, loaded: Loaded<S>): void {

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { Greeter } from "../../example/greeter/aggregate.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
+import type { Greeting } from "../../gen/example/v1/greeter_pb.ts";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { type CommandMessage, envelope } from "../core/message.ts";
@@ -81,13 +82,13 @@ Deno.test("two writers on one aggregate: one retries, no gap, no duplicate", asy
   }
 });
 
-Deno.test("one process: concurrent commands on one aggregate never conflict and load once", async () => {
+Deno.test("one process: concurrent commands on one aggregate never conflict, load once and append together", async () => {
   const store = new CountingStore(new InMemoryEventStore());
   const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
   await Promise.all(Array.from({ length: 50 }, (_, i) => repository.handle(greet(`hello ${i}`))));
   assertEquals(store.conflicts, 0);
   assertEquals(store.reads, 1);
-  assertEquals(store.appends, 50);
+  assertEquals(store.appends, 1); // queued together: one transaction for the 50 decisions
   assertEquals(await sequencesOf(store.inner, "main"), Array.from({ length: 50 }, (_, i) => i));
 });
 
@@ -134,4 +135,50 @@ Deno.test("gives up after the retry budget with the ConcurrencyError", async () 
   await assertRejects(() => repository.handle(greet("never")), ConcurrencyError);
   assertEquals(store.conflicts, 3);
   assertEquals(store.reads, 3); // evicted and reloaded before each retry
+});
+
+Deno.test("in a batch, a refused command fails alone and each result reflects its own command", async () => {
+  const store = new InMemoryEventStore();
+  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const stop = { ...envelope(create(domain.StopCommandSchema, { greeterId: "main" })), routingKey: "main" };
+  const record = {
+    ...envelope(create(domain.RecordCommandSchema, { greeterId: "main" })),
+    routingKey: "main",
+  };
+  const outcomes = await Promise.allSettled([
+    repository.handle(greet("before")),
+    repository.handle(stop),
+    repository.handle(greet("while stopped")),
+    repository.handle(record),
+    repository.handle(greet("after")),
+  ]);
+  assertEquals(outcomes.map((o) => o.status), [
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+    "fulfilled",
+  ]);
+  const refused = (outcomes[2] as PromiseRejectedResult).reason;
+  assert(refused instanceof DomainError && refused.code === "EX001");
+  assertEquals((outcomes[1] as PromiseFulfilledResult<domain.RecordingState>).value.recording, false);
+  assertEquals((outcomes[3] as PromiseFulfilledResult<domain.RecordingState>).value.recording, true);
+  const ids: string[] = [];
+  for await (const e of store.readAggregate("main")) ids.push(e.id);
+  assertEquals(ids.length, 4); // greeted, stopped, started, greeted
+  const firstGreeting = (outcomes[0] as PromiseFulfilledResult<Greeting>).value;
+  assertEquals(firstGreeting.id, ids[0]);
+  assertEquals((outcomes[4] as PromiseFulfilledResult<Greeting>).value.id, ids[3]);
+});
+
+Deno.test("a command whose signal aborted while queued is not applied", async () => {
+  const store = new InMemoryEventStore();
+  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const controller = new AbortController();
+  const kept = repository.handle(greet("kept"));
+  const dropped = repository.handle(greet("dropped"), controller.signal);
+  controller.abort(new Error("caller gave up"));
+  await kept;
+  await assertRejects(() => dropped, Error, "caller gave up");
+  assertEquals(await store.lastToken(), 0);
 });
