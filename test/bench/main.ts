@@ -5,11 +5,17 @@
  *
  * @module
  */
+import { benchApi } from "./api.ts";
 import { benchFoundation } from "./foundation.ts";
+import { benchQuery } from "./query.ts";
+import { benchSecurity } from "./security.ts";
 import { type BenchRow, formatTable } from "./harness.ts";
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   foundation: benchFoundation,
+  api: benchApi,
+  query: benchQuery,
+  security: benchSecurity,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(groups);

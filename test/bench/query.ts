@@ -13,6 +13,7 @@ import {
   AggregateRepository,
   type EventRecord,
   MessageRegistry,
+  newMessageId,
   Sqlite,
   SqliteDocumentStore,
   SqliteEventStore,
@@ -37,7 +38,7 @@ function greetedRecords(
   const records: EventRecord[] = [];
   for (let i = 0; i < count; i++) {
     records.push({
-      id: crypto.randomUUID(),
+      id: newMessageId(),
       timestamp: 1_700_000_000_000 + from + i,
       payload: registry.encode(
         create(domain.GreetedEventSchema, { greeterId: aggregateId, message: `hello number ${from + i}` }),
@@ -110,7 +111,7 @@ async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry
   // The snapshots the repository's policy (every 100) writes along the way.
   for (let sequence = 99; sequence < LONG_HISTORY; sequence += 100) {
     await events.appendSnapshot({
-      id: crypto.randomUUID(),
+      id: newMessageId(),
       timestamp: Date.now(),
       payload: {
         type: domain.GreeterStateSchema.typeName,

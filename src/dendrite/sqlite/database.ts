@@ -22,6 +22,8 @@ export class Sqlite {
   readonly #statements = new Map<string, StatementSync>();
   readonly #context = new AsyncLocalStorage<symbol>();
   #unit: { readonly id: symbol; readonly done: Promise<void> } | undefined;
+  readonly #beforeCommit = new Set<() => void>();
+  readonly #onRollback = new Set<() => void>();
 
   constructor(path: string, options: OpenOptions = {}) {
     this.path = path;
@@ -88,25 +90,48 @@ export class Sqlite {
       this.db.exec("BEGIN IMMEDIATE");
       try {
         const result = await this.#context.run(id, work);
+        for (const flush of this.#beforeCommit) flush();
         this.db.exec("COMMIT");
         return result;
       } catch (error) {
         if (this.db.isOpen && this.db.isTransaction) this.db.exec("ROLLBACK");
+        for (const discard of this.#onRollback) discard();
         throw error;
       }
     } finally {
+      this.#beforeCommit.clear();
+      this.#onRollback.clear();
       this.#unit = undefined;
       finish();
     }
   }
 
+  /** Whether the caller runs inside this connection's current unit of work. */
+  inUnit(): boolean {
+    return this.#unit !== undefined && this.#context.getStore() === this.#unit.id;
+  }
+
+  /**
+   * Inside a unit of work: runs `flush` (synchronously, in the transaction) right before the unit commits, and
+   * `discard` if it rolls back; returns true. Outside a unit it does nothing and returns false.
+   */
+  deferToCommit(flush: () => void, discard: () => void): boolean {
+    if (!this.inUnit()) return false;
+    this.#beforeCommit.add(flush);
+    this.#onRollback.add(discard);
+    return true;
+  }
+
   /**
    * Runs synchronous `work` in a transaction of its own, or inside the current unit of work when called from
    * one; waits first while another unit is open. Every write of a connection shared by several stores goes
-   * through here.
+   * through here. Inside a unit, `work` runs in a savepoint so that a failing write leaves nothing behind while the
+   * unit goes on; `singleStatement: true` says `work` changes the database with at most one statement (which
+   * SQLite already makes atomic), so the savepoint is skipped.
    */
-  async write<T>(work: () => T): Promise<T> {
+  async write<T>(work: () => T, options: { singleStatement?: boolean } = {}): Promise<T> {
     if (this.#unit && this.#context.getStore() === this.#unit.id) {
+      if (options.singleStatement) return work();
       this.statement("SAVEPOINT write").run();
       try {
         const result = work();

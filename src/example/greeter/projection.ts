@@ -10,6 +10,7 @@ import {
   defineProjection,
   type DocumentStore,
   type EventMessage,
+  type Projection,
   type QueryBus,
   type Registration,
 } from "../../dendrite/mod.ts";
@@ -63,15 +64,22 @@ function toGreeting(id: string, document: GreetingDocument): Greeting {
  * The greeter projection: greetings by event id, greeter status by aggregate id. New greetings are also published
  * to `GreetingsQuery` subscribers (unless replaying).
  */
-export function greeterProjection(model: GreeterModel, queryBus?: QueryBus) {
+export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Projection {
+  /** Inside a unit of work: status changes kept in memory and written once, when the batch ends. */
+  let pending: Map<string, GreeterDocument> | undefined;
+
   async function applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument) {
     const aggregate = event.aggregate;
     if (!aggregate) return;
-    const current = await model.greeters.get(aggregate.id) ??
+    const current = pending?.get(aggregate.id) ?? await model.greeters.get(aggregate.id) ??
       { recording: true, greetingCount: 0, sequence: -1 };
     if (aggregate.sequence <= current.sequence) return;
-    await model.greeters.put(aggregate.id, { ...change(current), sequence: aggregate.sequence });
+    const next = { ...change(current), sequence: aggregate.sequence };
+    if (pending) pending.set(aggregate.id, next);
+    else await model.greeters.put(aggregate.id, next);
   }
+
+  const unitOfWork = model.unitOfWork;
 
   return defineProjection({
     name: GREETER_PROJECTION,
@@ -106,7 +114,17 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus) {
       await model.greetings.clear();
       await model.greeters.clear();
     },
-    unitOfWork: model.unitOfWork,
+    unitOfWork: unitOfWork && (<T>(work: () => Promise<T>) =>
+      unitOfWork(async () => {
+        pending = new Map();
+        try {
+          const result = await work();
+          await model.greeters.putMany([...pending].map(([id, document]) => ({ id, document })));
+          return result;
+        } finally {
+          pending = undefined;
+        }
+      })),
   });
 }
 

@@ -1,0 +1,50 @@
+import { assertEquals, assertRejects } from "../../../test/assert.ts";
+import { Sqlite } from "../sqlite/database.ts";
+import { SqliteDocumentStore } from "./sqlite.ts";
+
+type Note = { text: string };
+
+function open() {
+  const sql = new Sqlite(":memory:");
+  const store = new SqliteDocumentStore({ sqlite: sql });
+  return { sql, store, notes: store.collection<Note>("notes", { textFields: ["text"] }) };
+}
+
+Deno.test("SQLite search sees a unit of work's documents once it commits", async () => {
+  const { sql, store, notes } = open();
+  await store.unitOfWork(async () => {
+    await notes.put("a", { text: "alpha" });
+    await notes.put("b", { text: "beta" });
+    await notes.put("a", { text: "gamma" }); // replaced within the same unit
+    assertEquals((await notes.get("a"))?.text, "gamma");
+  });
+  assertEquals((await notes.search("alpha")).length, 0);
+  assertEquals((await notes.search("gamma")).map((f) => f.id), ["a"]);
+  assertEquals((await notes.search("beta")).map((f) => f.id), ["b"]);
+  const rows = sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM documents_fts")!.n;
+  assertEquals(rows, 2);
+  sql.close();
+});
+
+Deno.test("SQLite search keeps no index entry of a rolled-back unit or a deleted document", async () => {
+  const { sql, store, notes } = open();
+  await notes.put("kept", { text: "kept words" });
+  await assertRejects(() =>
+    store.unitOfWork(async () => {
+      await notes.put("lost", { text: "lost words" });
+      await notes.put("kept", { text: "changed words" });
+      throw new Error("batch failed");
+    })
+  );
+  assertEquals((await notes.search("words")).map((f) => f.id), ["kept"]);
+  assertEquals((await notes.search("changed")).length, 0);
+  await store.unitOfWork(async () => {
+    await notes.put("temp", { text: "temporary" });
+    await notes.delete("temp");
+    await notes.delete("kept");
+  });
+  assertEquals(await notes.search("temporary"), []);
+  assertEquals(await notes.search("kept"), []);
+  assertEquals(sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM documents_fts")!.n, 0);
+  sql.close();
+});
