@@ -9,12 +9,15 @@ export { AssertionError };
 
 /** Asserts a truthy condition. */
 export function assert(condition: unknown, message?: string): asserts condition {
-  ok(condition, message);
+  // Two calls: @types/node ≥ 26 (pulled in by @grpc/grpc-js) has no overload taking `string | undefined`.
+  if (message === undefined) ok(condition);
+  else ok(condition, message);
 }
 
 /** Deep strict equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  deepStrictEqual(actual, expected, message);
+  if (message === undefined) deepStrictEqual(actual, expected);
+  else deepStrictEqual(actual, expected, message);
 }
 
 /** Asserts that `fn` rejects (with an instance of `ErrorClass`, when given) and returns the error. */
