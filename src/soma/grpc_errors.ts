@@ -6,7 +6,15 @@
  *
  * @module
  */
-import { Metadata, ServerInterceptingCall, type ServerInterceptor, status as Status } from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
+import {
+  Metadata,
+  type MethodDefinition,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  status as Status,
+} from "@grpc/grpc-js";
 import { AxonErrorCode, DendriteError } from "../dendrite/mod.ts";
 
 /** Trailer carrying the Axon error code of a failed call. */
@@ -85,6 +93,36 @@ function codeForStatus(code: Status): string {
   return AxonErrorCode.OTHER;
 }
 
+/** Stands in for a request that does not decode; {@link axonInterceptor} answers it with INVALID_ARGUMENT. */
+export const INVALID_REQUEST: unique symbol = Symbol("invalid request");
+/** Stands in for a request above the size limit; answered with RESOURCE_EXHAUSTED + AXONIQ-2001. */
+export const OVERSIZED_REQUEST: unique symbol = Symbol("oversized request");
+
+/**
+ * A copy of a service definition whose request deserializers return {@link INVALID_REQUEST} instead of throwing,
+ * so the interceptor can answer bad protobuf with `INVALID_ARGUMENT` + trailer (grpc-js would send INTERNAL), and
+ * return {@link OVERSIZED_REQUEST} above `maxMessageSize` (grpc-js' own limit, which answers without the trailer,
+ * is set higher as a hard cap).
+ */
+export function lenientRequests<D extends ServiceDefinition>(definition: D, maxMessageSize: number): D {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  const methods = definition as unknown as Record<string, MethodDefinition<unknown, unknown>>;
+  for (const [name, method] of Object.entries(methods)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        if (bytes.length > maxMessageSize) return OVERSIZED_REQUEST;
+        try {
+          return method.requestDeserialize(bytes);
+        } catch {
+          return INVALID_REQUEST;
+        }
+      },
+    };
+  }
+  return out as unknown as D;
+}
+
 /** Options of {@link axonInterceptor}. */
 export interface InterceptorOptions {
   /** When set, every call must carry this token in `AxonIQ-Access-Token`. */
@@ -102,6 +140,29 @@ export function axonInterceptor(options: InterceptorOptions = {}): ServerInterce
     new ServerInterceptingCall(call, {
       start(next) {
         next({
+          onReceiveMessage(message, nextMessage) {
+            if (message === OVERSIZED_REQUEST) {
+              call.sendStatus(
+                axonError(
+                  AxonErrorCode.PAYLOAD_TOO_LARGE,
+                  "The request is larger than the maximum message size",
+                  Status.RESOURCE_EXHAUSTED,
+                ),
+              );
+              return;
+            }
+            if (message === INVALID_REQUEST) {
+              call.sendStatus(
+                axonError(
+                  AxonErrorCode.OTHER,
+                  "The request is not a valid protobuf message of the expected type",
+                  Status.INVALID_ARGUMENT,
+                ),
+              );
+              return;
+            }
+            nextMessage(message);
+          },
           onReceiveMetadata(metadata, nextMetadata) {
             const refusal = checkHeaders(metadata, options);
             if (refusal) {

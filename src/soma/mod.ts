@@ -33,7 +33,7 @@ import { QueryService } from "../gen/axon/query_pb.ts";
 import { commandService } from "./command_service.ts";
 import { CommandRouter } from "./commands.ts";
 import { eventStoreService } from "./event_service.ts";
-import { axonInterceptor } from "./grpc_errors.ts";
+import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
 import { serveStatus, type StatusServer } from "./http.ts";
 import { SomaCommandBus, SomaQueryBus } from "./local.ts";
 import { type InstructionOutcome, Platform, type ProcessorAction } from "./platform.ts";
@@ -194,15 +194,19 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const server = new Server({
     interceptors: [axonInterceptor({ accessToken: options.accessToken })],
-    "grpc.max_receive_message_length": maxMessageSize,
+    // grpc-js' own limit answers without the AxonIQ-ErrorCode trailer: keep it as a hard cap above ours.
+    "grpc.max_receive_message_length": Math.max(
+      maxMessageSize,
+      Math.min(4 * maxMessageSize, 64 * 1024 * 1024),
+    ),
     "grpc.max_send_message_length": maxMessageSize,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.keepalive_time_ms": 10_000,
     "grpc.keepalive_timeout_ms": 5_000,
   });
-  server.addService(grpcService(PlatformService), platform.implementation());
+  server.addService(lenientRequests(grpcService(PlatformService), maxMessageSize), platform.implementation());
   server.addService(
-    grpcService(CommandService),
+    lenientRequests(grpcService(CommandService), maxMessageSize),
     commandService({
       router: commandRouter,
       registry,
@@ -212,11 +216,17 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     }),
   );
   server.addService(
-    grpcService(QueryService),
+    lenientRequests(grpcService(QueryService), maxMessageSize),
     queryService({ router: queryRouter, registry, queryTimeoutMs: options.queryTimeoutMs, nodeName, track }),
   );
-  server.addService(grpcService(EventStoreService), eventStoreService({ store, signal: shutdown.signal }));
-  server.addService(grpcService(EventScheduler), schedulerService(scheduler));
+  server.addService(
+    lenientRequests(grpcService(EventStoreService), maxMessageSize),
+    eventStoreService({ store, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(EventScheduler), maxMessageSize),
+    schedulerService(scheduler),
+  );
 
   const localProcessors = new Map<string, LocalProcessor>();
   const processors = async () =>
