@@ -6,21 +6,25 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
+import { Buffer } from "node:buffer";
 import {
+  type handleBidiStreamingCall,
+  type MethodDefinition,
   type sendUnaryData,
   type ServerDuplexStream,
   type ServerReadableStream,
   type ServerWritableStream,
+  type ServiceDefinition,
   status as Status,
 } from "@grpc/grpc-js";
 import { AxonErrorCode, type EventRecord, type EventStore } from "../dendrite/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { encodeEventWithToken } from "./wire_event.ts";
 import {
   type Confirmation,
   ConfirmationSchema,
   type Event,
-  type EventStore as EventStoreService,
-  type EventWithToken,
+  EventStore as EventStoreService,
   type GetAggregateEventsRequest,
   type GetEventsRequest,
   ReadHighestSequenceNrResponseSchema,
@@ -39,10 +43,24 @@ export interface EventServiceOptions {
   readonly signal: AbortSignal;
 }
 
+/** The implementation type: as generated, except that ListEvents writes pre-encoded `EventWithToken` bytes. */
+export type EventStoreImplementation =
+  & Omit<GrpcServiceImplementation<typeof EventStoreService.method>, "listEvents">
+  & { listEvents: handleBidiStreamingCall<GetEventsRequest, Uint8Array> };
+
+/** The EventStore service definition, with ListEvents responses written as pre-encoded bytes. */
+export function eventStoreDefinition(): ServiceDefinition {
+  const definition = grpcService(EventStoreService);
+  const listEvents: MethodDefinition<GetEventsRequest, Uint8Array> = {
+    ...definition.listEvents,
+    responseSerialize: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    responseDeserialize: (bytes) => bytes,
+  };
+  return { ...definition, listEvents };
+}
+
 /** Builds the gRPC implementation. */
-export function eventStoreService(
-  options: EventServiceOptions,
-): GrpcServiceImplementation<typeof EventStoreService.method> {
+export function eventStoreService(options: EventServiceOptions): EventStoreImplementation {
   const { store } = options;
   const sendAfter = options.blacklistSendAfter ?? 1_000;
 
@@ -99,7 +117,7 @@ export function eventStoreService(
     }
   };
 
-  const listEvents = (call: ServerDuplexStream<GetEventsRequest, EventWithToken>) => {
+  const listEvents = (call: ServerDuplexStream<GetEventsRequest, Uint8Array>) => {
     const signal = callSignal(call);
     const ended = new AbortController();
     const stop = AbortSignal.any([signal, ended.signal]);
@@ -122,12 +140,7 @@ export function eventStoreService(
             stop.throwIfAborted();
           }
           permits--;
-          const message: EventWithToken = {
-            $typeName: "io.axoniq.axonserver.grpc.event.EventWithToken",
-            token: BigInt(record.token),
-            event: toWireEvent(record),
-          };
-          if (!call.write(message)) await drained(call, stop);
+          if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
         }
         if (!stop.aborted) call.end();
       } catch (error) {

@@ -28,11 +28,11 @@ import {
 import { grpcService } from "../dendrite/grpc/service.ts";
 import { CommandService } from "../gen/axon/command_pb.ts";
 import { PlatformService } from "../gen/axon/control_pb.ts";
-import { EventScheduler, EventStore as EventStoreService } from "../gen/axon/event_pb.ts";
+import { EventScheduler } from "../gen/axon/event_pb.ts";
 import { QueryService } from "../gen/axon/query_pb.ts";
 import { commandService } from "./command_service.ts";
 import { CommandRouter } from "./commands.ts";
-import { eventStoreService } from "./event_service.ts";
+import { eventStoreDefinition, eventStoreService } from "./event_service.ts";
 import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
 import { serveStatus, type StatusServer } from "./http.ts";
 import { SomaCommandBus, SomaQueryBus } from "./local.ts";
@@ -220,7 +220,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     queryService({ router: queryRouter, registry, queryTimeoutMs: options.queryTimeoutMs, nodeName, track }),
   );
   server.addService(
-    lenientRequests(grpcService(EventStoreService), maxMessageSize),
+    lenientRequests(eventStoreDefinition(), maxMessageSize),
     eventStoreService({ store, signal: shutdown.signal }),
   );
   server.addService(
