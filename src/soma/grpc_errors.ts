@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import {
   Metadata,
   type MethodDefinition,

@@ -2,7 +2,7 @@
  * The EventStore contract against soma in-process (`startSoma(...).eventStore`), including a reopen of the same
  * data directory.
  */
-import { type EventStore } from "../../src/dendrite/mod.ts";
+import type { EventStore } from "../../src/dendrite/mod.ts";
 import { type Soma, startSoma } from "../../src/soma/mod.ts";
 import { eventStoreContract } from "../contracts/event_store_contract.ts";
 
