@@ -1,0 +1,242 @@
+/**
+ * soma's CommandService over the {@link CommandRouter}: handler streams (`OpenStream`) become router endpoints,
+ * `Dispatch` routes a wire command and answers with the outcome as a `CommandResponse`.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { AxonErrorCode, type MessageRegistry } from "../dendrite/mod.ts";
+import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import {
+  type Command,
+  type CommandProviderInbound,
+  CommandProviderInboundSchema,
+  type CommandProviderOutbound,
+  type CommandResponse,
+  CommandResponseSchema,
+  CommandSchema,
+  type CommandService,
+} from "../gen/axon/command_pb.ts";
+import { ErrorMessageSchema, InstructionAckSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import {
+  fromSerializedObject,
+  fromWireMetadata,
+  numberInstruction,
+  numericInstruction,
+  Payload,
+  routingKeyOf,
+  textInstruction,
+  toSerializedObject,
+  toWireMetadata,
+} from "./convert.ts";
+import {
+  type CommandEndpoint,
+  type CommandOutcome,
+  type CommandRouter,
+  failure,
+  type RoutedCommand,
+} from "./commands.ts";
+
+/** Options of {@link commandService}. */
+export interface CommandServiceOptions {
+  readonly router: CommandRouter;
+  readonly registry: MessageRegistry;
+  /** Timeout of a dispatched command (default 300 000 ms, as Axon Server). */
+  readonly commandTimeoutMs?: number;
+  /** Node name used as error location. */
+  readonly nodeName: string;
+  /** Registers the handler stream so soma can close it (shutdown, client dropped); returns an unregister. */
+  readonly track: (clientId: () => string, close: () => void) => () => void;
+}
+
+/** A routed command as a wire `Command` (the original when it came over gRPC). */
+export function toWireCommand(command: RoutedCommand, registry: MessageRegistry): Command {
+  if (command.wire) return command.wire;
+  return create(CommandSchema, {
+    messageIdentifier: command.id,
+    name: command.name,
+    timestamp: BigInt(command.timestamp),
+    payload: toSerializedObject(command.payload.serialized(registry)),
+    metaData: toWireMetadata(command.metadata),
+    processingInstructions: [
+      textInstruction(ProcessingKey.ROUTING_KEY, command.routingKey),
+      numberInstruction(ProcessingKey.PRIORITY, command.priority),
+    ],
+    clientId: command.clientId,
+    componentName: command.component,
+  });
+}
+
+/** A wire response → an outcome. */
+export function fromWireResponse(response: CommandResponse): CommandOutcome {
+  if (response.errorCode !== "" || response.errorMessage !== undefined) {
+    return {
+      ok: false,
+      id: response.messageIdentifier,
+      error: {
+        code: response.errorCode === "" ? AxonErrorCode.COMMAND_EXECUTION_ERROR : response.errorCode,
+        message: response.errorMessage?.message ?? "",
+        details: response.errorMessage?.details ?? [],
+        location: response.errorMessage?.location ?? "",
+      },
+    };
+  }
+  const payload = fromSerializedObject(response.payload);
+  return {
+    ok: true,
+    id: response.messageIdentifier,
+    payload: payload.type === "empty" || payload.type === "" ? undefined : Payload.ofSerialized(payload),
+    metadata: fromWireMetadata(response.metaData),
+  };
+}
+
+/** An outcome → a wire response to the command `requestId`. */
+export function toWireResponse(
+  requestId: string,
+  outcome: CommandOutcome,
+  registry: MessageRegistry,
+): CommandResponse {
+  if (!outcome.ok) {
+    return create(CommandResponseSchema, {
+      requestIdentifier: requestId,
+      messageIdentifier: outcome.id,
+      errorCode: outcome.error.code,
+      errorMessage: create(ErrorMessageSchema, {
+        message: outcome.error.message,
+        details: [...outcome.error.details],
+        location: outcome.error.location,
+        errorCode: outcome.error.code,
+      }),
+    });
+  }
+  try {
+    return create(CommandResponseSchema, {
+      requestIdentifier: requestId,
+      messageIdentifier: outcome.id,
+      payload: outcome.payload ? toSerializedObject(outcome.payload.serialized(registry)) : undefined,
+      metaData: toWireMetadata(outcome.metadata),
+    });
+  } catch (error) {
+    return toWireResponse(
+      requestId,
+      failure(outcome.id, AxonErrorCode.COMMAND_EXECUTION_ERROR, `The result cannot be serialized: ${error}`),
+      registry,
+    );
+  }
+}
+
+/** Builds the gRPC implementation. */
+export function commandService(
+  options: CommandServiceOptions,
+): GrpcServiceImplementation<typeof CommandService.method> {
+  const { router, registry } = options;
+  const timeoutMs = options.commandTimeoutMs ?? 300_000;
+
+  const openStream = (call: ServerDuplexStream<CommandProviderOutbound, CommandProviderInbound>) => {
+    const connectionId = crypto.randomUUID();
+    let clientId = "";
+    let component = "";
+    let streamId = "";
+    let closed = false;
+    const write = (request: CommandProviderInbound["request"], instructionId = "") => {
+      if (!closed) call.write(create(CommandProviderInboundSchema, { request, instructionId }));
+    };
+    const endpoint = (): string => {
+      if (streamId !== "") return streamId;
+      streamId = `${clientId}.${connectionId}`;
+      const handler: CommandEndpoint = {
+        streamId,
+        get clientId() {
+          return clientId;
+        },
+        get component() {
+          return component;
+        },
+        local: false,
+        deliver: (command) => write({ case: "command", value: toWireCommand(command, registry) }),
+      };
+      router.addEndpoint(handler, 0);
+      return streamId;
+    };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      untrack();
+      if (streamId !== "") router.removeEndpoint(streamId);
+      call.end();
+    };
+    const untrack = options.track(() => clientId, close);
+    call.on("data", (message: CommandProviderOutbound) => {
+      const request = message.request;
+      let supported = true;
+      switch (request.case) {
+        case "subscribe":
+          clientId ||= request.value.clientId;
+          component ||= request.value.componentName;
+          router.subscribe(endpoint(), request.value.command, request.value.loadFactor);
+          break;
+        case "unsubscribe":
+          if (streamId !== "") router.unsubscribe(streamId, request.value.command);
+          break;
+        case "flowControl":
+          clientId ||= request.value.clientId;
+          router.grant(endpoint(), Number(request.value.permits));
+          break;
+        case "commandResponse":
+          if (streamId !== "") {
+            router.respond(streamId, request.value.requestIdentifier, fromWireResponse(request.value));
+          }
+          break;
+        case "ack":
+          return;
+        default:
+          supported = false;
+      }
+      if (message.instructionId !== "") {
+        write({
+          case: "ack",
+          value: create(InstructionAckSchema, {
+            instructionId: message.instructionId,
+            success: supported,
+            error: supported ? undefined : create(ErrorMessageSchema, {
+              errorCode: AxonErrorCode.UNSUPPORTED_INSTRUCTION,
+              message: "Unsupported instruction",
+              location: options.nodeName,
+            }),
+          }),
+        });
+      }
+    });
+    call.on("end", close);
+    call.on("cancelled", close);
+    call.on("error", close);
+    call.on("close", close);
+  };
+
+  return {
+    openStream,
+    dispatch: (call, callback) => {
+      const wire = call.request;
+      const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;
+      const controller = new AbortController();
+      call.on("cancelled", () => controller.abort(new DOMException("Dispatch cancelled", "AbortError")));
+      const command: Omit<RoutedCommand, "signal"> = {
+        id,
+        name: wire.name,
+        routingKey: routingKeyOf(wire.processingInstructions) ?? id,
+        priority: numericInstruction(wire.processingInstructions, ProcessingKey.PRIORITY) ?? 0,
+        timestamp: Number(wire.timestamp),
+        payload: Payload.ofSerialized(fromSerializedObject(wire.payload)),
+        metadata: fromWireMetadata(wire.metaData),
+        wire: wire.messageIdentifier === "" ? { ...wire, messageIdentifier: id } : wire,
+        clientId: wire.clientId,
+        component: wire.componentName,
+      };
+      router.dispatch(command, { timeoutMs, signal: controller.signal }).then(
+        (outcome) => callback(null, toWireResponse(id, outcome, registry)),
+        () => {/* the caller cancelled: nothing to answer */},
+      );
+    },
+  };
+}

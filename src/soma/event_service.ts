@@ -1,0 +1,241 @@
+/**
+ * soma's EventStore service: the Axon aggregate and tracking APIs over a dendrite `EventStore` (SQLite in
+ * practice). One `AppendEvent` call is one atomic append; a sequence conflict is `OUT_OF_RANGE` with trailer
+ * `AxonIQ-ErrorCode: AXONIQ-2000` and stores nothing.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import { Buffer } from "node:buffer";
+import {
+  type handleBidiStreamingCall,
+  type MethodDefinition,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerWritableStream,
+  type ServiceDefinition,
+  status as Status,
+} from "@grpc/grpc-js";
+import { AxonErrorCode, type EventRecord, type EventStore } from "../dendrite/mod.ts";
+import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { encodeEventWithToken } from "./wire_event.ts";
+import {
+  type Confirmation,
+  ConfirmationSchema,
+  type Event,
+  EventStore as EventStoreService,
+  type GetAggregateEventsRequest,
+  type GetEventsRequest,
+  ReadHighestSequenceNrResponseSchema,
+  TrackingTokenSchema,
+} from "../gen/axon/event_pb.ts";
+import { fromWireEvent, toWireEvent } from "./convert.ts";
+import { axonError, toServiceError } from "./grpc_errors.ts";
+import { drained, writeWithBackpressure } from "./streams.ts";
+
+/** Options of {@link eventStoreService}. */
+export interface EventServiceOptions {
+  readonly store: EventStore;
+  /** A blacklisted event is still sent after this many were skipped, so the reader's token advances (1 000). */
+  readonly blacklistSendAfter?: number;
+  /** Aborts every open read (server shutdown). */
+  readonly signal: AbortSignal;
+}
+
+/** The implementation type: as generated, except that ListEvents writes pre-encoded `EventWithToken` bytes. */
+export type EventStoreImplementation =
+  & Omit<GrpcServiceImplementation<typeof EventStoreService.method>, "listEvents">
+  & { listEvents: handleBidiStreamingCall<GetEventsRequest, Uint8Array> };
+
+/** The EventStore service definition, with ListEvents responses written as pre-encoded bytes. */
+export function eventStoreDefinition(): ServiceDefinition {
+  const definition = grpcService(EventStoreService);
+  const listEvents: MethodDefinition<GetEventsRequest, Uint8Array> = {
+    ...definition.listEvents,
+    responseSerialize: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    responseDeserialize: (bytes) => bytes,
+  };
+  return { ...definition, listEvents };
+}
+
+/** Builds the gRPC implementation. */
+export function eventStoreService(options: EventServiceOptions): EventStoreImplementation {
+  const { store } = options;
+  const sendAfter = options.blacklistSendAfter ?? 1_000;
+
+  const callSignal = (call: { on(event: "cancelled", listener: () => void): unknown }) => {
+    const controller = new AbortController();
+    call.on("cancelled", () => controller.abort(new DOMException("Call cancelled", "AbortError")));
+    return AbortSignal.any([controller.signal, options.signal]);
+  };
+
+  const appendEvent = (
+    call: ServerReadableStream<Event, Confirmation>,
+    callback: sendUnaryData<Confirmation>,
+  ) => {
+    const events: EventRecord[] = [];
+    let cancelled = false;
+    call.on("data", (event: Event) => events.push(fromWireEvent(event)));
+    call.on("cancelled", () => (cancelled = true));
+    call.on("error", () => (cancelled = true));
+    call.on("end", () => {
+      if (cancelled) return;
+      store.append(events).then(
+        () => callback(null, create(ConfirmationSchema, { success: true })),
+        (error) => callback(toServiceError(error)),
+      );
+    });
+  };
+
+  const listAggregateEvents = async (call: ServerWritableStream<GetAggregateEventsRequest, Event>) => {
+    const request = call.request;
+    const signal = callSignal(call);
+    const max = request.maxSequence > 0n ? Number(request.maxSequence) : Infinity;
+    try {
+      let from = Number(request.initialSequence);
+      if (request.allowSnapshots) {
+        for await (
+          const snapshot of store.readSnapshots(request.aggregateId, {
+            fromSequence: from,
+            maxSequence: Number.isFinite(max) ? max : undefined,
+            maxResults: 1,
+            signal,
+          })
+        ) {
+          await writeWithBackpressure(call, toWireEvent(snapshot, true), signal);
+          from = snapshot.aggregate.sequence + 1;
+        }
+      }
+      for await (const event of store.readAggregate(request.aggregateId, { fromSequence: from, signal })) {
+        if (event.aggregate.sequence > max) break;
+        await writeWithBackpressure(call, toWireEvent(event), signal);
+      }
+      call.end();
+    } catch (error) {
+      if (!signal.aborted) call.emit("error", toServiceError(error));
+    }
+  };
+
+  const listEvents = (call: ServerDuplexStream<GetEventsRequest, Uint8Array>) => {
+    const signal = callSignal(call);
+    const ended = new AbortController();
+    const stop = AbortSignal.any([signal, ended.signal]);
+    const blacklist = new Set<string>();
+    let permits = 0;
+    let started = false;
+    let wake: (() => void) | undefined;
+    const run = async (from: number) => {
+      let skipped = 0;
+      try {
+        for await (const record of store.stream({ from, follow: true, signal: stop })) {
+          if (
+            blacklist.size > 0 && blacklist.has(blacklistKey(record.payload.type, record.payload.revision))
+          ) {
+            if (++skipped < sendAfter) continue;
+          }
+          skipped = 0;
+          while (permits <= 0) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            stop.throwIfAborted();
+          }
+          permits--;
+          if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+        }
+        if (!stop.aborted) call.end();
+      } catch (error) {
+        if (stop.aborted) {
+          if (ended.signal.aborted && !signal.aborted) call.end();
+          return;
+        }
+        call.emit("error", toServiceError(error));
+      }
+    };
+    stop.addEventListener("abort", () => wake?.(), { once: true });
+    call.on("data", (request: GetEventsRequest) => {
+      for (const entry of request.blacklist) blacklist.add(blacklistKey(entry.type, entry.revision));
+      permits += Number(request.numberOfPermits);
+      if (!started) {
+        started = true;
+        run(Math.max(0, Number(request.trackingToken)));
+      }
+      const resume = wake;
+      wake = undefined;
+      resume?.();
+    });
+    call.on("end", () => ended.abort(new DOMException("Reader half-closed", "AbortError")));
+    call.on("error", () => ended.abort(new DOMException("Reader failed", "AbortError")));
+  };
+
+  const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) => {
+    work().then((value) => callback(null, value), (error) => callback(toServiceError(error)));
+  };
+
+  return {
+    appendEvent,
+    appendSnapshot: (call, callback) => {
+      const record = fromWireEvent(call.request);
+      if (!record.aggregate) {
+        return callback(
+          axonError(
+            AxonErrorCode.OTHER,
+            "A snapshot needs an aggregate identifier and type",
+            Status.INVALID_ARGUMENT,
+          ),
+        );
+      }
+      unary(
+        () =>
+          store.appendSnapshot({ ...record, aggregate: record.aggregate! }).then(() =>
+            create(ConfirmationSchema, { success: true })
+          ),
+        callback,
+      );
+    },
+    listAggregateEvents: (call) => void listAggregateEvents(call),
+    listAggregateSnapshots: async (call) => {
+      const request = call.request;
+      const signal = callSignal(call);
+      try {
+        for await (
+          const snapshot of store.readSnapshots(request.aggregateId, {
+            fromSequence: Number(request.initialSequence),
+            maxSequence: request.maxSequence > 0n ? Number(request.maxSequence) : undefined,
+            maxResults: request.maxResults,
+            signal,
+          })
+        ) {
+          await writeWithBackpressure(call, toWireEvent(snapshot, true), signal);
+        }
+        call.end();
+      } catch (error) {
+        if (!signal.aborted) call.emit("error", toServiceError(error));
+      }
+    },
+    listEvents,
+    readHighestSequenceNr: (call, callback) =>
+      unary(async () =>
+        create(ReadHighestSequenceNrResponseSchema, {
+          toSequenceNr: BigInt(await store.highestSequence(call.request.aggregateId)),
+        }), callback),
+    queryEvents: (call) =>
+      call.emit(
+        "error",
+        axonError(AxonErrorCode.OTHER, "QueryEvents is not implemented by soma", Status.UNIMPLEMENTED),
+      ),
+    getFirstToken: (_call, callback) =>
+      unary(async () => create(TrackingTokenSchema, { token: BigInt(await store.firstToken()) }), callback),
+    getLastToken: (_call, callback) =>
+      unary(async () => create(TrackingTokenSchema, { token: BigInt(await store.lastToken()) }), callback),
+    getTokenAt: (call, callback) =>
+      unary(
+        async () =>
+          create(TrackingTokenSchema, { token: BigInt(await store.tokenAt(Number(call.request.instant))) }),
+        callback,
+      ),
+  };
+}
+
+function blacklistKey(type: string, revision: string): string {
+  return `${type}\u0000${revision}`;
+}

@@ -1,0 +1,324 @@
+/**
+ * soma: an embedded single-node server that speaks the Axon Server gRPC API (PlatformService, CommandService,
+ * QueryService, EventStore, EventScheduler) over dendrite's SQLite event store, and offers the same routing table
+ * and store in-process as dendrite's `CommandBus`, `QueryBus` and `EventStore` ports.
+ *
+ * @example
+ * ```ts ignore
+ * import { startSoma } from "./mod.ts";
+ * const soma = await startSoma({ dataDir: "./data", port: 8124, httpPort: 8024 });
+ * await soma.commandBus.subscribe(GreetCommandSchema, handleGreet);   // in-process handler
+ * await soma.commandBus.dispatch(create(GreetCommandSchema, { greeterId: "main" })); // no gRPC hop
+ * await soma.close();
+ * ```
+ *
+ * @module
+ */
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import {
+  type CommandBus,
+  type EventStore,
+  MessageRegistry,
+  type QueryBus,
+  SqliteEventStore,
+  type Synchronous,
+} from "../dendrite/mod.ts";
+import { grpcService } from "../dendrite/grpc/service.ts";
+import { CommandService } from "../gen/axon/command_pb.ts";
+import { PlatformService } from "../gen/axon/control_pb.ts";
+import { EventScheduler } from "../gen/axon/event_pb.ts";
+import { QueryService } from "../gen/axon/query_pb.ts";
+import { commandService } from "./command_service.ts";
+import { CommandRouter } from "./commands.ts";
+import { eventStoreDefinition, eventStoreService } from "./event_service.ts";
+import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
+import { serveStatus, type StatusServer } from "./http.ts";
+import { SomaCommandBus, SomaQueryBus } from "./local.ts";
+import { type InstructionOutcome, Platform, type ProcessorAction } from "./platform.ts";
+import { queryService } from "./query_service.ts";
+import { QueryRouter } from "./queries.ts";
+import { Scheduler, schedulerService } from "./scheduler.ts";
+import {
+  type ActionOutcome,
+  type LocalProcessor,
+  type ProcessorView,
+  processorViews,
+  runLocalAction,
+  type SomaStatus,
+} from "./status.ts";
+
+export type { ActionOutcome, InstructionOutcome, LocalProcessor, ProcessorAction, ProcessorView, SomaStatus };
+export { Platform } from "./platform.ts";
+export { statusHandler } from "./http.ts";
+
+/** soma's version, reported on the status surface. */
+export const SOMA_VERSION = "0.1.0";
+/** Default gRPC message size limit (4 MiB, as Axon Server). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
+
+/** Options of {@link startSoma}. */
+export interface SomaOptions {
+  /** Directory for `events.sqlite` and `scheduler.sqlite` (created when missing). Required unless `eventStore`. */
+  readonly dataDir?: string;
+  /** Use this event store instead of opening one under `dataDir` (soma does not close it). */
+  readonly eventStore?: EventStore;
+  /** SQLite file of scheduled events; default `<dataDir>/scheduler.sqlite`, else `:memory:` (not durable). */
+  readonly schedulerPath?: string;
+  /** Interface to listen on (default `127.0.0.1`; `0.0.0.0` to let other machines join). */
+  readonly host?: string;
+  /** gRPC port (default 8124; 0 picks a free port). */
+  readonly port?: number;
+  /** Status surface port (default 8024; 0 picks a free port; `false` disables it). */
+  readonly httpPort?: number | false;
+  /** Host name advertised in `GetPlatformServer` (default: `host`, or the machine name for `0.0.0.0`). */
+  readonly advertisedHost?: string;
+  /** SQLite durability of the stores soma opens (default FULL). */
+  readonly synchronous?: Synchronous;
+  /** When set, every gRPC call must carry it in `AxonIQ-Access-Token`. */
+  readonly accessToken?: string;
+  /** Server heartbeats to clients reporting version ≥ 4.2.1 (default 1 000 ms; 0 disables heartbeats). */
+  readonly heartbeatIntervalMs?: number;
+  /** A heartbeat-capable client silent this long is dropped (default 5 000 ms). */
+  readonly heartbeatTimeoutMs?: number;
+  /** Wait for a processor instruction's result this long (default 10 000 ms). */
+  readonly instructionTimeoutMs?: number;
+  /** Timeout of commands dispatched over gRPC (default 300 000 ms). */
+  readonly commandTimeoutMs?: number;
+  /** Timeout of gRPC queries without a TIMEOUT instruction (default 30 000 ms). */
+  readonly queryTimeoutMs?: number;
+  /** Largest gRPC message accepted or sent (default 4 MiB). */
+  readonly maxMessageSize?: number;
+  /** Payload schemas, for messages crossing between in-process code and gRPC clients. */
+  readonly registry?: MessageRegistry;
+  /** Name of this node (default `soma@<hostname>`). */
+  readonly nodeName?: string;
+  /** Client id and component in-process messages carry (default `soma-local` / `soma`). */
+  readonly local?: { readonly clientId?: string; readonly component?: string };
+  /** Closes soma when aborted. */
+  readonly signal?: AbortSignal;
+  /** Where failures without a caller go (scheduled events that cannot be published). Default console.error. */
+  readonly onError?: (error: unknown, where: string) => void;
+}
+
+/** A running soma. */
+export interface Soma {
+  /** The bound gRPC port. */
+  readonly port: number;
+  /** The bound status port (undefined when disabled). */
+  readonly httpPort: number | undefined;
+  /** In-process CommandBus on soma's routing table. */
+  readonly commandBus: CommandBus;
+  /** In-process QueryBus (incl. subscription queries) on soma's routing table. */
+  readonly queryBus: QueryBus;
+  /** The event store (in-process; the gRPC EventStore serves the same one). */
+  readonly eventStore: EventStore;
+  /** The registry used at the gRPC boundary. */
+  readonly registry: MessageRegistry;
+  status(): Promise<SomaStatus>;
+  processors(): Promise<ProcessorView[]>;
+  /** Lists an in-process processor on the status surface and lets its actions reach it; returns an unregister. */
+  registerProcessor(processor: LocalProcessor): () => void;
+  /** Sends a processor action to its instances (gRPC clients and in-process) and waits for the outcomes. */
+  processorAction(
+    action: ProcessorAction,
+    processor: string,
+    segment?: number,
+    clientId?: string,
+  ): Promise<ActionOutcome>;
+  /** Stops accepting, ends every stream, closes the stores soma opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts soma.
+ *
+ * @example
+ * ```ts ignore
+ * const soma = await startSoma({ dataDir: await Deno.makeTempDir(), port: 0, httpPort: 0 });
+ * console.log(soma.port, soma.httpPort);
+ * await soma.close();
+ * ```
+ */
+export async function startSoma(options: SomaOptions): Promise<Soma> {
+  if (!options.eventStore && !options.dataDir) throw new Error("startSoma needs a dataDir or an eventStore");
+  options.signal?.throwIfAborted();
+  const host = options.host ?? "127.0.0.1";
+  const nodeName = options.nodeName ?? `soma@${hostname()}`;
+  const registry = options.registry ?? new MessageRegistry();
+  const identity = {
+    clientId: options.local?.clientId ?? "soma-local",
+    component: options.local?.component ?? "soma",
+  };
+  const onError = options.onError ??
+    ((error: unknown, where: string) => console.error(`soma: ${where}:`, error));
+  if (options.dataDir) await Deno.mkdir(options.dataDir, { recursive: true });
+  const ownStore = options.eventStore ? undefined : new SqliteEventStore({
+    path: join(options.dataDir!, "events.sqlite"),
+    synchronous: options.synchronous,
+  });
+  const store: EventStore = options.eventStore ?? ownStore!;
+  const scheduler = new Scheduler({
+    path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
+    synchronous: options.synchronous,
+    eventStore: store,
+    onError: (error, token) => onError(error, `publishing scheduled event ${token}`),
+  });
+
+  const shutdown = new AbortController();
+  const commandRouter = new CommandRouter();
+  const queryRouter = new QueryRouter();
+  const streams = new Set<{ clientId: () => string; close: () => void }>();
+  const track = (clientId: () => string, close: () => void) => {
+    const entry = { clientId, close };
+    streams.add(entry);
+    return () => streams.delete(entry);
+  };
+  let grpcPort = 0;
+  let http: StatusServer | undefined;
+  const platform = new Platform(() => ({
+    hostName: options.advertisedHost ?? (host === "0.0.0.0" || host === "::" ? hostname() : host),
+    grpcPort,
+    httpPort: http?.port ?? 0,
+    nodeName,
+  }), {
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    instructionTimeoutMs: options.instructionTimeoutMs,
+    onClientDropped: (clientId) => {
+      for (const stream of [...streams]) if (stream.clientId() === clientId) stream.close();
+    },
+  });
+
+  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const server = new Server({
+    interceptors: [axonInterceptor({ accessToken: options.accessToken })],
+    // grpc-js' own limit answers without the AxonIQ-ErrorCode trailer: keep it as a hard cap above ours.
+    "grpc.max_receive_message_length": Math.max(
+      maxMessageSize,
+      Math.min(4 * maxMessageSize, 64 * 1024 * 1024),
+    ),
+    "grpc.max_send_message_length": maxMessageSize,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+  });
+  server.addService(lenientRequests(grpcService(PlatformService), maxMessageSize), platform.implementation());
+  server.addService(
+    lenientRequests(grpcService(CommandService), maxMessageSize),
+    commandService({
+      router: commandRouter,
+      registry,
+      commandTimeoutMs: options.commandTimeoutMs,
+      nodeName,
+      track,
+    }),
+  );
+  server.addService(
+    lenientRequests(grpcService(QueryService), maxMessageSize),
+    queryService({ router: queryRouter, registry, queryTimeoutMs: options.queryTimeoutMs, nodeName, track }),
+  );
+  server.addService(
+    lenientRequests(eventStoreDefinition(), maxMessageSize),
+    eventStoreService({ store, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(EventScheduler), maxMessageSize),
+    schedulerService(scheduler),
+  );
+
+  const localProcessors = new Map<string, LocalProcessor>();
+  const processors = async () =>
+    processorViews(platform.processors(), [...localProcessors.values()], await store.lastToken(), identity);
+  const processorAction = async (
+    action: ProcessorAction,
+    processor: string,
+    segment = 0,
+    clientId?: string,
+  ): Promise<ActionOutcome> => {
+    const remote = clientId === identity.clientId
+      ? []
+      : await platform.instruct(action, processor, segment, clientId);
+    const localProcessor = localProcessors.get(processor);
+    const local = localProcessor && (clientId === undefined || clientId === identity.clientId)
+      ? await runLocalAction(localProcessor, action, segment)
+      : undefined;
+    const all = [...remote.map((r) => r.success), ...(local ? [local.success] : [])];
+    return { processor, action, segment, remote, local, success: all.length > 0 && all.every(Boolean) };
+  };
+  const status = async (): Promise<SomaStatus> => ({
+    node: { name: nodeName, grpcPort, httpPort: http?.port ?? 0 },
+    versions: { soma: SOMA_VERSION, axonApi: "4.4", deno: Deno.version.deno },
+    clients: platform.clients(),
+    commandHandlers: commandRouter.handlers(),
+    queryHandlers: queryRouter.handlers(),
+    subscriptionQueries: queryRouter.subscriptionCount,
+    events: { firstToken: await store.firstToken(), lastToken: await store.lastToken() },
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      shutdown.abort(new DOMException("soma is shutting down", "AbortError"));
+      platform.close();
+      for (const stream of [...streams]) stream.close();
+      commandRouter.close();
+      queryRouter.close();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await http?.close();
+      await scheduler.close();
+      ownStore?.close();
+    })();
+    return closing;
+  };
+
+  try {
+    grpcPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 8124}`,
+        ServerCredentials.createInsecure(),
+        (error, port) => (error ? reject(error) : resolve(port)),
+      )
+    );
+    if (options.httpPort !== false) {
+      http = await serveStatus(
+        { status, processors, act: processorAction },
+        host,
+        options.httpPort ?? 8024,
+      );
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  options.signal?.addEventListener("abort", () => void close(), { once: true });
+
+  return {
+    port: grpcPort,
+    httpPort: http?.port,
+    commandBus: new SomaCommandBus(commandRouter, registry, identity),
+    queryBus: new SomaQueryBus(queryRouter, registry, identity),
+    eventStore: store,
+    registry,
+    status,
+    processors,
+    registerProcessor(processor) {
+      localProcessors.set(processor.name, processor);
+      return () => {
+        if (localProcessors.get(processor.name) === processor) localProcessors.delete(processor.name);
+      };
+    },
+    processorAction,
+    close,
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * soma's QueryService over the {@link QueryRouter}: handler streams (`OpenStream`), `Query` (relays the router's
+ * responses) and `Subscription` (subscription queries with caller permits).
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
+import { AxonErrorCode, type MessageRegistry } from "../dendrite/mod.ts";
+import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { ErrorMessageSchema, InstructionAckSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import {
+  type QueryProviderInbound,
+  QueryProviderInboundSchema,
+  type QueryProviderOutbound,
+  type QueryRequest,
+  QueryRequestSchema,
+  type QueryResponse,
+  QueryResponseSchema,
+  type QueryService,
+  type QueryUpdate,
+  type SubscriptionQuery,
+  type SubscriptionQueryRequest,
+  SubscriptionQueryRequestSchema,
+  type SubscriptionQueryResponse,
+  SubscriptionQueryResponseSchema,
+  SubscriptionQuerySchema,
+} from "../gen/axon/query_pb.ts";
+import {
+  fromSerializedObject,
+  fromWireMetadata,
+  instructionValue,
+  numberInstruction,
+  numericInstruction,
+  Payload,
+  replaceInstruction,
+  toSerializedObject,
+  toWireMetadata,
+} from "./convert.ts";
+import type { HandlingError } from "./commands.ts";
+import { axonError } from "./grpc_errors.ts";
+import {
+  errorResult,
+  type QueryEndpoint,
+  type QueryResult,
+  type QueryRouter,
+  type RoutedQuery,
+  type SubscriptionInfo,
+  type SubscriptionSink,
+} from "./queries.ts";
+import { writeWithBackpressure } from "./streams.ts";
+
+/** `ProcessingKey.SERVER_SUPPORTS_STREAMING` (API 4.6+, not in the 4.4 enum). */
+export const SERVER_SUPPORTS_STREAMING = 7 as ProcessingKey;
+/** `ProcessingKey.CLIENT_SUPPORTS_STREAMING` (API 4.6+). */
+export const CLIENT_SUPPORTS_STREAMING = 8 as ProcessingKey;
+
+/** Options of {@link queryService}. */
+export interface QueryServiceOptions {
+  readonly router: QueryRouter;
+  readonly registry: MessageRegistry;
+  /** Timeout of a query without a TIMEOUT instruction (default 30 000 ms). */
+  readonly queryTimeoutMs?: number;
+  /** Updates that may wait for caller permits before the subscription fails (default 10 000). */
+  readonly subscriptionBuffer?: number;
+  readonly nodeName: string;
+  /** Registers a handler stream so soma can close it; returns an unregister. */
+  readonly track: (clientId: () => string, close: () => void) => () => void;
+}
+
+/** A routed query as the wire `QueryRequest` a handler receives (TIMEOUT = remaining time). */
+export function toWireQuery(
+  query: Omit<RoutedQuery, "signal" | "deadline" | "priority" | "streaming"> & { deadline?: number },
+  registry: MessageRegistry,
+  streaming = false,
+): QueryRequest {
+  const timeout = query.deadline === undefined ? undefined : Math.max(0, query.deadline - Date.now());
+  const base = query.wire ?? create(QueryRequestSchema, {
+    messageIdentifier: query.id,
+    query: query.name,
+    timestamp: BigInt(query.timestamp),
+    payload: toSerializedObject(query.payload.serialized(registry)),
+    metaData: toWireMetadata(query.metadata),
+    clientId: query.clientId,
+    componentName: query.component,
+  });
+  let instructions = replaceInstruction(base.processingInstructions, {
+    $typeName: "io.axoniq.axonserver.grpc.ProcessingInstruction",
+    key: SERVER_SUPPORTS_STREAMING,
+    value: {
+      $typeName: "io.axoniq.axonserver.grpc.MetaDataValue",
+      data: { case: "booleanValue", value: streaming },
+    },
+  });
+  if (timeout !== undefined) {
+    instructions = replaceInstruction(instructions, numberInstruction(ProcessingKey.TIMEOUT, timeout));
+  }
+  return { ...base, messageIdentifier: query.id, processingInstructions: instructions };
+}
+
+/** A wire query → a routed query (without its signal). */
+export function fromWireQuery(wire: QueryRequest, defaultTimeoutMs: number): Omit<RoutedQuery, "signal"> {
+  const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;
+  const timeout = numericInstruction(wire.processingInstructions, ProcessingKey.TIMEOUT);
+  const streaming = instructionValue(wire.processingInstructions, CLIENT_SUPPORTS_STREAMING);
+  return {
+    id,
+    name: wire.query,
+    payload: Payload.ofSerialized(fromSerializedObject(wire.payload)),
+    metadata: fromWireMetadata(wire.metaData),
+    timestamp: Number(wire.timestamp),
+    clientId: wire.clientId,
+    component: wire.componentName,
+    deadline: Date.now() + (timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs),
+    priority: numericInstruction(wire.processingInstructions, ProcessingKey.PRIORITY) ?? 0,
+    streaming: streaming?.case === "booleanValue" && streaming.value,
+    wire: { ...wire, messageIdentifier: id },
+  };
+}
+
+/** An error as the wire `ErrorMessage`. */
+function wireError(error: HandlingError) {
+  return create(ErrorMessageSchema, {
+    message: error.message,
+    details: [...error.details],
+    location: error.location,
+    errorCode: error.code,
+  });
+}
+
+function handlingError(
+  code: string,
+  message: QueryResponse["errorMessage"],
+  fallback: string,
+): HandlingError {
+  return {
+    code: code === "" ? fallback : code,
+    message: message?.message ?? "",
+    details: message?.details ?? [],
+    location: message?.location ?? "",
+  };
+}
+
+/** A wire response (or update) → a result. */
+export function fromWireResult(response: QueryResponse | QueryUpdate): QueryResult {
+  const failed = response.errorCode !== "" || response.errorMessage !== undefined;
+  const payload = fromSerializedObject(response.payload);
+  return {
+    id: response.messageIdentifier,
+    metadata: fromWireMetadata(response.metaData),
+    payload: failed || payload.type === "empty" || payload.type === ""
+      ? undefined
+      : Payload.ofSerialized(payload),
+    error: failed
+      ? handlingError(response.errorCode, response.errorMessage, AxonErrorCode.QUERY_EXECUTION_ERROR)
+      : undefined,
+  };
+}
+
+/** A result → the wire response to query `requestId`. */
+export function toWireResponse(
+  requestId: string,
+  result: QueryResult,
+  registry: MessageRegistry,
+): QueryResponse {
+  let payload = undefined;
+  let error = result.error;
+  if (!error && result.payload) {
+    try {
+      payload = toSerializedObject(result.payload.serialized(registry));
+    } catch (cause) {
+      error =
+        errorResult(AxonErrorCode.QUERY_EXECUTION_ERROR, `The response cannot be serialized: ${cause}`).error;
+    }
+  }
+  return create(QueryResponseSchema, {
+    requestIdentifier: requestId,
+    messageIdentifier: result.id,
+    payload,
+    metaData: toWireMetadata(result.metadata),
+    errorCode: error?.code ?? "",
+    errorMessage: error ? wireError(error) : undefined,
+  });
+}
+
+function toWireUpdate(result: QueryResult, registry: MessageRegistry): QueryUpdate {
+  const response = toWireResponse("", result, registry);
+  return {
+    $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdate",
+    messageIdentifier: response.messageIdentifier,
+    payload: response.payload,
+    metaData: response.metaData,
+    clientId: "",
+    componentName: "",
+    errorCode: response.errorCode,
+    errorMessage: response.errorMessage,
+  };
+}
+
+/** Builds the gRPC implementation. */
+export function queryService(
+  options: QueryServiceOptions,
+): GrpcServiceImplementation<typeof QueryService.method> {
+  const { router, registry } = options;
+  const defaultTimeout = options.queryTimeoutMs ?? 30_000;
+  const bufferLimit = options.subscriptionBuffer ?? 10_000;
+
+  const openStream = (call: ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
+    const connectionId = crypto.randomUUID();
+    let clientId = "";
+    let streamId = "";
+    let closed = false;
+    const write = (request: QueryProviderInbound["request"], instructionId = "") => {
+      if (!closed) call.write(create(QueryProviderInboundSchema, { request, instructionId }));
+    };
+    const subscriptionRequest = (kind: "subscribe" | "unsubscribe", info: SubscriptionInfo) => {
+      const value = create(SubscriptionQuerySchema, {
+        subscriptionIdentifier: info.id,
+        queryRequest: kind === "subscribe" ? toWireQuery(info.query, registry) : undefined,
+      });
+      write({
+        case: "subscriptionQueryRequest",
+        value: create(SubscriptionQueryRequestSchema, { request: { case: kind, value } }),
+      });
+    };
+    const endpoint = (): string => {
+      if (streamId !== "") return streamId;
+      streamId = `${clientId}.${connectionId}`;
+      const handler: QueryEndpoint = {
+        streamId,
+        get clientId() {
+          return clientId;
+        },
+        local: false,
+        deliver: (query) => write({ case: "query", value: toWireQuery(query, registry, query.streaming) }),
+        forwardSubscription: subscriptionRequest,
+      };
+      router.addEndpoint(handler, 0);
+      return streamId;
+    };
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      untrack();
+      if (streamId !== "") router.removeEndpoint(streamId);
+      call.end();
+    };
+    const untrack = options.track(() => clientId, close);
+    call.on("data", (message: QueryProviderOutbound) => {
+      const request = message.request;
+      let supported = true;
+      switch (request.case) {
+        case "subscribe":
+          clientId ||= request.value.clientId;
+          router.subscribe(endpoint(), request.value.query, request.value.componentName || "default");
+          break;
+        case "unsubscribe":
+          if (streamId !== "") router.unsubscribe(streamId, request.value.query);
+          break;
+        case "flowControl":
+          clientId ||= request.value.clientId;
+          router.grant(endpoint(), Number(request.value.permits));
+          break;
+        case "queryResponse":
+          if (streamId !== "") {
+            router.respond(streamId, request.value.requestIdentifier, fromWireResult(request.value));
+          }
+          break;
+        case "queryComplete":
+          if (streamId !== "") router.complete(streamId, request.value.requestId);
+          break;
+        case "subscriptionQueryResponse":
+          relayUpdate(request.value, (id) =>
+            subscriptionRequest("unsubscribe", {
+              id,
+              query: {
+                id,
+                name: "",
+                payload: Payload.ofSerialized(fromSerializedObject(undefined)),
+                metadata: {},
+                timestamp: 0,
+                clientId: "",
+                component: "",
+              },
+            }));
+          break;
+        case "ack":
+          return;
+        default:
+          supported = false;
+      }
+      if (message.instructionId !== "") {
+        write({
+          case: "ack",
+          value: create(InstructionAckSchema, {
+            instructionId: message.instructionId,
+            success: supported,
+            error: supported ? undefined : create(ErrorMessageSchema, {
+              errorCode: AxonErrorCode.UNSUPPORTED_INSTRUCTION,
+              message: "Unsupported instruction",
+              location: options.nodeName,
+            }),
+          }),
+        });
+      }
+    });
+    call.on("end", close);
+    call.on("cancelled", close);
+    call.on("error", close);
+    call.on("close", close);
+  };
+
+  const relayUpdate = (response: SubscriptionQueryResponse, unknown: (id: string) => void) => {
+    const sink = router.subscription(response.subscriptionIdentifier);
+    if (!sink) {
+      unknown(response.subscriptionIdentifier);
+      return;
+    }
+    const value = response.response;
+    switch (value.case) {
+      case "update":
+        sink.update(fromWireResult(value.value));
+        break;
+      case "complete":
+        sink.complete();
+        break;
+      case "completeExceptionally":
+        sink.completeExceptionally(
+          handlingError(value.value.errorCode, value.value.errorMessage, AxonErrorCode.QUERY_EXECUTION_ERROR),
+        );
+        break;
+      default:
+        break;
+    }
+  };
+
+  const query = async (call: ServerWritableStream<QueryRequest, QueryResponse>) => {
+    const routed = fromWireQuery(call.request, defaultTimeout);
+    const controller = new AbortController();
+    call.on("cancelled", () => controller.abort(new DOMException("Query cancelled", "AbortError")));
+    try {
+      for await (const result of router.query(routed, controller.signal)) {
+        await writeWithBackpressure(call, toWireResponse(routed.id, result, registry), controller.signal);
+      }
+      call.end();
+    } catch (error) {
+      if (!controller.signal.aborted) {
+        call.emit("error", axonError(AxonErrorCode.QUERY_DISPATCH_ERROR, String(error)));
+      }
+    }
+  };
+
+  const subscription = (call: ServerDuplexStream<SubscriptionQueryRequest, SubscriptionQueryResponse>) => {
+    let permits = 0;
+    let ended = false;
+    const waiting: SubscriptionQueryResponse[] = [];
+    const mine = new Set<string>();
+    const controller = new AbortController();
+    const flush = () => {
+      while (permits > 0 && waiting.length > 0 && !ended) {
+        permits--;
+        call.write(waiting.shift()!);
+      }
+    };
+    const send = (subscriptionId: string, response: SubscriptionQueryResponse["response"]) => {
+      if (ended) return;
+      waiting.push(create(SubscriptionQueryResponseSchema, {
+        messageIdentifier: crypto.randomUUID(),
+        subscriptionIdentifier: subscriptionId,
+        response,
+      }));
+      if (waiting.length > bufferLimit) {
+        end(axonError(AxonErrorCode.TOO_MANY_REQUESTS, `More than ${bufferLimit} updates wait for permits`));
+        return;
+      }
+      flush();
+    };
+    const end = (error?: ReturnType<typeof axonError>) => {
+      if (ended) return;
+      ended = true;
+      controller.abort(new DOMException("Subscription stream ended", "AbortError"));
+      for (const id of mine) router.closeSubscription(id);
+      mine.clear();
+      if (error) call.emit("error", error);
+      else call.end();
+    };
+    const open = (request: SubscriptionQuery) => {
+      const wire = request.queryRequest;
+      if (!wire) return;
+      const id = request.subscriptionIdentifier || wire.messageIdentifier || crypto.randomUUID();
+      const routed = fromWireQuery(wire, defaultTimeout);
+      const sink: SubscriptionSink = {
+        update: (update) => send(id, { case: "update", value: toWireUpdate(update, registry) }),
+        complete: () => {
+          mine.delete(id);
+          router.closeSubscription(id);
+          send(id, {
+            case: "complete",
+            value: {
+              $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdateComplete",
+              clientId: "",
+              componentName: "",
+            },
+          });
+        },
+        completeExceptionally: (error) => {
+          mine.delete(id);
+          router.closeSubscription(id);
+          send(id, {
+            case: "completeExceptionally",
+            value: {
+              $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdateCompleteExceptionally",
+              clientId: "",
+              componentName: "",
+              errorCode: error.code,
+              errorMessage: wireError(error),
+            },
+          });
+        },
+      };
+      const { deadline: _deadline, priority: _priority, streaming: _streaming, ...query } = routed;
+      if (router.openSubscription({ id, query: { ...query, id } }, sink)) mine.add(id);
+      else {
+        sink.completeExceptionally({
+          code: AxonErrorCode.QUERY_DUPLICATED,
+          message: `Subscription "${id}" already exists`,
+          details: [],
+          location: options.nodeName,
+        });
+      }
+    };
+    const initialResult = async (request: SubscriptionQuery) => {
+      const wire = request.queryRequest;
+      if (!wire) return;
+      const id = request.subscriptionIdentifier || wire.messageIdentifier;
+      const routed = fromWireQuery({ ...wire, messageIdentifier: crypto.randomUUID() }, defaultTimeout);
+      let first: QueryResult | undefined;
+      for await (const result of router.query(routed, controller.signal)) {
+        if (!first || (first.error && !result.error)) first = result;
+        if (!result.error) break;
+      }
+      first ??= errorResult(AxonErrorCode.NO_HANDLER_FOR_QUERY, `No handler for query: ${routed.name}`);
+      send(id, { case: "initialResult", value: toWireResponse(wire.messageIdentifier, first, registry) });
+    };
+    call.on("data", (message: SubscriptionQueryRequest) => {
+      const request = message.request;
+      switch (request.case) {
+        case "subscribe":
+          open(request.value);
+          break;
+        case "unsubscribe": {
+          const id = request.value.subscriptionIdentifier;
+          if (mine.delete(id)) router.closeSubscription(id);
+          break;
+        }
+        case "getInitialResult":
+          initialResult(request.value).catch(() => {/* stream ended meanwhile */});
+          break;
+        case "flowControl":
+          permits += Number(request.value.numberOfPermits);
+          flush();
+          break;
+        default:
+          break;
+      }
+    });
+    call.on("end", () => end());
+    call.on("cancelled", () => end());
+    call.on("error", () => end());
+  };
+
+  return {
+    openStream,
+    query: (call) => void query(call),
+    subscription,
+  };
+}
