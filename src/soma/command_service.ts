@@ -79,6 +79,7 @@ export function fromWireResponse(response: CommandResponse): CommandOutcome {
         message: response.errorMessage?.message ?? "",
         details: response.errorMessage?.details ?? [],
         location: response.errorMessage?.location ?? "",
+        errorCode: response.errorMessage?.errorCode || undefined,
       },
     };
   }
@@ -106,7 +107,7 @@ export function toWireResponse(
         message: outcome.error.message,
         details: [...outcome.error.details],
         location: outcome.error.location,
-        errorCode: outcome.error.code,
+        errorCode: outcome.error.errorCode ?? outcome.error.code,
       }),
     });
   }

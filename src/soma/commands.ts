@@ -23,6 +23,8 @@ export interface HandlingError {
   readonly message: string;
   readonly details: readonly string[];
   readonly location: string;
+  /** `ErrorMessage.error_code`: the handler's own code (e.g. a domain code), relayed unchanged; default `code`. */
+  readonly errorCode?: string;
   /** The original error object when the handler ran in this process. */
   readonly cause?: unknown;
 }

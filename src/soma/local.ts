@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
 import {
   AxonErrorCode,
   Channel,
@@ -26,7 +26,6 @@ import {
   type QueryOptions,
   type QuerySubscribeOptions,
   type Registration,
-  RemoteError,
   responsesOf,
   type SubscriptionQueryOptions,
   type SubscriptionQueryResult,
@@ -34,6 +33,8 @@ import {
   type UpdateFilter,
 } from "../dendrite/mod.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError } from "./commands.ts";
+import { fromErrorMessage, toErrorMessage } from "../dendrite/axon/wire.ts";
+import { ErrorMessageSchema } from "../gen/axon/common_pb.ts";
 import { Payload } from "./convert.ts";
 import type { QueryEndpoint, QueryRouter, SubscriptionSink } from "./queries.ts";
 
@@ -45,8 +46,9 @@ export interface LocalIdentity {
 
 /** A handler's failure as an Axon error (the original error travels along for in-process callers). */
 export function handlingErrorOf(error: unknown, fallbackCode: string, location: string): HandlingError {
-  const code = error instanceof DendriteError ? error.code : fallbackCode;
-  const details: string[] = [];
+  const kind = fallbackCode === AxonErrorCode.QUERY_EXECUTION_ERROR ? "query" : "command";
+  const { code, message } = toErrorMessage(error, location, kind);
+  const details = [...message.details];
   for (
     let cause = error instanceof Error ? error.cause : undefined;
     cause !== undefined && details.length < 10;
@@ -54,29 +56,23 @@ export function handlingErrorOf(error: unknown, fallbackCode: string, location: 
     details.push(cause instanceof Error ? cause.message : String(cause));
     cause = cause instanceof Error ? cause.cause : undefined;
   }
-  return {
-    code,
-    message: error instanceof Error ? error.message : String(error),
-    details,
-    location,
-    cause: error,
-  };
+  return { code, message: message.message, details, location, errorCode: message.errorCode, cause: error };
 }
 
 /** The error an in-process caller sees for an Axon error outcome. */
 export function errorOf(error: HandlingError, kind: "command" | "query", name: string): unknown {
   if (error.cause !== undefined) return error.cause;
-  if (error.location === "soma") {
-    if (
-      error.code === AxonErrorCode.NO_HANDLER_FOR_COMMAND || error.code === AxonErrorCode.NO_HANDLER_FOR_QUERY
-    ) {
-      return new NoHandlerError(kind, name);
-    }
-    if (error.code === AxonErrorCode.COMMAND_TIMEOUT || error.code === AxonErrorCode.QUERY_TIMEOUT) {
-      return new TimeoutError(error.message, error.code);
-    }
+  if (error.location === "soma" && error.code === AxonErrorCode.COMMAND_TIMEOUT) {
+    return new TimeoutError(error.message, error.code);
   }
-  return new RemoteError(error.code, error.message, error.details, error.location);
+  const message = create(ErrorMessageSchema, {
+    message: error.message,
+    details: [...error.details],
+    location: error.location,
+    errorCode: error.errorCode ?? error.code,
+  });
+  const typed = fromErrorMessage(error.code, message, name);
+  return typed instanceof NoHandlerError ? new NoHandlerError(kind, name) : typed;
 }
 
 /** dendrite's CommandBus on soma's command router. */

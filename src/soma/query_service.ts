@@ -124,7 +124,7 @@ function wireError(error: HandlingError) {
     message: error.message,
     details: [...error.details],
     location: error.location,
-    errorCode: error.code,
+    errorCode: error.errorCode ?? error.code,
   });
 }
 
@@ -138,6 +138,7 @@ function handlingError(
     message: message?.message ?? "",
     details: message?.details ?? [],
     location: message?.location ?? "",
+    errorCode: message?.errorCode || undefined,
   };
 }
 

@@ -205,11 +205,11 @@ export function eventStoreContract(
         seen.push(event);
         if (seen.length === 3) controller.abort();
       }
-    })();
-    await store.append(testEvents(id, 2, 2));
-    await reader.catch((error) => {
+    })().catch((error) => {
       if (!controller.signal.aborted) throw error;
     });
+    await store.append(testEvents(id, 2, 2));
+    await reader;
     assertEquals(seen.map((e) => e.aggregate?.sequence), [1, 2, 3]);
     assertEquals(seen.map((e) => e.token), [firstToken + 1, firstToken + 2, firstToken + 3]);
   });

@@ -34,6 +34,7 @@ import {
   type Registration,
 } from "../commands/command_bus.ts";
 import type { AxonConnection } from "./connection.ts";
+import { Acks, awaitAck } from "./acks.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import {
   fromErrorMessage,
@@ -75,6 +76,8 @@ export class AxonCommandBus implements CommandBus {
   #stream: BidiStream<CommandProviderOutbound, CommandProviderInbound> | undefined;
   #stopListening: (() => void) | undefined;
   readonly #inFlight = new Map<AbortController, Promise<void>>();
+  readonly #acks = new Acks();
+  readonly #pendingSubscribe = new WeakMap<Subscription, Promise<void>>();
 
   constructor(connection: AxonConnection, registry: MessageRegistry, options: AxonCommandBusOptions = {}) {
     this.#connection = connection;
@@ -135,32 +138,30 @@ export class AxonCommandBus implements CommandBus {
       loadFactor: options.loadFactor ?? 100,
     };
     this.#subscriptions.set(schema.typeName, subscription);
+    let acked: Promise<void> | undefined;
     if (!this.#stopListening) {
       this.#stopListening = this.#connection.onConnect((rpc, signal) => this.#open(rpc, signal));
+      acked = this.#pendingSubscribe.get(subscription);
     } else {
-      this.#sendSubscribe(subscription);
+      acked = this.#sendSubscribe(subscription);
     }
-    return Promise.resolve({
-      cancel: () => {
-        if (this.#subscriptions.get(schema.typeName) !== subscription) return Promise.resolve();
+    const registration: Registration = {
+      cancel: async () => {
+        if (this.#subscriptions.get(schema.typeName) !== subscription) return;
         this.#subscriptions.delete(schema.typeName);
-        this.#stream?.send(create(CommandProviderOutboundSchema, {
-          request: { case: "unsubscribe", value: this.#subscription(subscription) },
-        }));
-        return Promise.resolve();
+        await awaitAck(this.#send("unsubscribe", subscription));
       },
-    });
+    };
+    return awaitAck(acked).then(() => registration);
   }
 
   /** Stops handling: unsubscribes everything, lets running handlers finish (up to `graceMs`), closes the stream. */
   async close(graceMs = 5_000): Promise<void> {
     this.#stopListening?.();
     this.#stopListening = undefined;
-    for (const subscription of this.#subscriptions.values()) {
-      this.#stream?.send(create(CommandProviderOutboundSchema, {
-        request: { case: "unsubscribe", value: this.#subscription(subscription) },
-      }));
-    }
+    await Promise.all(
+      [...this.#subscriptions.values()].map((s) => awaitAck(this.#send("unsubscribe", s), 2_000)),
+    );
     this.#subscriptions.clear();
     const grace = new AbortController();
     await Promise.race([
@@ -183,12 +184,21 @@ export class AxonCommandBus implements CommandBus {
     });
   }
 
-  #sendSubscribe(subscription: Subscription): void {
-    const value = this.#subscription(subscription);
-    this.#stream?.send(create(CommandProviderOutboundSchema, {
-      instructionId: value.messageId,
-      request: { case: "subscribe", value },
-    }));
+  /** Sends a (un)subscribe on the current stream; the promise settles with the server's ack. */
+  #send(action: "subscribe" | "unsubscribe", subscription: Subscription): Promise<void> | undefined {
+    if (!this.#stream) return undefined;
+    const { id, acked } = this.#acks.expect();
+    const value = create(CommandSubscriptionSchema, { ...this.#subscription(subscription), messageId: id });
+    this.#stream.send(
+      create(CommandProviderOutboundSchema, { instructionId: id, request: { case: action, value } }),
+    );
+    return acked;
+  }
+
+  #sendSubscribe(subscription: Subscription): Promise<void> | undefined {
+    const acked = this.#send("subscribe", subscription);
+    if (acked) this.#pendingSubscribe.set(subscription, acked);
+    return acked;
   }
 
   async #open(rpc: Rpc, signal: AbortSignal): Promise<void> {
@@ -201,6 +211,7 @@ export class AxonCommandBus implements CommandBus {
     const refill = Math.max(1, Math.floor(this.#permits / 4));
     try {
       for await (const inbound of stream.responses) {
+        if (inbound.request.case === "ack") this.#acks.settle(inbound.request.value);
         if (inbound.instructionId) {
           stream.send(create(CommandProviderOutboundSchema, {
             request: {
@@ -222,6 +233,7 @@ export class AxonCommandBus implements CommandBus {
       }
     } finally {
       if (this.#stream === stream) this.#stream = undefined;
+      this.#acks.releaseAll();
     }
     if (!signal.aborted && this.#stopListening) throw new Error("The command stream ended");
   }

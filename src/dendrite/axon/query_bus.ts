@@ -41,6 +41,7 @@ import {
   type UpdateFilter,
 } from "../queries/query_bus.ts";
 import type { AxonConnection } from "./connection.ts";
+import { Acks, awaitAck } from "./acks.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -85,6 +86,8 @@ export class AxonQueryBus implements QueryBus {
   readonly #permits: number;
   #stream: ProviderStream | undefined;
   #stopListening: (() => void) | undefined;
+  readonly #acks = new Acks();
+  readonly #pendingSubscribe = new Map<string, Promise<void>>();
 
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
@@ -243,17 +246,17 @@ export class AxonQueryBus implements QueryBus {
     } else if (list.length === 1) {
       this.#sendSubscription(entry, "subscribe");
     }
-    return Promise.resolve({
-      cancel: () => {
+    const registration: Registration = {
+      cancel: async () => {
         const remaining = (this.#handlers.get(entry.name) ?? []).filter((e) => e !== entry);
         if (remaining.length > 0) this.#handlers.set(entry.name, remaining);
         else {
           this.#handlers.delete(entry.name);
-          this.#sendSubscription(entry, "unsubscribe");
+          await awaitAck(this.#sendSubscription(entry, "unsubscribe"));
         }
-        return Promise.resolve();
       },
-    });
+    };
+    return awaitAck(this.#pendingSubscribe.get(entry.name)).then(() => registration);
   }
 
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
@@ -303,16 +306,16 @@ export class AxonQueryBus implements QueryBus {
   }
 
   /** Stops handling queries and closes the handler stream. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#stopListening?.();
     this.#stopListening = undefined;
-    for (const [name, entries] of this.#handlers) {
-      if (entries[0]) this.#sendSubscription(entries[0], "unsubscribe");
-      this.#handlers.delete(name);
-    }
+    const unsubscribed = [...this.#handlers.values()].map((entries) =>
+      awaitAck(this.#sendSubscription(entries[0], "unsubscribe"), 2_000)
+    );
+    this.#handlers.clear();
+    await Promise.all(unsubscribed);
     this.#stream?.end();
     this.#stream = undefined;
-    return Promise.resolve();
   }
 
   #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Forwarded[] {
@@ -321,10 +324,13 @@ export class AxonQueryBus implements QueryBus {
     );
   }
 
-  #sendSubscription(entry: HandlerEntry, action: "subscribe" | "unsubscribe"): void {
-    const messageId = newMessageId();
-    this.#stream?.send(create(QueryProviderOutboundSchema, {
-      instructionId: action === "subscribe" ? messageId : "",
+  /** Sends a (un)subscribe on the current stream; the promise settles with the server's ack. */
+  #sendSubscription(entry: HandlerEntry, action: "subscribe" | "unsubscribe"): Promise<void> | undefined {
+    if (!this.#stream) return undefined;
+    const { id: messageId, acked } = this.#acks.expect();
+    if (action === "subscribe") this.#pendingSubscribe.set(entry.name, acked);
+    this.#stream.send(create(QueryProviderOutboundSchema, {
+      instructionId: messageId,
       request: {
         case: action,
         value: create(QuerySubscriptionSchema, {
@@ -336,6 +342,7 @@ export class AxonQueryBus implements QueryBus {
         }),
       },
     }));
+    return acked;
   }
 
   async #open(rpc: Rpc, signal: AbortSignal): Promise<void> {
@@ -356,6 +363,7 @@ export class AxonQueryBus implements QueryBus {
     let consumed = 0;
     try {
       for await (const inbound of stream.responses) {
+        if (inbound.request.case === "ack") this.#acks.settle(inbound.request.value);
         if (inbound.instructionId) {
           stream.send(create(QueryProviderOutboundSchema, {
             request: {
@@ -379,6 +387,7 @@ export class AxonQueryBus implements QueryBus {
     } finally {
       if (this.#stream === stream) this.#stream = undefined;
       this.#forwarded.clear();
+      this.#acks.releaseAll();
     }
     if (!signal.aborted && this.#stopListening) throw new Error("The query stream ended");
   }

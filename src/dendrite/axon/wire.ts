@@ -28,7 +28,7 @@ import {
   RemoteError,
   TimeoutError,
 } from "../core/errors.ts";
-import type { Metadata, MetaValue } from "../core/message.ts";
+import { type Metadata, type MetaValue, newMessageId } from "../core/message.ts";
 import type { SerializedPayload } from "../core/registry.ts";
 import type { AggregateEventRecord, EventRecord } from "../eventstore/event_store.ts";
 
@@ -61,9 +61,11 @@ export function fromMetaData(metaData: { [key: string]: MetaDataValue }): Metada
       case "doubleValue":
         out[key] = data.value;
         break;
-      case "numberValue":
-        out[key] = Number(data.value);
+      case "numberValue": {
+        const n = Number(data.value);
+        out[key] = Number.isSafeInteger(n) ? n : data.value.toString(); // beyond 2^53: kept exact, as text
         break;
+      }
     }
   }
   return out;
@@ -102,7 +104,7 @@ export function toAxonEvent(record: EventRecord, snapshot = false): Event {
 export function fromAxonEvent(event: Event): EventRecord & { snapshot?: boolean } {
   const payload = event.payload ?? create(SerializedObjectSchema);
   const record: EventRecord = {
-    id: event.messageIdentifier,
+    id: event.messageIdentifier === "" ? newMessageId() : event.messageIdentifier,
     timestamp: Number(event.timestamp),
     payload: { type: payload.type, revision: payload.revision, data: payload.data },
     metadata: fromMetaData(event.metaData),
@@ -140,7 +142,7 @@ export function textInstruction(key: ProcessingKey, value: string): ProcessingIn
 export function numberInstruction(key: ProcessingKey, value: number): ProcessingInstruction {
   return create(ProcessingInstructionSchema, {
     key,
-    value: create(MetaDataValueSchema, { data: { case: "numberValue", value: BigInt(value) } }),
+    value: create(MetaDataValueSchema, { data: { case: "numberValue", value: BigInt(Math.round(value)) } }),
   });
 }
 
@@ -160,19 +162,39 @@ export function instructionValue(
   return instructions.find((i) => i.key === key)?.value?.data;
 }
 
-/** The routing key instruction's text, if present. */
+/** The routing key instruction as text, if present and non-empty (Java clients may send any scalar). */
 export function routingKeyOf(instructions: readonly ProcessingInstruction[]): string | undefined {
   const data = instructionValue(instructions, ProcessingKey.ROUTING_KEY);
-  if (data?.case === "textValue") return data.value;
-  if (data?.case === "numberValue") return String(data.value);
+  if (data === undefined || data.case === undefined || data.case === "bytesValue") return undefined;
+  const text = String(data.value);
+  return text === "" ? undefined : text;
+}
+
+/** A numeric processing instruction (PRIORITY, TIMEOUT, NR_OF_RESULTS), if present. */
+export function numericInstruction(
+  instructions: readonly ProcessingInstruction[],
+  key: ProcessingKey,
+): number | undefined {
+  const data = instructionValue(instructions, key);
+  if (data?.case === "numberValue") return Number(data.value);
+  if (data?.case === "doubleValue") return data.value;
+  if (data?.case === "textValue" && data.value !== "" && !Number.isNaN(Number(data.value))) {
+    return Number(data.value);
+  }
   return undefined;
 }
 
 /** The timeout instruction in ms, if present. */
 export function timeoutOf(instructions: readonly ProcessingInstruction[]): number | undefined {
-  const data = instructionValue(instructions, ProcessingKey.TIMEOUT);
-  if (data?.case === "numberValue") return Number(data.value);
-  return undefined;
+  return numericInstruction(instructions, ProcessingKey.TIMEOUT);
+}
+
+/** `instructions` with `replacement` instead of any instruction of the same key. */
+export function replaceInstruction(
+  instructions: readonly ProcessingInstruction[],
+  replacement: ProcessingInstruction,
+): ProcessingInstruction[] {
+  return [...instructions.filter((i) => i.key !== replacement.key), replacement];
 }
 
 const KINDS: readonly DomainErrorKind[] = [

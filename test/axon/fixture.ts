@@ -1,0 +1,54 @@
+/**
+ * Connector fixtures: a soma on an ephemeral port in a temporary folder — or the real Axon Server named by
+ * AXON_SERVER — and connectors to it, each a separate client ("process").
+ *
+ * @module
+ */
+import { type AxonConnector, connectAxon } from "../../src/dendrite/axon/mod.ts";
+import { MessageRegistry } from "../../src/dendrite/mod.ts";
+import { type Soma, startSoma } from "../../src/soma/mod.ts";
+import { file_example_v1_domain } from "../../src/gen/example/v1/domain_pb.ts";
+import { file_example_v1_greeter } from "../../src/gen/example/v1/greeter_pb.ts";
+
+/** The real Axon Server to test against, if the environment names one. */
+export const AXON_SERVER = Deno.env.get("AXON_SERVER");
+
+/** A registry with the example's messages (both ends of the wire must know the payload types). */
+export function exampleRegistry(): MessageRegistry {
+  return new MessageRegistry().addFiles(file_example_v1_domain, file_example_v1_greeter);
+}
+
+/** A server to connect to: soma on port 0, or AXON_SERVER. */
+export interface Server {
+  readonly address: string;
+  readonly soma?: Soma;
+  close(): Promise<void>;
+}
+
+export async function startServer(): Promise<Server> {
+  if (AXON_SERVER) return { address: AXON_SERVER, close: () => Promise.resolve() };
+  const dataDir = await Deno.makeTempDir({ prefix: "soma-test-" });
+  const soma = await startSoma({ dataDir, port: 0, httpPort: false, registry: exampleRegistry() });
+  return {
+    address: `127.0.0.1:${soma.port}`,
+    soma,
+    async close() {
+      await soma.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+/** A connector with its own client id. */
+export function connector(server: Server, component = "dendrite-test"): Promise<AxonConnector> {
+  return connectAxon(
+    {
+      address: server.address,
+      componentName: component,
+      heartbeat: { intervalMs: 500, timeoutMs: 2_000 },
+      onStateChange: () => {},
+    },
+    exampleRegistry(),
+    AbortSignal.timeout(20_000),
+  );
+}
