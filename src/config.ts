@@ -45,6 +45,11 @@ export interface Config {
   /** TLS on the HTTP listener (`TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither). */
   readonly tls?: TlsConfig;
   readonly logLevel: LogLevel;
+  /**
+   * A root key module outside the program (`DENDRITE_ROOT_KEY_MODULE`): tests and tools that must not touch the
+   * compiled-in `src/example/security/root_key.generated.ts`. Unset means the compiled-in one.
+   */
+  readonly rootKeyModule?: string;
 }
 
 /** A setting that cannot be used; `setting` names the variable or flag. */
@@ -77,6 +82,8 @@ Environment:
   AXON_SERVER                 host:port of an Axon-API server to use instead of the embedded one
   ELASTICSEARCH_URL           Elasticsearch for query models and tokens instead of SQLite
   TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1)
+  DENDRITE_ADMIN_PASSWORD     password of user "admin" (default: generated into DIR/secure/admin-password)
+  DENDRITE_ROOT_KEY_MODULE    root key module to load instead of the compiled-in one (tests, tools)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -233,6 +240,7 @@ export function parseConfig(
       : parseHttpUrl("ELASTICSEARCH_URL", elasticsearch),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     logLevel,
+    rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
   };
 }
 
@@ -250,6 +258,7 @@ export function describeConfig(config: Config): Record<string, string | number |
     logLevel: config.logLevel,
   };
   if (config.tls) described.tlsCertFile = config.tls.certFile;
+  if (config.rootKeyModule) described.rootKeyModule = config.rootKeyModule;
   return described;
 }
 

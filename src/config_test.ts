@@ -13,6 +13,7 @@ Deno.test("parseConfig() uses the defaults with no flags and no environment", ()
   assertEquals(config.elasticsearchUrl, undefined);
   assertEquals(config.tls, undefined);
   assertEquals(config.logLevel, "info");
+  assertEquals(config.rootKeyModule, undefined);
 });
 
 Deno.test("parseConfig() reads the environment and lets flags win", () => {
@@ -26,6 +27,7 @@ Deno.test("parseConfig() reads the environment and lets flags win", () => {
     TLS_CERT_FILE: "cert.pem",
     TLS_KEY_FILE: "key.pem",
     LOG_LEVEL: "WARN",
+    DENDRITE_ROOT_KEY_MODULE: "/tmp/keys/root_key.generated.ts",
   };
   const fromEnv = parseConfig([], env);
   assertEquals(fromEnv.port, 9000);
@@ -36,6 +38,7 @@ Deno.test("parseConfig() reads the environment and lets flags win", () => {
   assertEquals(fromEnv.elasticsearchUrl?.href, "http://localhost:9200/");
   assertEquals(fromEnv.tls, { certFile: "cert.pem", keyFile: "key.pem" });
   assertEquals(fromEnv.logLevel, "warn");
+  assertEquals(fromEnv.rootKeyModule, "/tmp/keys/root_key.generated.ts");
 
   const flagged = parseConfig(["--port", "0", "--data-dir=/tmp/x", "--log-level=debug"], env);
   assertEquals(flagged.port, 0);

@@ -1,6 +1,7 @@
 /**
  * The program. `deno task start` runs every role in one process: the greeter's command handlers and projection
- * on the embedded ports (see `example/wiring.ts`), and the HTTP server with the UI and the API.
+ * on the embedded ports (see `example/wiring.ts`), and the API role on the same ports (see `example/api_role.ts`:
+ * the security domain, provisioned, and the HTTP server with the UI and the API behind the auth interceptor).
  *
  * Configuration comes from the environment and flags (`--help`); SIGINT or SIGTERM shuts down gracefully
  * (a second signal exits at once).
@@ -8,9 +9,9 @@
  * @module
  */
 import { type Config, ConfigError, describeConfig, HELP, parseConfig, ROLES } from "./config.ts";
-import { exampleApi } from "./example/api/mod.ts";
+import { startApi } from "./example/api_role.ts";
 import { createEmbedded } from "./example/wiring.ts";
-import { buildUi, createLogger, type Logger, startServer } from "./server/mod.ts";
+import { buildUi, createLogger, type Logger } from "./server/mod.ts";
 import { errorFields } from "./server/log.ts";
 
 function shutdownSignals(): Deno.Signal[] {
@@ -48,29 +49,17 @@ async function run(config: Config, logger: Logger): Promise<number> {
   }
   const signals = nextShutdownSignal(logger);
   try {
-    const tls = config.tls
-      ? {
-        cert: await Deno.readTextFile(config.tls.certFile),
-        key: await Deno.readTextFile(config.tls.keyFile),
-      }
-      : undefined;
     const ui = await buildUi();
     const app = await createEmbedded(config, {
       onProcessorError: (error, where) =>
         logger.warn("processor error (retrying)", { ...where, ...errorFields(error) }),
     });
     try {
-      const server = await startServer({
-        port: config.port,
-        tls,
-        logger,
-        ui,
-        api: exampleApi({ commandBus: app.ports.commandBus, queryBus: app.ports.queryBus, logger }),
-      });
-      logger.info("listening", { url: server.url, port: server.port });
+      const api = await startApi(app.ports, config, logger, { ui });
+      logger.info("listening", { url: api.server.url, port: api.server.port });
       const signal = await signals.signal;
       logger.info("shutting down", { signal });
-      await server.shutdown();
+      await api.stop();
     } finally {
       await app.close();
     }

@@ -1,13 +1,21 @@
 /**
- * The greeter UI: greet, turn recording on and off, watch greetings arrive live, search them.
+ * The greeter UI: sign in, greet, turn recording on and off (role admin), watch greetings arrive live, search
+ * them. The token lives in memory only (see `session.ts`).
  *
  * @module
  */
 import { render } from "preact";
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import type { Greeting } from "../src/gen/example/v1/greeter_pb.ts";
-import { describeError, type GreeterClient, greeterClient } from "./client.ts";
+import {
+  apiClients,
+  type AuthClient,
+  describeError,
+  type GreeterClient,
+  isUnauthenticated,
+} from "./client.ts";
 import { useLiveGreetings } from "./live.ts";
+import { isAdmin, SessionHolder, type SessionState, useSession } from "./session.ts";
 
 type Status = { readonly recording: boolean; readonly greetingCount: bigint };
 
@@ -34,15 +42,92 @@ function ErrorBox({ error, onDismiss }: { error: string | undefined; onDismiss: 
   );
 }
 
+function Account(
+  { auth, holder, state, onError }: {
+    auth: AuthClient;
+    holder: SessionHolder;
+    state: SessionState;
+    onError: (message: string | undefined) => void;
+  },
+) {
+  const [identifier, setIdentifier] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const { session, notice } = state;
+
+  if (session) {
+    return (
+      <section class="card account" aria-label="Account">
+        <p>
+          Signed in as <strong data-testid="signed-in-as">{session.identifier}</strong>
+          <span class="roles">{session.roles.length > 0 ? session.roles.join(", ") : "no roles"}</span>
+        </p>
+        <button type="button" class="secondary" onClick={() => holder.signOut()}>Sign out</button>
+      </section>
+    );
+  }
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      const answer = await auth.login({ identifier, password });
+      setPassword("");
+      onError(undefined);
+      holder.signIn({
+        identifier,
+        token: answer.token,
+        roles: answer.roles,
+        expiresAt: Number(answer.expiresAt),
+      });
+    } catch (error) {
+      onError(describeError(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card" aria-label="Account">
+      {notice && <p class="notice" role="status">{notice}</p>}
+      <form class="signin" onSubmit={submit} aria-label="Sign in">
+        <label for="identifier">User</label>
+        <input
+          id="identifier"
+          name="username"
+          autocomplete="username"
+          required
+          maxLength={128}
+          value={identifier}
+          onInput={(e) => setIdentifier(e.currentTarget.value)}
+        />
+        <label for="password">Password</label>
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          maxLength={1024}
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+        <button type="submit" disabled={busy}>{busy ? "Signing in…" : "Sign in"}</button>
+      </form>
+    </section>
+  );
+}
+
 function Recording(
-  { client, status, onChange, onError }: {
+  { client, status, state, onChange, onError }: {
     client: GreeterClient;
     status: Status | undefined;
+    state: SessionState;
     onChange: () => Promise<void>;
     onError: (error: unknown) => void;
   },
 ) {
   const [busy, setBusy] = useState(false);
+  const allowed = isAdmin(state.session);
   const act = async (what: "record" | "stop") => {
     setBusy(true);
     try {
@@ -54,21 +139,35 @@ function Recording(
       setBusy(false);
     }
   };
-  const state = status === undefined ? "loading…" : status.recording ? "recording" : "stopped";
+  const recording = status === undefined ? "loading…" : status.recording ? "recording" : "stopped";
+  const hint = state.session
+    ? `Only role admin may record or stop; ${state.session.identifier} does not have it.`
+    : "Sign in as an admin to record or stop.";
   return (
     <section class="card recording" aria-label="Recording">
-      <p>
-        Greeter is <strong class={`state ${state}`} data-testid="recording-state">{state}</strong>
-        {status !== undefined && <span class="count">{status.greetingCount.toString()} greetings</span>}
-      </p>
-      <div class="buttons">
-        <button type="button" disabled={busy || status?.recording === true} onClick={() => act("record")}>
-          Record
-        </button>
-        <button type="button" disabled={busy || status?.recording === false} onClick={() => act("stop")}>
-          Stop
-        </button>
+      <div class="between">
+        <p>
+          Greeter is <strong class={`state ${recording}`} data-testid="recording-state">{recording}</strong>
+          {status !== undefined && <span class="count">{status.greetingCount.toString()} greetings</span>}
+        </p>
+        <div class="buttons">
+          <button
+            type="button"
+            disabled={!allowed || busy || status?.recording === true}
+            onClick={() => act("record")}
+          >
+            Record
+          </button>
+          <button
+            type="button"
+            disabled={!allowed || busy || status?.recording === false}
+            onClick={() => act("stop")}
+          >
+            Stop
+          </button>
+        </div>
       </div>
+      {!allowed && <p class="hint muted" data-testid="recording-hint">{hint}</p>}
     </section>
   );
 }
@@ -157,12 +256,18 @@ function Search({ client, onError }: { client: GreeterClient; onError: (error: u
 }
 
 function App() {
-  const client = useMemo(() => greeterClient(), []);
+  const holder = useMemo(() => new SessionHolder(), []);
+  const { greeter: client, auth } = useMemo(() => apiClients(holder), [holder]);
+  const session = useSession(holder);
   const [status, setStatus] = useState<Status | undefined>();
   const [error, setError] = useState<string | undefined>();
   const live = useLiveGreetings(client);
 
-  const showError = useCallback((e: unknown) => setError(describeError(e)), []);
+  const showError = useCallback((e: unknown) => {
+    // A refused token ends the session; the account card says so.
+    if (isUnauthenticated(e) && holder.state.notice !== undefined) return;
+    setError(describeError(e));
+  }, [holder]);
   const refreshStatus = useCallback(async () => {
     try {
       const answer = await client.getStatus({});
@@ -184,8 +289,9 @@ function App() {
         <h1>Greeter</h1>
         <p class="muted">Commands, events and live queries with dendrite</p>
       </header>
+      <Account auth={auth} holder={holder} state={session} onError={setError} />
       <ErrorBox error={error} onDismiss={() => setError(undefined)} />
-      <Recording client={client} status={status} onChange={succeeded} onError={showError} />
+      <Recording client={client} status={status} state={session} onChange={succeeded} onError={showError} />
       <GreetForm client={client} onGreeted={succeeded} onError={showError} />
       <section class="card" aria-label="Greetings">
         <h2>

@@ -59,11 +59,19 @@ export function grpcClient(service: DescService, address: string): grpc.Client {
   return new Client(address, grpc.credentials.createInsecure());
 }
 
+/** Request metadata from plain headers (e.g. `{ authorization: "Bearer …" }`). */
+export function metadata(headers: Readonly<Record<string, string>>): grpc.Metadata {
+  const result = new grpc.Metadata();
+  for (const [name, value] of Object.entries(headers)) result.set(name, value);
+  return result;
+}
+
 /** A unary call; rejects with the grpc-js `ServiceError` (code, details, metadata). */
 export function unary<I extends DescMessage, O extends DescMessage>(
   client: grpc.Client,
   method: DescMethodUnary<I, O>,
   input: MessageInitShape<I>,
+  headers: Readonly<Record<string, string>> = {},
   deadlineMs = 10_000,
 ): Promise<MessageShape<O>> {
   return new Promise((resolve, reject) => {
@@ -72,7 +80,7 @@ export function unary<I extends DescMessage, O extends DescMessage>(
       serializer(method.input),
       deserializer(method.output),
       create(method.input, input),
-      new grpc.Metadata(),
+      metadata(headers),
       { deadline: Date.now() + deadlineMs },
       (error, response) => error || response === undefined ? reject(error) : resolve(response),
     );

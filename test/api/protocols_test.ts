@@ -117,7 +117,9 @@ Deno.test("Stop makes Greet fail with FAILED_PRECONDITION and EX001; Record make
   const t = await startTestApp();
   const client = grpcClient(GreeterService, t.address);
   try {
-    assertEquals((await unary(client, GreeterService.method.stop, {})).recording, false);
+    // Record and Stop need role admin (see auth_test.ts); Greet stays public.
+    const admin = { authorization: `Bearer ${await t.adminToken()}` };
+    assertEquals((await unary(client, GreeterService.method.stop, {}, admin)).recording, false);
     const error = await assertRejects(() =>
       unary(client, GreeterService.method.greet, { message: "refused" })
     );
@@ -139,7 +141,7 @@ Deno.test("Stop makes Greet fail with FAILED_PRECONDITION and EX001; Record make
     );
     assertEquals(web.grpcStatus, String(grpc.status.FAILED_PRECONDITION));
 
-    assertEquals((await unary(client, GreeterService.method.record, {})).recording, true);
+    assertEquals((await unary(client, GreeterService.method.record, {}, admin)).recording, true);
     const greeted = await unary(client, GreeterService.method.greet, { message: "accepted" });
     assert(greeted.greetingId.length > 0);
   } finally {

@@ -41,6 +41,11 @@ Deno.test("reflection v1 lists the services and serves their descriptors", async
     const [list, bySymbol, byMethod, byFile, missing] = responses.map((r) => r.messageResponse);
     assert(list.case === "listServicesResponse", list.case);
     assertEquals(list.value.service.map((s) => s.name), [
+      "dendrite.security.v1.AuthService",
+      "dendrite.security.v1.ChallengeService",
+      "dendrite.security.v1.ConfigService",
+      "dendrite.security.v1.CredentialService",
+      "dendrite.security.v1.KeyService",
       "example.v1.GreeterService",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",

@@ -1,13 +1,17 @@
 /**
  * The HTTP server around the API: health, the UI, HTTP/1.1 and HTTP/2 on one port, graceful shutdown; and the
- * program itself (`src/main.ts`): --help, bad flags, start, SIGTERM.
+ * program itself (`src/main.ts`): --help, bad flags, start with security provisioned, SIGTERM, no secret logged.
  */
 import http2 from "node:http2";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { startTestApp } from "./fixture.ts";
 import { grpc, grpcClient, serverStream, unary } from "./grpc_client.ts";
+import { connectJson, GREETER } from "./wire.ts";
+
+const LOGIN = "/dendrite.security.v1.AuthService/Login";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -124,12 +128,18 @@ Deno.test("main: --help prints the usage; a bad flag exits with code 2", async (
   assert(bad.stderr.includes("--port must be a port number"), bad.stderr);
 });
 
-Deno.test("main: starts, serves, logs JSON without secrets, and exits 0 on SIGTERM", async () => {
+Deno.test("main: starts with security, says where the admin password is, logs no secret, exits 0 on SIGTERM", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "dendrite-main-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "src/main.ts", "--port=0", `--data-dir=${dataDir}`],
     cwd: ROOT,
-    env: { ELASTICSEARCH_URL: "https://user:hunter2@es.invalid:9200" },
+    env: {
+      ELASTICSEARCH_URL: "https://user:hunter2@es.invalid:9200",
+      // A root key of its own next to the data (never src/example/security/root_key.generated.ts), and a
+      // generated admin password (empty means unset).
+      DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
+      DENDRITE_ADMIN_PASSWORD: "",
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -151,13 +161,26 @@ Deno.test("main: starts, serves, logs JSON without secrets, and exits 0 on SIGTE
         if (line.msg === "listening") port = line.port;
       }
     }
-    const greet = await fetch(`http://127.0.0.1:${port}/example.v1.GreeterService/Greet`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message: "hello main" }),
+    const url = `http://127.0.0.1:${port}`;
+    const passwordFile = join(dataDir, "secure", "admin-password");
+    const signIn = lines.find((l) => l.msg === "admin sign-in");
+    assertEquals(signIn?.passwordFile, passwordFile, "the start-up log says where the password is");
+    const password = (await Deno.readTextFile(passwordFile)).trim();
+    assert(password.length >= 16, "a generated password");
+
+    const greet = await connectJson(url, `${GREETER}/Greet`, { message: "hello main" });
+    assertEquals(greet.response.status, 200);
+    const anonymous = await connectJson(url, `${GREETER}/Stop`, {});
+    assertEquals(anonymous.response.status, 401);
+    const refused = await connectJson(url, LOGIN, { identifier: "admin", password: "not-the-password" });
+    assertEquals(refused.response.status, 401);
+    const login = await connectJson(url, LOGIN, { identifier: "admin", password });
+    assertEquals(login.response.status, 200, login.text);
+    const token = (login.json as { token: string }).token;
+    const stop = await connectJson(url, `${GREETER}/Stop`, {}, undefined, {
+      authorization: `Bearer ${token}`,
     });
-    assertEquals(greet.status, 200);
-    await greet.body?.cancel();
+    assertEquals(stop.response.status, 200, stop.text);
 
     child.kill("SIGTERM");
     const rest = (async () => {
@@ -169,17 +192,25 @@ Deno.test("main: starts, serves, logs JSON without secrets, and exits 0 on SIGTE
       }
     })();
     const status = await child.status;
-    assertEquals(status.code, 0, await stderr);
+    const errors = await stderr;
+    assertEquals(status.code, 0, errors);
     const all = lines.concat((await rest).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)));
     const messages = all.map((l) => l.msg);
-    for (const msg of ["configuration", "listening", "request", "shutting down", "stopped"]) {
+    for (
+      const msg of ["configuration", "admin sign-in", "listening", "request", "shutting down", "stopped"]
+    ) {
       assert(messages.includes(msg), `logged "${msg}": ${messages}`);
     }
     const request = all.find((l) => l.msg === "request");
     assertEquals(request?.path, "/example.v1.GreeterService/Greet");
     assertEquals(request?.status, 200);
     assert(typeof request?.ms === "number");
-    assert(!JSON.stringify(all).includes("hunter2"), "no secret in the logs");
+    assert(errors.includes("Login refused"), "warnings go to stderr");
+    const logged = JSON.stringify(all) + errors;
+    assert(!logged.includes("hunter2"), "no URL password in the logs");
+    assert(!logged.includes(password), "no admin password in the logs");
+    assert(!logged.includes("not-the-password"), "no attempted password in the logs");
+    assert(!logged.includes(token.split(".")[2]), "no token in the logs");
   } finally {
     try {
       child.kill("SIGKILL");

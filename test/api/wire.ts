@@ -60,10 +60,11 @@ export async function grpcWebCall(
   path: string,
   body: Uint8Array<ArrayBuffer>,
   contentType = "application/grpc-web+proto",
+  headers: Readonly<Record<string, string>> = {},
 ) {
   const response = await fetch(`${url}${path}`, {
     method: "POST",
-    headers: { "content-type": contentType, "x-grpc-web": "1" },
+    headers: { ...headers, "content-type": contentType, "x-grpc-web": "1" },
     body,
   });
   const bytes = new Uint8Array(await response.arrayBuffer());
@@ -88,10 +89,11 @@ export async function connectJson(
   path: string,
   body: string | Uint8Array<ArrayBuffer> | Record<string, unknown>,
   contentType = "application/json",
+  headers: Readonly<Record<string, string>> = {},
 ) {
   const response = await fetch(`${url}${path}`, {
     method: "POST",
-    headers: { "content-type": contentType },
+    headers: { ...headers, "content-type": contentType },
     body: typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -1,7 +1,8 @@
 /**
  * `example.v1.GreeterService` on connect-es: each RPC becomes a command on the CommandBus or a query on the
- * QueryBus, routed to one greeter (routing key = greeter id) with the caller's correlation id as metadata.
- * Errors are mapped in `errors.ts`, not here.
+ * QueryBus, routed to one greeter (routing key = greeter id) with the caller's correlation id and, for a caller
+ * with a verified token, its subject and roles as metadata (never the token itself). Access control is the auth
+ * interceptor's job (see `GREETER_POLICY`) and errors are mapped in `errors.ts`, not here.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   queryOne,
 } from "../../dendrite/mod.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { claimsKey, metadataFromClaims } from "../../dendrite/security/mod.ts";
 import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
 
 /** Request header carrying a caller-chosen correlation id (echoed in the response headers). */
@@ -34,12 +36,16 @@ export interface GreeterApiOptions {
   readonly shutdown?: AbortSignal;
 }
 
-/** The correlation id of a call: the caller's `x-correlation-id` when it is well-formed, else a fresh UUID. */
-function correlate(context: HandlerContext): Metadata {
+/**
+ * The metadata of a call's command or query: the correlation id (the caller's `x-correlation-id` when it is
+ * well-formed, else a fresh UUID, echoed in the response headers), plus `subject` and `roles` from the claims
+ * the auth interceptor verified (none for an anonymous caller). The token is never copied.
+ */
+function callMetadata(context: HandlerContext): Metadata {
   const given = context.requestHeader.get(CORRELATION_HEADER);
   const id = given !== null && CORRELATION_ID.test(given) ? given : crypto.randomUUID();
   context.responseHeader.set(CORRELATION_HEADER, id);
-  return { [MetadataKeys.correlationId]: id };
+  return metadataFromClaims(context.values.get(claimsKey), { [MetadataKeys.correlationId]: id });
 }
 
 function expectType<S extends DescMessage>(message: Message | undefined, schema: S): MessageShape<S> {
@@ -73,7 +79,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
   const { commandBus, queryBus, greeterId } = options;
   const dispatchOptions = (context: HandlerContext) => ({
     routingKey: greeterId,
-    metadata: correlate(context),
+    metadata: callMetadata(context),
     signal: context.signal,
     timeoutMs: context.timeoutMs(),
   });
@@ -108,7 +114,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
         queryBus,
         create(domain.SearchQuerySchema, { query: request.query, limit: request.limit }),
         domain.GreetingListSchema,
-        { metadata: correlate(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+        { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
       );
       yield* list.greetings;
     },
@@ -116,7 +122,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
     async *greetings(_request, context) {
       const signal = combineSignals([context.signal, options.shutdown]);
       const subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
-        metadata: correlate(context),
+        metadata: callMetadata(context),
         signal,
       });
       try {
@@ -144,7 +150,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
         queryBus,
         create(domain.GreeterStatusQuerySchema, { greeterId }),
         domain.GreeterStatusSchema,
-        { metadata: correlate(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+        { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
       );
       return { recording: status.recording, greetingCount: status.greetingCount };
     },

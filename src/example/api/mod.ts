@@ -1,8 +1,10 @@
 /**
- * The example's API: `example.v1.GreeterService` on the CommandBus and QueryBus, with the error mapping.
+ * The example's API: `example.v1.GreeterService` on the CommandBus and QueryBus, with the error mapping and,
+ * when given, the auth interceptor (`startApi` in `../api_role.ts` installs `GREETER_POLICY`).
  *
  * @module
  */
+import type { Interceptor } from "@connectrpc/connect";
 import type { CommandBus, QueryBus } from "../../dendrite/mod.ts";
 import { GreeterService } from "../../gen/example/v1/greeter_pb.ts";
 import type { ApiRoutes } from "../../server/mod.ts";
@@ -21,6 +23,11 @@ export interface ExampleApiOptions {
   readonly logger: Logger;
   /** Default {@link DEFAULT_GREETER}. */
   readonly greeterId?: string;
+  /**
+   * The auth interceptor (e.g. `security.interceptor(GREETER_POLICY)`); it runs inside the error mapping. Without
+   * it every method is open and handlers see no claims (benchmarks, tests of the bare API).
+   */
+  readonly auth?: Interceptor;
 }
 
 /**
@@ -28,7 +35,8 @@ export interface ExampleApiOptions {
  *
  * @example
  * ```ts ignore
- * const server = await startServer({ port: 8080, logger, api: exampleApi({ ...app.ports, logger }) });
+ * const auth = security.interceptor(GREETER_POLICY);
+ * const server = await startServer({ port: 8080, logger, api: exampleApi({ ...app.ports, logger, auth }) });
  * ```
  */
 export function exampleApi(options: ExampleApiOptions): ApiRoutes {
@@ -41,7 +49,7 @@ export function exampleApi(options: ExampleApiOptions): ApiRoutes {
         greeterId: options.greeterId ?? DEFAULT_GREETER,
         shutdown,
       }),
-      { interceptors: [errorMappingInterceptor(options.logger)] },
+      { interceptors: [errorMappingInterceptor(options.logger), ...(options.auth ? [options.auth] : [])] },
     );
   };
 }

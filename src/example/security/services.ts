@@ -8,7 +8,13 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { DomainError, type Metadata, MetadataKeys, sendToAggregate } from "../../dendrite/mod.ts";
 import {
   type AuthPolicy,
@@ -99,16 +105,32 @@ function nameProblem(name: string): string | undefined {
     : "A key name has 1 to 100 characters and no control characters";
 }
 
+/** Options of {@link registerSecurityServices}. */
+export interface SecurityServicesOptions {
+  /**
+   * Interceptors for these services (outermost first), e.g. an error mapping and the auth interceptor. Given,
+   * they replace the router's own interceptors for these services, as connect-es does for service options.
+   */
+  readonly interceptors?: readonly Interceptor[];
+}
+
 /**
  * Registers the security services on a connect router.
  *
  * @example
  * ```ts ignore
  * connectNodeAdapter({ routes: (router) => registerSecurityServices(router, core), interceptors: [auth] });
+ * // or per service, next to services with interceptors of their own:
+ * registerSecurityServices(router, core, { interceptors: [auth] });
  * ```
  */
-export function registerSecurityServices(router: ConnectRouter, core: SecurityCore): void {
+export function registerSecurityServices(
+  router: ConnectRouter,
+  core: SecurityCore,
+  options: SecurityServicesOptions = {},
+): void {
   const { model, logger } = core;
+  const serviceOptions = options.interceptors ? { interceptors: [...options.interceptors] } : undefined;
 
   /** Runs a command for the signer and waits until the model shows it. */
   async function change(run: () => Promise<unknown>): Promise<void> {
@@ -146,14 +168,14 @@ export function registerSecurityServices(router: ConnectRouter, core: SecurityCo
       logger.info(`Login of ${JSON.stringify(credential.identifier)} (token valid ${lifetimeSeconds} s)`);
       return { token, expiresAt: BigInt(expiresAt), roles: [...credential.roles] };
     },
-  });
+  }, serviceOptions);
 
   router.service(ChallengeService, {
     getChallenge() {
       const { nonce, expiresAt } = core.challenges.issue();
       return { nonce, expiresAt: BigInt(expiresAt) };
     },
-  });
+  }, serviceOptions);
 
   router.service(KeyService, {
     async addTrustedKey(request, context) {
@@ -261,7 +283,7 @@ export function registerSecurityServices(router: ConnectRouter, core: SecurityCo
       );
       return { keyId: pair.keyId };
     },
-  });
+  }, serviceOptions);
 
   router.service(CredentialService, {
     async registerCredential(request, context) {
@@ -314,7 +336,7 @@ export function registerSecurityServices(router: ConnectRouter, core: SecurityCo
           .map((c) => create(CredentialInfoSchema, { identifier: c.identifier, roles: [...c.roles] })),
       };
     },
-  });
+  }, serviceOptions);
 
   const property = (name: string) =>
     create(PropertySchema, { name, value: model.property(name), default: !model.properties.has(name) });
@@ -340,7 +362,7 @@ export function registerSecurityServices(router: ConnectRouter, core: SecurityCo
       const names = new Set([...Object.keys(KNOWN_PROPERTIES), ...model.properties.keys()]);
       return { properties: [...names].sort().map(property) };
     },
-  });
+  }, serviceOptions);
 }
 
 async function rawKeyId(raw: Uint8Array): Promise<string> {
