@@ -6,14 +6,18 @@
  * @module
  */
 import { benchApi } from "./api.ts";
+import { benchConnector } from "./connector.ts";
 import { benchFoundation } from "./foundation.ts";
 import { benchQuery } from "./query.ts";
 import { benchSecurity } from "./security.ts";
+import { benchSoma } from "./soma.ts";
 import { type BenchRow, formatTable } from "./harness.ts";
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   foundation: benchFoundation,
   api: benchApi,
+  soma: benchSoma,
+  connector: benchConnector,
   query: benchQuery,
   security: benchSecurity,
 };

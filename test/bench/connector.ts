@@ -1,0 +1,112 @@
+/**
+ * Connector benchmark: command round trips connector → soma → a handler in another process, 64 in flight, next
+ * to a raw grpc-js unary echo between two processes measured in the same run.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { connectAxon } from "../../src/dendrite/axon/mod.ts";
+import { Rpc } from "../../src/dendrite/axon/rpc.ts";
+import { MessageRegistry, newMessageId } from "../../src/dendrite/mod.ts";
+import { startSoma } from "../../src/soma/mod.ts";
+import { CommandSchema, CommandService } from "../../src/gen/axon/command_pb.ts";
+import { SerializedObjectSchema } from "../../src/gen/axon/common_pb.ts";
+import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
+
+const COUNT = 4_000;
+const IN_FLIGHT = 64;
+
+/** Spawns a helper script and resolves with the process and its first stdout line. */
+async function spawn(script: string, args: string[]): Promise<{ child: Deno.ChildProcess; line: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${script} ended before it was ready`);
+    text += value;
+  }
+  reader.releaseLock();
+  return { child, line: text.slice(0, text.indexOf("\n")) };
+}
+
+/**
+ * Stops a helper. (A Deno process whose HTTP/2 client session receives a GOAWAY may abort inside nghttp2 —
+ * denoland/deno#36788 — so a helper may already be gone when the benchmark ends; that is not a failure here.)
+ */
+async function stopChild(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // already exited
+  }
+  await child.stdout.cancel().catch(() => {});
+  await child.status;
+}
+
+/** Runs the connector scenario. */
+export async function benchConnector(): Promise<BenchRow[]> {
+  const registry = new MessageRegistry().addFiles(domain.file_example_v1_domain);
+  const dataDir = await Deno.makeTempDir({ prefix: "bench-connector-" });
+  const soma = await startSoma({ dataDir, port: 0, httpPort: false, registry });
+  const address = `127.0.0.1:${soma.port}`;
+  const handler = await spawn("./fixtures/command_handler.ts", [address]);
+  const echo = await spawn("./fixtures/echo_server.ts", []);
+  const dispatcher = await connectAxon(
+    { address, componentName: "bench-dispatcher", onStateChange: () => {} },
+    registry,
+    AbortSignal.timeout(10_000),
+  );
+  const client = new grpc.Client(`127.0.0.1:${echo.line.trim()}`, grpc.credentials.createInsecure());
+  try {
+    const command = (i: number) =>
+      create(domain.GreetCommandSchema, { greeterId: `g${i % 100}`, message: `hi ${i}` });
+    const viaSoma = (i: number) => dispatcher.commandBus.dispatch(command(i), { routingKey: `g${i % 100}` });
+    await measure(500, IN_FLIGHT, viaSoma);
+    const soma64 = await measure(COUNT, IN_FLIGHT, viaSoma);
+
+    const rpc = new Rpc(client, () => new grpc.Metadata());
+    const payload = create(SerializedObjectSchema, {
+      type: domain.GreetCommandSchema.typeName,
+      data: registry.encode(command(0)).data,
+    });
+    const raw = () =>
+      rpc.unary(
+        CommandService.method.dispatch,
+        create(CommandSchema, { messageIdentifier: newMessageId(), name: "echo", payload }),
+      );
+    await measure(500, IN_FLIGHT, raw);
+    const raw64 = await measure(COUNT, IN_FLIGHT, raw);
+    const scenario = `command round trip connector → soma → handler process, ${IN_FLIGHT} in flight`;
+    return [
+      ratioRow(
+        scenario,
+        "commands/s",
+        soma64.perSecond,
+        {
+          name: "raw grpc-js unary echo between two processes",
+          value: raw64.perSecond,
+        },
+        0.5,
+        `p50 ${soma64.p50.toFixed(1)} ms, p99 ${soma64.p99.toFixed(1)} ms; echo p99 ${
+          raw64.p99.toFixed(1)
+        } ms`,
+      ),
+    ];
+  } finally {
+    client.close();
+    await dispatcher.close();
+    await stopChild(handler.child);
+    await stopChild(echo.child);
+    await soma.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+if (import.meta.main) console.log(formatTable(await benchConnector()));
