@@ -38,8 +38,14 @@ export interface Config {
   readonly axonPort: number;
   /** HTTP status port of the embedded Axon-API server (`AXON_HTTP_PORT`). */
   readonly axonHttpPort: number;
+  /** Interface the embedded Axon-API server listens on (`AXON_HOST`; default 127.0.0.1, 0.0.0.0 for `--role=soma` alone). */
+  readonly axonHost: string;
   /** `host:port` of an Axon-API server to connect to instead of the embedded one (`AXON_SERVER`). */
   readonly axonServer?: string;
+  /** Access token for the Axon-API server (`AXON_TOKEN`): sent by the connector, required by soma when set. */
+  readonly axonToken?: string;
+  /** CA certificates (PEM file) to verify the Axon-API server with; set it to connect over TLS (`AXON_TLS_CA_FILE`). */
+  readonly axonTlsCaFile?: string;
   /** Elasticsearch for query models and tokens instead of SQLite (`ELASTICSEARCH_URL`). */
   readonly elasticsearchUrl?: URL;
   /** TLS on the HTTP listener (`TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither). */
@@ -79,9 +85,13 @@ Environment:
   PORT, DATA_DIR, LOG_LEVEL   as above
   AXON_PORT                   gRPC port of the embedded Axon-API server (default 8124)
   AXON_HTTP_PORT              status port of the embedded Axon-API server (default 8024)
+  AXON_HOST                   interface of the embedded Axon-API server (default 127.0.0.1; 0.0.0.0 for --role=soma)
   AXON_SERVER                 host:port of an Axon-API server to use instead of the embedded one
+  AXON_TOKEN                  access token of the Axon-API server (soma requires it when set)
+  AXON_TLS_CA_FILE            PEM CA file: connect to AXON_SERVER over TLS, verifying it
   ELASTICSEARCH_URL           Elasticsearch for query models and tokens instead of SQLite
-  TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1)
+  TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1) and gRPC over
+                              TLS on the embedded Axon-API server
   DENDRITE_ADMIN_PASSWORD     password of user "admin" (default: generated into DIR/secure/admin-password)
   DENDRITE_ROOT_KEY_MODULE    root key module to load instead of the compiled-in one (tests, tools)
 `;
@@ -234,7 +244,10 @@ export function parseConfig(
     dataDir,
     axonPort: parsePort("AXON_PORT", nonEmpty(env.AXON_PORT) ?? "8124"),
     axonHttpPort: parsePort("AXON_HTTP_PORT", nonEmpty(env.AXON_HTTP_PORT) ?? "8024"),
+    axonHost: nonEmpty(env.AXON_HOST) ?? (roles.size === 1 && roles.has("soma") ? "0.0.0.0" : "127.0.0.1"),
     axonServer: axonServer === undefined ? undefined : parseHostPort("AXON_SERVER", axonServer),
+    axonToken: nonEmpty(env.AXON_TOKEN),
+    axonTlsCaFile: nonEmpty(env.AXON_TLS_CA_FILE),
     elasticsearchUrl: elasticsearch === undefined
       ? undefined
       : parseHttpUrl("ELASTICSEARCH_URL", elasticsearch),
@@ -252,7 +265,10 @@ export function describeConfig(config: Config): Record<string, string | number |
     dataDir: config.dataDir,
     axonPort: config.axonPort,
     axonHttpPort: config.axonHttpPort,
+    axonHost: config.axonHost,
     axonServer: config.axonServer ?? "(embedded)",
+    axonToken: config.axonToken !== undefined,
+    axonTls: config.axonTlsCaFile !== undefined,
     elasticsearchUrl: config.elasticsearchUrl ? redactUrl(config.elasticsearchUrl) : "(SQLite)",
     tls: config.tls !== undefined,
     logLevel: config.logLevel,

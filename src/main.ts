@@ -1,16 +1,16 @@
 /**
- * The program. `deno task start` runs every role in one process: the greeter's command handlers and projection
- * on the embedded ports (see `example/wiring.ts`), and the API role on the same ports (see `example/api_role.ts`:
- * the security domain, provisioned, and the HTTP server with the UI and the API behind the auth interceptor).
+ * The program. `deno task start` runs every role in one process: soma (the embedded Axon-API server), the
+ * greeter's command handlers and projection, and the API role (see `example/api_role.ts`: the security domain,
+ * provisioned, and the HTTP server with the UI and the API behind the auth interceptor). `--role` picks roles for
+ * a process of its own, and `AXON_SERVER` joins another soma or an Axon Server (see `example/wiring.ts`).
  *
  * Configuration comes from the environment and flags (`--help`); SIGINT or SIGTERM shuts down gracefully
  * (a second signal exits at once).
  *
  * @module
  */
-import { type Config, ConfigError, describeConfig, HELP, parseConfig, ROLES } from "./config.ts";
-import { startApi } from "./example/api_role.ts";
-import { createEmbedded } from "./example/wiring.ts";
+import { type Config, ConfigError, describeConfig, HELP, parseConfig } from "./config.ts";
+import { startProgram } from "./example/wiring.ts";
 import { buildUi, createLogger, type Logger } from "./server/mod.ts";
 import { errorFields } from "./server/log.ts";
 
@@ -43,29 +43,25 @@ function nextShutdownSignal(logger: Logger): { signal: Promise<Deno.Signal>; dis
 }
 
 async function run(config: Config, logger: Logger): Promise<number> {
-  if (ROLES.some((role) => !config.roles.has(role))) {
-    logger.error("only --role=all is available so far", { roles: [...config.roles] });
-    return 2;
-  }
   const signals = nextShutdownSignal(logger);
+  const starting = new AbortController();
+  signals.signal.then(() => starting.abort(new DOMException("Shutdown requested", "AbortError")));
   try {
-    const ui = await buildUi();
-    const app = await createEmbedded(config, {
-      onProcessorError: (error, where) =>
-        logger.warn("processor error (retrying)", { ...where, ...errorFields(error) }),
-    });
+    const ui = config.roles.has("api") ? await buildUi() : undefined;
+    const program = await startProgram(config, logger, { ui, signal: starting.signal });
     try {
-      const api = await startApi(app.ports, config, logger, { ui });
-      logger.info("listening", { url: api.server.url, port: api.server.port });
       const signal = await signals.signal;
       logger.info("shutting down", { signal });
-      await api.stop();
     } finally {
-      await app.close();
+      await program.stop();
     }
     logger.info("stopped");
     return 0;
   } catch (error) {
+    if (starting.signal.aborted) {
+      logger.info("stopped before start-up finished");
+      return 0;
+    }
     logger.error("the program failed", errorFields(error));
     return 1;
   } finally {

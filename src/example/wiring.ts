@@ -1,99 +1,262 @@
 /**
- * Builds the ports of the embedded mode and starts the greeter on them. `main.ts` only calls
- * {@link createEmbedded}; which adapters sit behind the ports is decided here and nowhere else.
+ * The composition root: which adapters sit behind the ports, and which roles run in this process. `main.ts` calls
+ * {@link startProgram}; nothing else decides about adapters.
  *
- * Today: in-process buses, the SQLite event store (`<data>/events.sqlite`), and the SQLite token and document
- * stores sharing one connection (`<data>/query.sqlite`). The embedded Axon-API server (soma) replaces the buses
- * and the event store behind this same function.
+ * - Without `AXON_SERVER`, soma runs in this process (SQLite under the data directory) and the roles use it
+ *   directly, with no gRPC hop; soma also listens on `AXON_PORT` so other processes can join.
+ * - With `AXON_SERVER`, the roles reach that server (soma in another process, or Axon Server) through the connector.
+ * - `ELASTICSEARCH_URL` puts the projection's query model and tokens in Elasticsearch instead of SQLite.
  *
  * @module
  */
-import { mkdir } from "node:fs/promises";
+import { Client } from "@elastic/elasticsearch";
 import { join } from "node:path";
 import {
-  LocalCommandBus,
-  LocalQueryBus,
-  MessageRegistry,
+  type DocumentStore,
+  type MessageRegistry,
+  MessageRegistry as Registry,
   Sqlite,
   SqliteDocumentStore,
-  SqliteEventStore,
   SqliteTokenStore,
   type Synchronous,
+  type TokenStore,
 } from "../dendrite/mod.ts";
+import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
+import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
+import { type Soma, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
+import { errorFields, type Logger, silentLogger } from "../server/log.ts";
+import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
+import { file_example_v1_greeter } from "../gen/example/v1/greeter_pb.ts";
+import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
 import { type GreeterPorts, startGreeter } from "./greeter/mod.ts";
 
-/** The running embedded application: its ports and how to stop it. */
-export interface Embedded {
-  /** The ports the API talks to (only `commandBus` and `queryBus` are meant for it). */
-  readonly ports: GreeterPorts;
-  /** Stops the greeter's handlers and processor, then closes the stores. Safe to call twice. */
-  close(): Promise<void>;
+/** The Axon component name of every process of the example. */
+export const COMPONENT = "dendrite-example";
+
+/** Segments of the greeter projection's processor when it is first created. */
+export const PROJECTION_SEGMENTS = 4;
+
+/** A registry with the example's messages: every process must know the payload types it sends or receives. */
+export function exampleRegistry(): MessageRegistry {
+  return new Registry().addFiles(file_example_v1_domain, file_example_v1_greeter);
 }
 
-/** What {@link createEmbedded} reads from the configuration. */
-export type EmbeddedConfig = Pick<Config, "dataDir">;
-
 /** Options that do not come from the configuration. */
-export interface EmbeddedOptions {
+export interface ProgramOptions extends Pick<ApiOptions, "ui" | "env" | "scrypt"> {
   /** SQLite durability (default FULL: an acknowledged command survives a power cut; NORMAL is an opt-in). */
   readonly synchronous?: Synchronous;
-  /** Called when the projection's processor hits an error it retries. */
-  readonly onProcessorError?: (error: unknown, where: { processor: string; segment: number }) => void;
+  /** Aborts start-up (e.g. a shutdown signal while waiting for `AXON_SERVER`). */
+  readonly signal?: AbortSignal;
+}
+
+/** What runs in this process. */
+export interface Program {
+  /** soma, when it runs in this process. */
+  readonly soma?: Soma;
+  /** The ports the roles use (absent when this process only runs soma). */
+  readonly ports?: GreeterPorts;
+  /** The API role's server, when this process runs it. */
+  readonly api?: RunningApi;
+  /** Stops every role in reverse order of start. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** What {@link startProgram} reads from the configuration. */
+export type ProgramConfig = Pick<
+  Config,
+  | "roles"
+  | "port"
+  | "dataDir"
+  | "axonHost"
+  | "axonPort"
+  | "axonHttpPort"
+  | "axonServer"
+  | "axonToken"
+  | "axonTlsCaFile"
+  | "elasticsearchUrl"
+  | "tls"
+  | "rootKeyModule"
+>;
+
+type Closer = () => Promise<void> | void;
+
+/** The projection's query model and token store: SQLite under the data directory, or Elasticsearch. */
+function openQueryStores(
+  config: ProgramConfig,
+  synchronous: Synchronous | undefined,
+): { tokenStore: TokenStore; documentStore: DocumentStore; close: Closer } {
+  if (config.elasticsearchUrl) {
+    const client = new Client({ node: config.elasticsearchUrl.href });
+    return {
+      tokenStore: new ElasticsearchTokenStore({ client }),
+      documentStore: new ElasticsearchDocumentStore({ client }),
+      close: () => client.close(),
+    };
+  }
+  const sqlite = new Sqlite(join(config.dataDir, "query.sqlite"), { synchronous });
+  return {
+    tokenStore: new SqliteTokenStore({ sqlite }),
+    documentStore: new SqliteDocumentStore({ sqlite }),
+    close: () => sqlite.close(),
+  };
+}
+
+async function readTls(config: ProgramConfig): Promise<{ cert: string; key: string } | undefined> {
+  if (!config.tls) return undefined;
+  return {
+    cert: await Deno.readTextFile(config.tls.certFile),
+    key: await Deno.readTextFile(config.tls.keyFile),
+  };
 }
 
 /**
- * Creates the stores and buses under `config.dataDir` and starts the greeter's command handlers and projection.
+ * Starts the configured roles: `soma`, `command` (the greeter's command handlers), `projection` (its tracking
+ * processor and query handlers) and `api` (security, the greeter API and the UI).
  *
  * @example
  * ```ts ignore
- * const app = await createEmbedded({ dataDir: "./data" });
- * // … serve the API on app.ports.commandBus / app.ports.queryBus …
- * await app.close();
+ * const program = await startProgram(parseConfig(Deno.args, Deno.env.toObject()), logger, { ui: await buildUi() });
+ * // … until a shutdown signal …
+ * await program.stop();
+ * ```
+ */
+export async function startProgram(
+  config: ProgramConfig,
+  logger: Logger,
+  options: ProgramOptions = {},
+): Promise<Program> {
+  const closers: Closer[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      for (const close of closers.reverse()) {
+        try {
+          await close();
+        } catch (error) {
+          logger.error("shutdown step failed", errorFields(error));
+        }
+      }
+    })();
+  const registry = exampleRegistry();
+  const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
+    logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
+  try {
+    await Deno.mkdir(config.dataDir, { recursive: true });
+    let soma: Soma | undefined;
+    if (config.roles.has("soma") || !config.axonServer) {
+      soma = await startSoma({
+        dataDir: config.dataDir,
+        host: config.axonHost,
+        port: config.axonPort,
+        httpPort: config.axonHttpPort,
+        registry,
+        synchronous: options.synchronous,
+        accessToken: config.axonToken,
+        tls: await readTls(config),
+        local: { clientId: `${COMPONENT}-local`, component: COMPONENT },
+        onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),
+      });
+      closers.push(() => soma!.close());
+      logger.info("soma listening", {
+        host: config.axonHost,
+        port: soma.port,
+        httpPort: soma.httpPort ?? null,
+      });
+    }
+    const roles = [...config.roles].filter((role) => role !== "soma");
+    if (roles.length === 0) return { soma, stop };
+
+    let axon: AxonConnector | undefined;
+    if (config.axonServer) {
+      logger.info("connecting", { axonServer: config.axonServer });
+      axon = await connectAxon(
+        {
+          address: config.axonServer,
+          componentName: COMPONENT,
+          token: config.axonToken,
+          tls: config.axonTlsCaFile ? { ca: await Deno.readFile(config.axonTlsCaFile) } : undefined,
+          onStateChange: (state, detail) =>
+            state === "connected"
+              ? logger.info("connected to the Axon server", { detail: String(detail) })
+              : logger.warn("disconnected from the Axon server (reconnecting)", { detail: String(detail) }),
+        },
+        registry,
+        options.signal,
+      );
+      closers.push(() => axon!.close());
+    }
+    const bus = axon ?? soma!;
+    const ports: GreeterPorts = {
+      commandBus: bus.commandBus,
+      queryBus: bus.queryBus,
+      eventStore: bus.eventStore,
+      registry,
+    };
+
+    if (config.roles.has("command")) {
+      const greeter = await startGreeter(ports, { command: true, projection: false });
+      closers.push(() => greeter.stop());
+    }
+    if (config.roles.has("projection")) {
+      const stores = openQueryStores(config, options.synchronous);
+      closers.push(stores.close);
+      const greeter = await startGreeter(
+        { ...ports, tokenStore: stores.tokenStore, documentStore: stores.documentStore },
+        { command: false, projection: true, segments: PROJECTION_SEGMENTS, onError: onProcessorError },
+      );
+      closers.push(() => greeter.stop());
+      const processor = greeter.processor!;
+      const unregister = axon
+        ? axon.connection.registerProcessor(processor)
+        : soma!.registerProcessor(processor);
+      closers.push(unregister);
+    }
+    let api: RunningApi | undefined;
+    if (config.roles.has("api")) {
+      api = await startApi(ports, config, logger, options);
+      closers.push(() => api!.stop());
+      logger.info("listening", { url: api.server.url, port: api.server.port });
+    }
+    return { soma, ports, api, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The embedded application without its API: soma in-process plus the greeter's command and projection roles. */
+export interface Embedded {
+  readonly ports: GreeterPorts;
+  readonly soma: Soma;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts soma in this process (gRPC on an ephemeral loopback port, no status page) with the greeter's command
+ * handlers and projection — what tests and tools need to put their own API in front.
+ *
+ * @example
+ * ```ts ignore
+ * const app = await createEmbedded({ dataDir: await Deno.makeTempDir() });
+ * const api = await startApi(app.ports, config, logger);
  * ```
  */
 export async function createEmbedded(
-  config: EmbeddedConfig,
-  options: EmbeddedOptions = {},
+  config: { readonly dataDir: string },
+  options: Pick<ProgramOptions, "synchronous"> & { readonly logger?: Logger } = {},
 ): Promise<Embedded> {
-  await mkdir(config.dataDir, { recursive: true });
-  const synchronous = options.synchronous ?? "FULL";
-  const eventStore = new SqliteEventStore({ path: join(config.dataDir, "events.sqlite"), synchronous });
-  let querySqlite: Sqlite | undefined;
-  try {
-    querySqlite = new Sqlite(join(config.dataDir, "query.sqlite"), { synchronous });
-    const ports: GreeterPorts = {
-      commandBus: new LocalCommandBus(),
-      queryBus: new LocalQueryBus(),
-      eventStore,
-      registry: new MessageRegistry(),
-      tokenStore: new SqliteTokenStore({ sqlite: querySqlite }),
-      documentStore: new SqliteDocumentStore({ sqlite: querySqlite }),
-    };
-    const greeter = await startGreeter(ports, {
-      command: true,
-      projection: true,
-      onError: options.onProcessorError,
-    });
-    const sqlite = querySqlite;
-    let closing: Promise<void> | undefined;
-    return {
-      ports,
-      close() {
-        closing ??= (async () => {
-          try {
-            await greeter.stop();
-          } finally {
-            eventStore.close();
-            sqlite.close();
-          }
-        })();
-        return closing;
-      },
-    };
-  } catch (error) {
-    eventStore.close();
-    querySqlite?.close();
-    throw error;
-  }
+  const program = await startProgram(
+    {
+      roles: new Set(["command", "projection"]),
+      port: 0,
+      dataDir: config.dataDir,
+      axonHost: "127.0.0.1",
+      axonPort: 0,
+      axonHttpPort: 0,
+    },
+    options.logger ?? silentLogger,
+    options,
+  );
+  return { ports: program.ports!, soma: program.soma!, close: program.stop };
 }

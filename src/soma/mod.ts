@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
@@ -78,6 +79,8 @@ export interface SomaOptions {
   readonly synchronous?: Synchronous;
   /** When set, every gRPC call must carry it in `AxonIQ-Access-Token`. */
   readonly accessToken?: string;
+  /** TLS on the gRPC listener: PEM certificate chain and private key (the status page stays plain HTTP). */
+  readonly tls?: { readonly cert: string; readonly key: string };
   /** Server heartbeats to clients reporting version ≥ 4.2.1 (default 1 000 ms; 0 disables heartbeats). */
   readonly heartbeatIntervalMs?: number;
   /** A heartbeat-capable client silent this long is dropped (default 5 000 ms). */
@@ -286,7 +289,12 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     grpcPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
         `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 8124}`,
-        ServerCredentials.createInsecure(),
+        options.tls
+          ? ServerCredentials.createSsl(null, [{
+            cert_chain: Buffer.from(options.tls.cert),
+            private_key: Buffer.from(options.tls.key),
+          }])
+          : ServerCredentials.createInsecure(),
         (error, port) => (error ? reject(error) : resolve(port)),
       )
     );

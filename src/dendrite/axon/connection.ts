@@ -423,10 +423,10 @@ export class AxonConnection {
       segmentStatus: status.segments.map((s) =>
         create(EventProcessorInfo_SegmentStatusSchema, {
           segmentId: s.segment,
-          onePartOf: s.mask + 1,
+          onePartOf: s.onePartOf,
           tokenPosition: BigInt(Math.max(0, s.position)),
           replaying: s.replaying,
-          caughtUp: !s.replaying,
+          caughtUp: s.caughtUp,
           errorState: s.error ?? "",
         })
       ),
