@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
@@ -41,6 +40,7 @@ import { type InstructionOutcome, Platform, type ProcessorAction } from "./platf
 import { queryService } from "./query_service.ts";
 import { QueryRouter } from "./queries.ts";
 import { Scheduler, schedulerService } from "./scheduler.ts";
+import { startTlsFront, type TlsFront } from "./tls_front.ts";
 import {
   type ActionOutcome,
   type LocalProcessor,
@@ -261,9 +261,11 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   });
 
   let closing: Promise<void> | undefined;
+  let front: TlsFront | undefined;
   const close = () => {
     closing ??= (async () => {
       shutdown.abort(new DOMException("soma is shutting down", "AbortError"));
+      await front?.close();
       platform.close();
       for (const stream of [...streams]) stream.close();
       commandRouter.close();
@@ -288,16 +290,16 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   try {
     grpcPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(
-        `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 8124}`,
-        options.tls
-          ? ServerCredentials.createSsl(null, [{
-            cert_chain: Buffer.from(options.tls.cert),
-            private_key: Buffer.from(options.tls.key),
-          }])
-          : ServerCredentials.createInsecure(),
+        // With TLS, the gRPC server listens on loopback behind soma's own TLS front (see tls_front.ts).
+        options.tls ? "127.0.0.1:0" : `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 8124}`,
+        ServerCredentials.createInsecure(),
         (error, port) => (error ? reject(error) : resolve(port)),
       )
     );
+    if (options.tls) {
+      front = await startTlsFront({ host, port: options.port ?? 8124, ...options.tls, targetPort: grpcPort });
+      grpcPort = front.port;
+    }
     if (options.httpPort !== false) {
       http = await serveStatus(
         { status, processors, act: processorAction },
