@@ -45,7 +45,7 @@ Deno.test({
 
       const client = createClient(
         GreeterService,
-        createConnectTransport({ baseUrl: `http://127.0.0.1:${apiUp.port}`, httpVersion: "1.1" }),
+        createConnectTransport({ baseUrl: `http://127.0.0.1:${apiUp.port}`, httpVersion: "2" }),
       );
       const greet = (message: string) => client.greet({ message }, { timeoutMs: 5_000 });
       const search = async (query: string) => {
