@@ -23,6 +23,8 @@ import {
 import { Greeter, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable } from "./harness.ts";
+import { connectAxon } from "../../src/dendrite/axon/mod.ts";
+import { startSoma } from "../../src/soma/mod.ts";
 
 const CATCH_UP_EVENTS = 100_000;
 const GREETERS = 100;
@@ -86,6 +88,7 @@ async function catchUp(
     await processor.caughtUp(last);
     const rate = (last + 1) / ((performance.now() - t0) / 1000);
     await processor.stop();
+    const viaSoma = await catchUpThroughSoma(dir, events, registry, last);
     return [
       { scenario: "raw sequential read (SQLite event store)", metric: "events/s", value: rawRate },
       {
@@ -98,9 +101,47 @@ async function catchUp(
         target: "≥ 100,000 events/s",
         met: rate >= 100_000,
       },
+      {
+        scenario: "catch-up, the same through the connector → soma over gRPC (ListEvents)",
+        metric: "events/s",
+        value: viaSoma,
+        limit: { name: "in-process catch-up", value: rate },
+      },
     ];
   } finally {
     query.close();
+  }
+}
+
+/** The same catch-up with the events read from soma over gRPC by the connector (a projection process). */
+async function catchUpThroughSoma(
+  dir: string,
+  events: SqliteEventStore,
+  registry: MessageRegistry,
+  last: number,
+): Promise<number> {
+  const soma = await startSoma({ eventStore: events, port: 0, httpPort: false, registry });
+  const axon = await connectAxon(
+    { address: `127.0.0.1:${soma.port}`, componentName: "bench-projection", onStateChange: () => {} },
+    registry,
+    AbortSignal.timeout(10_000),
+  );
+  const query = new Sqlite(join(dir, "query-via-soma.sqlite"));
+  try {
+    const processor = new TrackingProcessor(
+      greeterProjection(greeterModel(new SqliteDocumentStore({ sqlite: query }))),
+      { eventStore: axon.eventStore, tokenStore: new SqliteTokenStore({ sqlite: query }), registry },
+    );
+    const t0 = performance.now();
+    await processor.start();
+    await processor.caughtUp(last);
+    const rate = (last + 1) / ((performance.now() - t0) / 1000);
+    await processor.stop();
+    return rate;
+  } finally {
+    query.close();
+    await axon.close();
+    await soma.close();
   }
 }
 
