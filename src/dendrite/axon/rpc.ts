@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { type DescMethod, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import type { DescMethod, MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
+import { deserializer as deserialize, serializer as serialize } from "../grpc/service.ts";
 import { Channel } from "../core/channel.ts";
 import { abortReason, AxonErrorCode, ConcurrencyError, DendriteError, RemoteError } from "../core/errors.ts";
 
@@ -21,8 +22,8 @@ export function methodPath(method: DescMethod): string {
 
 function serializer<M extends DescMethod>(method: M) {
   return {
-    serialize: (message: MessageShape<M["input"]>) => Buffer.from(toBinary(method.input, message)),
-    deserialize: (bytes: Buffer) => fromBinary(method.output, bytes) as MessageShape<M["output"]>,
+    serialize: serialize(method.input) as (message: MessageShape<M["input"]>) => Buffer,
+    deserialize: deserialize(method.output) as (bytes: Buffer) => MessageShape<M["output"]>,
   };
 }
 
