@@ -18,7 +18,8 @@ import {
   CommandSchema,
   type CommandService,
 } from "../gen/axon/command_pb.ts";
-import { ErrorMessageSchema, InstructionAckSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import { instructionAck } from "../dendrite/axon/wire.ts";
 import {
   fromSerializedObject,
   fromWireMetadata,
@@ -197,15 +198,7 @@ export function commandService(
       if (message.instructionId !== "") {
         write({
           case: "ack",
-          value: create(InstructionAckSchema, {
-            instructionId: message.instructionId,
-            success: supported,
-            error: supported ? undefined : create(ErrorMessageSchema, {
-              errorCode: AxonErrorCode.UNSUPPORTED_INSTRUCTION,
-              message: "Unsupported instruction",
-              location: options.nodeName,
-            }),
-          }),
+          value: instructionAck(message.instructionId, supported, options.nodeName),
         });
       }
     });

@@ -8,7 +8,8 @@ import { create } from "@bufbuild/protobuf";
 import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
 import { AxonErrorCode } from "../dendrite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
-import { type ErrorMessage, ErrorMessageSchema, InstructionAckSchema } from "../gen/axon/common_pb.ts";
+import type { ErrorMessage } from "../gen/axon/common_pb.ts";
+import { instructionAck } from "../dendrite/axon/wire.ts";
 import {
   type ClientIdentification,
   type EventProcessorInfo,
@@ -259,15 +260,7 @@ export class Platform {
     if (message.instructionId !== "") {
       this.#write(connection, {
         case: "ack",
-        value: create(InstructionAckSchema, {
-          instructionId: message.instructionId,
-          success: supported,
-          error: supported ? undefined : create(ErrorMessageSchema, {
-            errorCode: AxonErrorCode.UNSUPPORTED_INSTRUCTION,
-            message: "Unsupported instruction",
-            location: this.#node().nodeName,
-          }),
-        }),
+        value: instructionAck(message.instructionId, supported, this.#node().nodeName),
       });
     }
   }

@@ -8,7 +8,8 @@ import { create } from "@bufbuild/protobuf";
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
 import { AxonErrorCode, type MessageRegistry } from "../dendrite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
-import { ErrorMessageSchema, InstructionAckSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import { instructionAck } from "../dendrite/axon/wire.ts";
 import {
   type QueryProviderInbound,
   QueryProviderInboundSchema,
@@ -293,15 +294,7 @@ export function queryService(
       if (message.instructionId !== "") {
         write({
           case: "ack",
-          value: create(InstructionAckSchema, {
-            instructionId: message.instructionId,
-            success: supported,
-            error: supported ? undefined : create(ErrorMessageSchema, {
-              errorCode: AxonErrorCode.UNSUPPORTED_INSTRUCTION,
-              message: "Unsupported instruction",
-              location: options.nodeName,
-            }),
-          }),
+          value: instructionAck(message.instructionId, supported, options.nodeName),
         });
       }
     });

@@ -6,6 +6,7 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
+import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   type CommandBus,
@@ -32,22 +33,7 @@ export function commandBusContract(
   open: () => Promise<CommandBusFixture>,
   options: { skip?: string | false } = {},
 ): void {
-  if (options.skip) console.log(`Skipping the CommandBus contract for ${adapter}: ${options.skip}`);
-  const test = (name: string, fn: (f: CommandBusFixture) => Promise<void>) =>
-    Deno.test({
-      name: `${adapter}: CommandBus ${name}`,
-      ignore: Boolean(options.skip),
-      sanitizeOps: false,
-      sanitizeResources: false,
-      async fn() {
-        const fixture = await open();
-        try {
-          await fn(fixture);
-        } finally {
-          await fixture.close();
-        }
-      },
-    });
+  const test = contractSuite("CommandBus", adapter, open, options);
   const id = () => `greeter-${crypto.randomUUID()}`;
 
   test("delivers a command with its metadata and routing key, and returns the typed result", async (f) => {

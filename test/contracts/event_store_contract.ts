@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   ConcurrencyError,
@@ -72,23 +73,7 @@ export function eventStoreContract(
   open: () => Promise<EventStoreFixture>,
   options: EventStoreContractOptions = {},
 ): void {
-  const ignore = Boolean(options.skip);
-  if (options.skip) console.log(`Skipping the EventStore contract for ${adapter}: ${options.skip}`);
-  const test = (name: string, fn: (fixture: EventStoreFixture) => Promise<void>) =>
-    Deno.test({
-      name: `${adapter}: EventStore ${name}`,
-      ignore,
-      sanitizeOps: false,
-      sanitizeResources: false,
-      async fn() {
-        const fixture = await open();
-        try {
-          await fn(fixture);
-        } finally {
-          await fixture.close();
-        }
-      },
-    });
+  const test = contractSuite("EventStore", adapter, open, options);
 
   if (!options.shared) {
     test("starts empty: last token -1, first token 0", async ({ store }) => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { create, type Message } from "@bufbuild/protobuf";
+import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { DomainError, NoHandlerError, type QueryBus, queryOne } from "../../src/dendrite/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
@@ -31,22 +32,7 @@ export function queryBusContract(
   open: () => Promise<QueryBusFixture>,
   options: { skip?: string | false } = {},
 ): void {
-  if (options.skip) console.log(`Skipping the QueryBus contract for ${adapter}: ${options.skip}`);
-  const test = (name: string, fn: (f: QueryBusFixture) => Promise<void>) =>
-    Deno.test({
-      name: `${adapter}: QueryBus ${name}`,
-      ignore: Boolean(options.skip),
-      sanitizeOps: false,
-      sanitizeResources: false,
-      async fn() {
-        const fixture = await open();
-        try {
-          await fn(fixture);
-        } finally {
-          await fixture.close();
-        }
-      },
-    });
+  const test = contractSuite("QueryBus", adapter, open, options);
 
   test("answers a query with the handler's typed response and passes metadata", async (f) => {
     let subject: unknown;

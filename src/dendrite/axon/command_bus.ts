@@ -18,7 +18,6 @@ import {
   CommandService,
   CommandSubscriptionSchema,
 } from "../../gen/axon/command_pb.ts";
-import { InstructionAckSchema } from "../../gen/axon/common_pb.ts";
 import * as grpc from "@grpc/grpc-js";
 import { combineSignals, delay } from "../core/async.ts";
 import { DendriteError, TimeoutError } from "../core/errors.ts";
@@ -40,6 +39,7 @@ import {
   fromErrorMessage,
   fromMetaData,
   fromSerializedObject,
+  instructionAck,
   numberInstruction,
   routingKeyOf,
   textInstruction,
@@ -216,7 +216,7 @@ export class AxonCommandBus implements CommandBus {
           stream.send(create(CommandProviderOutboundSchema, {
             request: {
               case: "ack",
-              value: create(InstructionAckSchema, { instructionId: inbound.instructionId, success: true }),
+              value: instructionAck(inbound.instructionId, true, this.#connection.clientId),
             },
           }));
         }

@@ -10,11 +10,7 @@
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import {
-  ErrorMessageSchema,
-  InstructionAckSchema,
-  InstructionResultSchema,
-} from "../../gen/axon/common_pb.ts";
+import { ErrorMessageSchema, InstructionResultSchema } from "../../gen/axon/common_pb.ts";
 import {
   ClientIdentificationSchema,
   type EventProcessorInfo,
@@ -31,6 +27,7 @@ import { AxonErrorCode } from "../core/errors.ts";
 import { newMessageId } from "../core/message.ts";
 import type { ProcessorStatus } from "../processing/processor.ts";
 import { type BidiStream, GrpcError, Rpc } from "./rpc.ts";
+import { instructionAck } from "./wire.ts";
 
 /** The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats). */
 export const CONNECTOR_VERSION = "4.6";
@@ -298,21 +295,10 @@ export class AxonConnection {
     this.#platform?.send(message);
   }
 
-  #ack(instructionId: string, success: boolean, errorCode?: string, message?: string): void {
+  #ack(instructionId: string, success: boolean): void {
     if (!instructionId) return;
     this.#send(create(PlatformInboundInstructionSchema, {
-      request: {
-        case: "ack",
-        value: create(InstructionAckSchema, {
-          instructionId,
-          success,
-          error: success ? undefined : create(ErrorMessageSchema, {
-            errorCode: errorCode ?? AxonErrorCode.UNSUPPORTED_INSTRUCTION,
-            message: message ?? "Unsupported instruction",
-            location: this.clientId,
-          }),
-        }),
-      },
+      request: { case: "ack", value: instructionAck(instructionId, success, this.clientId) },
     }));
   }
 

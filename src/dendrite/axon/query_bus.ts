@@ -7,7 +7,7 @@
  * @module
  */
 import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
-import { FlowControlSchema, InstructionAckSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import { FlowControlSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
 import {
   QueryCompleteSchema,
   type QueryProviderInbound,
@@ -48,6 +48,7 @@ import {
   fromErrorMessage,
   fromMetaData,
   fromSerializedObject,
+  instructionAck,
   numberInstruction,
   toErrorMessage,
   toMetaData,
@@ -368,7 +369,7 @@ export class AxonQueryBus implements QueryBus {
           stream.send(create(QueryProviderOutboundSchema, {
             request: {
               case: "ack",
-              value: create(InstructionAckSchema, { instructionId: inbound.instructionId, success: true }),
+              value: instructionAck(inbound.instructionId, true, this.#connection.clientId),
             },
           }));
         }

@@ -9,6 +9,8 @@ import { create } from "@bufbuild/protobuf";
 import {
   type ErrorMessage,
   ErrorMessageSchema,
+  type InstructionAck,
+  InstructionAckSchema,
   type MetaDataValue,
   MetaDataValueSchema,
   type ProcessingInstruction,
@@ -274,4 +276,25 @@ export function fromErrorMessage(
     default:
       return new RemoteError(code, text, message?.details ?? [], message?.location ?? "");
   }
+}
+
+/**
+ * The acknowledgement of an instruction: success, or (for an instruction the receiver does not support)
+ * `AXONIQ-1002` — which a well-behaved peer treats as "not supported here", not as a failure.
+ */
+export function instructionAck(
+  instructionId: string,
+  success: boolean,
+  location: string,
+  error: { code?: string; message?: string } = {},
+): InstructionAck {
+  return create(InstructionAckSchema, {
+    instructionId,
+    success,
+    error: success ? undefined : create(ErrorMessageSchema, {
+      errorCode: error.code ?? AxonErrorCode.UNSUPPORTED_INSTRUCTION,
+      message: error.message ?? "Unsupported instruction",
+      location,
+    }),
+  });
 }
