@@ -29,6 +29,7 @@ import {
   responsesOf,
   type SubscriptionQueryOptions,
   type SubscriptionQueryResult,
+  subscriptionResult,
   TimeoutError,
   type UpdateFilter,
 } from "../dendrite/mod.ts";
@@ -249,21 +250,7 @@ export class SomaQueryBus implements QueryBus {
       throw new DendriteError(AxonErrorCode.QUERY_DUPLICATED, `Subscription "${id}" already exists`);
     }
     options.signal?.addEventListener("abort", close, { once: true });
-    try {
-      const initial: Message[] = [];
-      for await (const response of this.query(query, { ...options, id })) initial.push(response);
-      const updates = async function* (): AsyncIterable<Message> {
-        try {
-          yield* channel.iterate(options.signal);
-        } finally {
-          close();
-        }
-      };
-      return { initial, updates: updates(), close };
-    } catch (error) {
-      close();
-      throw error;
-    }
+    return await subscriptionResult(this.query(query, { ...options, id }), channel, close, options.signal);
   }
 
   subscribe<S extends DescMessage>(

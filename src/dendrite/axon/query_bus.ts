@@ -38,6 +38,7 @@ import {
   responsesOf,
   type SubscriptionQueryOptions,
   type SubscriptionQueryResult,
+  subscriptionResult,
   type UpdateFilter,
 } from "../queries/query_bus.ts";
 import type { AxonConnection } from "./connection.ts";
@@ -216,16 +217,12 @@ export class AxonQueryBus implements QueryBus {
         close();
       }
     })();
-    try {
-      const initial: Message[] = [];
-      for await (const response of this.query(query, { ...options, id: newMessageId() })) {
-        initial.push(response);
-      }
-      return { initial, updates: updates.iterate(options.signal), close };
-    } catch (error) {
-      close();
-      throw error;
-    }
+    return await subscriptionResult(
+      this.query(query, { ...options, id: newMessageId() }),
+      updates,
+      close,
+      options.signal,
+    );
   }
 
   subscribe<S extends DescMessage>(

@@ -97,6 +97,34 @@ export async function queryOne<R extends DescMessage>(
   throw new DendriteError("AXONIQ-5000", `No response to query "${query.$typeName}"`);
 }
 
+/**
+ * The second half of every `subscriptionQuery`: with the subscription already feeding `updates`, collects the
+ * initial result (asked for after subscribing, so no update falls between the two) and returns the live result;
+ * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription.
+ */
+export async function subscriptionResult(
+  initial: AsyncIterable<Message>,
+  updates: Channel<Message>,
+  close: () => void,
+  signal?: AbortSignal,
+): Promise<SubscriptionQueryResult> {
+  try {
+    const responses: Message[] = [];
+    for await (const response of initial) responses.push(response);
+    const live = async function* (): AsyncIterable<Message> {
+      try {
+        yield* updates.iterate(signal);
+      } finally {
+        close();
+      }
+    };
+    return { initial: responses, updates: live(), close };
+  } catch (error) {
+    close();
+    throw error;
+  }
+}
+
 /** Normalizes a handler's return value into a list. */
 export function responsesOf(result: Message | readonly Message[] | undefined): readonly Message[] {
   if (result === undefined) return [];
@@ -180,21 +208,7 @@ export class LocalQueryBus implements QueryBus {
       this.#subscriptions.get(query.$typeName)?.delete(subscription);
     };
     options.signal?.addEventListener("abort", close, { once: true });
-    try {
-      const initial: Message[] = [];
-      for await (const response of this.query(query, options)) initial.push(response);
-      const updates = async function* (): AsyncIterable<Message> {
-        try {
-          yield* channel.iterate(options.signal);
-        } finally {
-          close();
-        }
-      };
-      return { initial, updates: updates(), close };
-    } catch (error) {
-      close();
-      throw error;
-    }
+    return await subscriptionResult(this.query(query, options), channel, close, options.signal);
   }
 
   subscribe<S extends DescMessage>(
