@@ -28,9 +28,10 @@ export class Sqlite {
   constructor(path: string, options: OpenOptions = {}) {
     this.path = path;
     this.db = new DatabaseSync(path);
+    // First: processes opening the same file at once wait for each other instead of failing "database is locked".
+    this.db.exec("PRAGMA busy_timeout = 5000");
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
-    this.db.exec("PRAGMA busy_timeout = 5000");
     this.db.exec("PRAGMA foreign_keys = ON");
   }
 
