@@ -17,7 +17,13 @@ import {
   type ServiceDefinition,
   status as Status,
 } from "@grpc/grpc-js";
-import { AxonErrorCode, type EventRecord, type EventStore } from "../dendrite/mod.ts";
+import {
+  AxonErrorCode,
+  type EventRecord,
+  type EventStore,
+  SqliteEventStore,
+  type TrackedEventRecord,
+} from "../dendrite/mod.ts";
 import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
 import { encodeEventWithToken } from "./wire_event.ts";
 import {
@@ -127,20 +133,51 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
     let wake: (() => void) | undefined;
     const run = async (from: number) => {
       let skipped = 0;
-      try {
-        for await (const record of store.stream({ from, follow: true, signal: stop })) {
-          if (
-            blacklist.size > 0 && blacklist.has(blacklistKey(record.payload.type, record.payload.revision))
-          ) {
-            if (++skipped < sendAfter) continue;
-          }
+      /** Blacklisted types are skipped, but one in `sendAfter` still goes out so the reader's token advances. */
+      const skip = (record: TrackedEventRecord) => {
+        if (
+          blacklist.size === 0 || !blacklist.has(blacklistKey(record.payload.type, record.payload.revision))
+        ) {
           skipped = 0;
-          while (permits <= 0) {
-            await new Promise<void>((resolve) => (wake = resolve));
-            stop.throwIfAborted();
+          return false;
+        }
+        if (++skipped < sendAfter) return true;
+        skipped = 0;
+        return false;
+      };
+      const send = async (record: TrackedEventRecord) => {
+        while (permits <= 0) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          stop.throwIfAborted();
+        }
+        permits--;
+        if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+      };
+      try {
+        if (store instanceof SqliteEventStore) {
+          // Pages read synchronously and written without an async step per event while permits and the
+          // transport allow.
+          for (let next = from; !stop.aborted;) {
+            const page = store.readPage(next, 512);
+            if (page.length === 0) {
+              await store.waitForNews(stop);
+              continue;
+            }
+            for (const record of page) {
+              if (skip(record)) continue;
+              if (permits > 0) {
+                permits--;
+                if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+              } else {
+                await send(record);
+              }
+            }
+            next = page[page.length - 1].token + 1;
           }
-          permits--;
-          if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+        } else {
+          for await (const record of store.stream({ from, follow: true, signal: stop })) {
+            if (!skip(record)) await send(record);
+          }
         }
         if (!stop.aborted) call.end();
       } catch (error) {

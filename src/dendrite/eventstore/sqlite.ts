@@ -284,26 +284,38 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
 
   async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
     let next = Math.max(0, options.from);
-    const select = `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ${PAGE}`;
     while (true) {
       options.signal?.throwIfAborted();
       if (this.#closed) return;
-      const rows = this.#sql.all<EventRow>(select, next);
-      for (const row of rows) {
-        yield toTracked(row);
+      const page = this.readPage(next, PAGE);
+      for (const record of page) {
+        yield record;
         options.signal?.throwIfAborted();
       }
-      if (rows.length > 0) {
-        next = rows[rows.length - 1].token + 1;
-        if (rows.length === PAGE) continue;
+      if (page.length > 0) {
+        next = page[page.length - 1].token + 1;
+        if (page.length === PAGE) continue;
       }
       if (!options.follow) return;
-      await this.#waitForNews(options.signal);
+      await this.waitForNews(options.signal);
     }
   }
 
-  /** Waits for an in-process append, or at most the poll interval (appends by other processes). */
-  async #waitForNews(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Up to `limit` events from token `from` (inclusive), read synchronously: for servers that stream pages without
+   * an async step per event (soma's ListEvents). Empty at the head or once closed.
+   */
+  readPage(from: number, limit: number): TrackedEventRecord[] {
+    if (this.#closed) return [];
+    return this.#sql.all<EventRow>(
+      `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ?`,
+      Math.max(0, from),
+      limit,
+    ).map(toTracked);
+  }
+
+  /** Resolves after the next in-process append, or at most the poll interval (appends by other processes). */
+  async waitForNews(signal: AbortSignal | undefined): Promise<void> {
     if (this.#pollIntervalMs <= 0) return await this.#notifier.wait(signal);
     const poll = new AbortController();
     const timer = setTimeout(() => poll.abort(), this.#pollIntervalMs);
