@@ -52,9 +52,10 @@ function toFts(query: string): string | undefined {
 class FtsIndex {
   readonly #sql: Sqlite;
   readonly #fields = new Map<string, readonly string[]>();
-  /** rowid → whether the row had an index entry before the pending changes. */
-  readonly #pending = new Map<number, boolean>();
+  /** rowid → whether the row had an index entry before, and its new text (null: none; undefined: re-read). */
+  readonly #pending = new Map<number, { existed: boolean; text: string | null; collection: string }>();
   #deferred = false;
+  #rollbacks = 0;
 
   constructor(sql: Sqlite) {
     this.#sql = sql;
@@ -68,9 +69,20 @@ class FtsIndex {
     return (this.#fields.get(collection)?.length ?? 0) > 0;
   }
 
-  /** Records that row `rowid` changed; `existed`: whether it had an index entry before this change. */
-  touch(rowid: number, existed: boolean): void {
-    if (!this.#pending.has(rowid)) this.#pending.set(rowid, existed);
+  /** The indexed text of a document of `collection`. */
+  text(collection: string, document: JsonObject): string {
+    const fields = this.#fields.get(collection) ?? [];
+    return fields.map((f) => document[f]).filter((v) => typeof v === "string").join("\n");
+  }
+
+  /**
+   * Records that row `rowid` changed: `existed` whether it had an index entry before this change, `text` its new
+   * text (null when the document is gone).
+   */
+  touch(rowid: number, existed: boolean, text: string | null, collection: string): void {
+    if (this.#pending.size === 0) this.#rollbacks = this.#sql.partialRollbacks;
+    const before = this.#pending.get(rowid);
+    this.#pending.set(rowid, { existed: before ? before.existed : existed, text, collection });
     if (!this.#deferred) this.#deferred = this.#sql.deferToCommit(() => this.flush(), () => this.#discard());
   }
 
@@ -81,21 +93,25 @@ class FtsIndex {
 
   flush(): void {
     const rows = [...this.#pending];
+    // A write rolled back to its savepoint may have undone changes recorded here: then read the texts again.
+    const reread = this.#sql.partialRollbacks !== this.#rollbacks;
     this.#discard();
     const inserts: [number, string, string][] = [];
-    for (const [rowid] of rows) {
+    for (const [rowid, change] of rows) {
+      if (!reread) {
+        if (change.text !== null) inserts.push([rowid, change.text, change.collection]);
+        continue;
+      }
       const row = this.#sql.get<{ collection: string; body: string }>(
         "SELECT collection, body FROM documents WHERE rowid = ?",
         rowid,
       );
-      const fields = row ? this.#fields.get(row.collection) ?? [] : [];
-      if (!row || fields.length === 0) continue;
-      const document = JSON.parse(row.body) as JsonObject;
-      const text = fields.map((f) => document[f]).filter((v) => typeof v === "string").join("\n");
-      inserts.push([rowid, text, row.collection]);
+      if (row && this.indexed(row.collection)) {
+        inserts.push([rowid, this.text(row.collection, JSON.parse(row.body) as JsonObject), row.collection]);
+      }
     }
-    for (const [rowid, existed] of rows) {
-      if (existed) this.#sql.run("DELETE FROM documents_fts WHERE rowid = ?", rowid);
+    for (const [rowid, change] of rows) {
+      if (change.existed) this.#sql.run("DELETE FROM documents_fts WHERE rowid = ?", rowid);
     }
     const insert = this.#sql.statement(
       "INSERT INTO documents_fts (rowid, text, collection) VALUES (?, ?, ?)",
@@ -144,7 +160,9 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
       this.name,
       id,
     )!.rowid;
-    if (this.#fts.indexed(this.name)) this.#fts.touch(rowid, !inserted);
+    if (this.#fts.indexed(this.name)) {
+      this.#fts.touch(rowid, !inserted, this.#fts.text(this.name, document), this.name);
+    }
   }
 
   put(id: string, document: T) {
@@ -170,7 +188,7 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
         id,
       );
       if (row && this.#fts.indexed(this.name)) {
-        this.#fts.touch(row.rowid, true);
+        this.#fts.touch(row.rowid, true, null, this.name);
         this.#fts.settle();
       }
       return row !== undefined;

@@ -48,3 +48,21 @@ Deno.test("SQLite search keeps no index entry of a rolled-back unit or a deleted
   assertEquals(sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM documents_fts")!.n, 0);
   sql.close();
 });
+
+Deno.test("SQLite search keeps no index entry of a write rolled back to its savepoint inside a unit", async () => {
+  const { sql, store, notes } = open();
+  await store.unitOfWork(async () => {
+    await notes.put("keep", { text: "kept text" });
+    const unserializable = { text: "never stored", size: 1n } as unknown as Note;
+    await assertRejects(() =>
+      notes.putMany([{ id: "lost", document: { text: "lost text" } }, {
+        id: "bad",
+        document: unserializable,
+      }])
+    );
+  });
+  assertEquals(await notes.get("lost"), undefined);
+  assertEquals((await notes.search("text")).map((f) => f.id), ["keep"]);
+  assertEquals(sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM documents_fts")!.n, 1);
+  sql.close();
+});

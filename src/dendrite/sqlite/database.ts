@@ -24,6 +24,7 @@ export class Sqlite {
   #unit: { readonly id: symbol; readonly done: Promise<void> } | undefined;
   readonly #beforeCommit = new Set<() => void>();
   readonly #onRollback = new Set<() => void>();
+  #partialRollbacks = 0;
 
   constructor(path: string, options: OpenOptions = {}) {
     this.path = path;
@@ -141,11 +142,17 @@ export class Sqlite {
       } catch (error) {
         this.statement("ROLLBACK TO write").run();
         this.statement("RELEASE write").run();
+        this.#partialRollbacks++;
         throw error;
       }
     }
     while (this.#unit) await this.#unit.done;
     return this.transaction(work);
+  }
+
+  /** How many writes inside units of work were rolled back to their savepoint so far (for caches of writes). */
+  get partialRollbacks(): number {
+    return this.#partialRollbacks;
   }
 
   close(): void {
