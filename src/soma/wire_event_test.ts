@@ -15,6 +15,20 @@ const records: EventRecord[] = [
   },
   { id: "e2", timestamp: 0, payload: { type: "", revision: "", data: new Uint8Array() }, metadata: {} },
   {
+    id: "é-ünïcödé-✓",
+    timestamp: 2 ** 50,
+    payload: { type: "t.v1.Ü", revision: "", data: new Uint8Array(300).fill(7) },
+    metadata: { "": "", empty: "", zero: 0, no: false, neg: -1, half: -0.5, emoji: "🙂", large: 2 ** 45 },
+    aggregate: { type: "Tŷpe", id: "ïd", sequence: 300 },
+  },
+  {
+    id: "negative",
+    timestamp: -5,
+    payload: { type: "p", revision: "", data: new Uint8Array([1]) },
+    metadata: { huge: 2 ** 52 + 2 },
+    aggregate: { type: "T", id: "n", sequence: 1 },
+  },
+  {
     id: "e3",
     timestamp: 5,
     payload: { type: "p", revision: "", data: new Uint8Array([9]) },
