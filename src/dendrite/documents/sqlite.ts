@@ -148,13 +148,14 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
 
   #put(id: string, document: T): void {
     const body = JSON.stringify(document);
-    const inserted = this.#sql.get<{ rowid: number }>(
-      "INSERT INTO documents (collection, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING rowid",
+    const { changes, lastInsertRowid } = this.#sql.run(
+      "INSERT INTO documents (collection, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
       this.name,
       id,
       body,
     );
-    const rowid = inserted?.rowid ?? this.#sql.get<{ rowid: number }>(
+    const inserted = Number(changes) === 1;
+    const rowid = inserted ? Number(lastInsertRowid) : this.#sql.get<{ rowid: number }>(
       "UPDATE documents SET body = ? WHERE collection = ? AND id = ? RETURNING rowid",
       body,
       this.name,
