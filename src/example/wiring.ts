@@ -13,8 +13,7 @@ import { Client } from "@elastic/elasticsearch";
 import { join } from "node:path";
 import {
   type DocumentStore,
-  type MessageRegistry,
-  MessageRegistry as Registry,
+  MessageRegistry,
   Sqlite,
   SqliteDocumentStore,
   SqliteTokenStore,
@@ -39,7 +38,7 @@ export const PROJECTION_SEGMENTS = 4;
 
 /** A registry with the example's messages: every process must know the payload types it sends or receives. */
 export function exampleRegistry(): MessageRegistry {
-  return new Registry().addFiles(file_example_v1_domain, file_example_v1_greeter);
+  return new MessageRegistry().addFiles(file_example_v1_domain, file_example_v1_greeter);
 }
 
 /** Options that do not come from the configuration. */

@@ -5,18 +5,13 @@
  * @module
  */
 import { type AxonConnector, connectAxon } from "../../src/dendrite/axon/mod.ts";
-import { MessageRegistry } from "../../src/dendrite/mod.ts";
 import { type Soma, startSoma } from "../../src/soma/mod.ts";
-import { file_example_v1_domain } from "../../src/gen/example/v1/domain_pb.ts";
-import { file_example_v1_greeter } from "../../src/gen/example/v1/greeter_pb.ts";
+import { exampleRegistry } from "../../src/example/wiring.ts";
+
+export { exampleRegistry };
 
 /** The real Axon Server to test against, if the environment names one. */
 export const AXON_SERVER = Deno.env.get("AXON_SERVER");
-
-/** A registry with the example's messages (both ends of the wire must know the payload types). */
-export function exampleRegistry(): MessageRegistry {
-  return new MessageRegistry().addFiles(file_example_v1_domain, file_example_v1_greeter);
-}
 
 /** A server to connect to: soma on port 0, or AXON_SERVER. */
 export interface Server {
