@@ -149,8 +149,9 @@ async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry
   for (let start = 0; start < LONG_HISTORY; start += 1_000) {
     await events.append(greetedRecords(registry, "long", start, Math.min(1_000, LONG_HISTORY - start)));
   }
-  // The snapshots the repository's policy (every 100) writes along the way.
-  for (let sequence = 99; sequence < LONG_HISTORY; sequence += 100) {
+  // The snapshots the greeter's policy writes along the way.
+  const every = Greeter.snapshot!.every;
+  for (let sequence = every - 1; sequence < LONG_HISTORY; sequence += every) {
     await events.appendSnapshot({
       id: newMessageId(),
       timestamp: Date.now(),
@@ -186,8 +187,8 @@ async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry
   if (loaded.state.greetingCount !== BigInt(LONG_HISTORY)) {
     throw new Error("The long aggregate loaded wrongly");
   }
-  // The typical case: half an interval of events after the latest snapshot.
-  await events.append(greetedRecords(registry, "long", LONG_HISTORY, 50));
+  // The worst case: one event short of the next snapshot.
+  await events.append(greetedRecords(registry, "long", LONG_HISTORY, every - 1));
   let tail = 0;
   for (let i = 0; i < LOADS; i++) tail += await time("long");
   const tailMs = tail / LOADS;
@@ -196,7 +197,7 @@ async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry
     {
       scenario: `aggregate load, ${
         LONG_HISTORY.toLocaleString("en-US")
-      } events, snapshots every 100 (latest at 99,999)`,
+      } events, snapshots every ${every} (latest at the last event)`,
       metric: "ms/load",
       value: longMs,
       limit: { name: "10-event aggregate", value: shortMs },
@@ -204,7 +205,7 @@ async function aggregateLoad(events: SqliteEventStore, registry: MessageRegistry
       met: longMs <= 2 * shortMs,
     },
     {
-      scenario: "aggregate load, the same plus 50 events after the latest snapshot (mid-interval)",
+      scenario: `aggregate load, the same plus ${every - 1} events after the latest snapshot (worst case)`,
       metric: "ms/load",
       value: tailMs,
       limit: { name: "10-event aggregate", value: shortMs },

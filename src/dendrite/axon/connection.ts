@@ -193,8 +193,10 @@ export class AxonConnection {
       const onClose = () => session.abort(closing.reason);
       closing.addEventListener("abort", onClose, { once: true });
       let client: grpc.Client | undefined;
+      let rpc: Rpc | undefined;
       try {
         client = await this.#open(session.signal);
+        rpc = this.#rpc;
         attempt = 0;
         await this.#runPlatform(session.signal);
       } catch (error) {
@@ -206,6 +208,7 @@ export class AxonConnection {
         this.#platform = undefined;
         for (const resolve of this.#pendingAcks.values()) resolve(false);
         this.#pendingAcks.clear();
+        await rpc?.settled();
         client?.close();
       }
       if (closing.aborted) return;

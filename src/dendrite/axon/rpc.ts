@@ -76,10 +76,40 @@ export interface BidiStream<I, O> {
 export class Rpc {
   readonly client: grpc.Client;
   readonly #headers: () => grpc.Metadata;
+  readonly #active = new Set<grpc.Call>();
+  readonly #settled = new Set<() => void>();
 
   constructor(client: grpc.Client, headers: () => grpc.Metadata) {
     this.client = client;
     this.#headers = headers;
+  }
+
+  /** Tracks a call until grpc-js reports its final status. */
+  #track<C extends grpc.Call>(call: C): C {
+    this.#active.add(call);
+    call.on("status", () => {
+      this.#active.delete(call);
+      if (this.#active.size === 0) { for (const wake of [...this.#settled]) wake(); }
+    });
+    return call;
+  }
+
+  /**
+   * Resolves once every call made here has its final status (or after `timeoutMs`). Closing the channel only then
+   * avoids a GOAWAY racing streams that are still being cancelled, which can abort Deno inside nghttp2
+   * (denoland/deno#36788).
+   */
+  settled(timeoutMs = 1_000): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#settled.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#settled.add(done);
+    });
   }
 
   #options(options: CallOptions): grpc.CallOptions {
@@ -94,7 +124,7 @@ export class Rpc {
     const { serialize, deserialize } = serializer(method);
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(abortReason(options.signal));
-      const call = this.client.makeUnaryRequest(
+      const call = this.#track(this.client.makeUnaryRequest(
         methodPath(method),
         serialize,
         deserialize,
@@ -107,7 +137,7 @@ export class Rpc {
             reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
           } else resolve(response!);
         },
-      );
+      ));
       const onAbort = () => call.cancel();
       options.signal?.addEventListener("abort", onAbort, { once: true });
     });
@@ -120,14 +150,14 @@ export class Rpc {
   ): AsyncIterable<MessageShape<M["output"]>> {
     options.signal?.throwIfAborted();
     const { serialize, deserialize } = serializer(method);
-    const call = this.client.makeServerStreamRequest(
+    const call = this.#track(this.client.makeServerStreamRequest(
       methodPath(method),
       serialize,
       deserialize,
       request,
       this.#headers(),
       this.#options(options),
-    );
+    ));
     const onAbort = () => call.cancel();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -149,7 +179,7 @@ export class Rpc {
     const { serialize, deserialize } = serializer(method);
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(abortReason(options.signal));
-      const call = this.client.makeClientStreamRequest(
+      const call = this.#track(this.client.makeClientStreamRequest(
         methodPath(method),
         serialize,
         deserialize,
@@ -161,7 +191,7 @@ export class Rpc {
             reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
           } else resolve(response!);
         },
-      );
+      ));
       const onAbort = () => call.cancel();
       options.signal?.addEventListener("abort", onAbort, { once: true });
       for (const request of requests) call.write(request);
@@ -174,13 +204,13 @@ export class Rpc {
     options: CallOptions & { bufferSize?: number } = {},
   ): BidiStream<MessageShape<M["input"]>, MessageShape<M["output"]>> {
     const { serialize, deserialize } = serializer(method);
-    const call = this.client.makeBidiStreamRequest(
+    const call = this.#track(this.client.makeBidiStreamRequest(
       methodPath(method),
       serialize,
       deserialize,
       this.#headers(),
       this.#options(options),
-    );
+    ));
     const channel = new Channel<MessageShape<M["output"]>>(options.bufferSize ?? 100_000);
     let ended = false;
     call.on("data", (message: MessageShape<M["output"]>) => channel.push(message));

@@ -1,0 +1,110 @@
+/**
+ * `deno task test`: runs every `*_test.ts` file as its own `deno test` process, as many at once as there are
+ * cores, prints each file's output when it finishes, and ends with Deno's summary line and a plain
+ * `N passed, M failed` line.
+ *
+ * Why processes: a Deno process whose HTTP/2 session receives a GOAWAY can abort inside nghttp2 (SIGABRT, or
+ * SIGSEGV with no message — denoland/deno#36788). In one test process that takes every other test module with it.
+ * Here it takes one file, and a file whose process was killed by a signal is run once more, saying so. A test
+ * that fails is never run again.
+ *
+ * Arguments are passed to every `deno test` (e.g. `--filter`); `--files=a,b` limits the run to those files.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const SKIP = new Set(["node_modules", "data", "coverage", ".git"]);
+
+async function testFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (SKIP.has(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) files.push(...await testFiles(path));
+    else if (entry.name.endsWith("_test.ts")) files.push(relative(root, path));
+  }
+  return files.sort();
+}
+
+interface Outcome {
+  readonly file: string;
+  readonly passed: number;
+  readonly failed: number;
+  readonly ignored: number;
+  /** The signal that killed the process, if one did. */
+  readonly signal: Deno.Signal | null;
+  readonly success: boolean;
+  readonly output: string;
+}
+
+function count(summary: string | undefined, word: string): number {
+  const match = summary?.match(new RegExp(`(\\d+) ${word}`));
+  return match ? Number(match[1]) : 0;
+}
+
+async function runFile(file: string, args: readonly string[]): Promise<Outcome> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", ...args, file],
+    cwd: root,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const output = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+  const summary = output.split("\n").findLast((line) => /^(ok|FAILED) \| \d+ passed/.test(line));
+  return {
+    file,
+    passed: count(summary, "passed"),
+    failed: count(summary, "failed"),
+    ignored: count(summary, "ignored"),
+    signal: result.signal,
+    success: result.success,
+    output,
+  };
+}
+
+async function main(): Promise<number> {
+  const filesArg = Deno.args.find((arg) => arg.startsWith("--files="));
+  const args = Deno.args.filter((arg) => arg !== filesArg);
+  const files = filesArg ? filesArg.slice("--files=".length).split(",") : await testFiles(root);
+  const started = performance.now();
+  const outcomes: Outcome[] = [];
+  const queue = [...files];
+  const worker = async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+      let outcome = await runFile(file, args);
+      if (outcome.signal !== null) {
+        console.log(
+          `${file}: the test process was killed by ${outcome.signal} (the Deno HTTP/2 GOAWAY abort, ` +
+            `denoland/deno#36788); running the file once more.\n${outcome.output.trimEnd()}\n`,
+        );
+        outcome = await runFile(file, args);
+      }
+      console.log(outcome.output.trimEnd());
+      if (outcome.signal !== null) console.log(`${file}: killed by ${outcome.signal} again.`);
+      outcomes.push(outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, navigator.hardwareConcurrency) }, worker));
+
+  const passed = outcomes.reduce((n, o) => n + o.passed, 0);
+  const ignored = outcomes.reduce((n, o) => n + o.ignored, 0);
+  // A file that failed without a summary (crashed, or did not compile) counts as one failure.
+  const failed = outcomes.reduce((n, o) => n + (o.failed > 0 ? o.failed : o.success ? 0 : 1), 0);
+  const broken = outcomes.filter((o) => !o.success).map((o) => o.file);
+  const seconds = Math.round((performance.now() - started) / 1000);
+  console.log("");
+  if (broken.length > 0) console.log(`Failing files: ${broken.join(", ")}`);
+  console.log(
+    `${
+      failed > 0 ? "FAILED" : "ok"
+    } | ${passed} passed | ${failed} failed | ${ignored} ignored (${seconds}s, ${files.length} files)`,
+  );
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+Deno.exitCode = await main();
