@@ -116,31 +116,43 @@ export class Rpc {
     return options.timeoutMs !== undefined ? { deadline: Date.now() + options.timeoutMs } : {};
   }
 
+  /**
+   * A call that answers once through a callback (unary, client streaming): `start` makes the call with the
+   * callback; the promise settles with the answer, the mapped error, or the signal's reason.
+   */
+  #answer<O>(
+    name: string,
+    options: CallOptions,
+    start: (callback: grpc.requestCallback<O>) => grpc.Call,
+  ): Promise<O> {
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(abortReason(options.signal));
+      const call = this.#track(start((error, response) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        if (error) reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, name));
+        else resolve(response!);
+      }));
+      const onAbort = () => call.cancel();
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   unary<M extends Method<"unary">>(
     method: M,
     request: MessageShape<M["input"]>,
     options: CallOptions = {},
   ): Promise<MessageShape<M["output"]>> {
     const { serialize, deserialize } = serializer(method);
-    return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(abortReason(options.signal));
-      const call = this.#track(this.client.makeUnaryRequest(
+    return this.#answer(method.name, options, (callback) =>
+      this.client.makeUnaryRequest(
         methodPath(method),
         serialize,
         deserialize,
         request,
         this.#headers(),
         this.#options(options),
-        (error, response) => {
-          options.signal?.removeEventListener("abort", onAbort);
-          if (error) {
-            reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
-          } else resolve(response!);
-        },
+        callback,
       ));
-      const onAbort = () => call.cancel();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   async *serverStream<M extends Method<"server_streaming">>(
@@ -177,25 +189,18 @@ export class Rpc {
     options: CallOptions = {},
   ): Promise<MessageShape<M["output"]>> {
     const { serialize, deserialize } = serializer(method);
-    return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(abortReason(options.signal));
-      const call = this.#track(this.client.makeClientStreamRequest(
+    return this.#answer(method.name, options, (callback) => {
+      const call = this.client.makeClientStreamRequest(
         methodPath(method),
         serialize,
         deserialize,
         this.#headers(),
         this.#options(options),
-        (error, response) => {
-          options.signal?.removeEventListener("abort", onAbort);
-          if (error) {
-            reject(options.signal?.aborted ? abortReason(options.signal) : fromGrpcError(error, method.name));
-          } else resolve(response!);
-        },
-      ));
-      const onAbort = () => call.cancel();
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+        callback,
+      );
       for (const request of requests) call.write(request);
       call.end();
+      return call;
     });
   }
 
