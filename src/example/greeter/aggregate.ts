@@ -27,8 +27,8 @@ export const Greeter = defineAggregate({
   events: [domain.GreetedEventSchema, domain.RecordingStartedEventSchema, domain.RecordingStoppedEventSchema],
   initialState: () => create(domain.GreeterStateSchema, { recording: true, greetingCount: 0n }),
   aggregateId: (command) => command.greeterId,
-  // A snapshot every 20 events bounds a load to one snapshot plus at most 19 events (see the query bench).
-  snapshot: { schema: domain.GreeterStateSchema, every: 20 },
+  // A snapshot every 10 events bounds a load to one snapshot plus at most 9 events (see the query bench).
+  snapshot: { schema: domain.GreeterStateSchema, every: 10 },
 
   decide(command, state) {
     switch (command.$typeName) {
