@@ -3,7 +3,7 @@
  * monolith. Killing the command process makes Greet fail promptly with a clear error; restarting it heals.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
@@ -24,6 +24,7 @@ Deno.test({
       NO_COLOR: "1",
     };
     const processes: ProgramProcess[] = [];
+    let sessions: Http2SessionManager | undefined;
     const start = (role: string, env: Record<string, string> = {}) => {
       const process = new ProgramProcess(role, [`--role=${role}`], { ...base, ...env });
       processes.push(process);
@@ -43,9 +44,13 @@ Deno.test({
         projection.waitFor(connected, "a connection"),
       ]);
 
+      const baseUrl = `http://127.0.0.1:${apiUp.port}`;
+      // Our own session manager, so the session can be closed before the api process goes away: a GOAWAY from
+      // a stopping server can abort this Deno process inside nghttp2 (denoland/deno#36788).
+      sessions = new Http2SessionManager(baseUrl);
       const client = createClient(
         GreeterService,
-        createConnectTransport({ baseUrl: `http://127.0.0.1:${apiUp.port}`, httpVersion: "2" }),
+        createConnectTransport({ baseUrl, httpVersion: "2", sessionManager: sessions }),
       );
       const greet = (message: string) => client.greet({ message }, { timeoutMs: 5_000 });
       const search = async (query: string) => {
@@ -100,6 +105,7 @@ Deno.test({
         "the new greeting in Search",
       );
     } finally {
+      sessions?.abort();
       const statuses = await Promise.all(processes.map((p) => p.stop()));
       await Deno.remove(dataDir, { recursive: true });
       for (const [i, status] of statuses.entries()) {

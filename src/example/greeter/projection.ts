@@ -65,20 +65,32 @@ function toGreeting(id: string, document: GreetingDocument): Greeting {
  * to `GreetingsQuery` subscribers (unless replaying).
  */
 export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Projection {
-  /** Inside a unit of work: status changes kept in memory and written once, when the batch ends. */
-  let pending: Map<string, GreeterDocument> | undefined;
+  /**
+   * Inside a unit of work (a batch of events in one transaction): greetings and status changes are collected and
+   * written once at the end of the batch, and live updates go out only after it committed.
+   */
+  let batch:
+    | {
+      readonly greetings: { id: string; document: GreetingDocument }[];
+      readonly statuses: Map<string, GreeterDocument>;
+      readonly updates: Greeting[];
+    }
+    | undefined;
 
   async function applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument) {
     const aggregate = event.aggregate;
     if (!aggregate) return;
-    const current = pending?.get(aggregate.id) ?? await model.greeters.get(aggregate.id) ??
+    const current = batch?.statuses.get(aggregate.id) ?? await model.greeters.get(aggregate.id) ??
       { recording: true, greetingCount: 0, sequence: -1 };
     if (aggregate.sequence <= current.sequence) return;
     const next = { ...change(current), sequence: aggregate.sequence };
-    if (pending) pending.set(aggregate.id, next);
+    if (batch) batch.statuses.set(aggregate.id, next);
     else await model.greeters.put(aggregate.id, next);
   }
 
+  const publish = (greetings: readonly Greeting[]) => {
+    for (const greeting of greetings) queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, greeting);
+  };
   const unitOfWork = model.unitOfWork;
 
   return defineProjection({
@@ -97,11 +109,15 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
             greeterId: payload.greeterId,
             greetedAt: event.timestamp,
           };
-          await model.greetings.put(event.id, document);
-          await applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
-          if (!context.replaying) {
-            queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, toGreeting(event.id, document));
+          const update = context.replaying ? [] : [toGreeting(event.id, document)];
+          if (batch) {
+            batch.greetings.push({ id: event.id, document });
+            batch.updates.push(...update);
+          } else {
+            await model.greetings.put(event.id, document);
           }
+          await applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
+          if (!batch) publish(update);
           return;
         }
         case "example.v1.RecordingStartedEvent":
@@ -114,17 +130,23 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
       await model.greetings.clear();
       await model.greeters.clear();
     },
-    unitOfWork: unitOfWork && (<T>(work: () => Promise<T>) =>
-      unitOfWork(async () => {
-        pending = new Map();
+    unitOfWork: unitOfWork && (async <T>(work: () => Promise<T>) => {
+      let updates: Greeting[] = [];
+      const result = await unitOfWork(async () => {
+        batch = { greetings: [], statuses: new Map(), updates: [] };
         try {
           const result = await work();
-          await model.greeters.putMany([...pending].map(([id, document]) => ({ id, document })));
+          await model.greetings.putMany(batch.greetings);
+          await model.greeters.putMany([...batch.statuses].map(([id, document]) => ({ id, document })));
+          updates = batch.updates;
           return result;
         } finally {
-          pending = undefined;
+          batch = undefined;
         }
-      })),
+      });
+      publish(updates);
+      return result;
+    }),
   });
 }
 
