@@ -381,19 +381,29 @@ function decodeMetadata(text: string | null): Metadata {
 }
 
 function toRecord(row: EventRow): EventRecord {
-  const record: EventRecord = {
+  const payload = { type: row.payload_type, revision: row.payload_revision, data: row.payload };
+  const metadata = decodeMetadata(row.metadata);
+  return row.aggregate_id === null ? { id: row.event_id, timestamp: row.timestamp, payload, metadata } : {
     id: row.event_id,
     timestamp: row.timestamp,
-    payload: { type: row.payload_type, revision: row.payload_revision, data: row.payload },
-    metadata: decodeMetadata(row.metadata),
-  };
-  if (row.aggregate_id === null) return record;
-  return {
-    ...record,
+    payload,
+    metadata,
     aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 },
   };
 }
 
+/** One object per row (this is the read path of every processor and of soma's ListEvents). */
 function toTracked(row: EventRow): TrackedEventRecord {
-  return { ...toRecord(row), token: row.token };
+  const payload = { type: row.payload_type, revision: row.payload_revision, data: row.payload };
+  const metadata = decodeMetadata(row.metadata);
+  return row.aggregate_id === null
+    ? { id: row.event_id, timestamp: row.timestamp, payload, metadata, token: row.token }
+    : {
+      id: row.event_id,
+      timestamp: row.timestamp,
+      payload,
+      metadata,
+      aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 },
+      token: row.token,
+    };
 }
