@@ -15,7 +15,13 @@ import {
   type HandlerContext,
   type Interceptor,
 } from "@connectrpc/connect";
-import { DomainError, type Metadata, MetadataKeys, sendToAggregate } from "../../dendrite/mod.ts";
+import {
+  type CommandOf,
+  DomainError,
+  type Metadata,
+  MetadataKeys,
+  sendToAggregate,
+} from "../../dendrite/mod.ts";
 import {
   type AuthPolicy,
   hashPassword,
@@ -142,6 +148,11 @@ export function registerSecurityServices(
     }
   }
 
+  /** Sends a key-management command as the signing key manager and waits until the model shows it. */
+  function keyCommand(command: CommandOf<typeof KeyAggregate>, metadata: Metadata): Promise<void> {
+    return change(() => sendToAggregate(core.commandBus, KeyAggregate, command, { metadata }));
+  }
+
   router.service(AuthService, {
     async login(request) {
       if (request.password.length > MAX_PASSWORD_LENGTH || request.identifier.length > 128) {
@@ -182,31 +193,20 @@ export function registerSecurityServices(
       invalid(nameProblem(request.name));
       const keyId = await rawKeyId(request.publicKey);
       const metadata = signerMetadata(context);
-      await change(() =>
-        sendToAggregate(
-          core.commandBus,
-          KeyAggregate,
-          create(domain.RegisterTrustedKeyCommandSchema, {
-            keyId,
-            name: request.name,
-            publicKey: request.publicKey,
-          }),
-          { metadata },
-        )
+      await keyCommand(
+        create(domain.RegisterTrustedKeyCommandSchema, {
+          keyId,
+          name: request.name,
+          publicKey: request.publicKey,
+        }),
+        metadata,
       );
       logger.info(`Trusted key ${keyId} (${JSON.stringify(request.name)}) added by ${metadata.subject}`);
       return { keyId };
     },
     async removeTrustedKey(request, context) {
       const metadata = signerMetadata(context);
-      await change(() =>
-        sendToAggregate(
-          core.commandBus,
-          KeyAggregate,
-          create(domain.RemoveTrustedKeyCommandSchema, { keyId: request.keyId }),
-          { metadata },
-        )
-      );
+      await keyCommand(create(domain.RemoveTrustedKeyCommandSchema, { keyId: request.keyId }), metadata);
       logger.info(`Trusted key ${request.keyId} removed by ${metadata.subject}`);
       return {};
     },
@@ -217,17 +217,13 @@ export function registerSecurityServices(
       invalid(nameProblem(request.name));
       const keyId = await rawKeyId(request.publicKey);
       const metadata = signerMetadata(context);
-      await change(() =>
-        sendToAggregate(
-          core.commandBus,
-          KeyAggregate,
-          create(domain.RegisterKeyManagerCommandSchema, {
-            keyId,
-            name: request.name,
-            publicKey: request.publicKey,
-          }),
-          { metadata },
-        )
+      await keyCommand(
+        create(domain.RegisterKeyManagerCommandSchema, {
+          keyId,
+          name: request.name,
+          publicKey: request.publicKey,
+        }),
+        metadata,
       );
       logger.info(`Key manager ${keyId} (${JSON.stringify(request.name)}) added by ${metadata.subject}`);
       return { keyId };
@@ -237,14 +233,7 @@ export function registerSecurityServices(
         throw new ConnectError("The compiled-in root key manager cannot be removed", Code.FailedPrecondition);
       }
       const metadata = signerMetadata(context);
-      await change(() =>
-        sendToAggregate(
-          core.commandBus,
-          KeyAggregate,
-          create(domain.RemoveKeyManagerCommandSchema, { keyId: request.keyId }),
-          { metadata },
-        )
-      );
+      await keyCommand(create(domain.RemoveKeyManagerCommandSchema, { keyId: request.keyId }), metadata);
       logger.info(`Key manager ${request.keyId} removed by ${metadata.subject}`);
       return {};
     },
@@ -264,17 +253,13 @@ export function registerSecurityServices(
         );
       }
       if (!model.trustedKeys.has(pair.keyId)) {
-        await change(() =>
-          sendToAggregate(
-            core.commandBus,
-            KeyAggregate,
-            create(domain.RegisterTrustedKeyCommandSchema, {
-              keyId: pair.keyId,
-              name: request.name,
-              publicKey: pair.publicKeyRaw,
-            }),
-            { metadata },
-          )
+        await keyCommand(
+          create(domain.RegisterTrustedKeyCommandSchema, {
+            keyId: pair.keyId,
+            name: request.name,
+            publicKey: pair.publicKeyRaw,
+          }),
+          metadata,
         );
       }
       core.setSigningKey(pair);
