@@ -58,7 +58,10 @@ export interface ProcessorOptions {
   readonly owner?: string;
   /** Segments created when the processor has none yet (default 1). */
   readonly initialSegments?: number;
-  /** Events handled per batch (one unit of work) and the most handled before the token is stored (default 500). */
+  /**
+   * The most events handled per batch (one unit of work) and before the token is stored (default 5,000). Batches
+   * are what is ready: a live tail handles events as they come; a catch-up gets full batches (one commit each).
+   */
   readonly batchSize?: number;
   /** Store the token at the latest this long after an event was handled (default 200 ms). */
   readonly flushIntervalMs?: number;
@@ -607,7 +610,7 @@ export class TrackingProcessor {
   async #work(worker: Worker): Promise<void> {
     const { eventStore } = this.#options;
     const signal = worker.controller.signal;
-    const batchSize = this.#options.batchSize ?? 500;
+    const batchSize = this.#options.batchSize ?? 5_000;
     let unflushed = 0;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
