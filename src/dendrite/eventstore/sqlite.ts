@@ -11,8 +11,9 @@
 import { setImmediate } from "node:timers";
 import { Notifier } from "../core/async.ts";
 import { ConcurrencyError } from "../core/errors.ts";
-import type { AggregateRef, Metadata } from "../core/message.ts";
+import type { AggregateRef } from "../core/message.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
+import { encodeMetadata, eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
 import {
   type AggregateEventRecord,
   type AppendResult,
@@ -56,19 +57,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 const COLUMNS =
   "token, event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
   "payload, metadata";
-
-interface EventRow {
-  token: number;
-  event_id: string;
-  aggregate_id: string | null;
-  aggregate_type: string | null;
-  seq: number | null;
-  timestamp: number;
-  payload_type: string;
-  payload_revision: string;
-  payload: Uint8Array;
-  metadata: string | null;
-}
 
 interface PendingAppend {
   readonly events: readonly EventRecord[];
@@ -217,7 +205,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
         after,
       );
       if (row) {
-        yield { ...toRecord(row), snapshot: true } as AggregateEventRecord;
+        yield { ...eventFromRow(row), snapshot: true } as AggregateEventRecord;
         after = row.seq!;
       }
     }
@@ -228,7 +216,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
         aggregateId,
         after,
       );
-      for (const row of rows) yield toRecord(row) as AggregateEventRecord;
+      for (const row of rows) yield eventFromRow(row) as AggregateEventRecord;
       if (rows.length < PAGE) return;
       after = rows[rows.length - 1].seq!;
     }
@@ -279,7 +267,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       options.maxSequence ?? Number.MAX_SAFE_INTEGER,
       options.maxResults ? options.maxResults : -1,
     );
-    for (const row of rows) yield { ...toRecord(row), snapshot: true } as AggregateEventRecord;
+    for (const row of rows) yield { ...eventFromRow(row), snapshot: true } as AggregateEventRecord;
   }
 
   async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
@@ -311,7 +299,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ?`,
       Math.max(0, from),
       limit,
-    ).map(toTracked);
+    ).map(trackedEventFromRow);
   }
 
   /** Resolves after the next in-process append, or at most the poll interval (appends by other processes). */
@@ -370,40 +358,3 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
 const SNAPSHOT_COLUMNS =
   "event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
   "payload, metadata";
-
-function encodeMetadata(metadata: Metadata): string | null {
-  for (const _ in metadata) return JSON.stringify(metadata);
-  return null;
-}
-
-function decodeMetadata(text: string | null): Metadata {
-  return text === null ? {} : JSON.parse(text) as Metadata;
-}
-
-function toRecord(row: EventRow): EventRecord {
-  const payload = { type: row.payload_type, revision: row.payload_revision, data: row.payload };
-  const metadata = decodeMetadata(row.metadata);
-  return row.aggregate_id === null ? { id: row.event_id, timestamp: row.timestamp, payload, metadata } : {
-    id: row.event_id,
-    timestamp: row.timestamp,
-    payload,
-    metadata,
-    aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 },
-  };
-}
-
-/** One object per row (this is the read path of every processor and of soma's ListEvents). */
-function toTracked(row: EventRow): TrackedEventRecord {
-  const payload = { type: row.payload_type, revision: row.payload_revision, data: row.payload };
-  const metadata = decodeMetadata(row.metadata);
-  return row.aggregate_id === null
-    ? { id: row.event_id, timestamp: row.timestamp, payload, metadata, token: row.token }
-    : {
-      id: row.event_id,
-      timestamp: row.timestamp,
-      payload,
-      metadata,
-      aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 },
-      token: row.token,
-    };
-}

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Metadata } from "../core/message.ts";
+import { type EventRow, trackedEventFromRow } from "../eventstore/sqlite_rows.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
 import type { DeadLetter, DeadLetterQueue, NewDeadLetter } from "./dead_letter.ts";
 
@@ -32,21 +32,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_processor ON dead_letters (processor, sequence_id);
 `;
 
-interface Row {
+interface Row extends EventRow {
   id: string;
   processor: string;
   segment: number;
   sequence_id: string;
-  token: number;
-  event_id: string;
-  aggregate_id: string | null;
-  aggregate_type: string | null;
-  seq: number | null;
-  timestamp: number;
-  payload_type: string;
-  payload_revision: string;
-  payload: Uint8Array;
-  metadata: string;
   cause: string;
   attempts: number;
   enqueued_at: number;
@@ -63,16 +53,7 @@ function toLetter(row: Row): DeadLetter {
     attempts: row.attempts,
     enqueuedAt: row.enqueued_at,
     lastAttemptAt: row.last_attempt_at,
-    event: {
-      id: row.event_id,
-      token: row.token,
-      timestamp: row.timestamp,
-      payload: { type: row.payload_type, revision: row.payload_revision, data: row.payload },
-      metadata: JSON.parse(row.metadata) as Metadata,
-      ...(row.aggregate_id === null
-        ? {}
-        : { aggregate: { id: row.aggregate_id, type: row.aggregate_type ?? "", sequence: row.seq ?? 0 } }),
-    },
+    event: trackedEventFromRow(row),
   };
 }
 
