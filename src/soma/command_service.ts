@@ -20,6 +20,7 @@ import {
 } from "../gen/axon/command_pb.ts";
 import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
 import { instructionAck } from "../dendrite/axon/wire.ts";
+import { serveHandlerStream } from "./streams.ts";
 import {
   fromSerializedObject,
   fromWireMetadata,
@@ -169,43 +170,37 @@ export function commandService(
       call.end();
     };
     const untrack = options.track(() => clientId, close);
-    call.on("data", (message: CommandProviderOutbound) => {
-      const request = message.request;
-      let supported = true;
-      switch (request.case) {
-        case "subscribe":
-          clientId ||= request.value.clientId;
-          component ||= request.value.componentName;
-          router.subscribe(endpoint(), request.value.command, request.value.loadFactor);
-          break;
-        case "unsubscribe":
-          if (streamId !== "") router.unsubscribe(streamId, request.value.command);
-          break;
-        case "flowControl":
-          clientId ||= request.value.clientId;
-          router.grant(endpoint(), Number(request.value.permits));
-          break;
-        case "commandResponse":
-          if (streamId !== "") {
-            router.respond(streamId, request.value.requestIdentifier, fromWireResponse(request.value));
-          }
-          break;
-        case "ack":
-          return;
-        default:
-          supported = false;
-      }
-      if (message.instructionId !== "") {
-        write({
-          case: "ack",
-          value: instructionAck(message.instructionId, supported, options.nodeName),
-        });
-      }
+    serveHandlerStream(call, {
+      handle(message: CommandProviderOutbound) {
+        const request = message.request;
+        switch (request.case) {
+          case "subscribe":
+            clientId ||= request.value.clientId;
+            component ||= request.value.componentName;
+            router.subscribe(endpoint(), request.value.command, request.value.loadFactor);
+            return true;
+          case "unsubscribe":
+            if (streamId !== "") router.unsubscribe(streamId, request.value.command);
+            return true;
+          case "flowControl":
+            clientId ||= request.value.clientId;
+            router.grant(endpoint(), Number(request.value.permits));
+            return true;
+          case "commandResponse":
+            if (streamId !== "") {
+              router.respond(streamId, request.value.requestIdentifier, fromWireResponse(request.value));
+            }
+            return true;
+          case "ack":
+            return undefined;
+          default:
+            return false;
+        }
+      },
+      ack: (instructionId, supported) =>
+        write({ case: "ack", value: instructionAck(instructionId, supported, options.nodeName) }),
+      close,
     });
-    call.on("end", close);
-    call.on("cancelled", close);
-    call.on("error", close);
-    call.on("close", close);
   };
 
   return {

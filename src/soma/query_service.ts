@@ -49,7 +49,7 @@ import {
   type SubscriptionInfo,
   type SubscriptionSink,
 } from "./queries.ts";
-import { writeWithBackpressure } from "./streams.ts";
+import { serveHandlerStream, writeWithBackpressure } from "./streams.ts";
 
 /** `ProcessingKey.SERVER_SUPPORTS_STREAMING` (API 4.6+, not in the 4.4 enum). */
 export const SERVER_SUPPORTS_STREAMING = 7 as ProcessingKey;
@@ -248,60 +248,54 @@ export function queryService(
       call.end();
     };
     const untrack = options.track(() => clientId, close);
-    call.on("data", (message: QueryProviderOutbound) => {
-      const request = message.request;
-      let supported = true;
-      switch (request.case) {
-        case "subscribe":
-          clientId ||= request.value.clientId;
-          router.subscribe(endpoint(), request.value.query, request.value.componentName || "default");
-          break;
-        case "unsubscribe":
-          if (streamId !== "") router.unsubscribe(streamId, request.value.query);
-          break;
-        case "flowControl":
-          clientId ||= request.value.clientId;
-          router.grant(endpoint(), Number(request.value.permits));
-          break;
-        case "queryResponse":
-          if (streamId !== "") {
-            router.respond(streamId, request.value.requestIdentifier, fromWireResult(request.value));
-          }
-          break;
-        case "queryComplete":
-          if (streamId !== "") router.complete(streamId, request.value.requestId);
-          break;
-        case "subscriptionQueryResponse":
-          relayUpdate(request.value, (id) =>
-            subscriptionRequest("unsubscribe", {
-              id,
-              query: {
+    serveHandlerStream(call, {
+      handle(message: QueryProviderOutbound) {
+        const request = message.request;
+        switch (request.case) {
+          case "subscribe":
+            clientId ||= request.value.clientId;
+            router.subscribe(endpoint(), request.value.query, request.value.componentName || "default");
+            return true;
+          case "unsubscribe":
+            if (streamId !== "") router.unsubscribe(streamId, request.value.query);
+            return true;
+          case "flowControl":
+            clientId ||= request.value.clientId;
+            router.grant(endpoint(), Number(request.value.permits));
+            return true;
+          case "queryResponse":
+            if (streamId !== "") {
+              router.respond(streamId, request.value.requestIdentifier, fromWireResult(request.value));
+            }
+            return true;
+          case "queryComplete":
+            if (streamId !== "") router.complete(streamId, request.value.requestId);
+            return true;
+          case "subscriptionQueryResponse":
+            relayUpdate(request.value, (id) =>
+              subscriptionRequest("unsubscribe", {
                 id,
-                name: "",
-                payload: Payload.ofSerialized(fromSerializedObject(undefined)),
-                metadata: {},
-                timestamp: 0,
-                clientId: "",
-                component: "",
-              },
-            }));
-          break;
-        case "ack":
-          return;
-        default:
-          supported = false;
-      }
-      if (message.instructionId !== "") {
-        write({
-          case: "ack",
-          value: instructionAck(message.instructionId, supported, options.nodeName),
-        });
-      }
+                query: {
+                  id,
+                  name: "",
+                  payload: Payload.ofSerialized(fromSerializedObject(undefined)),
+                  metadata: {},
+                  timestamp: 0,
+                  clientId: "",
+                  component: "",
+                },
+              }));
+            return true;
+          case "ack":
+            return undefined;
+          default:
+            return false;
+        }
+      },
+      ack: (instructionId, supported) =>
+        write({ case: "ack", value: instructionAck(instructionId, supported, options.nodeName) }),
+      close,
     });
-    call.on("end", close);
-    call.on("cancelled", close);
-    call.on("error", close);
-    call.on("close", close);
   };
 
   const relayUpdate = (response: SubscriptionQueryResponse, unknown: (id: string) => void) => {
