@@ -21,6 +21,7 @@ import {
   QueryUpdateCompleteSchema,
   QueryUpdateSchema,
   SubscriptionQueryRequestSchema,
+  type SubscriptionQueryResponse,
   SubscriptionQueryResponseSchema,
   SubscriptionQuerySchema,
 } from "../../gen/axon/query_pb.ts";
@@ -260,47 +261,47 @@ export class AxonQueryBus implements QueryBus {
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
     const payload = toSerializedObject(this.#registry.encode(update));
     for (const forwarded of this.#matching(filter)) {
-      this.#stream?.send(create(QueryProviderOutboundSchema, {
-        request: {
-          case: "subscriptionQueryResponse",
-          value: create(SubscriptionQueryResponseSchema, {
-            messageIdentifier: newMessageId(),
-            subscriptionIdentifier: forwarded.id,
-            response: {
-              case: "update",
-              value: create(QueryUpdateSchema, {
-                messageIdentifier: newMessageId(),
-                payload,
-                clientId: this.#connection.clientId,
-                componentName: this.#connection.options.componentName,
-              }),
-            },
-          }),
-        },
-      }));
+      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
+        case: "update",
+        value: create(QueryUpdateSchema, {
+          messageIdentifier: newMessageId(),
+          payload,
+          clientId: this.#connection.clientId,
+          componentName: this.#connection.options.componentName,
+        }),
+      });
     }
   }
 
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
     for (const forwarded of this.#matching(filter)) {
       this.#forwarded.delete(forwarded.id);
-      this.#stream?.send(create(QueryProviderOutboundSchema, {
-        request: {
-          case: "subscriptionQueryResponse",
-          value: create(SubscriptionQueryResponseSchema, {
-            messageIdentifier: newMessageId(),
-            subscriptionIdentifier: forwarded.id,
-            response: {
-              case: "complete",
-              value: create(QueryUpdateCompleteSchema, {
-                clientId: this.#connection.clientId,
-                componentName: this.#connection.options.componentName,
-              }),
-            },
-          }),
-        },
-      }));
+      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
+        case: "complete",
+        value: create(QueryUpdateCompleteSchema, {
+          clientId: this.#connection.clientId,
+          componentName: this.#connection.options.componentName,
+        }),
+      });
     }
+  }
+
+  /** Sends a response to a subscription query the server forwarded to this handler instance. */
+  #sendSubscriptionResponse(
+    stream: ProviderStream | undefined,
+    subscriptionIdentifier: string,
+    response: SubscriptionQueryResponse["response"],
+  ): void {
+    stream?.send(create(QueryProviderOutboundSchema, {
+      request: {
+        case: "subscriptionQueryResponse",
+        value: create(SubscriptionQueryResponseSchema, {
+          messageIdentifier: newMessageId(),
+          subscriptionIdentifier,
+          response,
+        }),
+      },
+    }));
   }
 
   /** Stops handling queries and closes the handler stream. */
@@ -410,25 +411,16 @@ export class AxonQueryBus implements QueryBus {
     }
     void this.#run(query, signal).then((outcome) => {
       const first = outcome.responses[0];
-      stream.send(create(QueryProviderOutboundSchema, {
-        request: {
-          case: "subscriptionQueryResponse",
-          value: create(SubscriptionQueryResponseSchema, {
-            messageIdentifier: newMessageId(),
-            subscriptionIdentifier: id,
-            response: {
-              case: "initialResult",
-              value: create(QueryResponseSchema, {
-                messageIdentifier: newMessageId(),
-                requestIdentifier: query.messageIdentifier,
-                ...(outcome.error
-                  ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
-                  : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
-              }),
-            },
-          }),
-        },
-      }));
+      this.#sendSubscriptionResponse(stream, id, {
+        case: "initialResult",
+        value: create(QueryResponseSchema, {
+          messageIdentifier: newMessageId(),
+          requestIdentifier: query.messageIdentifier,
+          ...(outcome.error
+            ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+            : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
+        }),
+      });
     });
   }
 
