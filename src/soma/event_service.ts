@@ -21,7 +21,7 @@ import {
   AxonErrorCode,
   type EventRecord,
   type EventStore,
-  SqliteEventStore,
+  streamPagesOf,
   type TrackedEventRecord,
 } from "../dendrite/mod.ts";
 import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
@@ -154,29 +154,17 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
         if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
       };
       try {
-        if (store instanceof SqliteEventStore) {
-          // Pages read synchronously and written without an async step per event while permits and the
-          // transport allow.
-          for (let next = from; !stop.aborted;) {
-            const page = store.readPage(next, 512);
-            if (page.length === 0) {
-              await store.waitForNews(stop);
-              continue;
+        // Pages read in one step each and written without an async step per event while permits and the
+        // transport allow.
+        for await (const page of streamPagesOf(store, { from, follow: true, signal: stop })) {
+          for (const record of page) {
+            if (skip(record)) continue;
+            if (permits > 0) {
+              permits--;
+              if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+            } else {
+              await send(record);
             }
-            for (const record of page) {
-              if (skip(record)) continue;
-              if (permits > 0) {
-                permits--;
-                if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
-              } else {
-                await send(record);
-              }
-            }
-            next = page[page.length - 1].token + 1;
-          }
-        } else {
-          for await (const record of store.stream({ from, follow: true, signal: stop })) {
-            if (!skip(record)) await send(record);
           }
         }
         if (!stop.aborted) call.end();

@@ -10,6 +10,7 @@ import {
   ConcurrencyError,
   type EventRecord,
   type EventStore,
+  streamPagesOf,
   type TrackedEventRecord,
 } from "../../src/dendrite/mod.ts";
 
@@ -210,6 +211,32 @@ export function eventStoreContract(
     const streamed = await collect(store.stream({ from: before + 1 }));
     assertEquals(streamed.length, 2100);
     assert(streamed.every((e, i) => e.token === before + 1 + i), "tokens are contiguous");
+  });
+
+  test("reads the stream in pages: consecutive, never empty, at most the page size, then live", async ({ store }) => {
+    const id = aggregateId();
+    const before = await store.lastToken();
+    await store.append(testEvents(id, 0, 25));
+    const controller = new AbortController();
+    const pages: (readonly TrackedEventRecord[])[] = [];
+    let seen = 0;
+    const reader = (async () => {
+      const options = { from: before + 1, follow: true, signal: controller.signal, pageSize: 10 };
+      for await (const page of streamPagesOf(store, options)) {
+        pages.push(page);
+        seen += page.length;
+        if (seen === 25) await store.append(testEvents(id, 25, 3));
+        if (seen === 28) controller.abort();
+      }
+    })().catch((error) => {
+      if (!controller.signal.aborted) throw error;
+    });
+    await reader;
+    const tokens = pages.flat().map((e) => e.token);
+    assertEquals(tokens, Array.from({ length: 28 }, (_, i) => before + 1 + i));
+    assertEquals(pages.flat().map((e) => e.aggregate?.sequence), Array.from({ length: 28 }, (_, i) => i));
+    assert(pages.every((p) => p.length > 0 && p.length <= 10), `page sizes ${pages.map((p) => p.length)}`);
+    if (store.streamPages) assertEquals(pages.slice(0, 3).map((p) => p.length), [10, 10, 5]);
   });
 
   test("serves the latest snapshot first, then the events after it", async ({ store }) => {

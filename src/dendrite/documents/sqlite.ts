@@ -22,9 +22,20 @@ CREATE TABLE IF NOT EXISTS documents (
   body TEXT NOT NULL,
   UNIQUE (collection, id)
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5 (
-  text, collection UNINDEXED, tokenize = "unicode61 remove_diacritics 0"
+CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5 (
+  text, content = '', contentless_delete = 1, tokenize = "unicode61 remove_diacritics 0"
 );
+CREATE TABLE IF NOT EXISTS documents_reindex (collection TEXT PRIMARY KEY);
+`;
+
+/**
+ * Earlier versions kept an index with a copy of every text (`documents_fts`); the contentless index above keeps
+ * only the terms. Opening such a database drops the old index and lists its collections in `documents_reindex`;
+ * each is indexed anew (and unlisted) when a store first opens it with its text fields.
+ */
+const MIGRATE_OLD_INDEX = `
+INSERT OR IGNORE INTO documents_reindex SELECT DISTINCT collection FROM documents_fts;
+DROP TABLE documents_fts;
 `;
 
 interface DocRow {
@@ -40,7 +51,8 @@ function toFts(query: string): string | undefined {
 }
 
 /**
- * Keeps `documents_fts` in step with `documents`. Changes are recorded per row and applied in one go: at the end
+ * Keeps `documents_text` (a contentless FTS5 index: terms only, keyed by the document's rowid) in step with
+ * `documents`. Changes are recorded per row and applied in one go: at the end
  * of the write that made them, or — inside a unit of work — right before the unit commits. Applying them together
  * keeps FTS5 inserts consecutive, which is many times faster than interleaving them with other writes (each write
  * statement makes FTS5 flush its pending terms). The text is re-read from the committed-to-be document body when
@@ -53,7 +65,7 @@ class FtsIndex {
   readonly #sql: Sqlite;
   readonly #fields = new Map<string, readonly string[]>();
   /** rowid → whether the row had an index entry before, and its new text (null: none; undefined: re-read). */
-  readonly #pending = new Map<number, { existed: boolean; text: string | null; collection: string }>();
+  readonly #pending = new Map<number, { existed: boolean; text: string | null }>();
   #deferred = false;
   #rollbacks = 0;
 
@@ -79,10 +91,10 @@ class FtsIndex {
    * Records that row `rowid` changed: `existed` whether it had an index entry before this change, `text` its new
    * text (null when the document is gone).
    */
-  touch(rowid: number, existed: boolean, text: string | null, collection: string): void {
+  touch(rowid: number, existed: boolean, text: string | null): void {
     if (this.#pending.size === 0) this.#rollbacks = this.#sql.partialRollbacks;
     const before = this.#pending.get(rowid);
-    this.#pending.set(rowid, { existed: before ? before.existed : existed, text, collection });
+    this.#pending.set(rowid, { existed: before ? before.existed : existed, text });
     if (!this.#deferred) this.#deferred = this.#sql.deferToCommit(() => this.flush(), () => this.#discard());
   }
 
@@ -96,10 +108,10 @@ class FtsIndex {
     // A write rolled back to its savepoint may have undone changes recorded here: then read the texts again.
     const reread = this.#sql.partialRollbacks !== this.#rollbacks;
     this.#discard();
-    const inserts: [number, string, string][] = [];
+    const inserts: [number, string][] = [];
     for (const [rowid, change] of rows) {
       if (!reread) {
-        if (change.text !== null) inserts.push([rowid, change.text, change.collection]);
+        if (change.text !== null) inserts.push([rowid, change.text]);
         continue;
       }
       const row = this.#sql.get<{ collection: string; body: string }>(
@@ -107,16 +119,14 @@ class FtsIndex {
         rowid,
       );
       if (row && this.indexed(row.collection)) {
-        inserts.push([rowid, this.text(row.collection, JSON.parse(row.body) as JsonObject), row.collection]);
+        inserts.push([rowid, this.text(row.collection, JSON.parse(row.body) as JsonObject)]);
       }
     }
     for (const [rowid, change] of rows) {
-      if (change.existed) this.#sql.run("DELETE FROM documents_fts WHERE rowid = ?", rowid);
+      if (change.existed) this.#sql.run("DELETE FROM documents_text WHERE rowid = ?", rowid);
     }
-    const insert = this.#sql.statement(
-      "INSERT INTO documents_fts (rowid, text, collection) VALUES (?, ?, ?)",
-    );
-    for (const [rowid, text, collection] of inserts) insert.run(rowid, text, collection);
+    const insert = this.#sql.statement("INSERT INTO documents_text (rowid, text) VALUES (?, ?)");
+    for (const [rowid, text] of inserts) insert.run(rowid, text);
   }
 
   #discard(): void {
@@ -162,7 +172,7 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
       id,
     )!.rowid;
     if (this.#fts.indexed(this.name)) {
-      this.#fts.touch(rowid, !inserted, this.#fts.text(this.name, document), this.name);
+      this.#fts.touch(rowid, !inserted, this.#fts.text(this.name, document));
     }
   }
 
@@ -189,7 +199,7 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
         id,
       );
       if (row && this.#fts.indexed(this.name)) {
-        this.#fts.touch(row.rowid, true, null, this.name);
+        this.#fts.touch(row.rowid, true, null);
         this.#fts.settle();
       }
       return row !== undefined;
@@ -214,8 +224,8 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
     const match = toFts(query);
     if (!match) return Promise.resolve([] as Found<T>[]);
     const rows = this.#sql.all<DocRow>(
-      `SELECT d.id, d.body FROM documents_fts f JOIN documents d ON d.rowid = f.rowid
-       WHERE documents_fts MATCH ? AND f.collection = ? ORDER BY bm25(documents_fts) LIMIT ?`,
+      `SELECT d.id, d.body FROM documents_text f JOIN documents d ON d.rowid = f.rowid
+       WHERE documents_text MATCH ? AND d.collection = ? ORDER BY bm25(documents_text) LIMIT ?`,
       match,
       this.name,
       options.limit ?? 100,
@@ -233,7 +243,10 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   clear() {
     return this.#sql.write(() => {
       this.#fts.settle();
-      this.#sql.run("DELETE FROM documents_fts WHERE collection = ?", this.name);
+      this.#sql.run(
+        "DELETE FROM documents_text WHERE rowid IN (SELECT rowid FROM documents WHERE collection = ?)",
+        this.name,
+      );
       this.#sql.run("DELETE FROM documents WHERE collection = ?", this.name);
     });
   }
@@ -266,16 +279,34 @@ export class SqliteDocumentStore implements DocumentStore {
   constructor(options: SqliteDocumentStoreOptions) {
     this.#owned = !("sqlite" in options);
     this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
-    this.#sql.db.exec(SCHEMA);
     this.#fts = new FtsIndex(this.#sql);
+    this.#sql.db.exec(SCHEMA);
+    if (this.#sql.get("SELECT 1 FROM sqlite_master WHERE name = 'documents_fts'")) {
+      this.#sql.transaction(() => this.#sql.db.exec(MIGRATE_OLD_INDEX));
+    }
   }
 
   collection<T extends JsonObject>(name: string, options: CollectionOptions = {}): Collection<T> {
     let collection = this.#collections.get(name);
     if (!collection) {
       this.#collections.set(name, collection = new SqliteCollection(this.#sql, this.#fts, name, options));
+      if (this.#fts.indexed(name)) this.#reindexIfListed(name);
     }
     return collection as unknown as Collection<T>;
+  }
+
+  /** Indexes a collection's documents when the migration from the old index listed it. */
+  #reindexIfListed(name: string): void {
+    if (!this.#sql.get("SELECT 1 FROM documents_reindex WHERE collection = ?", name)) return;
+    this.#sql.transaction(() => {
+      const insert = this.#sql.statement("INSERT INTO documents_text (rowid, text) VALUES (?, ?)");
+      const rows = this.#sql.all<{ rowid: number; body: string }>(
+        "SELECT rowid, body FROM documents WHERE collection = ?",
+        name,
+      );
+      for (const row of rows) insert.run(row.rowid, this.#fts.text(name, JSON.parse(row.body) as JsonObject));
+      this.#sql.run("DELETE FROM documents_reindex WHERE collection = ?", name);
+    });
   }
 
   /**

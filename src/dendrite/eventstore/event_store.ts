@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { readyBatches } from "../core/batches.ts";
 import type { AggregateRef, Metadata } from "../core/message.ts";
 import type { SerializedPayload } from "../core/registry.ts";
 
@@ -63,6 +64,12 @@ export interface StreamOptions extends CallOptions {
   readonly follow?: boolean;
 }
 
+/** Options of {@link EventStore.streamPages}. */
+export interface PageOptions extends StreamOptions {
+  /** The most events one page carries (default: the store's own page size). */
+  readonly pageSize?: number;
+}
+
 /** The event store port. */
 export interface EventStore {
   /**
@@ -93,6 +100,13 @@ export interface EventStore {
   /** The global stream from a token, optionally following live. */
   stream(options: StreamOptions): AsyncIterable<TrackedEventRecord>;
 
+  /**
+   * Optional: the same stream in pages of consecutive events, each read in one step (a page is never empty).
+   * Stores that read in bulk implement it so that readers skip an async step per event; use
+   * {@link streamPagesOf} to read any store this way.
+   */
+  streamPages?(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]>;
+
   /** Token of the first stored event; 0 for an empty store. */
   firstToken(options?: CallOptions): Promise<number>;
 
@@ -101,6 +115,17 @@ export interface EventStore {
 
   /** Token of the first event with timestamp ≥ `timestamp`; last + 1 when all are older; first token when empty. */
   tokenAt(timestamp: number, options?: CallOptions): Promise<number>;
+}
+
+/**
+ * Reads the global stream of any store in pages: its own {@link EventStore.streamPages} when it has one, else its
+ * per-event stream grouped into pages of the events that are ready (at most `pageSize`, default 512).
+ */
+export function streamPagesOf(
+  store: EventStore,
+  options: PageOptions,
+): AsyncIterable<readonly TrackedEventRecord[]> {
+  return store.streamPages?.(options) ?? readyBatches(store.stream(options), options.pageSize ?? 512);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type CallOptions,
   type EventRecord,
   type EventStore,
+  type PageOptions,
   type ReadAggregateOptions,
   type StreamOptions,
   type TrackedEventRecord,
@@ -105,12 +106,24 @@ export class InMemoryEventStore implements EventStore {
   }
 
   async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
+    for await (const page of this.streamPages(options)) {
+      for (const record of page) {
+        yield record;
+        options.signal?.throwIfAborted();
+      }
+    }
+  }
+
+  async *streamPages(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]> {
+    const size = Math.max(1, options.pageSize ?? 512);
     let next = Math.max(0, options.from);
     while (true) {
       options.signal?.throwIfAborted();
-      while (next < this.#events.length) {
-        yield this.#events[next++];
-        options.signal?.throwIfAborted();
+      if (next < this.#events.length) {
+        const page = this.#events.slice(next, next + size);
+        next += page.length;
+        yield page;
+        continue;
       }
       if (!options.follow) return;
       await this.#notifier.wait(options.signal);

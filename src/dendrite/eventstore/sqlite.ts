@@ -20,6 +20,7 @@ import {
   type CallOptions,
   type EventRecord,
   type EventStore,
+  type PageOptions,
   type ReadAggregateOptions,
   type StreamOptions,
   type TrackedEventRecord,
@@ -92,6 +93,8 @@ export interface SqliteEventStoreOptions extends OpenOptions {
 export class SqliteEventStore implements EventStore, AsyncDisposable {
   readonly #sql: Sqlite;
   readonly #notifier = new Notifier();
+  /** Appends committed through this object (a reader compares it to catch a commit made while it was busy). */
+  #commits = 0;
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -144,6 +147,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       return;
     }
     for (const settle of outcomes) settle();
+    this.#commits++;
     this.#notifier.notify();
   }
 
@@ -271,39 +275,47 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   }
 
   async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
-    let next = Math.max(0, options.from);
-    while (true) {
-      options.signal?.throwIfAborted();
-      if (this.#closed) return;
-      const page = this.readPage(next, PAGE);
+    for await (const page of this.streamPages(options)) {
       for (const record of page) {
         yield record;
         options.signal?.throwIfAborted();
       }
-      if (page.length > 0) {
-        next = page[page.length - 1].token + 1;
-        if (page.length === PAGE) continue;
-      }
-      if (!options.follow) return;
-      await this.waitForNews(options.signal);
     }
   }
 
-  /**
-   * Up to `limit` events from token `from` (inclusive), read synchronously: for servers that stream pages without
-   * an async step per event (soma's ListEvents). Empty at the head or once closed.
-   */
-  readPage(from: number, limit: number): TrackedEventRecord[] {
+  async *streamPages(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]> {
+    const size = Math.max(1, options.pageSize ?? PAGE);
+    let next = Math.max(0, options.from);
+    while (true) {
+      options.signal?.throwIfAborted();
+      if (this.#closed) return;
+      const commits = this.#commits;
+      const page = this.#readPage(next, size);
+      if (page.length > 0) {
+        yield page;
+        next = page[page.length - 1].token + 1;
+        if (page.length === size) continue;
+      }
+      if (!options.follow) return;
+      // An append committed while the page was read or handled would not wake the wait below.
+      if (this.#commits !== commits) continue;
+      await this.#waitForNews(options.signal);
+    }
+  }
+
+  /** Up to `limit` events from token `from` (inclusive). Empty at the head or once closed. */
+  #readPage(from: number, limit: number): TrackedEventRecord[] {
     if (this.#closed) return [];
     return this.#sql.all<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ?`,
-      Math.max(0, from),
+      from,
       limit,
     ).map(trackedEventFromRow);
   }
 
   /** Resolves after the next in-process append, or at most the poll interval (appends by other processes). */
-  async waitForNews(signal: AbortSignal | undefined): Promise<void> {
+  async #waitForNews(signal: AbortSignal | undefined): Promise<void> {
+    signal?.throwIfAborted();
     if (this.#pollIntervalMs <= 0) return await this.#notifier.wait(signal);
     const poll = new AbortController();
     const timer = setTimeout(() => poll.abort(), this.#pollIntervalMs);

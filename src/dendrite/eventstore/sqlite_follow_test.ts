@@ -50,3 +50,30 @@ Deno.test("SqliteEventStore follow finds appends made through another connection
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SqliteEventStore follow sees an append made while a page was handled and ends at once on abort", async () => {
+  // Polling is off in effect: only the in-process wake-up (and the abort) can end a wait in time.
+  const store = new SqliteEventStore({ path: ":memory:", pollIntervalMs: 60_000 });
+  const guard = AbortSignal.timeout(5_000);
+  const controller = new AbortController();
+  const signal = AbortSignal.any([controller.signal, guard]);
+  const pages: number[][] = [];
+  try {
+    await store.append([event(0), event(1)]);
+    await (async () => {
+      for await (const page of store.streamPages({ from: 0, follow: true, signal, pageSize: 10 })) {
+        pages.push(page.map((r) => r.token));
+        // Committed while the reader holds this page, before it waits for news.
+        if (pages.length === 1) await store.append([event(2)]);
+        // Aborted while holding the last page: the reader must not start a wait that only a poll ends.
+        if (pages.length === 2) controller.abort();
+      }
+    })().catch((error) => {
+      if (!controller.signal.aborted || guard.aborted) throw error;
+    });
+    assertEquals(guard.aborted, false);
+    assertEquals(pages, [[0, 1], [2]]);
+  } finally {
+    store.close();
+  }
+});

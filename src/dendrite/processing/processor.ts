@@ -23,8 +23,7 @@ import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
 import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
-import type { EventStore, TrackedEventRecord } from "../eventstore/event_store.ts";
-import { readyBatches } from "./batches.ts";
+import { type EventStore, streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
 import {
   type DeadLetter,
   type DeadLetterQueue,
@@ -618,8 +617,13 @@ export class TrackingProcessor {
           worker.head = await eventStore.lastToken({ signal });
           worker.caughtUp = worker.position >= worker.head;
         }
-        const stream = eventStore.stream({ from: worker.position + 1, follow: true, signal });
-        for await (const batch of readyBatches(stream, batchSize)) {
+        const pages = streamPagesOf(eventStore, {
+          from: worker.position + 1,
+          follow: true,
+          signal,
+          pageSize: batchSize,
+        });
+        for await (const batch of pages) {
           await this.#process(worker, batch, signal);
           attempt = 0;
           unflushed += batch.length;
