@@ -38,7 +38,10 @@ import {
 } from "../gen/axon/event_pb.ts";
 import { fromWireEvent, toWireEvent } from "./convert.ts";
 import { axonError, toServiceError } from "./grpc_errors.ts";
-import { drained, writeWithBackpressure } from "./streams.ts";
+import { drained, framedWriter, writeWithBackpressure } from "./streams.ts";
+
+/** ListEvents writes a run of events at most this large in one write (a run ends with its page anyway). */
+const MAX_RUN_BYTES = 64 * 1024;
 
 /** Options of {@link eventStoreService}. */
 export interface EventServiceOptions {
@@ -131,7 +134,7 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
     let permits = 0;
     let started = false;
     let wake: (() => void) | undefined;
-    const run = async (from: number) => {
+    const serve = async (from: number) => {
       let skipped = 0;
       /** Blacklisted types are skipped, but one in `sendAfter` still goes out so the reader's token advances. */
       const skip = (record: TrackedEventRecord) => {
@@ -145,27 +148,44 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
         skipped = 0;
         return false;
       };
-      const send = async (record: TrackedEventRecord) => {
+      const permitted = async () => {
         while (permits <= 0) {
           await new Promise<void>((resolve) => (wake = resolve));
           stop.throwIfAborted();
         }
-        permits--;
-        if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
+      };
+      // Runs of events go out as one write each (see framedWriter); one by one where that is not available.
+      const framed = framedWriter(call, (error) => call.emit("error", toServiceError(error)));
+      let run: Uint8Array[] = [];
+      let runBytes = 0;
+      const flush = async () => {
+        if (run.length === 0) return;
+        const ready = framed!.write(run);
+        run = [];
+        runBytes = 0;
+        if (!ready) await framed!.drained(stop);
       };
       try {
-        // Pages read in one step each and written without an async step per event while permits and the
+        // A page is read in one step and written without an async step per event while permits and the
         // transport allow.
         for await (const page of streamPagesOf(store, { from, follow: true, signal: stop })) {
           for (const record of page) {
             if (skip(record)) continue;
-            if (permits > 0) {
-              permits--;
-              if (!call.write(encodeEventWithToken(record, record.token))) await drained(call, stop);
-            } else {
-              await send(record);
+            if (permits <= 0) {
+              await flush();
+              await permitted();
             }
+            permits--;
+            const message = encodeEventWithToken(record, record.token);
+            if (!framed) {
+              if (!call.write(message)) await drained(call, stop);
+              continue;
+            }
+            run.push(message);
+            runBytes += message.length;
+            if (runBytes >= MAX_RUN_BYTES) await flush();
           }
+          await flush();
         }
         if (!stop.aborted) call.end();
       } catch (error) {
@@ -182,7 +202,7 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
       permits += Number(request.numberOfPermits);
       if (!started) {
         started = true;
-        run(Math.max(0, Number(request.trackingToken)));
+        serve(Math.max(0, Number(request.trackingToken)));
       }
       const resume = wake;
       wake = undefined;
