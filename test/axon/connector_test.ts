@@ -24,7 +24,7 @@ eventStoreContract(adapter, async () => {
       await server.close();
     },
   };
-}, { shared: Boolean(AXON_SERVER) });
+}, { shared: Boolean(AXON_SERVER), reportsTokens: false });
 
 commandBusContract(adapter, async () => {
   const server = await startServer();

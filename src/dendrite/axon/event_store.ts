@@ -57,15 +57,14 @@ export class AxonEventStore implements EventStore {
   }
 
   async append(events: readonly EventRecord[], options: CallOptions = {}): Promise<AppendResult> {
-    if (events.length === 0) return { firstToken: -1, lastToken: -1 };
+    if (events.length === 0) return {};
     await this.#connection.rpc().clientStream(
       EventStoreService.method.appendEvent,
       events.map((e) => toAxonEvent(e)),
       { signal: options.signal, timeoutMs: 10_000 },
     );
-    // Axon Server does not say which tokens it assigned; the last token right after is an upper bound.
-    const lastToken = await this.lastToken(options);
-    return { firstToken: lastToken - events.length + 1, lastToken };
+    // Axon Server does not say which tokens it assigned.
+    return {};
   }
 
   async *readAggregate(

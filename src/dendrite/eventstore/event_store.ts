@@ -34,15 +34,15 @@ export interface TrackedEventRecord extends EventRecord {
 }
 
 /**
- * What an append stored. Exact for the local stores and soma in-process; through Axon Server, which does not
- * report the tokens it assigned, `lastToken` is the store's last token right after the commit (an upper bound
- * when others append concurrently), which is what read-your-writes waits need.
+ * What an append stored: the tokens of its first and last event, from stores that know them (the local stores
+ * and soma in-process; -1 for an empty batch). Absent through Axon Server, which does not report the tokens it
+ * assigned: ask {@link EventStore.lastToken} when you need an upper bound.
  */
 export interface AppendResult {
-  /** Token of the first event of the batch; -1 when the batch was empty. */
-  readonly firstToken: number;
-  /** Token of the last event of the batch; -1 when the batch was empty. */
-  readonly lastToken: number;
+  /** Token of the first event of the batch. */
+  readonly firstToken?: number;
+  /** Token of the last event of the batch. */
+  readonly lastToken?: number;
 }
 
 /** Options shared by every call: cancellation. */

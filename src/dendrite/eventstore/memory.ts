@@ -35,7 +35,7 @@ export class InMemoryEventStore implements EventStore {
   readonly #snapshots = new Map<string, AggregateEventRecord[]>();
   readonly #notifier = new Notifier();
 
-  append(events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult> {
+  append(events: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     options?.signal?.throwIfAborted();
     const error = validateSequences(events, (id) => this.#highest(id));
     if (error) return Promise.reject(new ConcurrencyError(error));

@@ -61,7 +61,7 @@ const COLUMNS =
 
 interface PendingAppend {
   readonly events: readonly EventRecord[];
-  readonly resolve: (result: AppendResult) => void;
+  readonly resolve: (result: Required<AppendResult>) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -106,7 +106,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#sql.db.exec(SCHEMA);
   }
 
-  append(events: readonly EventRecord[], options?: CallOptions): Promise<AppendResult> {
+  append(events: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
     if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
@@ -151,7 +151,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#notifier.notify();
   }
 
-  #insert(events: readonly EventRecord[]): AppendResult {
+  #insert(events: readonly EventRecord[]): Required<AppendResult> {
     const error = validateSequences(events, (id) => this.#highest(id));
     if (error) throw new ConcurrencyError(error);
     const next =
