@@ -30,10 +30,15 @@ Deno.test("SqliteEventStore follow finds appends made through another connection
   const timeout = setTimeout(() => controller.abort(new Error("Timed out waiting for the follower")), 5_000);
   try {
     await writer.append([event(0)]);
-    const following = take(reader.stream({ from: 0, follow: true, signal: controller.signal }), 3);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stream = reader.stream({ from: 0, follow: true, signal: controller.signal })
+      [Symbol.asyncIterator]();
+    assertEquals((await stream.next()).value?.token, 0);
+    // Asking for the next event runs the reader (synchronously) into its wait at the head; only the poll can
+    // find what another connection appends now.
+    const next = stream.next();
     await writer.append([event(1), event(2)]);
-    assertEquals(await following, [0, 1, 2]);
+    assertEquals((await next).value?.token, 1);
+    assertEquals(await take({ [Symbol.asyncIterator]: () => stream }, 1), [2]);
     // The in-process fast path still wakes at once, whatever the poll interval.
     const slow = new SqliteEventStore({ path, pollIntervalMs: 60_000 });
     try {
