@@ -3,10 +3,9 @@
  * cores, prints each file's output when it finishes, and ends with Deno's summary line and a plain
  * `N passed, M failed` line.
  *
- * Why processes: a Deno process whose HTTP/2 session receives a GOAWAY can abort inside nghttp2 (SIGABRT, or
- * SIGSEGV with no message — denoland/deno#36788). In one test process that takes every other test module with it.
- * Here it takes one file, and a file whose process was killed by a signal is run once more, saying so. A test
- * that fails is never run again.
+ * Why processes: the files start servers, child processes and browsers; one process per file keeps a crash or a
+ * leak in one file from taking the others with it, and runs two files at once on two cores. Nothing is run
+ * again: a failing test, or a process killed by a signal, fails the run.
  *
  * Arguments are passed to every `deno test` (e.g. `--filter`); `--files=a,b` limits the run to those files.
  *
@@ -75,16 +74,9 @@ async function main(): Promise<number> {
   const queue = [...files];
   const worker = async () => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      let outcome = await runFile(file, args);
-      if (outcome.signal !== null) {
-        console.log(
-          `${file}: the test process was killed by ${outcome.signal} (the Deno HTTP/2 GOAWAY abort, ` +
-            `denoland/deno#36788); running the file once more.\n${outcome.output.trimEnd()}\n`,
-        );
-        outcome = await runFile(file, args);
-      }
+      const outcome = await runFile(file, args);
       console.log(outcome.output.trimEnd());
-      if (outcome.signal !== null) console.log(`${file}: killed by ${outcome.signal} again.`);
+      if (outcome.signal !== null) console.log(`${file}: the test process was killed by ${outcome.signal}.`);
       outcomes.push(outcome);
     }
   };

@@ -37,7 +37,7 @@ async function spawn(script: string, args: string[]): Promise<{ child: Deno.Chil
 }
 
 /**
- * Stops a helper. (A Deno process whose HTTP/2 client session receives a GOAWAY may abort inside nghttp2 —
+ * Stops a helper. (On Deno 2.9.4–2.9.6 a process whose HTTP/2 session receives a GOAWAY may abort in nghttp2 —
  * denoland/deno#36788 — so a helper may already be gone when the benchmark ends; that is not a failure here.)
  */
 async function stopChild(child: Deno.ChildProcess): Promise<void> {

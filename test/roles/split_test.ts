@@ -46,7 +46,7 @@ Deno.test({
 
       const baseUrl = `http://127.0.0.1:${apiUp.port}`;
       // Our own session manager, so the session can be closed before the api process goes away: a GOAWAY from
-      // a stopping server can abort this Deno process inside nghttp2 (denoland/deno#36788).
+      // a stopping server can abort a Deno 2.9.4–2.9.6 process inside nghttp2 (denoland/deno#36788).
       sessions = new Http2SessionManager(baseUrl);
       const client = createClient(
         GreeterService,

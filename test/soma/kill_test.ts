@@ -4,38 +4,10 @@
  * confirmed batch, and no batch partially.
  */
 import { create } from "@bufbuild/protobuf";
-import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
 import { EventSchema, type GetEventsRequest, GetEventsRequestSchema } from "../../src/gen/axon/event_pb.ts";
-import { collect, events, RawClient } from "./raw_client.ts";
-
-const MAIN = fileURLToPath(new URL("../../src/soma/main.ts", import.meta.url));
+import { collect, events, RawClient, spawnSoma } from "./raw_client.ts";
 const BATCH = 20;
-
-interface Child {
-  readonly process: Deno.ChildProcess;
-  readonly port: number;
-}
-
-async function spawn(dir: string): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
-    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`soma exited before listening: ${buffer}`);
-    buffer += value;
-  }
-  reader.releaseLock();
-  process.stdout.cancel().catch(() => {});
-  const line = JSON.parse(buffer.slice(0, buffer.indexOf("\n"))) as { port: number };
-  return { process, port: line.port };
-}
 
 function batchEvents(batch: number) {
   return Array.from({ length: BATCH }, (_, i) =>
@@ -51,7 +23,7 @@ function batchEvents(batch: number) {
 
 Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none is partial", async () => {
   const dir = await Deno.makeTempDir({ prefix: "soma-kill-" });
-  const first = await spawn(dir);
+  const first = await spawnSoma(dir);
   const client = new RawClient(first.port);
   const confirmed = new Set<number>();
   let next = 0;
@@ -80,7 +52,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
   }
   assert(confirmed.size >= 150, `only ${confirmed.size} batches confirmed`);
 
-  const second = await spawn(dir);
+  const second = await spawnSoma(dir);
   const reader = new RawClient(second.port);
   try {
     const last = await reader.unary(events.getLastToken, {

@@ -97,7 +97,7 @@ export class Rpc {
   /**
    * Resolves once every call made here has its final status (or after `timeoutMs`). Closing the channel only then
    * avoids a GOAWAY racing streams that are still being cancelled, which can abort Deno inside nghttp2
-   * (denoland/deno#36788).
+   * on Deno 2.9.4–2.9.6 (denoland/deno#36788; the project pins 2.9.3).
    */
   settled(timeoutMs = 1_000): Promise<void> {
     if (this.#active.size === 0) return Promise.resolve();
