@@ -1,5 +1,5 @@
 # Nix flake: dev shell, the single compiled binary, a layered runtime image, and the run-stack app.
-# Details, and the two hashes you must fill in before the first `nix build`: nix/README.md.
+# Details, and the hashes to fill in before the first `nix build`: docs/stack.md ("Nix").
 {
   description = "Dendrite starter: CQRS and event sourcing on Deno with the Axon Server protocol";
 
@@ -34,6 +34,7 @@
         in {
           default = p.program;
           program = p.program;
+          deno = p.deno;
           npm-deps = p.npmDeps;
           denort = p.denort;
           run-stack = p.runStack;
@@ -47,7 +48,7 @@
       });
 
       devShells = forAllSystems (system: pkgs: {
-        default = import ./nix/shell.nix { inherit pkgs; };
+        default = import ./nix/shell.nix { inherit pkgs; deno = (build system pkgs).deno; };
       });
     };
 }

@@ -4,7 +4,6 @@
 let
   hashes = import ./hashes.nix;
   version = "0.1.0";
-  deno = pkgs.deno;
   isLinux = pkgs.stdenv.isLinux;
 
   # Where the program imports the root public key module from. It must be the path `deno task keys init`
@@ -18,6 +17,32 @@ let
     aarch64-darwin = "aarch64-apple-darwin";
   };
   target = rustTargets.${system};
+
+  # The Deno the project is tested with (README, .ci/run): 2.9.4 to 2.9.6 abort node:http2 servers when a
+  # client closes after concurrent calls, so neither the build nor the binary may use whatever Deno nixpkgs has.
+  # Deno's own npm packages carry the release binary; their integrity hashes are in nix/hashes.nix.
+  denoVersion = "2.9.3";
+  npmPlatforms = {
+    x86_64-linux = "linux-x64-glibc";
+    aarch64-linux = "linux-arm64-glibc";
+    x86_64-darwin = "darwin-x64";
+    aarch64-darwin = "darwin-arm64";
+  };
+  npmPlatform = npmPlatforms.${system};
+  deno = pkgs.stdenv.mkDerivation {
+    pname = "deno";
+    version = denoVersion;
+    src = pkgs.fetchurl {
+      url = "https://registry.npmjs.org/@deno/${npmPlatform}/-/${npmPlatform}-${denoVersion}.tgz";
+      hash = hashes.deno.${system} or hashes.fake;
+    };
+    nativeBuildInputs = if isLinux then [ pkgs.autoPatchelfHook ] else [ ];
+    buildInputs = if isLinux then [ pkgs.stdenv.cc.cc.lib ] else [ ];
+    dontConfigure = true;
+    dontBuild = true;
+    # The tarball unpacks to package/ with the binary and a package.json.
+    installPhase = "install -Dm755 deno $out/bin/deno";
+  };
 
   # Only deno.json and deno.lock decide the npm dependencies; other edits must not change this derivation.
   lockSrc = builtins.path {
@@ -55,14 +80,14 @@ let
     outputHash = hashes.npmDeps.${system} or hashes.fake;
   };
 
-  denortKey = "${deno.version}-${target}";
+  denortKey = "${denoVersion}-${target}";
 
   # Option A (used when nix/hashes.nix pins it): the release's denort-<target>.zip, fixed-output.
   denortFromRelease = pkgs.stdenv.mkDerivation {
     pname = "denort";
-    version = deno.version;
+    version = denoVersion;
     src = pkgs.fetchurl {
-      url = "https://github.com/denoland/deno/releases/download/v${deno.version}/denort-${target}.zip";
+      url = "https://github.com/denoland/deno/releases/download/v${denoVersion}/denort-${target}.zip";
       hash = hashes.denort.${denortKey} or hashes.fake;
     };
     nativeBuildInputs = [ pkgs.unzip ] ++ (if isLinux then [ pkgs.autoPatchelfHook ] else [ ]);
@@ -73,9 +98,9 @@ let
     installPhase = "install -Dm755 denort $out/bin/denort";
   };
 
-  # Option B (default): build the `denort` crate (cli/rt in the Deno repository) from the very source and
-  # vendored crates of nixpkgs' deno. No new hash, exact version match, but a long Rust build.
-  denortFromSource = deno.overrideAttrs (_old: {
+  # Option B, only when nixpkgs' deno is exactly this version: build the `denort` crate (cli/rt in the Deno
+  # repository) from the same source and vendored crates. No hash to fill in, but a long Rust build.
+  denortFromSource = pkgs.deno.overrideAttrs (_old: {
     pname = "denort";
     buildAndTestSubdir = "cli/rt";
     # nixpkgs' deno installs shell completions and runs `deno --version` here; denort has neither.
@@ -84,7 +109,10 @@ let
     installCheckPhase = "";
   });
 
-  denort = if hashes.denort ? ${denortKey} then denortFromRelease else denortFromSource;
+  # deno compile needs denort of exactly its own version.
+  denort =
+    if hashes.denort ? ${denortKey} || pkgs.deno.version != denoVersion then denortFromRelease
+    else denortFromSource;
 
   # The single binary: `deno compile` with denort from Nix (deno compile would otherwise download it).
   program = pkgs.stdenv.mkDerivation {
@@ -140,7 +168,7 @@ let
     };
   };
 
-  # `nix run .#run-stack -- [--local]`: scripts/run_stack.ts with nixpkgs' deno, in the current checkout.
+  # `nix run .#run-stack -- [--local]`: scripts/run_stack.ts with the pinned deno, in the current checkout.
   runStack = pkgs.writeShellScriptBin "run-stack" ''
     export PATH="${deno}/bin:${pkgs.docker-compose}/bin:$PATH"
     if [ ! -f docker/compose.yaml ]; then
@@ -151,6 +179,6 @@ let
   '';
 in
 {
-  inherit npmDeps denort program runStack;
+  inherit deno npmDeps denort program runStack;
   image = if isLinux then image else null;
 }

@@ -1,8 +1,9 @@
 # `nix develop`: the tools to work on the project. Deno runs everything else from source.
-{ pkgs }:
+# `deno` is the pinned Deno from nix/packages.nix (the version the project is tested with).
+{ pkgs, deno }:
 pkgs.mkShell {
   packages = [
-    pkgs.deno # runtime, tests, fmt, lint, tasks
+    deno # runtime, tests, fmt, lint, tasks
     pkgs.buf # `deno task gen` (the npm @bufbuild/buf works too)
     pkgs.protobuf # protoc
     pkgs.docker-compose # the compose stack (needs a Docker engine from the host)
