@@ -10,38 +10,37 @@ let
   # writes the generated (git-ignored) module to.
   rootKeyModule = "src/example/security/root_key.generated.ts";
 
-  rustTargets = {
-    x86_64-linux = "x86_64-unknown-linux-gnu";
-    aarch64-linux = "aarch64-unknown-linux-gnu";
-    x86_64-darwin = "x86_64-apple-darwin";
-    aarch64-darwin = "aarch64-apple-darwin";
+  # Per system: the Rust target (Deno's release archives) and the platform of Deno's npm packages.
+  platforms = {
+    x86_64-linux = { target = "x86_64-unknown-linux-gnu"; npm = "linux-x64-glibc"; };
+    aarch64-linux = { target = "aarch64-unknown-linux-gnu"; npm = "linux-arm64-glibc"; };
+    x86_64-darwin = { target = "x86_64-apple-darwin"; npm = "darwin-x64"; };
+    aarch64-darwin = { target = "aarch64-apple-darwin"; npm = "darwin-arm64"; };
   };
-  target = rustTargets.${system};
+  target = platforms.${system}.target;
+  npmPlatform = platforms.${system}.npm;
 
   # The Deno the project is tested with (README, .ci/run): 2.9.4 to 2.9.6 abort node:http2 servers when a
   # client closes after concurrent calls, so neither the build nor the binary may use whatever Deno nixpkgs has.
   # Deno's own npm packages carry the release binary; their integrity hashes are in nix/hashes.nix.
   denoVersion = "2.9.3";
-  npmPlatforms = {
-    x86_64-linux = "linux-x64-glibc";
-    aarch64-linux = "linux-arm64-glibc";
-    x86_64-darwin = "darwin-x64";
-    aarch64-darwin = "darwin-arm64";
-  };
-  npmPlatform = npmPlatforms.${system};
-  deno = pkgs.stdenv.mkDerivation {
-    pname = "deno";
+  # A prebuilt binary of the pinned Deno release (deno or denort), patched for Nix on Linux.
+  prebuilt = { pname, url, hash, zip ? false }: pkgs.stdenv.mkDerivation ({
+    inherit pname;
     version = denoVersion;
-    src = pkgs.fetchurl {
-      url = "https://registry.npmjs.org/@deno/${npmPlatform}/-/${npmPlatform}-${denoVersion}.tgz";
-      hash = hashes.deno.${system} or hashes.fake;
-    };
-    nativeBuildInputs = if isLinux then [ pkgs.autoPatchelfHook ] else [ ];
+    src = pkgs.fetchurl { inherit url hash; };
+    nativeBuildInputs = (if zip then [ pkgs.unzip ] else [ ]) ++ (if isLinux then [ pkgs.autoPatchelfHook ] else [ ]);
     buildInputs = if isLinux then [ pkgs.stdenv.cc.cc.lib ] else [ ];
     dontConfigure = true;
     dontBuild = true;
-    # The tarball unpacks to package/ with the binary and a package.json.
-    installPhase = "install -Dm755 deno $out/bin/deno";
+    # An npm tarball unpacks to package/ (binary and package.json); a release zip holds the binary alone.
+    installPhase = "install -Dm755 ${pname} $out/bin/${pname}";
+  } // (if zip then { unpackPhase = "unzip $src"; } else { }));
+
+  deno = prebuilt {
+    pname = "deno";
+    url = "https://registry.npmjs.org/@deno/${npmPlatform}/-/${npmPlatform}-${denoVersion}.tgz";
+    hash = hashes.deno.${system} or hashes.fake;
   };
 
   # Only deno.json and deno.lock decide the npm dependencies; other edits must not change this derivation.
@@ -83,19 +82,11 @@ let
   denortKey = "${denoVersion}-${target}";
 
   # Option A (used when nix/hashes.nix pins it): the release's denort-<target>.zip, fixed-output.
-  denortFromRelease = pkgs.stdenv.mkDerivation {
+  denortFromRelease = prebuilt {
     pname = "denort";
-    version = denoVersion;
-    src = pkgs.fetchurl {
-      url = "https://github.com/denoland/deno/releases/download/v${denoVersion}/denort-${target}.zip";
-      hash = hashes.denort.${denortKey} or hashes.fake;
-    };
-    nativeBuildInputs = [ pkgs.unzip ] ++ (if isLinux then [ pkgs.autoPatchelfHook ] else [ ]);
-    buildInputs = if isLinux then [ pkgs.stdenv.cc.cc.lib ] else [ ];
-    unpackPhase = "unzip $src";
-    dontConfigure = true;
-    dontBuild = true;
-    installPhase = "install -Dm755 denort $out/bin/denort";
+    url = "https://github.com/denoland/deno/releases/download/v${denoVersion}/denort-${target}.zip";
+    hash = hashes.denort.${denortKey} or hashes.fake;
+    zip = true;
   };
 
   # Option B, only when nixpkgs' deno is exactly this version: build the `denort` crate (cli/rt in the Deno

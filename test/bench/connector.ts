@@ -14,26 +14,14 @@ import { CommandSchema, CommandService } from "../../src/gen/axon/command_pb.ts"
 import { SerializedObjectSchema } from "../../src/gen/axon/common_pb.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
+import { type ReadyChild, spawnReady } from "../child.ts";
 
 const COUNT = 4_000;
 const IN_FLIGHT = 64;
 
 /** Spawns a helper script and resolves with the process and its first stdout line. */
-async function spawn(script: string, args: string[]): Promise<{ child: Deno.ChildProcess; line: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${script} ended before it was ready`);
-    text += value;
-  }
-  reader.releaseLock();
-  return { child, line: text.slice(0, text.indexOf("\n")) };
+function spawn(script: string, args: string[]): Promise<ReadyChild> {
+  return spawnReady(new URL(script, import.meta.url), { args });
 }
 
 /**

@@ -15,8 +15,8 @@ import {
   type MethodDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { fileURLToPath } from "node:url";
 import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { spawnReady } from "../child.ts";
 import { CommandService } from "../../src/gen/axon/command_pb.ts";
 import { PlatformService } from "../../src/gen/axon/control_pb.ts";
 import { EventScheduler, EventStore } from "../../src/gen/axon/event_pb.ts";
@@ -224,21 +224,8 @@ export interface SomaChild {
 
 /** Starts soma as a child process on data directory `dir`; resolves once it listens. */
 export async function spawnSoma(dir: string): Promise<SomaChild> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(new URL("../../src/soma/main.ts", import.meta.url))],
+  const { child, line } = await spawnReady(new URL("../../src/soma/main.ts", import.meta.url), {
     env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  while (!buffer.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`soma exited before listening: ${buffer}`);
-    buffer += value;
-  }
-  reader.releaseLock();
-  process.stdout.cancel().catch(() => {});
-  const line = JSON.parse(buffer.slice(0, buffer.indexOf("\n"))) as { port: number };
-  return { process, port: line.port };
+  });
+  return { process: child, port: (JSON.parse(line) as { port: number }).port };
 }
