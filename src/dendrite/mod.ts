@@ -38,7 +38,7 @@ export * from "./processing/projection.ts";
 export * from "./processing/processor.ts";
 export * from "./processing/dead_letter.ts";
 export { SqliteDeadLetterQueue, type SqliteDeadLetterQueueOptions } from "./processing/sqlite_dead_letter.ts";
-export { readyBatches } from "./core/batches.ts";
+export { readyBatches, readyPages } from "./core/batches.ts";
 
 export * from "./documents/document_store.ts";
 export { InMemoryDocumentStore } from "./documents/memory.ts";

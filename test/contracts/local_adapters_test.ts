@@ -17,7 +17,7 @@ import { tokenStoreContract } from "./token_store_contract.ts";
 eventStoreContract("in-memory", () => {
   const store = new InMemoryEventStore();
   return Promise.resolve({ store, close: () => Promise.resolve() });
-});
+}, { fullPages: true });
 
 eventStoreContract("SQLite", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dendrite-es-" });
@@ -37,7 +37,7 @@ eventStoreContract("SQLite", async () => {
       await Deno.remove(dir, { recursive: true });
     },
   };
-});
+}, { fullPages: true });
 
 tokenStoreContract(
   "in-memory",

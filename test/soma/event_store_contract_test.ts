@@ -24,4 +24,4 @@ eventStoreContract("soma in-process", async () => {
       await Deno.remove(dir, { recursive: true });
     },
   };
-});
+}, { fullPages: true });

@@ -14,7 +14,7 @@ function nextTurn(): Promise<typeof NOT_READY> {
 }
 
 /**
- * Yields arrays of 1..`max` items.
+ * Yields arrays of 1..`max` items; with `size`, a batch takes items while their sizes sum to less than `max`.
  *
  * @example
  * ```ts
@@ -23,7 +23,11 @@ function nextTurn(): Promise<typeof NOT_READY> {
  * for await (const batch of readyBatches(numbers(), 2)) console.log(batch); // [1, 2] then [3]
  * ```
  */
-export async function* readyBatches<T>(source: AsyncIterable<T>, max: number): AsyncGenerator<T[]> {
+export async function* readyBatches<T>(
+  source: AsyncIterable<T>,
+  max: number,
+  size: (item: T) => number = () => 1,
+): AsyncGenerator<T[]> {
   const iterator = source[Symbol.asyncIterator]();
   let pending: Promise<IteratorResult<T>> | undefined;
   let done = false;
@@ -36,8 +40,9 @@ export async function* readyBatches<T>(source: AsyncIterable<T>, max: number): A
         return;
       }
       const batch = [first.value];
+      let total = size(first.value);
       const turn = nextTurn();
-      while (batch.length < max) {
+      while (total < max) {
         const next = iterator.next();
         const result = await Promise.race([next, turn]);
         if (result === NOT_READY) {
@@ -49,6 +54,7 @@ export async function* readyBatches<T>(source: AsyncIterable<T>, max: number): A
           break;
         }
         batch.push(result.value);
+        total += size(result.value);
       }
       yield batch;
       if (done) return;
@@ -63,5 +69,20 @@ export async function* readyBatches<T>(source: AsyncIterable<T>, max: number): A
         await iterator.return?.();
       }
     }
+  }
+}
+
+/**
+ * Joins pages (arrays of items) that are ready back to back into batches: pages are added while the batch holds
+ * fewer than `max` items (so a batch has at most `max - 1` plus one page). Like {@link readyBatches}, a batch
+ * ends when the next page is not available within the current turn of the event loop, so a live tail is never
+ * held back.
+ */
+export async function* readyPages<T>(
+  source: AsyncIterable<readonly T[]>,
+  max: number,
+): AsyncGenerator<readonly T[]> {
+  for await (const group of readyBatches(source, max, (page) => page.length)) {
+    yield group.length === 1 ? group[0] : group.flat();
   }
 }

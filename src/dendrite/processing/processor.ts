@@ -20,6 +20,7 @@
  * @module
  */
 import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
+import { readyPages } from "../core/batches.ts";
 import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
@@ -623,7 +624,8 @@ export class TrackingProcessor {
           signal,
           pageSize: batchSize,
         });
-        for await (const batch of pages) {
+        // Pages that arrive back to back (a network store pages what arrived) make one batch, one unit of work.
+        for await (const batch of readyPages(pages, batchSize)) {
           await this.#process(worker, batch, signal);
           attempt = 0;
           unflushed += batch.length;
