@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
 import { Sqlite } from "./database.ts";
@@ -20,7 +21,8 @@ Deno.test("Sqlite.unit() commits or rolls back as one; other writes wait for it"
       order.push("outside");
       sql.run("INSERT INTO t VALUES (3)");
     });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Every microtask that could run has run by the next macrotask: the outside write is still waiting.
+    await new Promise((resolve) => setImmediate(resolve));
     assertEquals(order, ["unit wrote"]);
     gate.resolve();
     await Promise.all([unit, outside]);
