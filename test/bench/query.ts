@@ -26,6 +26,7 @@ import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable } from "./harness.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { startSoma } from "../../src/soma/mod.ts";
+import { spawnReady } from "../child.ts";
 
 const CATCH_UP_EVENTS = 100_000;
 const GREETERS = 100;
@@ -110,9 +111,17 @@ async function catchUp(
         met: rate >= 100_000,
       },
       {
-        scenario: "catch-up, the same through the connector → soma over gRPC (ListEvents)",
+        scenario:
+          "catch-up, the same through the connector → soma over gRPC (ListEvents), soma in this process",
         metric: "events/s",
-        value: viaSoma,
+        value: viaSoma.inProcess,
+        limit: { name: "in-process catch-up", value: rate },
+      },
+      {
+        scenario:
+          "catch-up, the same with soma in another process (a projection process and soma on 2 cores)",
+        metric: "events/s",
+        value: viaSoma.child,
         limit: { name: "in-process catch-up", value: rate },
       },
     ];
@@ -158,20 +167,19 @@ function rawDocumentWrites(path: string, count: number): number {
   }
 }
 
-/** The same catch-up with the events read from soma over gRPC by the connector (a projection process). */
-async function catchUpThroughSoma(
-  dir: string,
-  events: SqliteEventStore,
+/** The same catch-up with the events read by the connector from soma at `address` (a projection process). */
+async function catchUpFrom(
+  address: string,
+  queryPath: string,
   registry: MessageRegistry,
   last: number,
 ): Promise<number> {
-  const soma = await startSoma({ eventStore: events, port: 0, httpPort: false, registry });
   const axon = await connectAxon(
-    { address: `127.0.0.1:${soma.port}`, componentName: "bench-projection", onStateChange: () => {} },
+    { address, componentName: "bench-projection", onStateChange: () => {} },
     registry,
     AbortSignal.timeout(10_000),
   );
-  const query = new Sqlite(join(dir, "query-via-soma.sqlite"));
+  const query = new Sqlite(queryPath);
   try {
     const processor = new TrackingProcessor(
       greeterProjection(greeterModel(new SqliteDocumentStore({ sqlite: query }))),
@@ -186,7 +194,41 @@ async function catchUpThroughSoma(
   } finally {
     query.close();
     await axon.close();
+  }
+}
+
+/** Catch-up from soma in this process (sharing its thread) and from soma in a child process on the same file. */
+async function catchUpThroughSoma(
+  dir: string,
+  events: SqliteEventStore,
+  registry: MessageRegistry,
+  last: number,
+): Promise<{ inProcess: number; child: number }> {
+  const soma = await startSoma({ eventStore: events, port: 0, httpPort: false, registry });
+  let inProcess: number;
+  try {
+    inProcess = await catchUpFrom(
+      `127.0.0.1:${soma.port}`,
+      join(dir, "query-via-soma.sqlite"),
+      registry,
+      last,
+    );
+  } finally {
     await soma.close();
+  }
+  // src/soma/main.ts keeps its events in <DATA_DIR>/events.sqlite: the very file of this benchmark.
+  const { child, line } = await spawnReady(new URL("../../src/soma/main.ts", import.meta.url), {
+    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" },
+  });
+  try {
+    const port = (JSON.parse(line) as { port: number }).port;
+    return {
+      inProcess,
+      child: await catchUpFrom(`127.0.0.1:${port}`, join(dir, "query-via-soma-child.sqlite"), registry, last),
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
   }
 }
 
