@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { readyBatches } from "../core/batches.ts";
+import { readyBatches, readyPages } from "../core/batches.ts";
 import type { AggregateRef, Metadata } from "../core/message.ts";
 import type { SerializedPayload } from "../core/registry.ts";
 
@@ -117,15 +117,35 @@ export interface EventStore {
   tokenAt(timestamp: number, options?: CallOptions): Promise<number>;
 }
 
+/** The page size of {@link EventStore.streamPages} when the reader names none. */
+export const DEFAULT_PAGE_SIZE = 512;
+
 /**
- * Reads the global stream of any store in pages: its own {@link EventStore.streamPages} when it has one, else its
- * per-event stream grouped into pages of the events that are ready (at most `pageSize`, default 512).
+ * Reads the global stream of any store in pages of up to about `pageSize` events (default
+ * {@link DEFAULT_PAGE_SIZE}): the store's own pages when it has them, pages that arrive back to back joined
+ * (so a store with small pages still gives full ones during a catch-up), else its per-event stream grouped into
+ * pages of the events that are ready. A page never waits to be filled: a live tail gets events as they come.
  */
 export function streamPagesOf(
   store: EventStore,
   options: PageOptions,
 ): AsyncIterable<readonly TrackedEventRecord[]> {
-  return store.streamPages?.(options) ?? readyBatches(store.stream(options), options.pageSize ?? 512);
+  const size = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const pages = store.streamPages?.(options);
+  return pages ? readyPages(pages, size) : readyBatches(store.stream(options), size);
+}
+
+/** The events of a paged stream one by one, for stores that implement `stream` on top of `streamPages`. */
+export async function* eventsOf(
+  pages: AsyncIterable<readonly TrackedEventRecord[]>,
+  signal?: AbortSignal,
+): AsyncIterable<TrackedEventRecord> {
+  for await (const page of pages) {
+    for (const record of page) {
+      yield record;
+      signal?.throwIfAborted();
+    }
+  }
 }
 
 /**

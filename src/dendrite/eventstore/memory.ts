@@ -10,7 +10,9 @@ import {
   type AggregateEventRecord,
   type AppendResult,
   type CallOptions,
+  DEFAULT_PAGE_SIZE,
   type EventRecord,
+  eventsOf,
   type EventStore,
   type PageOptions,
   type ReadAggregateOptions,
@@ -105,17 +107,12 @@ export class InMemoryEventStore implements EventStore {
     yield* options.maxResults ? list.slice(0, options.maxResults) : list;
   }
 
-  async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
-    for await (const page of this.streamPages(options)) {
-      for (const record of page) {
-        yield record;
-        options.signal?.throwIfAborted();
-      }
-    }
+  stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
+    return eventsOf(this.streamPages(options), options.signal);
   }
 
   async *streamPages(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]> {
-    const size = Math.max(1, options.pageSize ?? 512);
+    const size = Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE);
     let next = Math.max(0, options.from);
     while (true) {
       options.signal?.throwIfAborted();

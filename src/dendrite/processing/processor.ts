@@ -20,7 +20,6 @@
  * @module
  */
 import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
-import { readyPages } from "../core/batches.ts";
 import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
@@ -624,8 +623,7 @@ export class TrackingProcessor {
           signal,
           pageSize: batchSize,
         });
-        // Pages that arrive back to back (a network store pages what arrived) make one batch, one unit of work.
-        for await (const batch of readyPages(pages, batchSize)) {
+        for await (const batch of pages) {
           await this.#process(worker, batch, signal);
           attempt = 0;
           unflushed += batch.length;
