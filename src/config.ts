@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { LimitSettingError, limitsFromEnv, type SomaLimits } from "./soma/limits.ts";
 
 /** A part of the program that a process runs. `all` on the command line means every role in one process. */
 export type Role = "soma" | "command" | "projection" | "api";
@@ -38,11 +39,16 @@ export interface Config {
   readonly axonPort: number;
   /** HTTP status port of the embedded Axon-API server (`AXON_HTTP_PORT`). */
   readonly axonHttpPort: number;
-  /** Interface the embedded Axon-API server listens on (`AXON_HOST`; default 127.0.0.1, 0.0.0.0 for `--role=soma` alone). */
+  /** Interface the embedded Axon-API server listens on (`AXON_HOST`; default 127.0.0.1). */
   readonly axonHost: string;
+  /** Connection limits and timeouts of soma's listeners (`SOMA_MAX_CONNECTIONS`, … see `src/soma/limits.ts`). */
+  readonly somaLimits?: SomaLimits;
   /** `host:port` of an Axon-API server to connect to instead of the embedded one (`AXON_SERVER`). */
   readonly axonServer?: string;
-  /** Access token for the Axon-API server (`AXON_TOKEN`): sent by the connector, required by soma when set. */
+  /**
+   * Access token for the Axon-API server (`AXON_TOKEN`): sent by the connector, required by soma. Unset: the one in
+   * `DATA_DIR/secure/soma-token` (soma generates it on first start).
+   */
   readonly axonToken?: string;
   /** CA certificates (PEM file) to verify the Axon-API server with; set it to connect over TLS (`AXON_TLS_CA_FILE`). */
   readonly axonTlsCaFile?: string;
@@ -85,9 +91,16 @@ Environment:
   PORT, DATA_DIR, LOG_LEVEL   as above
   AXON_PORT                   gRPC port of the embedded Axon-API server (default 8124)
   AXON_HTTP_PORT              status port of the embedded Axon-API server (default 8024)
-  AXON_HOST                   interface of the embedded Axon-API server (default 127.0.0.1; 0.0.0.0 for --role=soma)
+  AXON_HOST                   interface of the embedded Axon-API server (default 127.0.0.1; 0.0.0.0 lets other
+                              machines join, with the token)
   AXON_SERVER                 host:port of an Axon-API server to use instead of the embedded one
-  AXON_TOKEN                  access token of the Axon-API server (soma requires it when set)
+  AXON_TOKEN                  access token of the Axon-API server (default: DIR/secure/soma-token, which soma
+                              generates on first start and requires on its gRPC port and status actions)
+  SOMA_MAX_CONNECTIONS        soma: open connections per listener (default 500)
+  SOMA_MAX_STREAMS            soma: concurrent streams per HTTP/2 connection (default 1000)
+  SOMA_HEADER_TIMEOUT_MS      soma: HTTP/1.1 header block and TLS handshake deadline (default 10000)
+  SOMA_IDLE_TIMEOUT_MS        soma: close connections without open streams after this (default 60000)
+  SOMA_KEEPALIVE_TIME_MS, SOMA_KEEPALIVE_TIMEOUT_MS  soma: gRPC ping interval and answer deadline (10000, 5000)
   AXON_TLS_CA_FILE            PEM CA file: connect to AXON_SERVER over TLS, verifying it
   ELASTICSEARCH_URL           Elasticsearch for query models and tokens instead of SQLite
   TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1) and gRPC over
@@ -188,6 +201,15 @@ function parseHttpUrl(setting: string, text: string): URL {
   return url;
 }
 
+function parseSomaLimits(env: Readonly<Record<string, string | undefined>>): SomaLimits {
+  try {
+    return limitsFromEnv(env);
+  } catch (error) {
+    if (error instanceof LimitSettingError) throw new ConfigError(error.setting, error.message);
+    throw error;
+  }
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
@@ -244,7 +266,8 @@ export function parseConfig(
     dataDir,
     axonPort: parsePort("AXON_PORT", nonEmpty(env.AXON_PORT) ?? "8124"),
     axonHttpPort: parsePort("AXON_HTTP_PORT", nonEmpty(env.AXON_HTTP_PORT) ?? "8024"),
-    axonHost: nonEmpty(env.AXON_HOST) ?? (roles.size === 1 && roles.has("soma") ? "0.0.0.0" : "127.0.0.1"),
+    axonHost: nonEmpty(env.AXON_HOST) ?? "127.0.0.1",
+    somaLimits: parseSomaLimits(env),
     axonServer: axonServer === undefined ? undefined : parseHostPort("AXON_SERVER", axonServer),
     axonToken: nonEmpty(env.AXON_TOKEN),
     axonTlsCaFile: nonEmpty(env.AXON_TLS_CA_FILE),

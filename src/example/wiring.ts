@@ -10,6 +10,7 @@
  * @module
  */
 import { Client } from "@elastic/elasticsearch";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   type DocumentStore,
@@ -22,7 +23,7 @@ import {
 } from "../dendrite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
-import { type Soma, startSoma } from "../soma/mod.ts";
+import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
 import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
@@ -68,6 +69,7 @@ export type ProgramConfig = Pick<
   | "port"
   | "dataDir"
   | "axonHost"
+  | "somaLimits"
   | "axonPort"
   | "axonHttpPort"
   | "axonServer"
@@ -140,6 +142,8 @@ export async function startProgram(
   const registry = exampleRegistry();
   const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
     logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
+  // Named after the roles and the host, so the dashboard says which process is which.
+  const clientId = `${[...config.roles].filter((r) => r !== "soma").join("+") || "soma"}@${hostname()}-${Deno.pid}`;
   try {
     await Deno.mkdir(config.dataDir, { recursive: true });
     let soma: Soma | undefined;
@@ -151,9 +155,10 @@ export async function startProgram(
         httpPort: config.axonHttpPort,
         registry,
         synchronous: options.synchronous,
-        accessToken: config.axonToken,
+        accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
+        limits: config.somaLimits,
         tls: await readTls(config),
-        local: { clientId: `${COMPONENT}-local`, component: COMPONENT },
+        local: { clientId, component: COMPONENT },
         onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),
       });
       closers.push(() => soma!.close());
@@ -161,6 +166,7 @@ export async function startProgram(
         host: config.axonHost,
         port: soma.port,
         httpPort: soma.httpPort ?? null,
+        token: config.axonToken === undefined ? somaTokenPath(config.dataDir) : "AXON_TOKEN",
       });
     }
     const roles = [...config.roles].filter((role) => role !== "soma");
@@ -173,7 +179,8 @@ export async function startProgram(
         {
           address: config.axonServer,
           componentName: COMPONENT,
-          token: config.axonToken,
+          clientId,
+          token: config.axonToken ?? await readSomaToken(config.dataDir),
           tls: config.axonTlsCaFile ? { ca: await Deno.readFile(config.axonTlsCaFile) } : undefined,
           onStateChange: (state, detail) =>
             state === "connected"

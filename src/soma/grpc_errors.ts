@@ -216,7 +216,7 @@ function headerValue(metadata: Metadata, key: string): string | undefined {
 }
 
 /** Compares two strings in time independent of where they differ. */
-function constantTimeEquals(a: string, b: string): boolean {
+export function constantTimeEquals(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a);
   const y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;

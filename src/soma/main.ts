@@ -2,13 +2,16 @@
  * Runs soma alone: `deno run -A src/soma/main.ts`.
  *
  * Environment: `AXON_PORT` (gRPC, default 8124), `AXON_HTTP_PORT` (status surface, default 8024), `AXON_HOST`
- * (default 0.0.0.0 so other processes and machines can join), `DATA_DIR` (default ./data), `AXON_TOKEN` (optional
- * access token), `SOMA_SYNCHRONOUS` (FULL or NORMAL). Prints one JSON line with the bound ports on stdout, then
- * serves until SIGINT or SIGTERM, and closes gracefully.
+ * (default 127.0.0.1; 0.0.0.0 lets other machines join), `DATA_DIR` (default ./data), `AXON_TOKEN` (access token;
+ * default: the one in `DATA_DIR/secure/soma-token`, generated on first start), `SOMA_SYNCHRONOUS` (FULL or
+ * NORMAL), and the limits `SOMA_MAX_CONNECTIONS`, `SOMA_MAX_STREAMS`, `SOMA_HEADER_TIMEOUT_MS`,
+ * `SOMA_IDLE_TIMEOUT_MS`, `SOMA_KEEPALIVE_TIME_MS`, `SOMA_KEEPALIVE_TIMEOUT_MS`. Prints one JSON line with the bound
+ * ports on stdout, then serves until SIGINT or SIGTERM, and closes gracefully; a start-up failure is one line on
+ * stderr and exit code 1.
  *
  * @module
  */
-import { startSoma } from "./mod.ts";
+import { limitsFromEnv, loadOrCreateSomaToken, type Soma, startSoma } from "./mod.ts";
 
 function port(name: string, fallback: number): number {
   const text = Deno.env.get(name);
@@ -20,18 +23,26 @@ function port(name: string, fallback: number): number {
   return value;
 }
 
-if (import.meta.main) {
+async function main(): Promise<number> {
   const controller = new AbortController();
   const synchronous = Deno.env.get("SOMA_SYNCHRONOUS") === "NORMAL" ? "NORMAL" : "FULL";
-  const soma = await startSoma({
-    dataDir: Deno.env.get("DATA_DIR") ?? "./data",
-    host: Deno.env.get("AXON_HOST") ?? "0.0.0.0",
-    port: port("AXON_PORT", 8124),
-    httpPort: port("AXON_HTTP_PORT", 8024),
-    accessToken: Deno.env.get("AXON_TOKEN") || undefined,
-    synchronous,
-    signal: controller.signal,
-  });
+  const dataDir = Deno.env.get("DATA_DIR") || "./data";
+  let soma: Soma;
+  try {
+    soma = await startSoma({
+      dataDir,
+      host: Deno.env.get("AXON_HOST") || "127.0.0.1",
+      port: port("AXON_PORT", 8124),
+      httpPort: port("AXON_HTTP_PORT", 8024),
+      accessToken: Deno.env.get("AXON_TOKEN") || await loadOrCreateSomaToken(dataDir),
+      limits: limitsFromEnv(Deno.env.toObject()),
+      synchronous,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    console.error(`soma: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
   console.log(JSON.stringify({ soma: "listening", port: soma.port, httpPort: soma.httpPort }));
   const stop = () => controller.abort();
   Deno.addSignalListener("SIGINT", stop);
@@ -42,4 +53,7 @@ if (import.meta.main) {
   await soma.close();
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  return 0;
 }
+
+if (import.meta.main) Deno.exitCode = await main();

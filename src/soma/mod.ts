@@ -34,23 +34,46 @@ import { commandService } from "./command_service.ts";
 import { CommandRouter } from "./commands.ts";
 import { eventStoreDefinition, eventStoreService } from "./event_service.ts";
 import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
+import { startGuard } from "./guard.ts";
 import { serveStatus, type StatusServer } from "./http.ts";
+import { capGrpcConnections, grpcLimitOptions, resolveLimits, type SomaLimits } from "./limits.ts";
 import { SomaCommandBus, SomaQueryBus } from "./local.ts";
 import { type InstructionOutcome, Platform, type ProcessorAction } from "./platform.ts";
 import { queryService } from "./query_service.ts";
 import { QueryRouter } from "./queries.ts";
 import { Scheduler, schedulerService } from "./scheduler.ts";
 import { startTlsFront, type TlsFront } from "./tls_front.ts";
+import { assertSafeExposure, isLoopback } from "./token.ts";
 import {
   type ActionOutcome,
+  clientViews,
+  type ClientView,
   type LocalProcessor,
   type ProcessorView,
   processorViews,
   runLocalAction,
+  SegmentMemory,
   type SomaStatus,
 } from "./status.ts";
 
-export type { ActionOutcome, InstructionOutcome, LocalProcessor, ProcessorAction, ProcessorView, SomaStatus };
+export type {
+  ActionOutcome,
+  ClientView,
+  InstructionOutcome,
+  LocalProcessor,
+  ProcessorAction,
+  ProcessorView,
+  SomaLimits,
+  SomaStatus,
+};
+export { DEFAULT_LIMITS, LIMIT_VARIABLES, limitsFromEnv } from "./limits.ts";
+export {
+  isLoopback,
+  loadOrCreateSomaToken,
+  readSomaToken,
+  somaTokenPath,
+  UnsafeExposureError,
+} from "./token.ts";
 export { Platform } from "./platform.ts";
 export { statusHandler } from "./http.ts";
 
@@ -77,10 +100,18 @@ export interface SomaOptions {
   readonly advertisedHost?: string;
   /** SQLite durability of the stores soma opens (default FULL). */
   readonly synchronous?: Synchronous;
-  /** When set, every gRPC call must carry it in `AxonIQ-Access-Token`. */
+  /**
+   * When set, every gRPC call must carry it in `AxonIQ-Access-Token`, and the status port's processor state and
+   * actions need it too (see `loadOrCreateSomaToken`). Without it, soma listens on loopback only.
+   */
   readonly accessToken?: string;
-  /** TLS on the gRPC listener: PEM certificate chain and private key (the status page stays plain HTTP). */
-  readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * TLS on the gRPC listener: PEM certificate chain and private key (the status page stays plain HTTP), and
+   * optionally `clientCa`: clients must then present a certificate it issued (TLS client authentication).
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
+  /** Connection limits and timeouts of both listeners (defaults in `DEFAULT_LIMITS`). */
+  readonly limits?: SomaLimits;
   /** Server heartbeats to clients reporting version ≥ 4.2.1 (default 1 000 ms; 0 disables heartbeats). */
   readonly heartbeatIntervalMs?: number;
   /** A heartbeat-capable client silent this long is dropped (default 5 000 ms). */
@@ -148,6 +179,9 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   if (!options.eventStore && !options.dataDir) throw new Error("startSoma needs a dataDir or an eventStore");
   options.signal?.throwIfAborted();
   const host = options.host ?? "127.0.0.1";
+  assertSafeExposure(host, options.accessToken, options.tls?.clientCa !== undefined);
+  const limits = resolveLimits(options.limits);
+  const startedAt = Date.now();
   const nodeName = options.nodeName ?? `soma@${hostname()}`;
   const registry = options.registry ?? new MessageRegistry();
   const identity = {
@@ -203,9 +237,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       Math.min(4 * maxMessageSize, 64 * 1024 * 1024),
     ),
     "grpc.max_send_message_length": maxMessageSize,
-    "grpc.keepalive_permit_without_calls": 1,
-    "grpc.keepalive_time_ms": 10_000,
-    "grpc.keepalive_timeout_ms": 5_000,
+    ...grpcLimitOptions(limits),
   });
   server.addService(lenientRequests(grpcService(PlatformService), maxMessageSize), platform.implementation());
   server.addService(
@@ -232,8 +264,15 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   );
 
   const localProcessors = new Map<string, LocalProcessor>();
+  const segmentMemory = new SegmentMemory();
   const processors = async () =>
-    processorViews(platform.processors(), [...localProcessors.values()], await store.lastToken(), identity);
+    processorViews(
+      platform.processors(),
+      [...localProcessors.values()],
+      await store.lastToken(),
+      identity,
+      segmentMemory,
+    );
   const processorAction = async (
     action: ProcessorAction,
     processor: string,
@@ -250,15 +289,36 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     const all = [...remote.map((r) => r.success), ...(local ? [local.success] : [])];
     return { processor, action, segment, remote, local, success: all.length > 0 && all.every(Boolean) };
   };
+  const clients = () =>
+    clientViews(platform.clients(), {
+      ...identity,
+      version: SOMA_VERSION,
+      startedAt,
+      active: localProcessors.size > 0 || commandRouter.handlers().some((h) => h.local) ||
+        queryRouter.handlers().some((h) => h.local),
+    });
   const status = async (): Promise<SomaStatus> => ({
     node: { name: nodeName, grpcPort, httpPort: http?.port ?? 0 },
     versions: { soma: SOMA_VERSION, axonApi: "4.4", deno: Deno.version.deno },
-    clients: platform.clients(),
+    clients: clients(),
     commandHandlers: commandRouter.handlers(),
     queryHandlers: queryRouter.handlers(),
     subscriptionQueries: queryRouter.subscriptionCount,
     events: { firstToken: await store.firstToken(), lastToken: await store.lastToken() },
   });
+
+  /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
+  const serveGuardedStatus = async (port: number): Promise<StatusServer> => {
+    const access = { token: options.accessToken, openStatus: isLoopback(host) };
+    const inner = await serveStatus({ status, processors, act: processorAction, access }, "127.0.0.1", 0);
+    try {
+      const guard = await startGuard({ host, port, targetPort: inner.port, ...limits });
+      return { port: guard.port, close: () => guard.close().then(() => inner.close()) };
+    } catch (error) {
+      await inner.close();
+      throw error;
+    }
+  };
 
   let closing: Promise<void> | undefined;
   let front: TlsFront | undefined;
@@ -296,17 +356,19 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
         (error, port) => (error ? reject(error) : resolve(port)),
       )
     );
+    capGrpcConnections(server, limits.maxConnections);
     if (options.tls) {
-      front = await startTlsFront({ host, port: options.port ?? 8124, ...options.tls, targetPort: grpcPort });
+      front = await startTlsFront({
+        host,
+        port: options.port ?? 8124,
+        ...options.tls,
+        targetPort: grpcPort,
+        maxConnections: limits.maxConnections,
+        handshakeTimeoutMs: limits.headerTimeoutMs,
+      });
       grpcPort = front.port;
     }
-    if (options.httpPort !== false) {
-      http = await serveStatus(
-        { status, processors, act: processorAction },
-        host,
-        options.httpPort ?? 8024,
-      );
-    }
+    if (options.httpPort !== false) http = await serveGuardedStatus(options.httpPort ?? 8024);
   } catch (error) {
     await close();
     throw error;

@@ -22,11 +22,41 @@ export interface LocalProcessor {
   release?(segment: number): Promise<boolean>;
 }
 
+/** A client on the status surface: a gRPC client, or the components running in soma's own process. */
+export type ClientView = ClientInfo & { readonly local: boolean };
+
+/** gRPC clients, preceded by this process' own components when they are active (in-process handlers, processors). */
+export function clientViews(
+  remote: readonly ClientInfo[],
+  local: {
+    readonly clientId: string;
+    readonly component: string;
+    readonly version: string;
+    readonly startedAt: number;
+    readonly active: boolean;
+  },
+): ClientView[] {
+  const clients: ClientView[] = remote.map((client) => ({ ...client, local: false }));
+  if (!local.active) return clients;
+  const self: ClientView = {
+    streamId: "in-process",
+    clientId: local.clientId,
+    component: local.component,
+    version: local.version,
+    tags: {},
+    connectedAt: local.startedAt,
+    lastSeen: Date.now(),
+    heartbeats: false,
+    local: true,
+  };
+  return [self, ...clients];
+}
+
 /** soma's status document (`GET /v1/status`). */
 export interface SomaStatus {
   readonly node: { readonly name: string; readonly grpcPort: number; readonly httpPort: number };
   readonly versions: { readonly soma: string; readonly axonApi: string; readonly deno: string };
-  readonly clients: readonly ClientInfo[];
+  readonly clients: readonly ClientView[];
   readonly commandHandlers: readonly CommandHandlerStatus[];
   readonly queryHandlers: readonly QueryHandlerStatus[];
   readonly subscriptionQueries: number;
@@ -44,6 +74,8 @@ export interface SegmentView {
   readonly caughtUp: boolean;
   readonly replaying: boolean;
   readonly error: string;
+  /** False for a segment remembered from an earlier report while its instance is paused (no claim now). */
+  readonly claimed: boolean;
 }
 
 /** One processor instance (a client, or this process). */
@@ -78,15 +110,57 @@ export interface ActionOutcome {
   readonly success: boolean;
 }
 
+/**
+ * The segments each processor instance last reported, so a paused instance (which releases its claims and reports
+ * none) still shows one row per segment with its token and lag.
+ */
+export class SegmentMemory {
+  readonly #segments = new Map<string, readonly SegmentView[]>();
+
+  /** The key of one processor instance. */
+  static key(name: string, clientId: string): string {
+    return JSON.stringify([name, clientId]);
+  }
+
+  /** The view with its remembered segments when it reports none while paused; remembers them otherwise. */
+  apply(name: string, view: ProcessorInstanceView, lastToken: number): ProcessorInstanceView {
+    const key = SegmentMemory.key(name, view.clientId);
+    if (view.segments.length > 0) {
+      this.#segments.set(key, view.segments);
+      return view;
+    }
+    const remembered = this.#segments.get(key);
+    if (view.running || !remembered) return view;
+    return {
+      ...view,
+      segments: remembered.map((s) => ({
+        ...s,
+        lag: Math.max(0, lastToken - s.tokenPosition),
+        caughtUp: s.tokenPosition >= lastToken,
+        claimed: false,
+      })),
+    };
+  }
+
+  /** Forgets instances that are gone (keys as built by {@link SegmentMemory.key}). */
+  retain(keep: ReadonlySet<string>): void {
+    for (const key of [...this.#segments.keys()]) if (!keep.has(key)) this.#segments.delete(key);
+  }
+}
+
 /** Builds the processor views from remote reports and local processors. */
 export function processorViews(
   reports: readonly ProcessorReport[],
   local: readonly LocalProcessor[],
   lastToken: number,
   identity: { clientId: string; component: string },
+  memory: SegmentMemory = new SegmentMemory(),
 ): ProcessorView[] {
   const byName = new Map<string, ProcessorInstanceView[]>();
-  const add = (name: string, view: ProcessorInstanceView) => {
+  const seen = new Set<string>();
+  const add = (name: string, reported: ProcessorInstanceView) => {
+    const view = memory.apply(name, reported, lastToken);
+    seen.add(SegmentMemory.key(name, view.clientId));
     const list = byName.get(name) ?? [];
     list.push(view);
     byName.set(name, list);
@@ -112,6 +186,7 @@ export function processorViews(
         caughtUp: s.caughtUp,
         replaying: s.replaying,
         error: s.errorState,
+        claimed: true,
       })),
     });
   }
@@ -135,9 +210,11 @@ export function processorViews(
         caughtUp: s.position >= lastToken,
         replaying: s.replaying,
         error: s.error ?? "",
+        claimed: true,
       })),
     });
   }
+  memory.retain(seen);
   return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, instances]) => ({ name, instances }));
 }
 

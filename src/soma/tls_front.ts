@@ -28,10 +28,25 @@ export async function startTlsFront(options: {
   readonly cert: string;
   readonly key: string;
   readonly targetPort: number;
+  /** PEM CA certificates: clients must present a certificate they issued (TLS client authentication). */
+  readonly clientCa?: string;
+  /** Open connections; further ones are closed at once (default unlimited). */
+  readonly maxConnections?: number;
+  /** A TLS handshake must finish within this (default 10 000 ms). */
+  readonly handshakeTimeoutMs?: number;
 }): Promise<TlsFront> {
   const sockets = new Set<Socket | TLSSocket>();
+  const clientAuth = options.clientCa === undefined
+    ? {}
+    : { ca: options.clientCa, requestCert: true, rejectUnauthorized: true };
   const server = createServer(
-    { cert: options.cert, key: options.key, ALPNProtocols: ["h2"] },
+    {
+      cert: options.cert,
+      key: options.key,
+      ALPNProtocols: ["h2"],
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      ...clientAuth,
+    },
     (socket: TLSSocket) => {
       const upstream = connect(options.targetPort, "127.0.0.1");
       sockets.add(socket);
@@ -48,6 +63,8 @@ export async function startTlsFront(options: {
       upstream.pipe(socket);
     },
   );
+  // Counts TCP connections, so handshakes that never finish count too (and end after handshakeTimeout).
+  if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   // A failed handshake only concerns that client.
   server.on("tlsClientError", (_error: Error, socket: TLSSocket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {

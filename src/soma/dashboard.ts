@@ -1,0 +1,209 @@
+/**
+ * soma's status page: static HTML, a stylesheet and a script served as separate resources under a strict
+ * Content-Security-Policy (no inline script or style, no framing). The script renders every table from the JSON
+ * with DOM APIs and `textContent` (no HTML is ever built from data) and handles every button with one listener.
+ *
+ * To add a view (e.g. dead letters), add its JSON source to `SOURCES` and a table to `VIEWS` in {@link SCRIPT}: a
+ * view names its source, turns the document into rows, and lists columns as `[title, cell]`, where a cell returns
+ * text (numbers and booleans are shown as text) or `{ actions: [{ label, path }] }` for buttons that POST to `path`.
+ *
+ * @module
+ */
+
+/** The Content-Security-Policy of every response of the status port. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Headers every response of the status port carries. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "content-security-policy": CONTENT_SECURITY_POLICY,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+/** The page. */
+export const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>soma</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/dashboard.css">
+<script src="/dashboard.js" defer></script>
+</head><body>
+<h1>soma <small id="node"></small></h1>
+<form id="auth" aria-label="Access token">
+<label>Access token <input id="token" type="password" autocomplete="off" spellcheck="false"></label>
+<button type="submit">Use</button> <button type="button" id="forget">Forget</button>
+<span id="auth-state" role="status"></span>
+</form>
+<main id="views"></main>
+<p id="result" role="status"></p>
+</body></html>
+`;
+
+/** The stylesheet. */
+export const STYLE = `body{font:14px system-ui,sans-serif;margin:2rem;color:#222}h1{font-size:1.4rem}
+h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;overflow-wrap:anywhere;max-width:40ch}
+th{background:#f4f4f4}button{font-size:12px;margin-right:.2rem}.err{color:#b00}
+#auth{margin:1rem 0}#auth-state{margin-left:.5rem;color:#555}
+`;
+
+/** The favicon (an inline SVG). */
+export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">` +
+  `<circle cx="16" cy="16" r="13" fill="#3b6ea5"/><circle cx="16" cy="16" r="5" fill="#fff"/></svg>`;
+
+/** The page's script. */
+export const SCRIPT = `"use strict";
+const TOKEN_KEY = "soma-token";
+const SOURCES = { status: "/v1/status", processors: "/v1/processors" };
+const ACTIONS = ["pause", "start", "split", "merge", "release"];
+const permits = (p) => (p === null || p === undefined ? "∞" : p);
+const time = (ms) => (typeof ms === "number" ? new Date(ms).toISOString() : "");
+
+const processorRows = (processors) => {
+  const rows = [];
+  for (const p of processors) {
+    for (const i of p.instances) {
+      for (const s of i.segments.length ? i.segments : [null]) rows.push({ p, i, s });
+    }
+  }
+  return rows;
+};
+const actionPath = (r, action) => {
+  const query = new URLSearchParams({ segment: String(r.s ? r.s.segment : 0), client: r.i.clientId });
+  return "/v1/processors/" + encodeURIComponent(r.p.name) + "/" + action + "?" + query;
+};
+
+const VIEWS = [
+  { id: "clients", title: "Clients", source: "status", rows: (d) => d.clients || [], columns: [
+    ["client", (c) => c.clientId], ["component", (c) => c.component], ["version", (c) => c.version],
+    ["local", (c) => Boolean(c.local)], ["heartbeats", (c) => c.heartbeats], ["last seen", (c) => time(c.lastSeen)],
+  ] },
+  { id: "commands", title: "Command handlers", source: "status", rows: (d) => d.commandHandlers || [], columns: [
+    ["command", (h) => h.command], ["client", (h) => h.clientId], ["component", (h) => h.component],
+    ["local", (h) => h.local], ["load factor", (h) => h.loadFactor], ["permits", (h) => permits(h.permits)],
+    ["queued", (h) => h.queued],
+  ] },
+  { id: "queries", title: "Query handlers", source: "status", rows: (d) => d.queryHandlers || [], columns: [
+    ["query", (h) => h.query], ["component", (h) => h.component], ["client", (h) => h.clientId],
+    ["local", (h) => h.local], ["permits", (h) => permits(h.permits)], ["queued", (h) => h.queued],
+  ] },
+  { id: "processors", title: "Event processors", source: "processors", rows: processorRows, columns: [
+    ["processor", (r) => r.p.name], ["client", (r) => r.i.clientId], ["running", (r) => r.i.running],
+    ["segment", (r) => (r.s ? r.s.segment + "/" + r.s.onePartOf : "")],
+    ["token", (r) => (r.s ? r.s.tokenPosition : "")], ["lag", (r) => (r.s ? r.s.lag : "")],
+    ["claimed", (r) => (r.s ? r.s.claimed !== false : "")],
+    ["error", (r) => ({ text: r.s ? r.s.error : "", className: "err" })],
+    ["actions", (r) => ({ actions: ACTIONS.map((a) => ({ label: a, path: actionPath(r, a) })) })],
+  ] },
+];
+
+const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+const headers = () => (token() ? { "AxonIQ-Access-Token": token() } : {});
+
+function cell(value) {
+  const td = document.createElement("td");
+  if (value && typeof value === "object" && Array.isArray(value.actions)) {
+    for (const action of value.actions) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = action.label;
+      button.dataset.path = action.path;
+      button.dataset.label = action.label;
+      td.append(button);
+    }
+  } else if (value && typeof value === "object") {
+    td.textContent = String(value.text ?? "");
+    if (value.className) td.className = value.className;
+  } else {
+    td.textContent = value === undefined || value === null ? "" : String(value);
+  }
+  return td;
+}
+
+function render(view, document_) {
+  const table = document.getElementById(view.id);
+  const head = document.createElement("tr");
+  for (const [title] of view.columns) {
+    const th = document.createElement("th");
+    th.textContent = title;
+    head.append(th);
+  }
+  const rows = document_ === undefined ? [] : view.rows(document_);
+  const body = rows.map((row) => {
+    const tr = document.createElement("tr");
+    for (const [, value] of view.columns) tr.append(cell(value(row)));
+    return tr;
+  });
+  table.replaceChildren(head, ...body);
+}
+
+function layout() {
+  const main = document.getElementById("views");
+  for (const view of VIEWS) {
+    const h2 = document.createElement("h2");
+    h2.textContent = view.title;
+    const table = document.createElement("table");
+    table.id = view.id;
+    main.append(h2, table);
+  }
+}
+
+async function load(url) {
+  const response = await fetch(url, { headers: headers(), cache: "no-store" });
+  if (response.status === 401 || response.status === 403) return { denied: response.status };
+  return { body: await response.json() };
+}
+
+async function refresh() {
+  const loaded = {};
+  for (const [name, url] of Object.entries(SOURCES)) loaded[name] = await load(url);
+  const status = loaded.status.body;
+  if (status) {
+    document.getElementById("node").textContent = status.node.name + " · gRPC " + status.node.grpcPort +
+      " · last token " + status.events.lastToken;
+  }
+  const denied = Object.values(loaded).some((l) => l.denied);
+  document.getElementById("auth-state").textContent = denied
+    ? (token() ? "the token was refused" : "enter soma's access token (DATA_DIR/secure/soma-token) to see all")
+    : (token() ? "token in use (this tab only)" : "");
+  for (const view of VIEWS) render(view, loaded[view.source].body);
+}
+
+async function act(button) {
+  const response = await fetch(button.dataset.path, { method: "POST", headers: headers() });
+  document.getElementById("result").textContent = button.dataset.label + ": " + response.status + " " +
+    (await response.text());
+  await refresh();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  layout();
+  document.getElementById("views").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-path]");
+    if (button) act(button);
+  });
+  document.getElementById("auth").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = document.getElementById("token");
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    input.value = "";
+    refresh();
+  });
+  document.getElementById("forget").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    refresh();
+  });
+  refresh();
+  setInterval(refresh, 2000);
+});
+`;
