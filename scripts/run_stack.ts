@@ -8,12 +8,14 @@
  *   and stops them all on Ctrl-C / SIGTERM (or when one of them dies).
  *
  * Run it from the repository root. Environment: PORT (8080), AXON_PORT (8124), AXON_HTTP_PORT (8024) and
- * ELASTICSEARCH_URL, DATA_DIR are passed on to the processes. RUN_STACK_PROGRAM replaces
+ * ELASTICSEARCH_URL, DATA_DIR are passed on to the processes. soma's access token (AXON_TOKEN, else the one soma
+ * generates in DATA_DIR/secure/soma-token) is passed to the roles as AXON_TOKEN. RUN_STACK_PROGRAM replaces
  * `deno run -A src/main.ts` (a path, or a JSON array of command + arguments, e.g. the Nix-built binary);
  * RUN_STACK_DOCKER names the docker executable (default `docker`).
  *
  * @module
  */
+import { readSomaToken, somaTokenPath } from "../src/soma/token.ts";
 
 /** Options from the command line. */
 export interface StackArgs {
@@ -70,7 +72,7 @@ export function stackUrls(ports: StackPorts, mode: "compose" | "local", elastics
     `Axon gRPC (AXON_SERVER)               localhost:${ports.axonGrpc}`,
     mode === "compose"
       ? `Axon Server dashboard                 http://localhost:${ports.axonHttp}/`
-      : `soma status                           http://localhost:${ports.axonHttp}/v1/status`,
+      : `soma dashboard                        http://localhost:${ports.axonHttp}/`,
   ];
   const es = mode === "compose" ? "http://localhost:9200/" : elasticsearchUrl;
   if (es) lines.push(`Elasticsearch                         ${es}`);
@@ -259,7 +261,13 @@ export async function runLocal(ports: StackPorts, log: (line: string) => void = 
       log("run-stack: soma did not become healthy");
       return 1;
     }
-    for (const p of procs.slice(1)) stack.start(p);
+    const dataDir = Deno.env.get("DATA_DIR") || "./data";
+    const token = Deno.env.get("AXON_TOKEN") || await readSomaToken(dataDir);
+    if (token === undefined) {
+      log(`run-stack: soma's access token is not in ${somaTokenPath(dataDir)}`);
+      return 1;
+    }
+    for (const p of procs.slice(1)) stack.start({ ...p, env: { ...p.env, AXON_TOKEN: token } });
     const apiUp = await Promise.race([
       waitHealthy(`http://localhost:${ports.web}/healthz`, 60_000, health.signal),
       stack.firstExit().then(() => false),

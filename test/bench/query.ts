@@ -173,9 +173,10 @@ async function catchUpFrom(
   queryPath: string,
   registry: MessageRegistry,
   last: number,
+  token?: string,
 ): Promise<number> {
   const axon = await connectAxon(
-    { address, componentName: "bench-projection", onStateChange: () => {} },
+    { address, componentName: "bench-projection", token, onStateChange: () => {} },
     registry,
     AbortSignal.timeout(10_000),
   );
@@ -196,6 +197,9 @@ async function catchUpFrom(
     await axon.close();
   }
 }
+
+/** soma's access token in the child process (a random one for each run). */
+const BENCH_TOKEN = crypto.randomUUID();
 
 /** Catch-up from soma in this process (sharing its thread) and from soma in a child process on the same file. */
 async function catchUpThroughSoma(
@@ -218,13 +222,14 @@ async function catchUpThroughSoma(
   }
   // src/soma/main.ts keeps its events in <DATA_DIR>/events.sqlite: the very file of this benchmark.
   const { child, line } = await spawnReady(new URL("../../src/soma/main.ts", import.meta.url), {
-    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" },
+    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1", AXON_TOKEN: BENCH_TOKEN },
   });
   try {
     const port = (JSON.parse(line) as { port: number }).port;
+    const childPath = join(dir, "query-via-soma-child.sqlite");
     return {
       inProcess,
-      child: await catchUpFrom(`127.0.0.1:${port}`, join(dir, "query-via-soma-child.sqlite"), registry, last),
+      child: await catchUpFrom(`127.0.0.1:${port}`, childPath, registry, last, BENCH_TOKEN),
     };
   } finally {
     child.kill("SIGTERM");

@@ -13,7 +13,7 @@ import { spawnSoma } from "./raw_client.ts";
 
 Deno.test("soma survives clients that close right after concurrent calls", async () => {
   const dir = await Deno.makeTempDir({ prefix: "soma-close-" });
-  const { process: child, port } = await spawnSoma(dir);
+  const { process: child, port, token } = await spawnSoma(dir);
   let exited: Deno.CommandStatus | undefined;
   const status = child.status.then((s) => (exited = s));
   try {
@@ -30,6 +30,7 @@ Deno.test("soma survives clients that close right after concurrent calls", async
           "content-type": "application/grpc",
           te: "trailers",
           "axoniq-context": "default",
+          "axoniq-access-token": token,
         });
         let grpcStatus: string | undefined;
         stream.on("trailers", (trailers) => (grpcStatus = String(trailers["grpc-status"])));

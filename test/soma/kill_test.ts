@@ -24,7 +24,7 @@ function batchEvents(batch: number) {
 Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none is partial", async () => {
   const dir = await Deno.makeTempDir({ prefix: "soma-kill-" });
   const first = await spawnSoma(dir);
-  const client = new RawClient(first.port);
+  const client = new RawClient(first.port, { token: first.token });
   const confirmed = new Set<number>();
   let next = 0;
   let killed = false;
@@ -53,7 +53,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
   assert(confirmed.size >= 150, `only ${confirmed.size} batches confirmed`);
 
   const second = await spawnSoma(dir);
-  const reader = new RawClient(second.port);
+  const reader = new RawClient(second.port, { token: second.token });
   try {
     const last = await reader.unary(events.getLastToken, {
       $typeName: "io.axoniq.axonserver.grpc.event.GetLastTokenRequest",

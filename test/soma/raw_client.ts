@@ -21,7 +21,7 @@ import { CommandService } from "../../src/gen/axon/command_pb.ts";
 import { PlatformService } from "../../src/gen/axon/control_pb.ts";
 import { EventScheduler, EventStore } from "../../src/gen/axon/event_pb.ts";
 import { QueryService } from "../../src/gen/axon/query_pb.ts";
-import { type Soma, type SomaOptions, startSoma } from "../../src/soma/mod.ts";
+import { readSomaToken, type Soma, type SomaOptions, startSoma } from "../../src/soma/mod.ts";
 
 export const platform = grpcService(PlatformService);
 export const commands = grpcService(CommandService);
@@ -220,12 +220,18 @@ export async function testSoma(
 export interface SomaChild {
   readonly process: Deno.ChildProcess;
   readonly port: number;
+  readonly httpPort: number;
+  /** The access token soma keeps in `<dir>/secure/soma-token`. */
+  readonly token: string;
 }
 
 /** Starts soma as a child process on data directory `dir`; resolves once it listens. */
-export async function spawnSoma(dir: string): Promise<SomaChild> {
+export async function spawnSoma(dir: string, env: Record<string, string> = {}): Promise<SomaChild> {
   const { child, line } = await spawnReady(new URL("../../src/soma/main.ts", import.meta.url), {
-    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" },
+    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1", ...env },
   });
-  return { process: child, port: (JSON.parse(line) as { port: number }).port };
+  const { port, httpPort } = JSON.parse(line) as { port: number; httpPort: number };
+  const token = env.AXON_TOKEN ?? await readSomaToken(dir);
+  if (token === undefined) throw new Error(`soma listens but wrote no token into ${dir}`);
+  return { process: child, port, httpPort, token };
 }

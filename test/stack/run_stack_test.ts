@@ -27,7 +27,7 @@ Deno.test("run-stack: arguments, ports from the environment and the printed URLs
   const urls = stackUrls(ports, "local").join("\n");
   assert.match(urls, /http:\/\/localhost:9000\//);
   assert.match(urls, /localhost:9124/);
-  assert.match(urls, /:8024\/v1\/status/);
+  assert.match(urls, /soma dashboard +http:\/\/localhost:8024\/$/m, "the page, not the JSON");
   assert.match(stackUrls(ports, "compose").join("\n"), /localhost:9200/);
   const roles = localProcesses(ports).map((p) => p.role);
   assert.deepEqual(roles, ["soma", "command", "projection", "projection", "api"]);
@@ -50,7 +50,7 @@ Deno.test("run-stack: without a Docker engine it says so and exits non-zero", as
   assert.match(stderr, /--local/);
 });
 
-Deno.test("run-stack --local: starts soma and the roles, prints the URLs, stops them all on SIGTERM", async () => {
+Deno.test("run-stack --local: starts soma and the roles with soma's token, prints the URLs, stops them on SIGTERM", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "stack-local-" });
   const log = join(tmp, "processes.log");
   const ports = { PORT: freePort(), AXON_PORT: freePort(), AXON_HTTP_PORT: freePort() };
@@ -80,7 +80,7 @@ Deno.test("run-stack --local: starts soma and the roles, prints the URLs, stops 
     const decoder = new TextDecoder();
     const reader = child.stdout.getReader();
     const deadline = Date.now() + 60_000;
-    while (!output.includes("local stack is up") || !output.includes("/v1/status")) {
+    while (!output.includes("local stack is up") || !output.includes("soma dashboard")) {
       assert.ok(Date.now() < deadline, `the local stack did not come up:\n${output}`);
       const { value, done } = await reader.read();
       assert.ok(!done, `run-stack ended early:\n${output}`);
