@@ -143,7 +143,9 @@ export async function startProgram(
   const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
     logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
   // Named after the roles and the host, so the dashboard says which process is which.
-  const clientId = `${[...config.roles].filter((r) => r !== "soma").join("+") || "soma"}@${hostname()}-${Deno.pid}`;
+  const clientId = `${
+    [...config.roles].filter((r) => r !== "soma").join("+") || "soma"
+  }@${hostname()}-${Deno.pid}`;
   try {
     await Deno.mkdir(config.dataDir, { recursive: true });
     let soma: Soma | undefined;

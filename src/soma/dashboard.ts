@@ -39,7 +39,7 @@ export const PAGE = `<!doctype html>
 <script src="/dashboard.js" defer></script>
 </head><body>
 <h1>soma <small id="node"></small></h1>
-<form id="auth" aria-label="Access token">
+<form id="auth" aria-label="Sign in to soma">
 <label>Access token <input id="token" type="password" autocomplete="off" spellcheck="false"></label>
 <button type="submit">Use</button> <button type="button" id="forget">Forget</button>
 <span id="auth-state" role="status"></span>

@@ -48,7 +48,8 @@ export function refusalOf(verdict: Exclude<Verdict, "ok">): { status: number; er
   return verdict === "missing"
     ? {
       status: 401,
-      error: "soma's access token is required (AxonIQ-Access-Token header; it is in DATA_DIR/secure/soma-token)",
+      error:
+        "soma's access token is required (AxonIQ-Access-Token header; it is in DATA_DIR/secure/soma-token)",
     }
     : { status: 403, error: "Invalid access token" };
 }

@@ -105,7 +105,9 @@ export function grpcLimitOptions(limits: Required<SomaLimits>): Record<string, n
 export function capGrpcConnections(server: Server, maxConnections: number): void {
   const internals = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(internals instanceof Map) || internals.size === 0) {
-    throw new Error("Cannot cap grpc-js connections: its internal http2Servers map is gone (grpc-js upgrade?)");
+    throw new Error(
+      "Cannot cap grpc-js connections: its internal http2Servers map is gone (grpc-js upgrade?)",
+    );
   }
   for (const http2Server of internals.keys()) {
     (http2Server as { maxConnections: number }).maxConnections = maxConnections;

@@ -46,8 +46,8 @@ import { startTlsFront, type TlsFront } from "./tls_front.ts";
 import { assertSafeExposure, isLoopback } from "./token.ts";
 import {
   type ActionOutcome,
-  clientViews,
   type ClientView,
+  clientViews,
   type LocalProcessor,
   type ProcessorView,
   processorViews,

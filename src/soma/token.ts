@@ -64,7 +64,9 @@ async function waitForToken(dataDir: string): Promise<string> {
     if (token !== undefined) return token;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`The soma token file "${somaTokenPath(dataDir)}" stays empty; delete it to get a new token`);
+  throw new Error(
+    `The soma token file "${somaTokenPath(dataDir)}" stays empty; delete it to get a new token`,
+  );
 }
 
 function newToken(): string {
@@ -90,7 +92,11 @@ export class UnsafeExposureError extends Error {
 }
 
 /** Throws {@link UnsafeExposureError} when `host` is not loopback and neither a token nor TLS client auth is set. */
-export function assertSafeExposure(host: string, accessToken: string | undefined, tlsClientAuth: boolean): void {
+export function assertSafeExposure(
+  host: string,
+  accessToken: string | undefined,
+  tlsClientAuth: boolean,
+): void {
   if (!isLoopback(host) && (accessToken === undefined || accessToken === "") && !tlsClientAuth) {
     throw new UnsafeExposureError(host);
   }

@@ -222,7 +222,13 @@ async function catchUpThroughSoma(
   }
   // src/soma/main.ts keeps its events in <DATA_DIR>/events.sqlite: the very file of this benchmark.
   const { child, line } = await spawnReady(new URL("../../src/soma/main.ts", import.meta.url), {
-    env: { DATA_DIR: dir, AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1", AXON_TOKEN: BENCH_TOKEN },
+    env: {
+      DATA_DIR: dir,
+      AXON_PORT: "0",
+      AXON_HTTP_PORT: "0",
+      AXON_HOST: "127.0.0.1",
+      AXON_TOKEN: BENCH_TOKEN,
+    },
   });
   try {
     const port = (JSON.parse(line) as { port: number }).port;

@@ -99,7 +99,10 @@ Deno.test("soma refuses to listen beyond loopback without a token or TLS client 
       () => startSoma({ dataDir: dir, host: "0.0.0.0", port: 0, httpPort: 0 }),
       UnsafeExposureError,
     );
-    assert(error.message.includes('AXON_HOST="0.0.0.0"') && error.message.includes("AXON_TOKEN"), error.message);
+    assert(
+      error.message.includes('AXON_HOST="0.0.0.0"') && error.message.includes("AXON_TOKEN"),
+      error.message,
+    );
     assert(!error.message.includes("\n"), "one line");
     const soma = await startSoma({ dataDir: dir, host: "0.0.0.0", port: 0, httpPort: 0, accessToken: "t" });
     await soma.close();
@@ -128,7 +131,10 @@ Deno.test("soma process: the status port serves a summary without the token, det
     assertEquals((await call("/v1/processors", { headers: auth })).status, 200);
     assertEquals((await call("/v1/processors/p/pause", { method: "POST" })).status, 401);
     assertEquals(
-      (await call("/v1/processors/p/pause", { method: "POST", headers: { authorization: `Bearer ${child.token}` } }))
+      (await call("/v1/processors/p/pause", {
+        method: "POST",
+        headers: { authorization: `Bearer ${child.token}` },
+      }))
         .status,
       404,
       "authorised (no such processor)",

@@ -121,7 +121,10 @@ Deno.test("soma's gRPC port closes a preface-only connection, but not one with a
     const register = (instructionId: string) =>
       create(PlatformInboundInstructionSchema, {
         instructionId,
-        request: { case: "register", value: { clientId: "steady", componentName: "limits", version: "4.6.0" } },
+        request: {
+          case: "register",
+          value: { clientId: "steady", componentName: "limits", version: "4.6.0" },
+        },
       });
     stream.write(register("r1"));
     await inbox.next((m) => m.request.case === "ack" && m.request.value.instructionId === "r1");
