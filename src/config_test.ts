@@ -95,3 +95,17 @@ Deno.test("describeConfig() masks URL credentials and never includes the TLS key
   assert(text.includes("es.example:9200"), text);
   assert(text.includes('"tls":true'), text);
 });
+
+Deno.test("parseConfig() keeps soma on loopback for every role and reads its limits", () => {
+  assertEquals(parseConfig(["--role=soma"], {}).axonHost, "127.0.0.1");
+  assertEquals(parseConfig([], { AXON_HOST: "0.0.0.0" }).axonHost, "0.0.0.0");
+  assertEquals(parseConfig([], { SOMA_MAX_CONNECTIONS: "64", SOMA_IDLE_TIMEOUT_MS: "5000" }).somaLimits, {
+    maxConnections: 64,
+    idleTimeoutMs: 5_000,
+  });
+  const error = assertThrows(
+    () => parseConfig([], { SOMA_HEADER_TIMEOUT_MS: "soon" }),
+    "SOMA_HEADER_TIMEOUT_MS",
+  );
+  assert(error instanceof ConfigError && error.setting === "SOMA_HEADER_TIMEOUT_MS", String(error));
+});
