@@ -23,9 +23,9 @@ function open(port: number): Promise<Socket> {
   });
 }
 
-/** Resolves with the ms until `socket` closes; rejects when it is still open after `boundMs`. */
-function closedWithin(socket: Socket, boundMs: number): Promise<number> {
-  const started = Date.now();
+/** Resolves with the ms from `since` until `socket` closes; rejects when it is still open after `boundMs`. */
+function closedWithin(socket: Socket, boundMs: number, since = Date.now()): Promise<number> {
+  const started = since;
   return new Promise((resolve, reject) => {
     if (socket.destroyed) return resolve(0);
     socket.resume(); // read (and drop) what the server sends, so its end is seen
@@ -117,6 +117,7 @@ Deno.test("soma's gRPC port closes a preface-only connection, but not one with a
   const stream = client.bidi(platform.openStream);
   const inbox = new Inbox(stream);
   const silent = await open(soma.port);
+  const connectedAt = Date.now(); // the idle clock starts with the connection
   try {
     const register = (instructionId: string) =>
       create(PlatformInboundInstructionSchema, {
@@ -129,7 +130,7 @@ Deno.test("soma's gRPC port closes a preface-only connection, but not one with a
     stream.write(register("r1"));
     await inbox.next((m) => m.request.case === "ack" && m.request.value.instructionId === "r1");
     silent.write(PREFACE);
-    const closed = await closedWithin(silent, 3_000);
+    const closed = await closedWithin(silent, 3_000, connectedAt);
     assert(closed >= 300, `closed after ${closed} ms, before the idle timeout`);
     // The platform stream's connection is older than the idle timeout and still serves it.
     stream.write(register("r2"));
