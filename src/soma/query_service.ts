@@ -39,6 +39,7 @@ import {
   toWireMetadata,
 } from "./convert.ts";
 import type { HandlingError } from "./commands.ts";
+import { errorDetailsOf, errorPayload } from "./command_service.ts";
 import { axonError } from "./grpc_errors.ts";
 import {
   errorResult,
@@ -133,6 +134,7 @@ function handlingError(
   code: string,
   message: QueryResponse["errorMessage"],
   fallback: string,
+  details?: QueryResponse["payload"],
 ): HandlingError {
   return {
     code: code === "" ? fallback : code,
@@ -140,6 +142,7 @@ function handlingError(
     details: message?.details ?? [],
     location: message?.location ?? "",
     errorCode: message?.errorCode || undefined,
+    payload: errorPayload(details),
   };
 }
 
@@ -154,7 +157,12 @@ export function fromWireResult(response: QueryResponse | QueryUpdate): QueryResu
       ? undefined
       : Payload.ofSerialized(payload),
     error: failed
-      ? handlingError(response.errorCode, response.errorMessage, AxonErrorCode.QUERY_EXECUTION_ERROR)
+      ? handlingError(
+        response.errorCode,
+        response.errorMessage,
+        AxonErrorCode.QUERY_EXECUTION_ERROR,
+        response.payload,
+      )
       : undefined,
   };
 }
@@ -165,7 +173,7 @@ export function toWireResponse(
   result: QueryResult,
   registry: MessageRegistry,
 ): QueryResponse {
-  let payload = undefined;
+  let payload = result.error ? errorDetailsOf(result.error, registry) : undefined;
   let error = result.error;
   if (!error && result.payload) {
     try {

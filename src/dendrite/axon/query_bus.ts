@@ -127,7 +127,12 @@ export class AxonQueryBus implements QueryBus {
         })
       ) {
         if (response.errorCode !== "" || response.errorMessage) {
-          failure ??= fromErrorMessage(response.errorCode, response.errorMessage, query.$typeName);
+          failure ??= fromErrorMessage(
+            response.errorCode,
+            response.errorMessage,
+            query.$typeName,
+            response.payload,
+          );
           continue;
         }
         answered = true;
@@ -417,7 +422,11 @@ export class AxonQueryBus implements QueryBus {
           messageIdentifier: newMessageId(),
           requestIdentifier: query.messageIdentifier,
           ...(outcome.error
-            ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+            ? {
+              errorCode: outcome.error.code,
+              errorMessage: outcome.error.message,
+              payload: outcome.error.details,
+            }
             : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
         }),
       });
@@ -463,7 +472,13 @@ export class AxonQueryBus implements QueryBus {
           }),
         },
       }));
-    if (outcome.error) respond({ errorCode: outcome.error.code, errorMessage: outcome.error.message });
+    if (outcome.error) {
+      respond({
+        errorCode: outcome.error.code,
+        errorMessage: outcome.error.message,
+        payload: outcome.error.details,
+      });
+    }
     for (const response of outcome.responses) {
       respond({ payload: toSerializedObject(this.#registry.encode(response)) });
     }
