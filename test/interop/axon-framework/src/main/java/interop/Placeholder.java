@@ -1,0 +1,2 @@
+package interop;
+public class Placeholder {}
