@@ -237,7 +237,8 @@ export class QueryRouter {
       channel.close();
       return channel;
     }
-    const targets = this.#targets(query.name);
+    // A streaming query is point-to-point (one handler), as Axon Server routes it.
+    const targets = this.#targets(query.name).slice(0, query.streaming ? 1 : undefined);
     if (targets.length === 0) {
       channel.push(errorResult(AxonErrorCode.NO_HANDLER_FOR_QUERY, `No handler for query: ${query.name}`));
       channel.close();

@@ -1,2 +1,0 @@
-package interop;
-public class Placeholder {}
