@@ -288,7 +288,9 @@ export class QueryRouter {
     if (!active || !active.query.streaming || permits <= 0) return;
     active.requested += permits;
     for (const streamId of active.delivered) {
-      if (active.waiting.has(streamId)) this.#endpoints.get(streamId)?.endpoint.requestMore?.(queryId, permits);
+      if (active.waiting.has(streamId)) {
+        this.#endpoints.get(streamId)?.endpoint.requestMore?.(queryId, permits);
+      }
     }
   }
 

@@ -14,8 +14,8 @@ import {
   QueryFlowControlSchema,
   type QueryProviderInbound,
   QueryProviderInboundSchema,
-  QueryReferenceSchema,
   type QueryProviderOutbound,
+  QueryReferenceSchema,
   type QueryRequest,
   QueryRequestSchema,
   type QueryResponse,
@@ -257,7 +257,8 @@ export function queryService(
               permits: BigInt(permits),
             }),
           }),
-        cancel: (requestId) => write({ case: "queryCancel", value: create(QueryReferenceSchema, { requestId }) }),
+        cancel: (requestId) =>
+          write({ case: "queryCancel", value: create(QueryReferenceSchema, { requestId }) }),
       };
       router.addEndpoint(handler, 0);
       return streamId;

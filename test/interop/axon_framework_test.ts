@@ -40,6 +40,7 @@ const SCENARIOS = [
   "query-answered-by-deno",
   "events-from-deno",
   "processor-control-http",
+  "event-scheduler",
 ];
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));

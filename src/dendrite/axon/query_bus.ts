@@ -133,7 +133,12 @@ export class AxonQueryBus implements QueryBus {
       ) {
         if (response.errorCode !== "" || response.errorMessage) {
           if (options.streaming) {
-            throw fromErrorMessage(response.errorCode, response.errorMessage, query.$typeName, response.payload);
+            throw fromErrorMessage(
+              response.errorCode,
+              response.errorMessage,
+              query.$typeName,
+              response.payload,
+            );
           }
           failure ??= fromErrorMessage(
             response.errorCode,
@@ -386,7 +391,9 @@ export class AxonQueryBus implements QueryBus {
         }
         const request = inbound.request;
         if (request.case === "queryFlowControl") {
-          this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(Number(request.value.permits));
+          this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(
+            Number(request.value.permits),
+          );
         } else if (request.case === "queryCancel") {
           this.#gates.get(request.value.requestId)?.cancel();
         } else if (request.case === "query") {

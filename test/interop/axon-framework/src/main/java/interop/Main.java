@@ -9,6 +9,9 @@ import interop.Api.Overdraw;
 import interop.Api.WatchBalance;
 import interop.Api.WhoIsThere;
 import org.axonframework.axonserver.connector.AxonServerConfiguration;
+import org.axonframework.axonserver.connector.AxonServerConnectionManager;
+import org.axonframework.axonserver.connector.event.axon.AxonServerEventScheduler;
+import org.axonframework.eventhandling.scheduling.ScheduleToken;
 import org.axonframework.commandhandling.CommandExecutionException;
 import org.axonframework.config.AggregateConfigurer;
 import org.axonframework.config.Configuration;
@@ -250,6 +253,36 @@ public final class Main {
             return "events=" + new ArrayList<>(balances.foreign).size();
         });
         scenario("processor-control-http", () -> processorControl(app));
+        scenario("event-scheduler", () -> {
+            AxonServerEventScheduler scheduler = AxonServerEventScheduler.builder()
+                    .connectionManager(app.getComponent(AxonServerConnectionManager.class))
+                    .eventSerializer(app.eventSerializer())
+                    .build();
+            scheduler.start();
+            try {
+                long before = balances.balances.getOrDefault(account, 0L);
+                ScheduleToken cancelled = scheduler.schedule(Duration.ofMillis(300), new Api.Deposited(account, 1000, -1));
+                scheduler.cancelSchedule(cancelled);
+                long at = System.currentTimeMillis();
+                scheduler.schedule(Duration.ofMillis(500), new Api.Deposited(account, 1, before + 1));
+                eventually(() -> balances.balances.getOrDefault(account, 0L) == before + 1, "the scheduled event");
+                long waited = System.currentTimeMillis() - at;
+                check(waited >= 450, "published after " + waited + " ms, before it was due");
+                // Due earlier, the cancelled event would be stored before the published one.
+                try (var stream = app.eventStore().openStream(null)) {
+                    while (stream.hasNextAvailable(5, TimeUnit.SECONDS)) {
+                        Object payload = stream.nextAvailable().getPayload();
+                        if (payload instanceof Api.Deposited d && d.id().equals(account)) {
+                            check(d.amount() != 1000, "the cancelled event was published");
+                            if (d.balance() == before + 1) break;
+                        }
+                    }
+                }
+                return "published after " + waited + " ms; the cancelled one was not";
+            } finally {
+                scheduler.shutdownDispatching();
+            }
+        });
     }
 
     static String processorControl(Configuration app) throws Exception {
