@@ -1,9 +1,11 @@
 /**
  * Regenerates the protobuf TypeScript under `src/gen` with buf and protoc-gen-es (both from npm).
  *
- * Inputs: the app's own protos (`proto/`), the Axon Server protos shipped by the npm package
- * `axon-server-node-api`, and the gRPC server reflection protos (`grpc.reflection.v1` and `v1alpha`) shipped by
- * the npm package `@grpc/reflection` (never copied into this repository).
+ * Inputs: the app's own protos (`proto/`), the current Axon Server API protos shipped inside the Apache-2.0 jar
+ * `io.axoniq:axonserver-connector-java` (fetched with Maven's ordinary client when absent from the local
+ * repository, extracted into a temporary folder), and the gRPC server reflection protos (`grpc.reflection.v1`
+ * and `v1alpha`) shipped by the npm package `@grpc/reflection`. No .proto file of either is copied into this
+ * repository.
  *
  * `deno task gen` writes `src/gen`; `deno run -A scripts/gen.ts --check` generates into a temporary folder
  * and fails when the result differs from what is committed (drift check, part of `deno task check`).
@@ -14,11 +16,11 @@ import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const axonProtos = join(root, "node_modules", "axon-server-node-api", "src", "main", "proto");
+const axonJar = { group: "io.axoniq", artifact: "axonserver-connector-java", version: "2025.2.1" };
 const reflectionProtos = join(root, "node_modules", "@grpc", "reflection", "build", "proto");
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, cwd: root, stdout: "inherit", stderr: "inherit" }).output();
+async function run(cmd: string, args: string[], cwd = root): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "inherit", stderr: "inherit" }).output();
   if (!out.success) throw new Error(`"${cmd} ${args.join(" ")}" failed with exit code ${out.code}`);
 }
 
@@ -32,17 +34,52 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+async function output(cmd: string, args: string[], cwd: string): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "inherit" }).output();
+  if (!out.success) throw new Error(`"${cmd} ${args.join(" ")}" failed with exit code ${out.code}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * Copies the connector jar out of the local Maven repository (Maven fetches it from Maven Central when it is
+ * absent) and extracts its .proto files into `dir`.
+ */
+async function extractAxonProtos(dir: string): Promise<void> {
+  const { group, artifact, version } = axonJar;
+  await run("mvn", [
+    "-q",
+    "dependency:copy",
+    `-Dartifact=${group}:${artifact}:${version}`,
+    `-DoutputDirectory=${dir}`,
+  ]);
+  const jar = join(dir, `${artifact}-${version}.jar`);
+  const protos = (await output("jar", ["tf", jar], dir)).split(/\r?\n/).filter((name) =>
+    name.endsWith(".proto")
+  );
+  if (protos.length === 0) throw new Error(`${jar} holds no .proto files`);
+  await run("jar", ["xf", jar, ...protos], dir);
+  await Deno.remove(jar);
+}
+
 async function generate(outDir: string): Promise<void> {
-  if (!(await exists(axonProtos)) || !(await exists(reflectionProtos))) {
-    await run(Deno.execPath(), ["install"]);
+  if (!(await exists(reflectionProtos))) await run(Deno.execPath(), ["install"]);
+  const axonProtos = await Deno.makeTempDir({ prefix: "axon-protos-" });
+  try {
+    await extractAxonProtos(axonProtos);
+    await generateFrom(outDir, axonProtos);
+  } finally {
+    await Deno.remove(axonProtos, { recursive: true });
   }
+}
+
+async function generateFrom(outDir: string, axonProtos: string): Promise<void> {
   const buf = [Deno.execPath(), "run", "-A", "npm:@bufbuild/buf@1.75.0"];
   await run(buf[0], [...buf.slice(1), "lint"]);
   await run(buf[0], [...buf.slice(1), "generate", "proto", "--template", "buf.gen.yaml", "-o", outDir]);
   await run(buf[0], [
     ...buf.slice(1),
     "generate",
-    relative(root, axonProtos),
+    axonProtos,
     "--template",
     "buf.gen.yaml",
     "-o",

@@ -18,7 +18,7 @@ import {
   CommandSchema,
   type CommandService,
 } from "../gen/axon/command_pb.ts";
-import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
+import { ErrorMessageSchema, ProcessingKey, type SerializedObject } from "../gen/axon/common_pb.ts";
 import { instructionAck } from "../dendrite/axon/wire.ts";
 import { serveHandlerStream } from "./streams.ts";
 import {
@@ -37,6 +37,7 @@ import {
   type CommandOutcome,
   type CommandRouter,
   failure,
+  type HandlingError,
   type RoutedCommand,
 } from "./commands.ts";
 
@@ -70,6 +71,12 @@ export function toWireCommand(command: RoutedCommand, registry: MessageRegistry)
   });
 }
 
+/** The exception details of an error response (its `payload`), when there are any. */
+export function errorPayload(payload: CommandResponse["payload"]): Payload | undefined {
+  const serialized = fromSerializedObject(payload);
+  return serialized.type === "empty" || serialized.type === "" ? undefined : Payload.ofSerialized(serialized);
+}
+
 /** A wire response → an outcome. */
 export function fromWireResponse(response: CommandResponse): CommandOutcome {
   if (response.errorCode !== "" || response.errorMessage !== undefined) {
@@ -82,6 +89,7 @@ export function fromWireResponse(response: CommandResponse): CommandOutcome {
         details: response.errorMessage?.details ?? [],
         location: response.errorMessage?.location ?? "",
         errorCode: response.errorMessage?.errorCode || undefined,
+        payload: errorPayload(response.payload),
       },
     };
   }
@@ -92,6 +100,14 @@ export function fromWireResponse(response: CommandResponse): CommandOutcome {
     payload: payload.type === "empty" || payload.type === "" ? undefined : Payload.ofSerialized(payload),
     metadata: fromWireMetadata(response.metaData),
   };
+}
+
+/** A handling error's details on the wire (they arrive serialized, so this does not encode). */
+export function errorDetailsOf(
+  error: HandlingError,
+  registry: MessageRegistry,
+): SerializedObject | undefined {
+  return error.payload ? toSerializedObject(error.payload.serialized(registry)) : undefined;
 }
 
 /** An outcome → a wire response to the command `requestId`. */
@@ -111,6 +127,7 @@ export function toWireResponse(
         location: outcome.error.location,
         errorCode: outcome.error.errorCode ?? outcome.error.code,
       }),
+      payload: errorDetailsOf(outcome.error, registry),
     });
   }
   try {

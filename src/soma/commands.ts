@@ -25,6 +25,8 @@ export interface HandlingError {
   readonly location: string;
   /** `ErrorMessage.error_code`: the handler's own code (e.g. a domain code), relayed unchanged; default `code`. */
   readonly errorCode?: string;
+  /** Exception details: the error response's `payload` (Axon Framework's `HandlerExecutionException` details). */
+  readonly payload?: Payload;
   /** The original error object when the handler ran in this process. */
   readonly cause?: unknown;
 }

@@ -9,6 +9,7 @@
  */
 import { FAVICON, PAGE, SCRIPT, SECURITY_HEADERS, STYLE } from "./dashboard.ts";
 import { authenticate, crossSite, publicStatus, refusalOf, type StatusAccess } from "./http_access.ts";
+import { serveHttp } from "./http_listener.ts";
 import type { ProcessorAction } from "./platform.ts";
 import type { ActionOutcome, ProcessorView, SomaStatus } from "./status.ts";
 
@@ -109,18 +110,7 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
-/** Serves the status surface on `hostname:port` (port 0 picks a free port). */
+/** Serves the status surface on `hostname:port` (port 0 picks a free port); see {@link serveHttp} for why node:http. */
 export function serveStatus(source: StatusSource, hostname: string, port: number): Promise<StatusServer> {
-  return new Promise((resolve, reject) => {
-    try {
-      const server = Deno.serve({
-        hostname,
-        port,
-        onListen: ({ port }) => resolve({ port, close: () => server.shutdown() }),
-        onError: (error) => json({ error: String(error) }, 500),
-      }, statusHandler(source));
-    } catch (error) {
-      reject(error);
-    }
-  });
+  return serveHttp(statusHandler(source), hostname, port, (error) => json({ error: String(error) }, 500));
 }

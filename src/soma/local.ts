@@ -34,7 +34,7 @@ import {
   type UpdateFilter,
 } from "../dendrite/mod.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError } from "./commands.ts";
-import { fromErrorMessage, toErrorMessage } from "../dendrite/axon/wire.ts";
+import { fromErrorMessage, toErrorMessage, toSerializedObject } from "../dendrite/axon/wire.ts";
 import { ErrorMessageSchema } from "../gen/axon/common_pb.ts";
 import { Payload } from "./convert.ts";
 import type { QueryEndpoint, QueryRouter, SubscriptionSink } from "./queries.ts";
@@ -57,11 +57,25 @@ export function handlingErrorOf(error: unknown, fallbackCode: string, location: 
     details.push(cause instanceof Error ? cause.message : String(cause));
     cause = cause instanceof Error ? cause.cause : undefined;
   }
-  return { code, message: message.message, details, location, errorCode: message.errorCode, cause: error };
+  const errorDetails = error instanceof DendriteError ? error.errorDetails : undefined;
+  return {
+    code,
+    message: message.message,
+    details,
+    location,
+    errorCode: message.errorCode,
+    payload: errorDetails ? Payload.ofSerialized(errorDetails) : undefined,
+    cause: error,
+  };
 }
 
 /** The error an in-process caller sees for an Axon error outcome. */
-export function errorOf(error: HandlingError, kind: "command" | "query", name: string): unknown {
+export function errorOf(
+  error: HandlingError,
+  kind: "command" | "query",
+  name: string,
+  registry: MessageRegistry,
+): unknown {
   if (error.cause !== undefined) return error.cause;
   if (error.location === "soma" && error.code === AxonErrorCode.COMMAND_TIMEOUT) {
     return new TimeoutError(error.message, error.code);
@@ -72,7 +86,8 @@ export function errorOf(error: HandlingError, kind: "command" | "query", name: s
     location: error.location,
     errorCode: error.errorCode ?? error.code,
   });
-  const typed = fromErrorMessage(error.code, message, name);
+  const details = error.payload ? toSerializedObject(error.payload.serialized(registry)) : undefined;
+  const typed = fromErrorMessage(error.code, message, name, details);
   return typed instanceof NoHandlerError ? new NoHandlerError(kind, name) : typed;
 }
 
@@ -105,7 +120,7 @@ export class SomaCommandBus implements CommandBus {
       clientId: this.#identity.clientId,
       component: this.#identity.component,
     }, { timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, signal: options.signal });
-    if (!outcome.ok) throw errorOf(outcome.error, "command", command.$typeName);
+    if (!outcome.ok) throw errorOf(outcome.error, "command", command.$typeName, this.#registry);
     if (!outcome.payload) return undefined;
     return expectResult(outcome.payload.message(this.#registry, options.expect), options.expect);
   }
@@ -196,7 +211,7 @@ export class SomaQueryBus implements QueryBus {
       streaming: false,
     }, options.signal);
     for await (const result of results) {
-      if (result.error) throw errorOf(result.error, "query", query.$typeName);
+      if (result.error) throw errorOf(result.error, "query", query.$typeName, this.#registry);
       if (result.payload) yield result.payload.message(this.#registry);
     }
     options.signal?.throwIfAborted();
@@ -218,7 +233,7 @@ export class SomaQueryBus implements QueryBus {
     const sink: SubscriptionSink = {
       update(update) {
         if (update.error) {
-          channel.fail(errorOf(update.error, "query", name));
+          channel.fail(errorOf(update.error, "query", name, registry));
           return;
         }
         if (!update.payload) return;
@@ -231,7 +246,7 @@ export class SomaQueryBus implements QueryBus {
       complete: close,
       completeExceptionally(error) {
         router.closeSubscription(id);
-        channel.fail(errorOf(error, "query", name));
+        channel.fail(errorOf(error, "query", name, registry));
       },
     };
     const opened = router.openSubscription({

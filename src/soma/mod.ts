@@ -299,7 +299,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     });
   const status = async (): Promise<SomaStatus> => ({
     node: { name: nodeName, grpcPort, httpPort: http?.port ?? 0 },
-    versions: { soma: SOMA_VERSION, axonApi: "4.4", deno: Deno.version.deno },
+    versions: { soma: SOMA_VERSION, axonApi: "2025.2", deno: Deno.version.deno },
     clients: clients(),
     commandHandlers: commandRouter.handlers(),
     queryHandlers: queryRouter.handlers(),

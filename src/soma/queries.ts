@@ -68,6 +68,10 @@ export interface QueryEndpoint {
   deliver(query: RoutedQuery): void;
   /** Forwards subscription-query traffic (gRPC endpoints only). */
   forwardSubscription?(kind: "subscribe" | "unsubscribe", subscription: SubscriptionInfo): void;
+  /** Streaming queries: the caller may take `permits` more responses of query `queryId` (`QueryFlowControl`). */
+  requestMore?(queryId: string, permits: number): void;
+  /** Streaming queries: the caller went away before the handler completed (`query_cancel`). */
+  cancel?(queryId: string): void;
 }
 
 /** Per-registration numbers for the status surface. */
@@ -99,6 +103,9 @@ interface ActiveQuery {
   readonly channel: Channel<QueryResult>;
   readonly waiting: Set<string>;
   readonly queued: Map<string, QueuedQuery>;
+  /** Streaming: endpoints the query was delivered to, and the permits the caller granted so far. */
+  readonly delivered: Set<string>;
+  requested: number;
   held?: QueryResult;
   relayed: number;
   timer: ReturnType<typeof setTimeout>;
@@ -127,7 +134,11 @@ export class QueryRouter {
       queue: new FlowQueue<QueuedQuery>((queued) => {
         const active = this.#active.get(queued.query.id);
         active?.queued.delete(endpoint.streamId);
-        if (active) endpoint.deliver(queued.query);
+        if (!active) return;
+        endpoint.deliver(queued.query);
+        if (!active.query.streaming) return;
+        active.delivered.add(endpoint.streamId);
+        if (active.requested > 0) endpoint.requestMore?.(active.query.id, active.requested);
       }, permits),
     });
   }
@@ -226,7 +237,8 @@ export class QueryRouter {
       channel.close();
       return channel;
     }
-    const targets = this.#targets(query.name);
+    // A streaming query is point-to-point (one handler), as Axon Server routes it.
+    const targets = this.#targets(query.name).slice(0, query.streaming ? 1 : undefined);
     if (targets.length === 0) {
       channel.push(errorResult(AxonErrorCode.NO_HANDLER_FOR_QUERY, `No handler for query: ${query.name}`));
       channel.close();
@@ -240,6 +252,8 @@ export class QueryRouter {
       channel,
       waiting: new Set(targets),
       queued: new Map(),
+      delivered: new Set(),
+      requested: 0,
       relayed: 0,
       timer: setTimeout(() => {
         if (active.relayed === 0) {
@@ -263,6 +277,21 @@ export class QueryRouter {
       this.#endpoints.get(streamId)!.queue.enqueue(queued);
     }
     return channel;
+  }
+
+  /**
+   * A streaming query's caller takes `permits` more responses: the handlers it was delivered to get a
+   * `QueryFlowControl`; those it reaches later get every permit granted so far.
+   */
+  request(queryId: string, permits: number): void {
+    const active = this.#active.get(queryId);
+    if (!active || !active.query.streaming || permits <= 0) return;
+    active.requested += permits;
+    for (const streamId of active.delivered) {
+      if (active.waiting.has(streamId)) {
+        this.#endpoints.get(streamId)?.endpoint.requestMore?.(queryId, permits);
+      }
+    }
   }
 
   /** Registers a subscription query and forwards it to the gRPC handlers of its name. */
@@ -376,6 +405,9 @@ export class QueryRouter {
     this.#active.delete(active.query.id);
     clearTimeout(active.timer);
     for (const [streamId, queued] of active.queued) this.#endpoints.get(streamId)?.queue.remove(queued);
+    for (const streamId of active.delivered) {
+      if (active.waiting.has(streamId)) this.#endpoints.get(streamId)?.endpoint.cancel?.(active.query.id);
+    }
     active.controller.abort(new DOMException("The query ended", "AbortError"));
     active.channel.close();
   }

@@ -11,9 +11,11 @@ import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
 import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
 import { instructionAck } from "../dendrite/axon/wire.ts";
 import {
+  QueryFlowControlSchema,
   type QueryProviderInbound,
   QueryProviderInboundSchema,
   type QueryProviderOutbound,
+  QueryReferenceSchema,
   type QueryRequest,
   QueryRequestSchema,
   type QueryResponse,
@@ -39,6 +41,7 @@ import {
   toWireMetadata,
 } from "./convert.ts";
 import type { HandlingError } from "./commands.ts";
+import { errorDetailsOf, errorPayload } from "./command_service.ts";
 import { axonError } from "./grpc_errors.ts";
 import {
   errorResult,
@@ -51,10 +54,10 @@ import {
 } from "./queries.ts";
 import { serveHandlerStream, writeWithBackpressure } from "./streams.ts";
 
-/** `ProcessingKey.SERVER_SUPPORTS_STREAMING` (API 4.6+, not in the 4.4 enum). */
-export const SERVER_SUPPORTS_STREAMING = 7 as ProcessingKey;
-/** `ProcessingKey.CLIENT_SUPPORTS_STREAMING` (API 4.6+). */
-export const CLIENT_SUPPORTS_STREAMING = 8 as ProcessingKey;
+/** `ProcessingKey.SERVER_SUPPORTS_STREAMING`. */
+export const SERVER_SUPPORTS_STREAMING = ProcessingKey.SERVER_SUPPORTS_STREAMING;
+/** `ProcessingKey.CLIENT_SUPPORTS_STREAMING`. */
+export const CLIENT_SUPPORTS_STREAMING = ProcessingKey.CLIENT_SUPPORTS_STREAMING;
 
 /** Options of {@link queryService}. */
 export interface QueryServiceOptions {
@@ -62,6 +65,8 @@ export interface QueryServiceOptions {
   readonly registry: MessageRegistry;
   /** Timeout of a query without a TIMEOUT instruction (default 30 000 ms). */
   readonly queryTimeoutMs?: number;
+  /** Streaming queries: responses a handler may send ahead of the caller (default 32). */
+  readonly streamingWindow?: number;
   /** Updates that may wait for caller permits before the subscription fails (default 10 000). */
   readonly subscriptionBuffer?: number;
   readonly nodeName: string;
@@ -133,6 +138,7 @@ function handlingError(
   code: string,
   message: QueryResponse["errorMessage"],
   fallback: string,
+  details?: QueryResponse["payload"],
 ): HandlingError {
   return {
     code: code === "" ? fallback : code,
@@ -140,6 +146,7 @@ function handlingError(
     details: message?.details ?? [],
     location: message?.location ?? "",
     errorCode: message?.errorCode || undefined,
+    payload: errorPayload(details),
   };
 }
 
@@ -154,7 +161,12 @@ export function fromWireResult(response: QueryResponse | QueryUpdate): QueryResu
       ? undefined
       : Payload.ofSerialized(payload),
     error: failed
-      ? handlingError(response.errorCode, response.errorMessage, AxonErrorCode.QUERY_EXECUTION_ERROR)
+      ? handlingError(
+        response.errorCode,
+        response.errorMessage,
+        AxonErrorCode.QUERY_EXECUTION_ERROR,
+        response.payload,
+      )
       : undefined,
   };
 }
@@ -165,7 +177,7 @@ export function toWireResponse(
   result: QueryResult,
   registry: MessageRegistry,
 ): QueryResponse {
-  let payload = undefined;
+  let payload = result.error ? errorDetailsOf(result.error, registry) : undefined;
   let error = result.error;
   if (!error && result.payload) {
     try {
@@ -206,6 +218,7 @@ export function queryService(
   const { router, registry } = options;
   const defaultTimeout = options.queryTimeoutMs ?? 30_000;
   const bufferLimit = options.subscriptionBuffer ?? 10_000;
+  const streamingWindow = Math.max(1, options.streamingWindow ?? 32);
 
   const openStream = (call: ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
     const connectionId = crypto.randomUUID();
@@ -236,6 +249,16 @@ export function queryService(
         local: false,
         deliver: (query) => write({ case: "query", value: toWireQuery(query, registry, query.streaming) }),
         forwardSubscription: subscriptionRequest,
+        requestMore: (requestId, permits) =>
+          write({
+            case: "queryFlowControl",
+            value: create(QueryFlowControlSchema, {
+              queryReference: { requestId },
+              permits: BigInt(permits),
+            }),
+          }),
+        cancel: (requestId) =>
+          write({ case: "queryCancel", value: create(QueryReferenceSchema, { requestId }) }),
       };
       router.addEndpoint(handler, 0);
       return streamId;
@@ -327,8 +350,13 @@ export function queryService(
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort(new DOMException("Query cancelled", "AbortError")));
     try {
-      for await (const result of router.query(routed, controller.signal)) {
+      const results = router.query(routed, controller.signal);
+      // Streaming: the handler may send a window of responses ahead; each one written to the caller (once the
+      // caller's HTTP/2 flow control lets it through) frees one more permit.
+      if (routed.streaming) router.request(routed.id, streamingWindow);
+      for await (const result of results) {
         await writeWithBackpressure(call, toWireResponse(routed.id, result, registry), controller.signal);
+        if (routed.streaming) router.request(routed.id, 1);
       }
       call.end();
     } catch (error) {

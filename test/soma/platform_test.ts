@@ -127,6 +127,8 @@ Deno.test("soma platform: processor reports reach /v1/processors; actions send i
         error: false,
         availableThreads: 0,
         tokenStoreIdentifier: "ts",
+        isStreamingProcessor: true,
+        loadBalancingStrategyName: "",
         segmentStatus: [{
           $typeName: "io.axoniq.axonserver.grpc.control.EventProcessorInfo.SegmentStatus",
           segmentId: 0,

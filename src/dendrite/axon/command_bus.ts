@@ -117,7 +117,7 @@ export class AxonCommandBus implements CommandBus {
       throw error;
     }
     if (response.errorCode !== "" || response.errorMessage) {
-      throw fromErrorMessage(response.errorCode, response.errorMessage, command.$typeName);
+      throw fromErrorMessage(response.errorCode, response.errorMessage, command.$typeName, response.payload);
     }
     const payload = fromSerializedObject(response.payload);
     return expectResult(payload ? this.#registry.decode(payload) : undefined, options.expect);
@@ -280,8 +280,8 @@ export class AxonCommandBus implements CommandBus {
       const result = await subscription.handler(message, { signal });
       respond({ payload: result ? toSerializedObject(this.#registry.encode(result)) : undefined });
     } catch (error) {
-      const { code, message } = toErrorMessage(error, this.#connection.clientId, "command");
-      respond({ errorCode: code, errorMessage: message });
+      const { code, message, details } = toErrorMessage(error, this.#connection.clientId, "command");
+      respond({ errorCode: code, errorMessage: message, payload: details });
     }
   }
 }

@@ -44,9 +44,11 @@ import {
 } from "../queries/query_bus.ts";
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
+import { isStreamingQuery, ResponseGate } from "./query_flow.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import * as grpc from "@grpc/grpc-js";
 import {
+  booleanInstruction,
   fromErrorMessage,
   fromMetaData,
   fromSerializedObject,
@@ -91,6 +93,8 @@ export class AxonQueryBus implements QueryBus {
   #stopListening: (() => void) | undefined;
   readonly #acks = new Acks();
   readonly #pendingSubscribe = new Map<string, Promise<void>>();
+  /** Streaming queries being answered: request id → permits granted by the server. */
+  readonly #gates = new Map<string, ResponseGate>();
 
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
@@ -108,6 +112,7 @@ export class AxonQueryBus implements QueryBus {
       processingInstructions: [
         numberInstruction(ProcessingKey.NR_OF_RESULTS, -1),
         numberInstruction(ProcessingKey.TIMEOUT, timeoutMs),
+        ...(options.streaming ? [booleanInstruction(ProcessingKey.CLIENT_SUPPORTS_STREAMING, true)] : []),
       ],
       clientId: this.#connection.clientId,
       componentName: this.#connection.options.componentName,
@@ -127,7 +132,20 @@ export class AxonQueryBus implements QueryBus {
         })
       ) {
         if (response.errorCode !== "" || response.errorMessage) {
-          failure ??= fromErrorMessage(response.errorCode, response.errorMessage, query.$typeName);
+          if (options.streaming) {
+            throw fromErrorMessage(
+              response.errorCode,
+              response.errorMessage,
+              query.$typeName,
+              response.payload,
+            );
+          }
+          failure ??= fromErrorMessage(
+            response.errorCode,
+            response.errorMessage,
+            query.$typeName,
+            response.payload,
+          );
           continue;
         }
         answered = true;
@@ -372,8 +390,17 @@ export class AxonQueryBus implements QueryBus {
           }));
         }
         const request = inbound.request;
-        if (request.case === "query") {
-          void this.#answer(stream, request.value, signal).finally(() => {
+        if (request.case === "queryFlowControl") {
+          this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(
+            Number(request.value.permits),
+          );
+        } else if (request.case === "queryCancel") {
+          this.#gates.get(request.value.requestId)?.cancel();
+        } else if (request.case === "query") {
+          const gate = isStreamingQuery(request.value) ? new ResponseGate() : undefined;
+          if (gate) this.#gates.set(request.value.messageIdentifier, gate);
+          void this.#answer(stream, request.value, signal, gate).finally(() => {
+            if (gate) this.#gates.delete(request.value.messageIdentifier);
             if (++consumed >= refill) {
               consumed = 0;
               grant(refill);
@@ -417,7 +444,11 @@ export class AxonQueryBus implements QueryBus {
           messageIdentifier: newMessageId(),
           requestIdentifier: query.messageIdentifier,
           ...(outcome.error
-            ? { errorCode: outcome.error.code, errorMessage: outcome.error.message }
+            ? {
+              errorCode: outcome.error.code,
+              errorMessage: outcome.error.message,
+              payload: outcome.error.details,
+            }
             : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
         }),
       });
@@ -450,7 +481,12 @@ export class AxonQueryBus implements QueryBus {
     }
   }
 
-  async #answer(stream: ProviderStream, query: QueryRequest, signal: AbortSignal): Promise<void> {
+  async #answer(
+    stream: ProviderStream,
+    query: QueryRequest,
+    signal: AbortSignal,
+    gate?: ResponseGate,
+  ): Promise<void> {
     const outcome = await this.#run(query, signal);
     const respond = (fields: Parameters<typeof create<typeof QueryResponseSchema>>[1]) =>
       stream.send(create(QueryProviderOutboundSchema, {
@@ -463,10 +499,18 @@ export class AxonQueryBus implements QueryBus {
           }),
         },
       }));
-    if (outcome.error) respond({ errorCode: outcome.error.code, errorMessage: outcome.error.message });
+    if (outcome.error && (!gate || await gate.take(signal))) {
+      respond({
+        errorCode: outcome.error.code,
+        errorMessage: outcome.error.message,
+        payload: outcome.error.details,
+      });
+    }
     for (const response of outcome.responses) {
+      if (gate && !(await gate.take(signal))) break;
       respond({ payload: toSerializedObject(this.#registry.encode(response)) });
     }
+    if (gate?.cancelled || signal.aborted) return;
     stream.send(create(QueryProviderOutboundSchema, {
       request: {
         case: "queryComplete",

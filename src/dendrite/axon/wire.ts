@@ -218,6 +218,17 @@ export function toErrorMessage(
   error: unknown,
   location: string,
   kind: "command" | "query",
+): { code: string; message: ErrorMessage; details?: SerializedObject } {
+  const details = error instanceof DendriteError && error.errorDetails
+    ? toSerializedObject(error.errorDetails)
+    : undefined;
+  return { ...errorMessageOf(error, location, kind), ...(details ? { details } : {}) };
+}
+
+function errorMessageOf(
+  error: unknown,
+  location: string,
+  kind: "command" | "query",
 ): { code: string; message: ErrorMessage } {
   if (error instanceof DomainError) {
     return {
@@ -256,13 +267,16 @@ export function fromErrorMessage(
   code: string,
   message: ErrorMessage | undefined,
   name: string,
+  details?: SerializedObject,
 ): DendriteError {
   const text = message?.message || `Remote failure ${code}`;
   const inner = message?.errorCode ?? "";
+  const errorDetails = fromSerializedObject(details);
   if (inner !== "" && !inner.startsWith("AXONIQ-")) {
     const kind = KINDS.find((k) => k === message?.details[0]) ?? "failed-precondition";
-    return new DomainError(inner, text, { kind });
+    return new DomainError(inner, text, { kind, errorDetails });
   }
+
   switch (code) {
     case AxonErrorCode.NO_HANDLER_FOR_COMMAND:
       return new NoHandlerError("command", name);
@@ -274,7 +288,7 @@ export function fromErrorMessage(
     case AxonErrorCode.QUERY_TIMEOUT:
       return new TimeoutError(text, code);
     default:
-      return new RemoteError(code, text, message?.details ?? [], message?.location ?? "");
+      return new RemoteError(code, text, message?.details ?? [], message?.location ?? "", { errorDetails });
   }
 }
 

@@ -32,15 +32,37 @@ export const AxonErrorCode = {
   QUERY_DUPLICATED: "AXONIQ-5007",
 } as const;
 
+/** Exception details as a serialized object (the shape of the registry's `SerializedPayload`). */
+export interface ErrorDetails {
+  /** The detail's type name (a protobuf message name, or e.g. a Java class name from Axon Framework). */
+  readonly type: string;
+  readonly revision: string;
+  readonly data: Uint8Array;
+}
+
+/** Options of every dendrite error. */
+export interface DendriteErrorOptions extends ErrorOptions {
+  /** Exception details for the caller (see {@link DendriteError.errorDetails}). */
+  readonly errorDetails?: ErrorDetails;
+}
+
 /** Base class of every error dendrite raises on purpose. */
 export class DendriteError extends Error {
   /** A stable, machine-readable code (`AXONIQ-xxxx` or an application code). */
   readonly code: string;
+  /**
+   * Exception details: a serialized object a command or query handler attaches to its failure, carried in the
+   * error response's `payload` next to `error_code` / `error_message` (Axon Framework's
+   * `HandlerExecutionException.getDetails()`). A handler that throws an error with details sends them; a
+   * dispatcher receives them here.
+   */
+  readonly errorDetails?: ErrorDetails;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: DendriteErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    if (options?.errorDetails) this.errorDetails = options.errorDetails;
   }
 }
 
@@ -66,7 +88,7 @@ export type DomainErrorKind =
 export class DomainError extends DendriteError {
   readonly kind: DomainErrorKind;
 
-  constructor(code: string, message: string, options?: ErrorOptions & { kind?: DomainErrorKind }) {
+  constructor(code: string, message: string, options?: DendriteErrorOptions & { kind?: DomainErrorKind }) {
     super(code, message, options);
     this.kind = options?.kind ?? "failed-precondition";
   }
@@ -110,8 +132,14 @@ export class RemoteError extends DendriteError {
   /** Where it happened (the remote client id or node name), when known. */
   readonly location: string;
 
-  constructor(code: string, message: string, details: readonly string[] = [], location = "") {
-    super(code, message);
+  constructor(
+    code: string,
+    message: string,
+    details: readonly string[] = [],
+    location = "",
+    options?: DendriteErrorOptions,
+  ) {
+    super(code, message, options);
     this.details = details;
     this.location = location;
   }

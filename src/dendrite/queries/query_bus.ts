@@ -26,6 +26,12 @@ export interface QueryOptions {
   /** Give up after this long (default 30 s). */
   readonly timeoutMs?: number;
   readonly id?: string;
+  /**
+   * A streaming query (Axon's `streamingQuery`): responses arrive as the handler sends them, under flow control,
+   * so a slow consumer holds the handler back; the first error ends the stream; leaving the loop early or
+   * aborting `signal` cancels the query at the handler. In-process, responses are yielded as the handler returns them.
+   */
+  readonly streaming?: boolean;
 }
 
 export interface QuerySubscribeOptions {

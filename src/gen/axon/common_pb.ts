@@ -11,7 +11,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file common.proto.
  */
 export const file_common: GenFile = /*@__PURE__*/
-  fileDesc("Cgxjb21tb24ucHJvdG8SGWlvLmF4b25pcS5heG9uc2VydmVyLmdycGMiQAoQU2VyaWFsaXplZE9iamVjdBIMCgR0eXBlGAEgASgJEhAKCHJldmlzaW9uGAIgASgJEgwKBGRhdGEYAyABKAwiugEKDU1ldGFEYXRhVmFsdWUSFAoKdGV4dF92YWx1ZRgBIAEoCUgAEhYKDG51bWJlcl92YWx1ZRgCIAEoEkgAEhcKDWJvb2xlYW5fdmFsdWUYAyABKAhIABIWCgxkb3VibGVfdmFsdWUYBCABKAFIABJCCgtieXRlc192YWx1ZRgFIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuU2VyaWFsaXplZE9iamVjdEgAQgYKBGRhdGEihwEKFVByb2Nlc3NpbmdJbnN0cnVjdGlvbhI1CgNrZXkYASABKA4yKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlByb2Nlc3NpbmdLZXkSNwoFdmFsdWUYAiABKAsyKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLk1ldGFEYXRhVmFsdWUiVgoMRXJyb3JNZXNzYWdlEg8KB21lc3NhZ2UYASABKAkSEAoIbG9jYXRpb24YAiABKAkSDwoHZGV0YWlscxgDIAMoCRISCgplcnJvcl9jb2RlGAQgASgJIjcKC0Zsb3dDb250cm9sEhEKCWNsaWVudF9pZBgCIAEoCRIPCgdwZXJtaXRzGAMgASgDSgQIARACInEKDkluc3RydWN0aW9uQWNrEhYKDmluc3RydWN0aW9uX2lkGAEgASgJEg8KB3N1Y2Nlc3MYAiABKAgSNgoFZXJyb3IYAyABKAsyJy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkVycm9yTWVzc2FnZSJ0ChFJbnN0cnVjdGlvblJlc3VsdBIWCg5pbnN0cnVjdGlvbl9pZBgBIAEoCRIPCgdzdWNjZXNzGAIgASgIEjYKBWVycm9yGAMgASgLMicuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5FcnJvck1lc3NhZ2UqYAoNUHJvY2Vzc2luZ0tleRIPCgtST1VUSU5HX0tFWRAAEgwKCFBSSU9SSVRZEAESCwoHVElNRU9VVBACEhEKDU5SX09GX1JFU1VMVFMQAyIECAQQBCIECAUQBSIECAYQBipSCgpUYXNrU3RhdHVzEg0KCVNDSEVEVUxFRBAAEg0KCUNPTVBMRVRFRBABEgoKBkZBSUxFRBACEgsKB1JVTk5JTkcQAxINCglDQU5DRUxMRUQQBEICUAFiBnByb3RvMw", [file_google_protobuf_any]);
+  fileDesc("Cgxjb21tb24ucHJvdG8SGWlvLmF4b25pcS5heG9uc2VydmVyLmdycGMiQAoQU2VyaWFsaXplZE9iamVjdBIMCgR0eXBlGAEgASgJEhAKCHJldmlzaW9uGAIgASgJEgwKBGRhdGEYAyABKAwiugEKDU1ldGFEYXRhVmFsdWUSFAoKdGV4dF92YWx1ZRgBIAEoCUgAEhYKDG51bWJlcl92YWx1ZRgCIAEoEkgAEhcKDWJvb2xlYW5fdmFsdWUYAyABKAhIABIWCgxkb3VibGVfdmFsdWUYBCABKAFIABJCCgtieXRlc192YWx1ZRgFIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuU2VyaWFsaXplZE9iamVjdEgAQgYKBGRhdGEihwEKFVByb2Nlc3NpbmdJbnN0cnVjdGlvbhI1CgNrZXkYASABKA4yKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlByb2Nlc3NpbmdLZXkSNwoFdmFsdWUYAiABKAsyKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLk1ldGFEYXRhVmFsdWUiVgoMRXJyb3JNZXNzYWdlEg8KB21lc3NhZ2UYASABKAkSEAoIbG9jYXRpb24YAiABKAkSDwoHZGV0YWlscxgDIAMoCRISCgplcnJvcl9jb2RlGAQgASgJIjcKC0Zsb3dDb250cm9sEhEKCWNsaWVudF9pZBgCIAEoCRIPCgdwZXJtaXRzGAMgASgDSgQIARACInEKDkluc3RydWN0aW9uQWNrEhYKDmluc3RydWN0aW9uX2lkGAEgASgJEg8KB3N1Y2Nlc3MYAiABKAgSNgoFZXJyb3IYAyABKAsyJy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkVycm9yTWVzc2FnZSJ0ChFJbnN0cnVjdGlvblJlc3VsdBIWCg5pbnN0cnVjdGlvbl9pZBgBIAEoCRIPCgdzdWNjZXNzGAIgASgIEjYKBWVycm9yGAMgASgLMicuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5FcnJvck1lc3NhZ2UiHgoJQ29tcG9uZW50EhEKCWNvbXBvbmVudBgBIAEoCSIZCglQcmluY2lwYWwSDAoEdXNlchgBIAEoCSqeAQoNUHJvY2Vzc2luZ0tleRIPCgtST1VUSU5HX0tFWRAAEgwKCFBSSU9SSVRZEAESCwoHVElNRU9VVBACEhEKDU5SX09GX1JFU1VMVFMQAxIdChlTRVJWRVJfU1VQUE9SVFNfU1RSRUFNSU5HEAcSHQoZQ0xJRU5UX1NVUFBPUlRTX1NUUkVBTUlORxAIIgQIBBAEIgQIBRAFIgQIBhAGKlIKClRhc2tTdGF0dXMSDQoJU0NIRURVTEVEEAASDQoJQ09NUExFVEVEEAESCgoGRkFJTEVEEAISCwoHUlVOTklORxADEg0KCUNBTkNFTExFRBAEQgJQAWIGcHJvdG8z", [file_google_protobuf_any]);
 
 /**
  * Describes a serialized object 
@@ -278,6 +278,40 @@ export const InstructionResultSchema: GenMessage<InstructionResult> = /*@__PURE_
   messageDesc(file_common, 6);
 
 /**
+ * @generated from message io.axoniq.axonserver.grpc.Component
+ */
+export type Component = Message<"io.axoniq.axonserver.grpc.Component"> & {
+  /**
+   * @generated from field: string component = 1;
+   */
+  component: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.Component.
+ * Use `create(ComponentSchema)` to create a new message.
+ */
+export const ComponentSchema: GenMessage<Component> = /*@__PURE__*/
+  messageDesc(file_common, 7);
+
+/**
+ * @generated from message io.axoniq.axonserver.grpc.Principal
+ */
+export type Principal = Message<"io.axoniq.axonserver.grpc.Principal"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.Principal.
+ * Use `create(PrincipalSchema)` to create a new message.
+ */
+export const PrincipalSchema: GenMessage<Principal> = /*@__PURE__*/
+  messageDesc(file_common, 8);
+
+/**
  * An enumeration of possible keys for processing instructions. 
  *
  * @generated from enum io.axoniq.axonserver.grpc.ProcessingKey
@@ -310,6 +344,20 @@ export enum ProcessingKey {
    * @generated from enum value: NR_OF_RESULTS = 3;
    */
   NR_OF_RESULTS = 3,
+
+  /**
+   * key indicating whether Axon Server supports streaming. 
+   *
+   * @generated from enum value: SERVER_SUPPORTS_STREAMING = 7;
+   */
+  SERVER_SUPPORTS_STREAMING = 7,
+
+  /**
+   * key indicating whether Client supports streaming. 
+   *
+   * @generated from enum value: CLIENT_SUPPORTS_STREAMING = 8;
+   */
+  CLIENT_SUPPORTS_STREAMING = 8,
 }
 
 /**

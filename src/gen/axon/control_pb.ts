@@ -2,8 +2,8 @@
 // @generated from file control.proto (package io.axoniq.axonserver.grpc.control, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { InstructionAck, InstructionResult } from "./common_pb.ts";
 import { file_common } from "./common_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file control.proto.
  */
 export const file_control: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jb250cm9sLnByb3RvEiFpby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wioAMKGlBsYXRmb3JtSW5ib3VuZEluc3RydWN0aW9uEksKCHJlZ2lzdGVyGAEgASgLMjcuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkNsaWVudElkZW50aWZpY2F0aW9uSAASVQoUZXZlbnRfcHJvY2Vzc29yX2luZm8YAiABKAsyNS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuRXZlbnRQcm9jZXNzb3JJbmZvSAASQQoJaGVhcnRiZWF0GAMgASgLMiwuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkhlYXJ0YmVhdEgAEjgKA2FjaxgEIAEoCzIpLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2tIABI+CgZyZXN1bHQYBiABKAsyLC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkluc3RydWN0aW9uUmVzdWx0SAASFgoOaW5zdHJ1Y3Rpb25faWQYBSABKAlCCQoHcmVxdWVzdCKtBwobUGxhdGZvcm1PdXRib3VuZEluc3RydWN0aW9uEkgKEW5vZGVfbm90aWZpY2F0aW9uGAEgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLk5vZGVJbmZvSAASUAoRcmVxdWVzdF9yZWNvbm5lY3QYAyABKAsyMy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuUmVxdWVzdFJlY29ubmVjdEgAElsKFXBhdXNlX2V2ZW50X3Byb2Nlc3NvchgEIAEoCzI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvclJlZmVyZW5jZUgAElsKFXN0YXJ0X2V2ZW50X3Byb2Nlc3NvchgFIAEoCzI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvclJlZmVyZW5jZUgAElwKD3JlbGVhc2Vfc2VnbWVudBgGIAEoCzJBLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvclNlZ21lbnRSZWZlcmVuY2VIABJiChxyZXF1ZXN0X2V2ZW50X3Byb2Nlc3Nvcl9pbmZvGAcgASgLMjouaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkV2ZW50UHJvY2Vzc29yUmVmZXJlbmNlSAASagodc3BsaXRfZXZlbnRfcHJvY2Vzc29yX3NlZ21lbnQYCCABKAsyQS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuRXZlbnRQcm9jZXNzb3JTZWdtZW50UmVmZXJlbmNlSAASagodbWVyZ2VfZXZlbnRfcHJvY2Vzc29yX3NlZ21lbnQYCSABKAsyQS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuRXZlbnRQcm9jZXNzb3JTZWdtZW50UmVmZXJlbmNlSAASQQoJaGVhcnRiZWF0GAogASgLMiwuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkhlYXJ0YmVhdEgAEjgKA2FjaxgLIAEoCzIpLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2tIABIWCg5pbnN0cnVjdGlvbl9pZBgMIAEoCUIJCgdyZXF1ZXN0IhIKEFJlcXVlc3RSZWNvbm5lY3QiZQoMUGxhdGZvcm1JbmZvEjwKB3ByaW1hcnkYASABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuTm9kZUluZm8SFwoPc2FtZV9jb25uZWN0aW9uGAIgASgIImcKCE5vZGVJbmZvEhEKCWhvc3RfbmFtZRgBIAEoCRIRCglncnBjX3BvcnQYAiABKAUSEQoJaHR0cF9wb3J0GAMgASgFEg8KB3ZlcnNpb24YBCABKAUSEQoJbm9kZV9uYW1lGAUgASgJItABChRDbGllbnRJZGVudGlmaWNhdGlvbhIRCgljbGllbnRfaWQYASABKAkSFgoOY29tcG9uZW50X25hbWUYAiABKAkSTwoEdGFncxgDIAMoCzJBLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5DbGllbnRJZGVudGlmaWNhdGlvbi5UYWdzRW50cnkSDwoHdmVyc2lvbhgEIAEoCRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKYAwoSRXZlbnRQcm9jZXNzb3JJbmZvEhYKDnByb2Nlc3Nvcl9uYW1lGAEgASgJEgwKBG1vZGUYAiABKAkSFgoOYWN0aXZlX3RocmVhZHMYAyABKAUSDwoHcnVubmluZxgEIAEoCBINCgVlcnJvchgFIAEoCBJbCg5zZWdtZW50X3N0YXR1cxgGIAMoCzJDLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvckluZm8uU2VnbWVudFN0YXR1cxIZChFhdmFpbGFibGVfdGhyZWFkcxgHIAEoBRIeChZ0b2tlbl9zdG9yZV9pZGVudGlmaWVyGAggASgJGosBCg1TZWdtZW50U3RhdHVzEhIKCnNlZ21lbnRfaWQYASABKAUSEQoJY2F1Z2h0X3VwGAIgASgIEhEKCXJlcGxheWluZxgDIAEoCBITCgtvbmVfcGFydF9vZhgEIAEoBRIWCg50b2tlbl9wb3NpdGlvbhgFIAEoAxITCgtlcnJvcl9zdGF0ZRgGIAEoCSIxChdFdmVudFByb2Nlc3NvclJlZmVyZW5jZRIWCg5wcm9jZXNzb3JfbmFtZRgBIAEoCSJUCh5FdmVudFByb2Nlc3NvclNlZ21lbnRSZWZlcmVuY2USFgoOcHJvY2Vzc29yX25hbWUYASABKAkSGgoSc2VnbWVudF9pZGVudGlmaWVyGAIgASgFIgsKCUhlYXJ0YmVhdDKmAgoPUGxhdGZvcm1TZXJ2aWNlEn8KEUdldFBsYXRmb3JtU2VydmVyEjcuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkNsaWVudElkZW50aWZpY2F0aW9uGi8uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLlBsYXRmb3JtSW5mbyIAEpEBCgpPcGVuU3RyZWFtEj0uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLlBsYXRmb3JtSW5ib3VuZEluc3RydWN0aW9uGj4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLlBsYXRmb3JtT3V0Ym91bmRJbnN0cnVjdGlvbiIAKAEwAUICUAFiBnByb3RvMw", [file_common]);
+  fileDesc("Cg1jb250cm9sLnByb3RvEiFpby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wi6gQKGlBsYXRmb3JtSW5ib3VuZEluc3RydWN0aW9uEksKCHJlZ2lzdGVyGAEgASgLMjcuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkNsaWVudElkZW50aWZpY2F0aW9uSAASVQoUZXZlbnRfcHJvY2Vzc29yX2luZm8YAiABKAsyNS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuRXZlbnRQcm9jZXNzb3JJbmZvSAASQQoJaGVhcnRiZWF0GAMgASgLMiwuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkhlYXJ0YmVhdEgAEjgKA2FjaxgEIAEoCzIpLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2tIABI+CgZyZXN1bHQYBiABKAsyLC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkluc3RydWN0aW9uUmVzdWx0SAASYQoac3Vic2NyaWJlX3RvcG9sb2d5X2NoYW5nZXMYByABKAsyOy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuU3Vic2NyaWJlVG9wb2xvZ3lDaGFuZ2VzSAASZQocdW5zdWJzY3JpYmVfdG9wb2xvZ3lfY2hhbmdlcxgIIAEoCzI9LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5VbnN1YnNjcmliZVRvcG9sb2d5Q2hhbmdlc0gAEhYKDmluc3RydWN0aW9uX2lkGAUgASgJQgkKB3JlcXVlc3QiGgoYU3Vic2NyaWJlVG9wb2xvZ3lDaGFuZ2VzIhwKGlVuc3Vic2NyaWJlVG9wb2xvZ3lDaGFuZ2VzIvsHChtQbGF0Zm9ybU91dGJvdW5kSW5zdHJ1Y3Rpb24SSAoRbm9kZV9ub3RpZmljYXRpb24YASABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuTm9kZUluZm9IABJQChFyZXF1ZXN0X3JlY29ubmVjdBgDIAEoCzIzLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5SZXF1ZXN0UmVjb25uZWN0SAASWwoVcGF1c2VfZXZlbnRfcHJvY2Vzc29yGAQgASgLMjouaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkV2ZW50UHJvY2Vzc29yUmVmZXJlbmNlSAASWwoVc3RhcnRfZXZlbnRfcHJvY2Vzc29yGAUgASgLMjouaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkV2ZW50UHJvY2Vzc29yUmVmZXJlbmNlSAASXAoPcmVsZWFzZV9zZWdtZW50GAYgASgLMkEuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkV2ZW50UHJvY2Vzc29yU2VnbWVudFJlZmVyZW5jZUgAEmIKHHJlcXVlc3RfZXZlbnRfcHJvY2Vzc29yX2luZm8YByABKAsyOi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuRXZlbnRQcm9jZXNzb3JSZWZlcmVuY2VIABJqCh1zcGxpdF9ldmVudF9wcm9jZXNzb3Jfc2VnbWVudBgIIAEoCzJBLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvclNlZ21lbnRSZWZlcmVuY2VIABJqCh1tZXJnZV9ldmVudF9wcm9jZXNzb3Jfc2VnbWVudBgJIAEoCzJBLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5FdmVudFByb2Nlc3NvclNlZ21lbnRSZWZlcmVuY2VIABJBCgloZWFydGJlYXQYCiABKAsyLC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuSGVhcnRiZWF0SAASOAoDYWNrGAsgASgLMikuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5JbnN0cnVjdGlvbkFja0gAEkwKD3RvcG9sb2d5X2NoYW5nZRgNIAEoCzIxLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5Ub3BvbG9neUNoYW5nZUgAEhYKDmluc3RydWN0aW9uX2lkGAwgASgJQgkKB3JlcXVlc3QiEgoQUmVxdWVzdFJlY29ubmVjdCJlCgxQbGF0Zm9ybUluZm8SPAoHcHJpbWFyeRgBIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuY29udHJvbC5Ob2RlSW5mbxIXCg9zYW1lX2Nvbm5lY3Rpb24YAiABKAgiZwoITm9kZUluZm8SEQoJaG9zdF9uYW1lGAEgASgJEhEKCWdycGNfcG9ydBgCIAEoBRIRCglodHRwX3BvcnQYAyABKAUSDwoHdmVyc2lvbhgEIAEoBRIRCglub2RlX25hbWUYBSABKAki0AEKFENsaWVudElkZW50aWZpY2F0aW9uEhEKCWNsaWVudF9pZBgBIAEoCRIWCg5jb21wb25lbnRfbmFtZRgCIAEoCRJPCgR0YWdzGAMgAygLMkEuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkNsaWVudElkZW50aWZpY2F0aW9uLlRhZ3NFbnRyeRIPCgd2ZXJzaW9uGAQgASgJGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIt4DChJFdmVudFByb2Nlc3NvckluZm8SFgoOcHJvY2Vzc29yX25hbWUYASABKAkSDAoEbW9kZRgCIAEoCRIWCg5hY3RpdmVfdGhyZWFkcxgDIAEoBRIPCgdydW5uaW5nGAQgASgIEg0KBWVycm9yGAUgASgIElsKDnNlZ21lbnRfc3RhdHVzGAYgAygLMkMuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLkV2ZW50UHJvY2Vzc29ySW5mby5TZWdtZW50U3RhdHVzEhkKEWF2YWlsYWJsZV90aHJlYWRzGAcgASgFEh4KFnRva2VuX3N0b3JlX2lkZW50aWZpZXIYCCABKAkSHgoWaXNfc3RyZWFtaW5nX3Byb2Nlc3NvchgJIAEoCBIkChxsb2FkX2JhbGFuY2luZ19zdHJhdGVneV9uYW1lGAogASgJGosBCg1TZWdtZW50U3RhdHVzEhIKCnNlZ21lbnRfaWQYASABKAUSEQoJY2F1Z2h0X3VwGAIgASgIEhEKCXJlcGxheWluZxgDIAEoCBITCgtvbmVfcGFydF9vZhgEIAEoBRIWCg50b2tlbl9wb3NpdGlvbhgFIAEoAxITCgtlcnJvcl9zdGF0ZRgGIAEoCSIxChdFdmVudFByb2Nlc3NvclJlZmVyZW5jZRIWCg5wcm9jZXNzb3JfbmFtZRgBIAEoCSJUCh5FdmVudFByb2Nlc3NvclNlZ21lbnRSZWZlcmVuY2USFgoOcHJvY2Vzc29yX25hbWUYASABKAkSGgoSc2VnbWVudF9pZGVudGlmaWVyGAIgASgFIgsKCUhlYXJ0YmVhdCLMAgoOVG9wb2xvZ3lDaGFuZ2USQgoLdXBkYXRlX3R5cGUYASABKA4yLS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuVXBkYXRlVHlwZRIPCgdjb250ZXh0GAIgASgJEhEKCWNsaWVudF9pZBgDIAEoCRIYChBjbGllbnRfc3RyZWFtX2lkGAQgASgJEhYKDmNvbXBvbmVudF9uYW1lGAUgASgJEkkKB2NvbW1hbmQYBiABKAsyNi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuQ29tbWFuZFN1YnNjcmlwdGlvbkgAEkUKBXF1ZXJ5GAcgASgLMjQuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5jb250cm9sLlF1ZXJ5U3Vic2NyaXB0aW9uSABCDgoMc3Vic2NyaXB0aW9uIjgKE0NvbW1hbmRTdWJzY3JpcHRpb24SDAoEbmFtZRgBIAEoCRITCgtsb2FkX2ZhY3RvchgCIAEoBSIhChFRdWVyeVN1YnNjcmlwdGlvbhIMCgRuYW1lGAEgASgJKoEBCgpVcGRhdGVUeXBlEhcKE0FERF9DT01NQU5EX0hBTkRMRVIQABIaChZSRU1PVkVfQ09NTUFORF9IQU5ETEVSEAESFQoRQUREX1FVRVJZX0hBTkRMRVIQAhIYChRSRU1PVkVfUVVFUllfSEFORExFUhADEg0KCVJFU0VUX0FMTBAEMqYCCg9QbGF0Zm9ybVNlcnZpY2USfwoRR2V0UGxhdGZvcm1TZXJ2ZXISNy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuQ2xpZW50SWRlbnRpZmljYXRpb24aLy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuUGxhdGZvcm1JbmZvIgASkQEKCk9wZW5TdHJlYW0SPS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuUGxhdGZvcm1JbmJvdW5kSW5zdHJ1Y3Rpb24aPi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmNvbnRyb2wuUGxhdGZvcm1PdXRib3VuZEluc3RydWN0aW9uIgAoATABQgJQAWIGcHJvdG8z", [file_common]);
 
 /**
  * An instruction from Application Node to the AxonServer platform 
@@ -36,8 +36,8 @@ export type PlatformInboundInstruction = Message<"io.axoniq.axonserver.grpc.cont
     case: "register";
   } | {
     /**
-     * Information about Tracking Processors defined in the application.
-     * This information is used by AxonServer to monitor the progress of Tracking Processors across instances.
+     * Information about Processors defined in the application.
+     * This information is used by Axon Server to monitor the progress of Event Processors across instances.
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorInfo event_processor_info = 2;
      */
@@ -67,6 +67,23 @@ export type PlatformInboundInstruction = Message<"io.axoniq.axonserver.grpc.cont
      */
     value: InstructionResult;
     case: "result";
+  } | {
+    /**
+     * Subscribe to topology changes in the AxonServer cluster.
+     * This allows the client to receive updates about changes in the cluster, such as handler additions or removals.
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.control.SubscribeTopologyChanges subscribe_topology_changes = 7;
+     */
+    value: SubscribeTopologyChanges;
+    case: "subscribeTopologyChanges";
+  } | {
+    /**
+     * Unsubscribe from topology changes in the AxonServer cluster. 
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.control.UnsubscribeTopologyChanges unsubscribe_topology_changes = 8;
+     */
+    value: UnsubscribeTopologyChanges;
+    case: "unsubscribeTopologyChanges";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -83,6 +100,36 @@ export type PlatformInboundInstruction = Message<"io.axoniq.axonserver.grpc.cont
  */
 export const PlatformInboundInstructionSchema: GenMessage<PlatformInboundInstruction> = /*@__PURE__*/
   messageDesc(file_control, 0);
+
+/**
+ * Message to subscribe to topology changes within the control channel's context 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.control.SubscribeTopologyChanges
+ */
+export type SubscribeTopologyChanges = Message<"io.axoniq.axonserver.grpc.control.SubscribeTopologyChanges"> & {
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.control.SubscribeTopologyChanges.
+ * Use `create(SubscribeTopologyChangesSchema)` to create a new message.
+ */
+export const SubscribeTopologyChangesSchema: GenMessage<SubscribeTopologyChanges> = /*@__PURE__*/
+  messageDesc(file_control, 1);
+
+/**
+ * Message to unsubscribe from topology changes within the control channel's context 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.control.UnsubscribeTopologyChanges
+ */
+export type UnsubscribeTopologyChanges = Message<"io.axoniq.axonserver.grpc.control.UnsubscribeTopologyChanges"> & {
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.control.UnsubscribeTopologyChanges.
+ * Use `create(UnsubscribeTopologyChangesSchema)` to create a new message.
+ */
+export const UnsubscribeTopologyChangesSchema: GenMessage<UnsubscribeTopologyChanges> = /*@__PURE__*/
+  messageDesc(file_control, 2);
 
 /**
  * An instruction or information from the AxonServer Platform to the Application Node 
@@ -115,7 +162,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "requestReconnect";
   } | {
     /**
-     * Instruction from AxonServer to Pause a Tracking Event Processor. 
+     * Instruction from AxonServer to Pause a Streaming Event Processor. 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorReference pause_event_processor = 4;
      */
@@ -123,7 +170,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "pauseEventProcessor";
   } | {
     /**
-     * Instruction from AxonServer to Start a Tracking Event Processor. 
+     * Instruction from AxonServer to Start a Streaming Event Processor. 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorReference start_event_processor = 5;
      */
@@ -131,7 +178,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "startEventProcessor";
   } | {
     /**
-     * Instruction from AxonServer to Release a specific segment in a Tracking Event Processor 
+     * Instruction from AxonServer to Release a specific segment in a Streaming Event Processor 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorSegmentReference release_segment = 6;
      */
@@ -139,7 +186,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "releaseSegment";
   } | {
     /**
-     * A request from AxonServer for status information of a specific Tracking Event Processor 
+     * A request from AxonServer for status information of a specific Streaming Event Processor 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorReference request_event_processor_info = 7;
      */
@@ -147,7 +194,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "requestEventProcessorInfo";
   } | {
     /**
-     * Instruction to split a Segment in a Tracking Event Processor 
+     * Instruction to split a Segment in a Streaming Event Processor 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorSegmentReference split_event_processor_segment = 8;
      */
@@ -155,7 +202,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
     case: "splitEventProcessorSegment";
   } | {
     /**
-     * Instruction to merge two Segments in a Tracking Event Processor 
+     * Instruction to merge two Segments in a Streaming Event Processor 
      *
      * @generated from field: io.axoniq.axonserver.grpc.control.EventProcessorSegmentReference merge_event_processor_segment = 9;
      */
@@ -177,6 +224,15 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
      */
     value: InstructionAck;
     case: "ack";
+  } | {
+    /**
+     * Notification of a change in the topology of the AxonServer cluster.
+     * This is used to inform clients about changes in the cluster, such as handler additions or removals.
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.control.TopologyChange topology_change = 13;
+     */
+    value: TopologyChange;
+    case: "topologyChange";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -192,7 +248,7 @@ export type PlatformOutboundInstruction = Message<"io.axoniq.axonserver.grpc.con
  * Use `create(PlatformOutboundInstructionSchema)` to create a new message.
  */
 export const PlatformOutboundInstructionSchema: GenMessage<PlatformOutboundInstruction> = /*@__PURE__*/
-  messageDesc(file_control, 1);
+  messageDesc(file_control, 3);
 
 /**
  * Message send when AxonServer requests the client to re-establish its connection with the Platform 
@@ -207,7 +263,7 @@ export type RequestReconnect = Message<"io.axoniq.axonserver.grpc.control.Reques
  * Use `create(RequestReconnectSchema)` to create a new message.
  */
 export const RequestReconnectSchema: GenMessage<RequestReconnect> = /*@__PURE__*/
-  messageDesc(file_control, 2);
+  messageDesc(file_control, 4);
 
 /**
  * Message containing connection information of the node to Connect with 
@@ -236,7 +292,7 @@ export type PlatformInfo = Message<"io.axoniq.axonserver.grpc.control.PlatformIn
  * Use `create(PlatformInfoSchema)` to create a new message.
  */
 export const PlatformInfoSchema: GenMessage<PlatformInfo> = /*@__PURE__*/
-  messageDesc(file_control, 3);
+  messageDesc(file_control, 5);
 
 /**
  * Message containing connection information for an AxonServer Node 
@@ -285,7 +341,7 @@ export type NodeInfo = Message<"io.axoniq.axonserver.grpc.control.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_control, 4);
+  messageDesc(file_control, 6);
 
 /**
  * Message containing details about the Client Application 
@@ -327,10 +383,10 @@ export type ClientIdentification = Message<"io.axoniq.axonserver.grpc.control.Cl
  * Use `create(ClientIdentificationSchema)` to create a new message.
  */
 export const ClientIdentificationSchema: GenMessage<ClientIdentification> = /*@__PURE__*/
-  messageDesc(file_control, 5);
+  messageDesc(file_control, 7);
 
 /**
- * Message containing information about the status of a Tracking Event Processor 
+ * Message containing information about the status of an Event Processor 
  *
  * @generated from message io.axoniq.axonserver.grpc.control.EventProcessorInfo
  */
@@ -371,7 +427,7 @@ export type EventProcessorInfo = Message<"io.axoniq.axonserver.grpc.control.Even
   error: boolean;
 
   /**
-   * Status details of each of the Segments for which Events are being processed. This is only provided by Tracking
+   * Status details of each of the Segments for which Events are being processed. This is only provided by Streaming
    * Event Processors.
    *
    * @generated from field: repeated io.axoniq.axonserver.grpc.control.EventProcessorInfo.SegmentStatus segment_status = 6;
@@ -387,11 +443,26 @@ export type EventProcessorInfo = Message<"io.axoniq.axonserver.grpc.control.Even
   availableThreads: number;
 
   /**
-   * The Token Store Identifier if available. This is only provided by Tracking Event Processors.
+   * The Token Store Identifier if available. This is only provided by Streaming Event Processors.
    *
    * @generated from field: string token_store_identifier = 8;
    */
   tokenStoreIdentifier: string;
+
+  /**
+   * Flag indicating whether the processor is a Streaming Event Processor.
+   * This dictates whether streaming operations, like split and merge, are supported by this processor.
+   *
+   * @generated from field: bool is_streaming_processor = 9;
+   */
+  isStreamingProcessor: boolean;
+
+  /**
+   * current load balancing strategy name for the event processor 
+   *
+   * @generated from field: string load_balancing_strategy_name = 10;
+   */
+  loadBalancingStrategyName: string;
 };
 
 /**
@@ -399,10 +470,10 @@ export type EventProcessorInfo = Message<"io.axoniq.axonserver.grpc.control.Even
  * Use `create(EventProcessorInfoSchema)` to create a new message.
  */
 export const EventProcessorInfoSchema: GenMessage<EventProcessorInfo> = /*@__PURE__*/
-  messageDesc(file_control, 6);
+  messageDesc(file_control, 8);
 
 /**
- * Message containing information about the status of a Segment of a Tracking Event Processor 
+ * Message containing information about the status of a Segment of a Streaming Event Processor 
  *
  * @generated from message io.axoniq.axonserver.grpc.control.EventProcessorInfo.SegmentStatus
  */
@@ -455,7 +526,7 @@ export type EventProcessorInfo_SegmentStatus = Message<"io.axoniq.axonserver.grp
  * Use `create(EventProcessorInfo_SegmentStatusSchema)` to create a new message.
  */
 export const EventProcessorInfo_SegmentStatusSchema: GenMessage<EventProcessorInfo_SegmentStatus> = /*@__PURE__*/
-  messageDesc(file_control, 6, 0);
+  messageDesc(file_control, 8, 0);
 
 /**
  * Message providing reference to an Event Processor 
@@ -476,7 +547,7 @@ export type EventProcessorReference = Message<"io.axoniq.axonserver.grpc.control
  * Use `create(EventProcessorReferenceSchema)` to create a new message.
  */
 export const EventProcessorReferenceSchema: GenMessage<EventProcessorReference> = /*@__PURE__*/
-  messageDesc(file_control, 7);
+  messageDesc(file_control, 9);
 
 /**
  * Message providing reference to a Segment of an Event Processor 
@@ -504,7 +575,7 @@ export type EventProcessorSegmentReference = Message<"io.axoniq.axonserver.grpc.
  * Use `create(EventProcessorSegmentReferenceSchema)` to create a new message.
  */
 export const EventProcessorSegmentReferenceSchema: GenMessage<EventProcessorSegmentReference> = /*@__PURE__*/
-  messageDesc(file_control, 8);
+  messageDesc(file_control, 10);
 
 /**
  * @generated from message io.axoniq.axonserver.grpc.control.Heartbeat
@@ -517,7 +588,162 @@ export type Heartbeat = Message<"io.axoniq.axonserver.grpc.control.Heartbeat"> &
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_control, 9);
+  messageDesc(file_control, 11);
+
+/**
+ * @generated from message io.axoniq.axonserver.grpc.control.TopologyChange
+ */
+export type TopologyChange = Message<"io.axoniq.axonserver.grpc.control.TopologyChange"> & {
+  /**
+   * @generated from field: io.axoniq.axonserver.grpc.control.UpdateType update_type = 1;
+   */
+  updateType: UpdateType;
+
+  /**
+   * @generated from field: string context = 2;
+   */
+  context: string;
+
+  /**
+   * The client ID of the component requesting the update
+   *
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
+
+  /**
+   * The client ID of the component requesting the update
+   *
+   * @generated from field: string client_stream_id = 4;
+   */
+  clientStreamId: string;
+
+  /**
+   * The name of the component requesting the update
+   *
+   * @generated from field: string component_name = 5;
+   */
+  componentName: string;
+
+  /**
+   * @generated from oneof io.axoniq.axonserver.grpc.control.TopologyChange.subscription
+   */
+  subscription: {
+    /**
+     * The subscription ID to add or remove
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.control.CommandSubscription command = 6;
+     */
+    value: CommandSubscription;
+    case: "command";
+  } | {
+    /**
+     * The processor name to add or remove
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.control.QuerySubscription query = 7;
+     */
+    value: QuerySubscription;
+    case: "query";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.control.TopologyChange.
+ * Use `create(TopologyChangeSchema)` to create a new message.
+ */
+export const TopologyChangeSchema: GenMessage<TopologyChange> = /*@__PURE__*/
+  messageDesc(file_control, 12);
+
+/**
+ * @generated from message io.axoniq.axonserver.grpc.control.CommandSubscription
+ */
+export type CommandSubscription = Message<"io.axoniq.axonserver.grpc.control.CommandSubscription"> & {
+  /**
+   * The subscription ID to add or remove
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The load factor for the subscription
+   *
+   * @generated from field: int32 load_factor = 2;
+   */
+  loadFactor: number;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.control.CommandSubscription.
+ * Use `create(CommandSubscriptionSchema)` to create a new message.
+ */
+export const CommandSubscriptionSchema: GenMessage<CommandSubscription> = /*@__PURE__*/
+  messageDesc(file_control, 13);
+
+/**
+ * @generated from message io.axoniq.axonserver.grpc.control.QuerySubscription
+ */
+export type QuerySubscription = Message<"io.axoniq.axonserver.grpc.control.QuerySubscription"> & {
+  /**
+   * The subscription ID to add or remove
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.control.QuerySubscription.
+ * Use `create(QuerySubscriptionSchema)` to create a new message.
+ */
+export const QuerySubscriptionSchema: GenMessage<QuerySubscription> = /*@__PURE__*/
+  messageDesc(file_control, 14);
+
+/**
+ * @generated from enum io.axoniq.axonserver.grpc.control.UpdateType
+ */
+export enum UpdateType {
+  /**
+   * a new command handler has been added
+   *
+   * @generated from enum value: ADD_COMMAND_HANDLER = 0;
+   */
+  ADD_COMMAND_HANDLER = 0,
+
+  /**
+   * a command handler has been removed
+   *
+   * @generated from enum value: REMOVE_COMMAND_HANDLER = 1;
+   */
+  REMOVE_COMMAND_HANDLER = 1,
+
+  /**
+   * a new query handler has been added
+   *
+   * @generated from enum value: ADD_QUERY_HANDLER = 2;
+   */
+  ADD_QUERY_HANDLER = 2,
+
+  /**
+   * a query handler has been removed
+   *
+   * @generated from enum value: REMOVE_QUERY_HANDLER = 3;
+   */
+  REMOVE_QUERY_HANDLER = 3,
+
+  /**
+   * reset all information in the client, new information will be sent
+   *
+   * @generated from enum value: RESET_ALL = 4;
+   */
+  RESET_ALL = 4,
+}
+
+/**
+ * Describes the enum io.axoniq.axonserver.grpc.control.UpdateType.
+ */
+export const UpdateTypeSchema: GenEnum<UpdateType> = /*@__PURE__*/
+  enumDesc(file_control, 0);
 
 /**
  * Service describing operations for connecting to the AxonServer platform.

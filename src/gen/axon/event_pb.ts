@@ -2,17 +2,293 @@
 // @generated from file event.proto (package io.axoniq.axonserver.grpc.event, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { InstructionAckSchema, MetaDataValue, SerializedObject } from "./common_pb.ts";
 import { file_common } from "./common_pb.ts";
+import type { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_empty } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file event.proto.
  */
 export const file_event: GenFile = /*@__PURE__*/
-  fileDesc("CgtldmVudC5wcm90bxIfaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudCJeChRTY2hlZHVsZUV2ZW50UmVxdWVzdBIPCgdpbnN0YW50GAEgASgDEjUKBWV2ZW50GAIgASgLMiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudCJvChZSZXNjaGVkdWxlRXZlbnRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEg8KB2luc3RhbnQYAiABKAMSNQoFZXZlbnQYAyABKAsyJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50IiwKG0NhbmNlbFNjaGVkdWxlZEV2ZW50UmVxdWVzdBINCgV0b2tlbhgBIAEoCSIeCg1TY2hlZHVsZVRva2VuEg0KBXRva2VuGAEgASgJIhYKFEdldEZpcnN0VG9rZW5SZXF1ZXN0IhUKE0dldExhc3RUb2tlblJlcXVlc3QiJAoRR2V0VG9rZW5BdFJlcXVlc3QSDwoHaW5zdGFudBgBIAEoAyIeCg1UcmFja2luZ1Rva2VuEg0KBXRva2VuGAEgASgDIlYKDkV2ZW50V2l0aFRva2VuEg0KBXRva2VuGAEgASgDEjUKBWV2ZW50GAIgASgLMiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudCJzChJRdWVyeUV2ZW50c1JlcXVlc3QSDQoFcXVlcnkYASABKAkSGQoRbnVtYmVyX29mX3Blcm1pdHMYAiABKAMSEwoLbGl2ZV9ldmVudHMYAyABKAgSHgoWZm9yY2VfcmVhZF9mcm9tX2xlYWRlchgEIAEoCCLpAQoTUXVlcnlFdmVudHNSZXNwb25zZRJDCgdjb2x1bW5zGAEgASgLMjAuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5Db2x1bW5zUmVzcG9uc2VIABI7CgNyb3cYAiABKAsyLC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlJvd1Jlc3BvbnNlSAASSAoPZmlsZXNfY29tcGxldGVkGAMgASgLMi0uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5Db25maXJtYXRpb25IAEIGCgRkYXRhIiEKD0NvbHVtbnNSZXNwb25zZRIOCgZjb2x1bW4YASADKAkitQIKC1Jvd1Jlc3BvbnNlEj4KCWlkX3ZhbHVlcxgBIAMoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUXVlcnlWYWx1ZRJACgtzb3J0X3ZhbHVlcxgCIAMoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUXVlcnlWYWx1ZRJICgZ2YWx1ZXMYAyADKAsyOC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlJvd1Jlc3BvbnNlLlZhbHVlc0VudHJ5GloKC1ZhbHVlc0VudHJ5EgsKA2tleRgBIAEoCRI6CgV2YWx1ZRgCIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUXVlcnlWYWx1ZToCOAEiTgocUmVhZEhpZ2hlc3RTZXF1ZW5jZU5yUmVxdWVzdBIUCgxhZ2dyZWdhdGVfaWQYASABKAkSGAoQZnJvbV9zZXF1ZW5jZV9uchgDIAEoAyI3Ch1SZWFkSGlnaGVzdFNlcXVlbmNlTnJSZXNwb25zZRIWCg50b19zZXF1ZW5jZV9uchgBIAEoAyIfCgxDb25maXJtYXRpb24SDwoHc3VjY2VzcxgBIAEoCCKNAQoZR2V0QWdncmVnYXRlRXZlbnRzUmVxdWVzdBIUCgxhZ2dyZWdhdGVfaWQYASABKAkSGAoQaW5pdGlhbF9zZXF1ZW5jZRgCIAEoAxIXCg9hbGxvd19zbmFwc2hvdHMYAyABKAgSFAoMbWF4X3NlcXVlbmNlGAQgASgDEhEKCW1pbl90b2tlbhgFIAEoAyJ5ChxHZXRBZ2dyZWdhdGVTbmFwc2hvdHNSZXF1ZXN0EhQKDGFnZ3JlZ2F0ZV9pZBgBIAEoCRIYChBpbml0aWFsX3NlcXVlbmNlGAIgASgDEhQKDG1heF9zZXF1ZW5jZRgDIAEoAxITCgttYXhfcmVzdWx0cxgEIAEoBSLrAQoQR2V0RXZlbnRzUmVxdWVzdBIWCg50cmFja2luZ190b2tlbhgBIAEoAxIZChFudW1iZXJfb2ZfcGVybWl0cxgCIAEoAxIRCgljbGllbnRfaWQYAyABKAkSFgoOY29tcG9uZW50X25hbWUYBCABKAkSEQoJcHJvY2Vzc29yGAUgASgJEkYKCWJsYWNrbGlzdBgGIAMoCzIzLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUGF5bG9hZERlc2NyaXB0aW9uEh4KFmZvcmNlX3JlYWRfZnJvbV9sZWFkZXIYByABKAgigwMKBUV2ZW50EhoKEm1lc3NhZ2VfaWRlbnRpZmllchgBIAEoCRIcChRhZ2dyZWdhdGVfaWRlbnRpZmllchgCIAEoCRIhChlhZ2dyZWdhdGVfc2VxdWVuY2VfbnVtYmVyGAMgASgDEhYKDmFnZ3JlZ2F0ZV90eXBlGAQgASgJEhEKCXRpbWVzdGFtcBgFIAEoAxI8CgdwYXlsb2FkGAYgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0EkcKCW1ldGFfZGF0YRgHIAMoCzI0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnQuTWV0YURhdGFFbnRyeRIQCghzbmFwc2hvdBgIIAEoCBpZCg1NZXRhRGF0YUVudHJ5EgsKA2tleRgBIAEoCRI3CgV2YWx1ZRgCIAEoCzIoLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuTWV0YURhdGFWYWx1ZToCOAEicwoKUXVlcnlWYWx1ZRIUCgp0ZXh0X3ZhbHVlGAEgASgJSAASFgoMbnVtYmVyX3ZhbHVlGAIgASgSSAASFwoNYm9vbGVhbl92YWx1ZRgDIAEoCEgAEhYKDGRvdWJsZV92YWx1ZRgEIAEoAUgAQgYKBGRhdGEiNAoSUGF5bG9hZERlc2NyaXB0aW9uEgwKBHR5cGUYASABKAkSEAoIcmV2aXNpb24YAiABKAky3wkKCkV2ZW50U3RvcmUSaAoLQXBwZW5kRXZlbnQSJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50Gi0uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5Db25maXJtYXRpb24iACgBEmkKDkFwcGVuZFNuYXBzaG90EiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudBotLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuQ29uZmlybWF0aW9uIgASfQoTTGlzdEFnZ3JlZ2F0ZUV2ZW50cxI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuR2V0QWdncmVnYXRlRXZlbnRzUmVxdWVzdBomLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnQiADABEoMBChZMaXN0QWdncmVnYXRlU25hcHNob3RzEj0uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5HZXRBZ2dyZWdhdGVTbmFwc2hvdHNSZXF1ZXN0GiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudCIAMAESdgoKTGlzdEV2ZW50cxIxLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuR2V0RXZlbnRzUmVxdWVzdBovLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnRXaXRoVG9rZW4iACgBMAESmAEKFVJlYWRIaWdoZXN0U2VxdWVuY2VOchI9LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUmVhZEhpZ2hlc3RTZXF1ZW5jZU5yUmVxdWVzdBo+LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUmVhZEhpZ2hlc3RTZXF1ZW5jZU5yUmVzcG9uc2UiABJ+CgtRdWVyeUV2ZW50cxIzLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUXVlcnlFdmVudHNSZXF1ZXN0GjQuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5RdWVyeUV2ZW50c1Jlc3BvbnNlIgAoATABEngKDUdldEZpcnN0VG9rZW4SNS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkdldEZpcnN0VG9rZW5SZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5UcmFja2luZ1Rva2VuIgASdgoMR2V0TGFzdFRva2VuEjQuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5HZXRMYXN0VG9rZW5SZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5UcmFja2luZ1Rva2VuIgAScgoKR2V0VG9rZW5BdBIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuR2V0VG9rZW5BdFJlcXVlc3QaLi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlRyYWNraW5nVG9rZW4iADKMAwoORXZlbnRTY2hlZHVsZXISeAoNU2NoZWR1bGVFdmVudBI1LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuU2NoZWR1bGVFdmVudFJlcXVlc3QaLi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlNjaGVkdWxlVG9rZW4iABJ8Cg9SZXNjaGVkdWxlRXZlbnQSNy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlJlc2NoZWR1bGVFdmVudFJlcXVlc3QaLi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlNjaGVkdWxlVG9rZW4iABKBAQoUQ2FuY2VsU2NoZWR1bGVkRXZlbnQSPC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkNhbmNlbFNjaGVkdWxlZEV2ZW50UmVxdWVzdBopLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2siAEICUAFiBnByb3RvMw", [file_common]);
+  fileDesc("CgtldmVudC5wcm90bxIfaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudCITChFDb21wYWN0aW9uUmVxdWVzdCKYAgoOVHJhbnNmb3JtYXRpb24SSwoQdHJhbnNmb3JtYXRpb25JZBgBIAEoCzIxLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhbnNmb3JtYXRpb25JZBJDCgVzdGF0ZRgCIAEoDjI0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhbnNmb3JtYXRpb25TdGF0ZRIQCghzZXF1ZW5jZRgDIAEoAxIPCgdjb250ZXh0GAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJEhIKCmFwcGxpZWRfYXQYBiABKAMSFwoPYXBwbHlfcmVxdWVzdGVyGAcgASgJEg8KB3ZlcnNpb24YCCABKAUiMQoaU3RhcnRUcmFuc2Zvcm1hdGlvblJlcXVlc3QSEwoLZGVzY3JpcHRpb24YASABKAkigQEKGkFwcGx5VHJhbnNmb3JtYXRpb25SZXF1ZXN0EkwKEXRyYW5zZm9ybWF0aW9uX2lkGAEgASgLMjEuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5UcmFuc2Zvcm1hdGlvbklkEhUKDWxhc3Rfc2VxdWVuY2UYAiABKAMikAIKEFRyYW5zZm9ybVJlcXVlc3QSTAoRdHJhbnNmb3JtYXRpb25faWQYASABKAsyMS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlRyYW5zZm9ybWF0aW9uSWQSEAoIc2VxdWVuY2UYAiABKAMSSgoNcmVwbGFjZV9ldmVudBgDIAEoCzIxLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhbnNmb3JtZWRFdmVudEgAEkUKDGRlbGV0ZV9ldmVudBgEIAEoCzItLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRGVsZXRlZEV2ZW50SABCCQoHcmVxdWVzdCJYChBUcmFuc2Zvcm1lZEV2ZW50Eg0KBXRva2VuGAEgASgDEjUKBWV2ZW50GAIgASgLMiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudCIdCgxEZWxldGVkRXZlbnQSDQoFdG9rZW4YASABKAMiHgoQVHJhbnNmb3JtYXRpb25JZBIKCgJpZBgBIAEoCSInChNUcmFuc2Zvcm1SZXF1ZXN0QWNrEhAKCHNlcXVlbmNlGAEgASgDIl4KFFNjaGVkdWxlRXZlbnRSZXF1ZXN0Eg8KB2luc3RhbnQYASABKAMSNQoFZXZlbnQYAiABKAsyJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50Im8KFlJlc2NoZWR1bGVFdmVudFJlcXVlc3QSDQoFdG9rZW4YASABKAkSDwoHaW5zdGFudBgCIAEoAxI1CgVldmVudBgDIAEoCzImLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnQiLAobQ2FuY2VsU2NoZWR1bGVkRXZlbnRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIh4KDVNjaGVkdWxlVG9rZW4SDQoFdG9rZW4YASABKAkiFgoUR2V0Rmlyc3RUb2tlblJlcXVlc3QiFQoTR2V0TGFzdFRva2VuUmVxdWVzdCIkChFHZXRUb2tlbkF0UmVxdWVzdBIPCgdpbnN0YW50GAEgASgDIh4KDVRyYWNraW5nVG9rZW4SDQoFdG9rZW4YASABKAMiVgoORXZlbnRXaXRoVG9rZW4SDQoFdG9rZW4YASABKAMSNQoFZXZlbnQYAiABKAsyJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50IqIBChJRdWVyeUV2ZW50c1JlcXVlc3QSDQoFcXVlcnkYASABKAkSGQoRbnVtYmVyX29mX3Blcm1pdHMYAiABKAMSEwoLbGl2ZV9ldmVudHMYAyABKAgSHgoWZm9yY2VfcmVhZF9mcm9tX2xlYWRlchgEIAEoCBIXCg9xdWVyeV9zbmFwc2hvdHMYBSABKAgSFAoMY29udGV4dF9uYW1lGAYgASgJIukBChNRdWVyeUV2ZW50c1Jlc3BvbnNlEkMKB2NvbHVtbnMYASABKAsyMC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkNvbHVtbnNSZXNwb25zZUgAEjsKA3JvdxgCIAEoCzIsLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUm93UmVzcG9uc2VIABJICg9maWxlc19jb21wbGV0ZWQYAyABKAsyLS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkNvbmZpcm1hdGlvbkgAQgYKBGRhdGEiIQoPQ29sdW1uc1Jlc3BvbnNlEg4KBmNvbHVtbhgBIAMoCSK1AgoLUm93UmVzcG9uc2USPgoJaWRfdmFsdWVzGAEgAygLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5RdWVyeVZhbHVlEkAKC3NvcnRfdmFsdWVzGAIgAygLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5RdWVyeVZhbHVlEkgKBnZhbHVlcxgDIAMoCzI4LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUm93UmVzcG9uc2UuVmFsdWVzRW50cnkaWgoLVmFsdWVzRW50cnkSCwoDa2V5GAEgASgJEjoKBXZhbHVlGAIgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5RdWVyeVZhbHVlOgI4ASJOChxSZWFkSGlnaGVzdFNlcXVlbmNlTnJSZXF1ZXN0EhQKDGFnZ3JlZ2F0ZV9pZBgBIAEoCRIYChBmcm9tX3NlcXVlbmNlX25yGAMgASgDIjcKHVJlYWRIaWdoZXN0U2VxdWVuY2VOclJlc3BvbnNlEhYKDnRvX3NlcXVlbmNlX25yGAEgASgDIh8KDENvbmZpcm1hdGlvbhIPCgdzdWNjZXNzGAEgASgIIo0BChlHZXRBZ2dyZWdhdGVFdmVudHNSZXF1ZXN0EhQKDGFnZ3JlZ2F0ZV9pZBgBIAEoCRIYChBpbml0aWFsX3NlcXVlbmNlGAIgASgDEhcKD2FsbG93X3NuYXBzaG90cxgDIAEoCBIUCgxtYXhfc2VxdWVuY2UYBCABKAMSEQoJbWluX3Rva2VuGAUgASgDInkKHEdldEFnZ3JlZ2F0ZVNuYXBzaG90c1JlcXVlc3QSFAoMYWdncmVnYXRlX2lkGAEgASgJEhgKEGluaXRpYWxfc2VxdWVuY2UYAiABKAMSFAoMbWF4X3NlcXVlbmNlGAMgASgDEhMKC21heF9yZXN1bHRzGAQgASgFIusBChBHZXRFdmVudHNSZXF1ZXN0EhYKDnRyYWNraW5nX3Rva2VuGAEgASgDEhkKEW51bWJlcl9vZl9wZXJtaXRzGAIgASgDEhEKCWNsaWVudF9pZBgDIAEoCRIWCg5jb21wb25lbnRfbmFtZRgEIAEoCRIRCglwcm9jZXNzb3IYBSABKAkSRgoJYmxhY2tsaXN0GAYgAygLMjMuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5QYXlsb2FkRGVzY3JpcHRpb24SHgoWZm9yY2VfcmVhZF9mcm9tX2xlYWRlchgHIAEoCCKDAwoFRXZlbnQSGgoSbWVzc2FnZV9pZGVudGlmaWVyGAEgASgJEhwKFGFnZ3JlZ2F0ZV9pZGVudGlmaWVyGAIgASgJEiEKGWFnZ3JlZ2F0ZV9zZXF1ZW5jZV9udW1iZXIYAyABKAMSFgoOYWdncmVnYXRlX3R5cGUYBCABKAkSEQoJdGltZXN0YW1wGAUgASgDEjwKB3BheWxvYWQYBiABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlNlcmlhbGl6ZWRPYmplY3QSRwoJbWV0YV9kYXRhGAcgAygLMjQuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudC5NZXRhRGF0YUVudHJ5EhAKCHNuYXBzaG90GAggASgIGlkKDU1ldGFEYXRhRW50cnkSCwoDa2V5GAEgASgJEjcKBXZhbHVlGAIgASgLMiguaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5NZXRhRGF0YVZhbHVlOgI4ASJzCgpRdWVyeVZhbHVlEhQKCnRleHRfdmFsdWUYASABKAlIABIWCgxudW1iZXJfdmFsdWUYAiABKBJIABIXCg1ib29sZWFuX3ZhbHVlGAMgASgISAASFgoMZG91YmxlX3ZhbHVlGAQgASgBSABCBgoEZGF0YSI0ChJQYXlsb2FkRGVzY3JpcHRpb24SDAoEdHlwZRgBIAEoCRIQCghyZXZpc2lvbhgCIAEoCSpLChNUcmFuc2Zvcm1hdGlvblN0YXRlEgoKBkFDVElWRRAAEg0KCUNBTkNFTExFRBABEgwKCEFQUExZSU5HEAISCwoHQVBQTElFRBADMt8JCgpFdmVudFN0b3JlEmgKC0FwcGVuZEV2ZW50EiYuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5FdmVudBotLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuQ29uZmlybWF0aW9uIgAoARJpCg5BcHBlbmRTbmFwc2hvdBImLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnQaLS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkNvbmZpcm1hdGlvbiIAEn0KE0xpc3RBZ2dyZWdhdGVFdmVudHMSOi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkdldEFnZ3JlZ2F0ZUV2ZW50c1JlcXVlc3QaJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50IgAwARKDAQoWTGlzdEFnZ3JlZ2F0ZVNuYXBzaG90cxI9LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuR2V0QWdncmVnYXRlU25hcHNob3RzUmVxdWVzdBomLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuRXZlbnQiADABEnYKCkxpc3RFdmVudHMSMS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkdldEV2ZW50c1JlcXVlc3QaLy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkV2ZW50V2l0aFRva2VuIgAoATABEpgBChVSZWFkSGlnaGVzdFNlcXVlbmNlTnISPS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlJlYWRIaWdoZXN0U2VxdWVuY2VOclJlcXVlc3QaPi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlJlYWRIaWdoZXN0U2VxdWVuY2VOclJlc3BvbnNlIgASfgoLUXVlcnlFdmVudHMSMy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlF1ZXJ5RXZlbnRzUmVxdWVzdBo0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuUXVlcnlFdmVudHNSZXNwb25zZSIAKAEwARJ4Cg1HZXRGaXJzdFRva2VuEjUuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5HZXRGaXJzdFRva2VuUmVxdWVzdBouLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhY2tpbmdUb2tlbiIAEnYKDEdldExhc3RUb2tlbhI0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuR2V0TGFzdFRva2VuUmVxdWVzdBouLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhY2tpbmdUb2tlbiIAEnIKCkdldFRva2VuQXQSMi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkdldFRva2VuQXRSZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5UcmFja2luZ1Rva2VuIgAyjAMKDkV2ZW50U2NoZWR1bGVyEngKDVNjaGVkdWxlRXZlbnQSNS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlNjaGVkdWxlRXZlbnRSZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5TY2hlZHVsZVRva2VuIgASfAoPUmVzY2hlZHVsZUV2ZW50EjcuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5SZXNjaGVkdWxlRXZlbnRSZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5TY2hlZHVsZVRva2VuIgASgQEKFENhbmNlbFNjaGVkdWxlZEV2ZW50EjwuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5DYW5jZWxTY2hlZHVsZWRFdmVudFJlcXVlc3QaKS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkluc3RydWN0aW9uQWNrIgAyuwUKGkV2ZW50VHJhbnNmb3JtYXRpb25TZXJ2aWNlEl4KD1RyYW5zZm9ybWF0aW9ucxIWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRovLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhbnNmb3JtYXRpb24iADABEocBChNTdGFydFRyYW5zZm9ybWF0aW9uEjsuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5TdGFydFRyYW5zZm9ybWF0aW9uUmVxdWVzdBoxLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuZXZlbnQuVHJhbnNmb3JtYXRpb25JZCIAEoABCg9UcmFuc2Zvcm1FdmVudHMSMS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlRyYW5zZm9ybVJlcXVlc3QaNC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlRyYW5zZm9ybVJlcXVlc3RBY2siACgBMAESZQoUQ2FuY2VsVHJhbnNmb3JtYXRpb24SMS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LlRyYW5zZm9ybWF0aW9uSWQaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiADABEm4KE0FwcGx5VHJhbnNmb3JtYXRpb24SOy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLmV2ZW50LkFwcGx5VHJhbnNmb3JtYXRpb25SZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgAwARJZCgdDb21wYWN0EjIuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5ldmVudC5Db21wYWN0aW9uUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIAMAFCAlABYgZwcm90bzM", [file_common, file_google_protobuf_empty]);
+
+/**
+ * Request to compact event store. 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.CompactionRequest
+ */
+export type CompactionRequest = Message<"io.axoniq.axonserver.grpc.event.CompactionRequest"> & {
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.CompactionRequest.
+ * Use `create(CompactionRequestSchema)` to create a new message.
+ */
+export const CompactionRequestSchema: GenMessage<CompactionRequest> = /*@__PURE__*/
+  messageDesc(file_event, 0);
+
+/**
+ * The transformation data. 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.Transformation
+ */
+export type Transformation = Message<"io.axoniq.axonserver.grpc.event.Transformation"> & {
+  /**
+   * The identifier of the transformation.
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.event.TransformationId transformationId = 1;
+   */
+  transformationId?: TransformationId | undefined;
+
+  /**
+   * The state of the transformation
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.event.TransformationState state = 2;
+   */
+  state: TransformationState;
+
+  /**
+   * The sequence of the last transformation action stored. Needed for checking sequential consistency of requests.
+   *
+   * @generated from field: int64 sequence = 3;
+   */
+  sequence: bigint;
+
+  /**
+   * The bounded context in which this transformation is being executed.
+   *
+   * @generated from field: string context = 4;
+   */
+  context: string;
+
+  /**
+   * The description of the transformation.
+   *
+   * @generated from field: string description = 5;
+   */
+  description: string;
+
+  /**
+   * The timestamp at which the transformation was applied. Set to -1 if the transformation was not applied.
+   *
+   * @generated from field: int64 applied_at = 6;
+   */
+  appliedAt: bigint;
+
+  /**
+   * The username of user who requested the transformation to be applied. Empty if the transformation was not applied.
+   *
+   * @generated from field: string apply_requester = 7;
+   */
+  applyRequester: string;
+
+  /**
+   * The version of the transformation. The sequence
+   *
+   * @generated from field: int32 version = 8;
+   */
+  version: number;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.Transformation.
+ * Use `create(TransformationSchema)` to create a new message.
+ */
+export const TransformationSchema: GenMessage<Transformation> = /*@__PURE__*/
+  messageDesc(file_event, 1);
+
+/**
+ * Request to start a transformation 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.StartTransformationRequest
+ */
+export type StartTransformationRequest = Message<"io.axoniq.axonserver.grpc.event.StartTransformationRequest"> & {
+  /**
+   * A description of the purpose of this transformation, for reference only 
+   *
+   * @generated from field: string description = 1;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.StartTransformationRequest.
+ * Use `create(StartTransformationRequestSchema)` to create a new message.
+ */
+export const StartTransformationRequestSchema: GenMessage<StartTransformationRequest> = /*@__PURE__*/
+  messageDesc(file_event, 2);
+
+/**
+ * Request to apply a transformation 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.ApplyTransformationRequest
+ */
+export type ApplyTransformationRequest = Message<"io.axoniq.axonserver.grpc.event.ApplyTransformationRequest"> & {
+  /**
+   * The identification of the transformation 
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.event.TransformationId transformation_id = 1;
+   */
+  transformationId?: TransformationId | undefined;
+
+  /**
+   * The sequence of the last entry in this transformation 
+   *
+   * @generated from field: int64 last_sequence = 2;
+   */
+  lastSequence: bigint;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.ApplyTransformationRequest.
+ * Use `create(ApplyTransformationRequestSchema)` to create a new message.
+ */
+export const ApplyTransformationRequestSchema: GenMessage<ApplyTransformationRequest> = /*@__PURE__*/
+  messageDesc(file_event, 3);
+
+/**
+ * Message containing one event to transform within a transformation 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.TransformRequest
+ */
+export type TransformRequest = Message<"io.axoniq.axonserver.grpc.event.TransformRequest"> & {
+  /**
+   * The identification of the transformation 
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.event.TransformationId transformation_id = 1;
+   */
+  transformationId?: TransformationId | undefined;
+
+  /**
+   * The sequence of the current transformation 
+   *
+   * @generated from field: int64 sequence = 2;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from oneof io.axoniq.axonserver.grpc.event.TransformRequest.request
+   */
+  request: {
+    /**
+     * Replaces the content of an event with the new content 
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.event.TransformedEvent replace_event = 3;
+     */
+    value: TransformedEvent;
+    case: "replaceEvent";
+  } | {
+    /**
+     * Deletes the content of an event 
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.event.DeletedEvent delete_event = 4;
+     */
+    value: DeletedEvent;
+    case: "deleteEvent";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.TransformRequest.
+ * Use `create(TransformRequestSchema)` to create a new message.
+ */
+export const TransformRequestSchema: GenMessage<TransformRequest> = /*@__PURE__*/
+  messageDesc(file_event, 4);
+
+/**
+ * Replaces the content of an event with the new content 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.TransformedEvent
+ */
+export type TransformedEvent = Message<"io.axoniq.axonserver.grpc.event.TransformedEvent"> & {
+  /**
+   * The global index of the event to replace 
+   *
+   * @generated from field: int64 token = 1;
+   */
+  token: bigint;
+
+  /**
+   * The new content of the event 
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.event.Event event = 2;
+   */
+  event?: Event | undefined;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.TransformedEvent.
+ * Use `create(TransformedEventSchema)` to create a new message.
+ */
+export const TransformedEventSchema: GenMessage<TransformedEvent> = /*@__PURE__*/
+  messageDesc(file_event, 5);
+
+/**
+ * Deletes the content of an event 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.DeletedEvent
+ */
+export type DeletedEvent = Message<"io.axoniq.axonserver.grpc.event.DeletedEvent"> & {
+  /**
+   * The global index of the event to clear 
+   *
+   * @generated from field: int64 token = 1;
+   */
+  token: bigint;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.DeletedEvent.
+ * Use `create(DeletedEventSchema)` to create a new message.
+ */
+export const DeletedEventSchema: GenMessage<DeletedEvent> = /*@__PURE__*/
+  messageDesc(file_event, 6);
+
+/**
+ * Uniquely identifies a transformation 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.TransformationId
+ */
+export type TransformationId = Message<"io.axoniq.axonserver.grpc.event.TransformationId"> & {
+  /**
+   * The value of the identifier.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.TransformationId.
+ * Use `create(TransformationIdSchema)` to create a new message.
+ */
+export const TransformationIdSchema: GenMessage<TransformationId> = /*@__PURE__*/
+  messageDesc(file_event, 7);
+
+/**
+ * Acknowledgement that event with given token has been transformed successfully 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.event.TransformRequestAck
+ */
+export type TransformRequestAck = Message<"io.axoniq.axonserver.grpc.event.TransformRequestAck"> & {
+  /**
+   * The sequence of the transformation request 
+   *
+   * @generated from field: int64 sequence = 1;
+   */
+  sequence: bigint;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.event.TransformRequestAck.
+ * Use `create(TransformRequestAckSchema)` to create a new message.
+ */
+export const TransformRequestAckSchema: GenMessage<TransformRequestAck> = /*@__PURE__*/
+  messageDesc(file_event, 8);
 
 /**
  * Request message to schedule an event 
@@ -40,7 +316,7 @@ export type ScheduleEventRequest = Message<"io.axoniq.axonserver.grpc.event.Sche
  * Use `create(ScheduleEventRequestSchema)` to create a new message.
  */
 export const ScheduleEventRequestSchema: GenMessage<ScheduleEventRequest> = /*@__PURE__*/
-  messageDesc(file_event, 0);
+  messageDesc(file_event, 9);
 
 /**
  * Request message to reschedule an event 
@@ -75,7 +351,7 @@ export type RescheduleEventRequest = Message<"io.axoniq.axonserver.grpc.event.Re
  * Use `create(RescheduleEventRequestSchema)` to create a new message.
  */
 export const RescheduleEventRequestSchema: GenMessage<RescheduleEventRequest> = /*@__PURE__*/
-  messageDesc(file_event, 1);
+  messageDesc(file_event, 10);
 
 /**
  * Request message to cancel an event 
@@ -96,7 +372,7 @@ export type CancelScheduledEventRequest = Message<"io.axoniq.axonserver.grpc.eve
  * Use `create(CancelScheduledEventRequestSchema)` to create a new message.
  */
 export const CancelScheduledEventRequestSchema: GenMessage<CancelScheduledEventRequest> = /*@__PURE__*/
-  messageDesc(file_event, 2);
+  messageDesc(file_event, 11);
 
 /**
  * Token to manage a scheduled event 
@@ -117,7 +393,7 @@ export type ScheduleToken = Message<"io.axoniq.axonserver.grpc.event.ScheduleTok
  * Use `create(ScheduleTokenSchema)` to create a new message.
  */
 export const ScheduleTokenSchema: GenMessage<ScheduleToken> = /*@__PURE__*/
-  messageDesc(file_event, 3);
+  messageDesc(file_event, 12);
 
 /**
  * Request message to receive the first Token (Tail Token) of the Event Stream 
@@ -132,7 +408,7 @@ export type GetFirstTokenRequest = Message<"io.axoniq.axonserver.grpc.event.GetF
  * Use `create(GetFirstTokenRequestSchema)` to create a new message.
  */
 export const GetFirstTokenRequestSchema: GenMessage<GetFirstTokenRequest> = /*@__PURE__*/
-  messageDesc(file_event, 4);
+  messageDesc(file_event, 13);
 
 /**
  * Request message to receive the last Token (Head Token) of the Event Stream 
@@ -147,7 +423,7 @@ export type GetLastTokenRequest = Message<"io.axoniq.axonserver.grpc.event.GetLa
  * Use `create(GetLastTokenRequestSchema)` to create a new message.
  */
 export const GetLastTokenRequestSchema: GenMessage<GetLastTokenRequest> = /*@__PURE__*/
-  messageDesc(file_event, 5);
+  messageDesc(file_event, 14);
 
 /**
  * Request message to receive the Token that starts streaming events from the given timestamp 
@@ -168,7 +444,7 @@ export type GetTokenAtRequest = Message<"io.axoniq.axonserver.grpc.event.GetToke
  * Use `create(GetTokenAtRequestSchema)` to create a new message.
  */
 export const GetTokenAtRequestSchema: GenMessage<GetTokenAtRequest> = /*@__PURE__*/
-  messageDesc(file_event, 6);
+  messageDesc(file_event, 15);
 
 /**
  * Message containing the information necessary to track the position of events in the Event Stream 
@@ -189,7 +465,7 @@ export type TrackingToken = Message<"io.axoniq.axonserver.grpc.event.TrackingTok
  * Use `create(TrackingTokenSchema)` to create a new message.
  */
 export const TrackingTokenSchema: GenMessage<TrackingToken> = /*@__PURE__*/
-  messageDesc(file_event, 7);
+  messageDesc(file_event, 16);
 
 /**
  * Message wrapping an Event and a Tracking Token 
@@ -217,7 +493,7 @@ export type EventWithToken = Message<"io.axoniq.axonserver.grpc.event.EventWithT
  * Use `create(EventWithTokenSchema)` to create a new message.
  */
 export const EventWithTokenSchema: GenMessage<EventWithToken> = /*@__PURE__*/
-  messageDesc(file_event, 8);
+  messageDesc(file_event, 17);
 
 /**
  * Message providing the parameters for executing a Query against AxonServer. 
@@ -256,6 +532,20 @@ export type QueryEventsRequest = Message<"io.axoniq.axonserver.grpc.event.QueryE
    * @generated from field: bool force_read_from_leader = 4;
    */
   forceReadFromLeader: boolean;
+
+  /**
+   * If true, snapshots will be queried instead of events 
+   *
+   * @generated from field: bool query_snapshots = 5;
+   */
+  querySnapshots: boolean;
+
+  /**
+   * Query from this context, not from the default context of the connection 
+   *
+   * @generated from field: string context_name = 6;
+   */
+  contextName: string;
 };
 
 /**
@@ -263,7 +553,7 @@ export type QueryEventsRequest = Message<"io.axoniq.axonserver.grpc.event.QueryE
  * Use `create(QueryEventsRequestSchema)` to create a new message.
  */
 export const QueryEventsRequestSchema: GenMessage<QueryEventsRequest> = /*@__PURE__*/
-  messageDesc(file_event, 9);
+  messageDesc(file_event, 18);
 
 /**
  * A message describing a response to a Query request 
@@ -308,7 +598,7 @@ export type QueryEventsResponse = Message<"io.axoniq.axonserver.grpc.event.Query
  * Use `create(QueryEventsResponseSchema)` to create a new message.
  */
 export const QueryEventsResponseSchema: GenMessage<QueryEventsResponse> = /*@__PURE__*/
-  messageDesc(file_event, 10);
+  messageDesc(file_event, 19);
 
 /**
  * Message containing the names of the columns returned in a Query 
@@ -329,7 +619,7 @@ export type ColumnsResponse = Message<"io.axoniq.axonserver.grpc.event.ColumnsRe
  * Use `create(ColumnsResponseSchema)` to create a new message.
  */
 export const ColumnsResponseSchema: GenMessage<ColumnsResponse> = /*@__PURE__*/
-  messageDesc(file_event, 11);
+  messageDesc(file_event, 20);
 
 /**
  * Message providing Query Result data 
@@ -364,7 +654,7 @@ export type RowResponse = Message<"io.axoniq.axonserver.grpc.event.RowResponse">
  * Use `create(RowResponseSchema)` to create a new message.
  */
 export const RowResponseSchema: GenMessage<RowResponse> = /*@__PURE__*/
-  messageDesc(file_event, 12);
+  messageDesc(file_event, 21);
 
 /**
  * Describes the combination of an Aggregate Identifier and first expected Sequence number when opening an Aggregate-specific Event Stream 
@@ -392,7 +682,7 @@ export type ReadHighestSequenceNrRequest = Message<"io.axoniq.axonserver.grpc.ev
  * Use `create(ReadHighestSequenceNrRequestSchema)` to create a new message.
  */
 export const ReadHighestSequenceNrRequestSchema: GenMessage<ReadHighestSequenceNrRequest> = /*@__PURE__*/
-  messageDesc(file_event, 13);
+  messageDesc(file_event, 22);
 
 /**
  * The highest Sequence Number found for the provided request
@@ -413,7 +703,7 @@ export type ReadHighestSequenceNrResponse = Message<"io.axoniq.axonserver.grpc.e
  * Use `create(ReadHighestSequenceNrResponseSchema)` to create a new message.
  */
 export const ReadHighestSequenceNrResponseSchema: GenMessage<ReadHighestSequenceNrResponse> = /*@__PURE__*/
-  messageDesc(file_event, 14);
+  messageDesc(file_event, 23);
 
 /**
  * A confirmation to a request from the client 
@@ -434,7 +724,7 @@ export type Confirmation = Message<"io.axoniq.axonserver.grpc.event.Confirmation
  * Use `create(ConfirmationSchema)` to create a new message.
  */
 export const ConfirmationSchema: GenMessage<Confirmation> = /*@__PURE__*/
-  messageDesc(file_event, 15);
+  messageDesc(file_event, 24);
 
 /**
  * Request describing the desire to read events for a specific Aggregate 
@@ -483,7 +773,7 @@ export type GetAggregateEventsRequest = Message<"io.axoniq.axonserver.grpc.event
  * Use `create(GetAggregateEventsRequestSchema)` to create a new message.
  */
 export const GetAggregateEventsRequestSchema: GenMessage<GetAggregateEventsRequest> = /*@__PURE__*/
-  messageDesc(file_event, 16);
+  messageDesc(file_event, 25);
 
 /**
  * Request message to retrieve Snapshot Events for a specific Aggregate instance 
@@ -525,7 +815,7 @@ export type GetAggregateSnapshotsRequest = Message<"io.axoniq.axonserver.grpc.ev
  * Use `create(GetAggregateSnapshotsRequestSchema)` to create a new message.
  */
 export const GetAggregateSnapshotsRequestSchema: GenMessage<GetAggregateSnapshotsRequest> = /*@__PURE__*/
-  messageDesc(file_event, 17);
+  messageDesc(file_event, 26);
 
 /**
  * Request message to open an Event Stream from the Event Store. 
@@ -594,7 +884,7 @@ export type GetEventsRequest = Message<"io.axoniq.axonserver.grpc.event.GetEvent
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_event, 18);
+  messageDesc(file_event, 27);
 
 /**
  * Message containing the information of an Event 
@@ -664,7 +954,7 @@ export type Event = Message<"io.axoniq.axonserver.grpc.event.Event"> & {
  * Use `create(EventSchema)` to create a new message.
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
-  messageDesc(file_event, 19);
+  messageDesc(file_event, 28);
 
 /**
  * Value used in Query Responses to represent a value in its original type 
@@ -717,7 +1007,7 @@ export type QueryValue = Message<"io.axoniq.axonserver.grpc.event.QueryValue"> &
  * Use `create(QueryValueSchema)` to create a new message.
  */
 export const QueryValueSchema: GenMessage<QueryValue> = /*@__PURE__*/
-  messageDesc(file_event, 20);
+  messageDesc(file_event, 29);
 
 /**
  * Description of a Payload Type 
@@ -745,7 +1035,48 @@ export type PayloadDescription = Message<"io.axoniq.axonserver.grpc.event.Payloa
  * Use `create(PayloadDescriptionSchema)` to create a new message.
  */
 export const PayloadDescriptionSchema: GenMessage<PayloadDescription> = /*@__PURE__*/
-  messageDesc(file_event, 21);
+  messageDesc(file_event, 30);
+
+/**
+ * The state of the transformation. 
+ *
+ * @generated from enum io.axoniq.axonserver.grpc.event.TransformationState
+ */
+export enum TransformationState {
+  /**
+   * The transformation is opened, able to receive request to transform events, or to be applied or cancelled.
+   *
+   * @generated from enum value: ACTIVE = 0;
+   */
+  ACTIVE = 0,
+
+  /**
+   * The transformation has been cancelled. This a final state.
+   *
+   * @generated from enum value: CANCELLED = 1;
+   */
+  CANCELLED = 1,
+
+  /**
+   * The transformation is in progress of applying its actions to the event store.
+   *
+   * @generated from enum value: APPLYING = 2;
+   */
+  APPLYING = 2,
+
+  /**
+   * The transformation has been applied to the event store. This a final state.
+   *
+   * @generated from enum value: APPLIED = 3;
+   */
+  APPLIED = 3,
+}
+
+/**
+ * Describes the enum io.axoniq.axonserver.grpc.event.TransformationState.
+ */
+export const TransformationStateSchema: GenEnum<TransformationState> = /*@__PURE__*/
+  enumDesc(file_event, 0);
 
 /**
  * Service providing operations against the EventStore functionality of Axon Server 
@@ -897,4 +1228,73 @@ export const EventScheduler: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_event, 1);
+
+/**
+ * Service to transform events in an event store 
+ *
+ * @generated from service io.axoniq.axonserver.grpc.event.EventTransformationService
+ */
+export const EventTransformationService: GenService<{
+  /**
+   * Returns the list of all transformations.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.Transformations
+   */
+  transformations: {
+    methodKind: "server_streaming";
+    input: typeof EmptySchema;
+    output: typeof TransformationSchema;
+  },
+  /**
+   * Starts a new transformation.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.StartTransformation
+   */
+  startTransformation: {
+    methodKind: "unary";
+    input: typeof StartTransformationRequestSchema;
+    output: typeof TransformationIdSchema;
+  },
+  /**
+   * Adds requests to transform an event to a transformation.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.TransformEvents
+   */
+  transformEvents: {
+    methodKind: "bidi_streaming";
+    input: typeof TransformRequestSchema;
+    output: typeof TransformRequestAckSchema;
+  },
+  /**
+   * Cancels a transformation before it is applied.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.CancelTransformation
+   */
+  cancelTransformation: {
+    methodKind: "server_streaming";
+    input: typeof TransformationIdSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * Applies the changes from a transformation in the event store.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.ApplyTransformation
+   */
+  applyTransformation: {
+    methodKind: "server_streaming";
+    input: typeof ApplyTransformationRequestSchema;
+    output: typeof EmptySchema;
+  },
+  /**
+   * Deletes old versions of events updated by a transformation.
+   *
+   * @generated from rpc io.axoniq.axonserver.grpc.event.EventTransformationService.Compact
+   */
+  compact: {
+    methodKind: "server_streaming";
+    input: typeof CompactionRequestSchema;
+    output: typeof EmptySchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_event, 2);
 

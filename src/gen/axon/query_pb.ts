@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file query.proto.
  */
 export const file_query: GenFile = /*@__PURE__*/
-  fileDesc("CgtxdWVyeS5wcm90bxIfaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeSK/BAoVUXVlcnlQcm92aWRlck91dGJvdW5kEkcKCXN1YnNjcmliZRgBIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlTdWJzY3JpcHRpb25IABJJCgt1bnN1YnNjcmliZRgCIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlTdWJzY3JpcHRpb25IABI+CgxmbG93X2NvbnRyb2wYAyABKAsyJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkZsb3dDb250cm9sSAASSAoOcXVlcnlfcmVzcG9uc2UYBCABKAsyLi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5UmVzcG9uc2VIABJICg5xdWVyeV9jb21wbGV0ZRgFIAEoCzIuLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlDb21wbGV0ZUgAEmEKG3N1YnNjcmlwdGlvbl9xdWVyeV9yZXNwb25zZRgGIAEoCzI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlSZXNwb25zZUgAEjgKA2FjaxgHIAEoCzIpLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2tIABIWCg5pbnN0cnVjdGlvbl9pZBgIIAEoCUIJCgdyZXF1ZXN0IpQCChRRdWVyeVByb3ZpZGVySW5ib3VuZBI4CgNhY2sYASABKAsyKS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkluc3RydWN0aW9uQWNrSAASPgoFcXVlcnkYAiABKAsyLS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5UmVxdWVzdEgAEl8KGnN1YnNjcmlwdGlvbl9xdWVyeV9yZXF1ZXN0GAMgASgLMjkuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5TdWJzY3JpcHRpb25RdWVyeVJlcXVlc3RIABIWCg5pbnN0cnVjdGlvbl9pZBgEIAEoCUIJCgdyZXF1ZXN0IjcKDVF1ZXJ5Q29tcGxldGUSEgoKbWVzc2FnZV9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJIvcDCgxRdWVyeVJlcXVlc3QSGgoSbWVzc2FnZV9pZGVudGlmaWVyGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoAxI8CgdwYXlsb2FkGAQgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0Ek4KCW1ldGFfZGF0YRgFIAMoCzI7LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXF1ZXN0Lk1ldGFEYXRhRW50cnkSQgoNcmVzcG9uc2VfdHlwZRgGIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuU2VyaWFsaXplZE9iamVjdBJRChdwcm9jZXNzaW5nX2luc3RydWN0aW9ucxgHIAMoCzIwLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuUHJvY2Vzc2luZ0luc3RydWN0aW9uEhEKCWNsaWVudF9pZBgIIAEoCRIWCg5jb21wb25lbnRfbmFtZRgJIAEoCRpZCg1NZXRhRGF0YUVudHJ5EgsKA2tleRgBIAEoCRI3CgV2YWx1ZRgCIAEoCzIoLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuTWV0YURhdGFWYWx1ZToCOAEi3gMKDVF1ZXJ5UmVzcG9uc2USGgoSbWVzc2FnZV9pZGVudGlmaWVyGAEgASgJEhIKCmVycm9yX2NvZGUYAiABKAkSPgoNZXJyb3JfbWVzc2FnZRgDIAEoCzInLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuRXJyb3JNZXNzYWdlEjwKB3BheWxvYWQYBCABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlNlcmlhbGl6ZWRPYmplY3QSTwoJbWV0YV9kYXRhGAUgAygLMjwuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVJlc3BvbnNlLk1ldGFEYXRhRW50cnkSUQoXcHJvY2Vzc2luZ19pbnN0cnVjdGlvbnMYBiADKAsyMC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlByb2Nlc3NpbmdJbnN0cnVjdGlvbhIaChJyZXF1ZXN0X2lkZW50aWZpZXIYByABKAkaWQoNTWV0YURhdGFFbnRyeRILCgNrZXkYASABKAkSNwoFdmFsdWUYAiABKAsyKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLk1ldGFEYXRhVmFsdWU6AjgBSgQIDxAQIuABChFTdWJzY3JpcHRpb25RdWVyeRIfChdzdWJzY3JpcHRpb25faWRlbnRpZmllchgBIAEoCRIZChFudW1iZXJfb2ZfcGVybWl0cxgCIAEoAxJECg1xdWVyeV9yZXF1ZXN0GAMgASgLMi0uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVJlcXVlc3QSSQoUdXBkYXRlX3Jlc3BvbnNlX3R5cGUYBCABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlNlcmlhbGl6ZWRPYmplY3QikAMKC1F1ZXJ5VXBkYXRlEhoKEm1lc3NhZ2VfaWRlbnRpZmllchgCIAEoCRI8CgdwYXlsb2FkGAMgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0Ek0KCW1ldGFfZGF0YRgEIAMoCzI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlVcGRhdGUuTWV0YURhdGFFbnRyeRIRCgljbGllbnRfaWQYBSABKAkSFgoOY29tcG9uZW50X25hbWUYBiABKAkSEgoKZXJyb3JfY29kZRgHIAEoCRI+Cg1lcnJvcl9tZXNzYWdlGAggASgLMicuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5FcnJvck1lc3NhZ2UaWQoNTWV0YURhdGFFbnRyeRILCgNrZXkYASABKAkSNwoFdmFsdWUYAiABKAsyKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLk1ldGFEYXRhVmFsdWU6AjgBIkAKE1F1ZXJ5VXBkYXRlQ29tcGxldGUSEQoJY2xpZW50X2lkGAIgASgJEhYKDmNvbXBvbmVudF9uYW1lGAMgASgJIqEBCiBRdWVyeVVwZGF0ZUNvbXBsZXRlRXhjZXB0aW9uYWxseRIRCgljbGllbnRfaWQYAiABKAkSFgoOY29tcG9uZW50X25hbWUYAyABKAkSEgoKZXJyb3JfY29kZRgFIAEoCRI+Cg1lcnJvcl9tZXNzYWdlGAYgASgLMicuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5FcnJvck1lc3NhZ2Ui1wIKGFN1YnNjcmlwdGlvblF1ZXJ5UmVxdWVzdBJHCglzdWJzY3JpYmUYASABKAsyMi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlN1YnNjcmlwdGlvblF1ZXJ5SAASSQoLdW5zdWJzY3JpYmUYAiABKAsyMi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlN1YnNjcmlwdGlvblF1ZXJ5SAASUAoSZ2V0X2luaXRpYWxfcmVzdWx0GAMgASgLMjIuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5TdWJzY3JpcHRpb25RdWVyeUgAEkoKDGZsb3dfY29udHJvbBgEIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlIAEIJCgdyZXF1ZXN0Ip0DChlTdWJzY3JpcHRpb25RdWVyeVJlc3BvbnNlEhoKEm1lc3NhZ2VfaWRlbnRpZmllchgBIAEoCRIfChdzdWJzY3JpcHRpb25faWRlbnRpZmllchgCIAEoCRJICg5pbml0aWFsX3Jlc3VsdBgDIAEoCzIuLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXNwb25zZUgAEj4KBnVwZGF0ZRgEIAEoCzIsLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlVcGRhdGVIABJICghjb21wbGV0ZRgFIAEoCzI0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlVcGRhdGVDb21wbGV0ZUgAEmMKFmNvbXBsZXRlX2V4Y2VwdGlvbmFsbHkYBiABKAsyQS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5VXBkYXRlQ29tcGxldGVFeGNlcHRpb25hbGx5SABCCgoIcmVzcG9uc2UifAoRUXVlcnlTdWJzY3JpcHRpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRINCgVxdWVyeRgCIAEoCRITCgtyZXN1bHRfbmFtZRgDIAEoCRIWCg5jb21wb25lbnRfbmFtZRgEIAEoCRIRCgljbGllbnRfaWQYBSABKAlKBAgGEAcyjAMKDFF1ZXJ5U2VydmljZRKBAQoKT3BlblN0cmVhbRI2LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlQcm92aWRlck91dGJvdW5kGjUuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVByb3ZpZGVySW5ib3VuZCIAKAEwARJqCgVRdWVyeRItLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVJlc3BvbnNlIgAwARKLAQoMU3Vic2NyaXB0aW9uEjkuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5TdWJzY3JpcHRpb25RdWVyeVJlcXVlc3QaOi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlN1YnNjcmlwdGlvblF1ZXJ5UmVzcG9uc2UiACgBMAFCAlABYgZwcm90bzM", [file_common]);
+  fileDesc("CgtxdWVyeS5wcm90bxIfaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeSK/BAoVUXVlcnlQcm92aWRlck91dGJvdW5kEkcKCXN1YnNjcmliZRgBIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlTdWJzY3JpcHRpb25IABJJCgt1bnN1YnNjcmliZRgCIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlTdWJzY3JpcHRpb25IABI+CgxmbG93X2NvbnRyb2wYAyABKAsyJi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkZsb3dDb250cm9sSAASSAoOcXVlcnlfcmVzcG9uc2UYBCABKAsyLi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5UmVzcG9uc2VIABJICg5xdWVyeV9jb21wbGV0ZRgFIAEoCzIuLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlDb21wbGV0ZUgAEmEKG3N1YnNjcmlwdGlvbl9xdWVyeV9yZXNwb25zZRgGIAEoCzI6LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlSZXNwb25zZUgAEjgKA2FjaxgHIAEoCzIpLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuSW5zdHJ1Y3Rpb25BY2tIABIWCg5pbnN0cnVjdGlvbl9pZBgIIAEoCUIJCgdyZXF1ZXN0Iq4DChRRdWVyeVByb3ZpZGVySW5ib3VuZBI4CgNhY2sYASABKAsyKS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkluc3RydWN0aW9uQWNrSAASPgoFcXVlcnkYAiABKAsyLS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5UmVxdWVzdEgAEl8KGnN1YnNjcmlwdGlvbl9xdWVyeV9yZXF1ZXN0GAMgASgLMjkuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5TdWJzY3JpcHRpb25RdWVyeVJlcXVlc3RIABJHCgxxdWVyeV9jYW5jZWwYBSABKAsyLy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5UmVmZXJlbmNlSAASTwoScXVlcnlfZmxvd19jb250cm9sGAYgASgLMjEuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeUZsb3dDb250cm9sSAASFgoOaW5zdHJ1Y3Rpb25faWQYBCABKAlCCQoHcmVxdWVzdCIkCg5RdWVyeVJlZmVyZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgJIjcKDVF1ZXJ5Q29tcGxldGUSEgoKbWVzc2FnZV9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgJIm0KEFF1ZXJ5Rmxvd0NvbnRyb2wSSAoPcXVlcnlfcmVmZXJlbmNlGAEgASgLMi8uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVJlZmVyZW5jZRIPCgdwZXJtaXRzGAIgASgDIvsDCgxRdWVyeVJlcXVlc3QSGgoSbWVzc2FnZV9pZGVudGlmaWVyGAEgASgJEg0KBXF1ZXJ5GAIgASgJEhEKCXRpbWVzdGFtcBgDIAEoAxI8CgdwYXlsb2FkGAQgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0Ek4KCW1ldGFfZGF0YRgFIAMoCzI7LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXF1ZXN0Lk1ldGFEYXRhRW50cnkSRgoNcmVzcG9uc2VfdHlwZRgGIAEoCzIrLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuU2VyaWFsaXplZE9iamVjdEICGAESUQoXcHJvY2Vzc2luZ19pbnN0cnVjdGlvbnMYByADKAsyMC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlByb2Nlc3NpbmdJbnN0cnVjdGlvbhIRCgljbGllbnRfaWQYCCABKAkSFgoOY29tcG9uZW50X25hbWUYCSABKAkaWQoNTWV0YURhdGFFbnRyeRILCgNrZXkYASABKAkSNwoFdmFsdWUYAiABKAsyKC5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLk1ldGFEYXRhVmFsdWU6AjgBIt4DCg1RdWVyeVJlc3BvbnNlEhoKEm1lc3NhZ2VfaWRlbnRpZmllchgBIAEoCRISCgplcnJvcl9jb2RlGAIgASgJEj4KDWVycm9yX21lc3NhZ2UYAyABKAsyJy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkVycm9yTWVzc2FnZRI8CgdwYXlsb2FkGAQgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0Ek8KCW1ldGFfZGF0YRgFIAMoCzI8LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXNwb25zZS5NZXRhRGF0YUVudHJ5ElEKF3Byb2Nlc3NpbmdfaW5zdHJ1Y3Rpb25zGAYgAygLMjAuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5Qcm9jZXNzaW5nSW5zdHJ1Y3Rpb24SGgoScmVxdWVzdF9pZGVudGlmaWVyGAcgASgJGlkKDU1ldGFEYXRhRW50cnkSCwoDa2V5GAEgASgJEjcKBXZhbHVlGAIgASgLMiguaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5NZXRhRGF0YVZhbHVlOgI4AUoECA8QECLkAQoRU3Vic2NyaXB0aW9uUXVlcnkSHwoXc3Vic2NyaXB0aW9uX2lkZW50aWZpZXIYASABKAkSGQoRbnVtYmVyX29mX3Blcm1pdHMYAiABKAMSRAoNcXVlcnlfcmVxdWVzdBgDIAEoCzItLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXF1ZXN0Ek0KFHVwZGF0ZV9yZXNwb25zZV90eXBlGAQgASgLMisuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5TZXJpYWxpemVkT2JqZWN0QgIYASKQAwoLUXVlcnlVcGRhdGUSGgoSbWVzc2FnZV9pZGVudGlmaWVyGAIgASgJEjwKB3BheWxvYWQYAyABKAsyKy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLlNlcmlhbGl6ZWRPYmplY3QSTQoJbWV0YV9kYXRhGAQgAygLMjouaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVVwZGF0ZS5NZXRhRGF0YUVudHJ5EhEKCWNsaWVudF9pZBgFIAEoCRIWCg5jb21wb25lbnRfbmFtZRgGIAEoCRISCgplcnJvcl9jb2RlGAcgASgJEj4KDWVycm9yX21lc3NhZ2UYCCABKAsyJy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkVycm9yTWVzc2FnZRpZCg1NZXRhRGF0YUVudHJ5EgsKA2tleRgBIAEoCRI3CgV2YWx1ZRgCIAEoCzIoLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMuTWV0YURhdGFWYWx1ZToCOAEiQAoTUXVlcnlVcGRhdGVDb21wbGV0ZRIRCgljbGllbnRfaWQYAiABKAkSFgoOY29tcG9uZW50X25hbWUYAyABKAkioQEKIFF1ZXJ5VXBkYXRlQ29tcGxldGVFeGNlcHRpb25hbGx5EhEKCWNsaWVudF9pZBgCIAEoCRIWCg5jb21wb25lbnRfbmFtZRgDIAEoCRISCgplcnJvcl9jb2RlGAUgASgJEj4KDWVycm9yX21lc3NhZ2UYBiABKAsyJy5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLkVycm9yTWVzc2FnZSLbAgoYU3Vic2NyaXB0aW9uUXVlcnlSZXF1ZXN0EkcKCXN1YnNjcmliZRgBIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlIABJJCgt1bnN1YnNjcmliZRgCIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlIABJUChJnZXRfaW5pdGlhbF9yZXN1bHQYAyABKAsyMi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlN1YnNjcmlwdGlvblF1ZXJ5QgIYAUgAEkoKDGZsb3dfY29udHJvbBgEIAEoCzIyLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuU3Vic2NyaXB0aW9uUXVlcnlIAEIJCgdyZXF1ZXN0Ip0DChlTdWJzY3JpcHRpb25RdWVyeVJlc3BvbnNlEhoKEm1lc3NhZ2VfaWRlbnRpZmllchgBIAEoCRIfChdzdWJzY3JpcHRpb25faWRlbnRpZmllchgCIAEoCRJICg5pbml0aWFsX3Jlc3VsdBgDIAEoCzIuLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXNwb25zZUgAEj4KBnVwZGF0ZRgEIAEoCzIsLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlVcGRhdGVIABJICghjb21wbGV0ZRgFIAEoCzI0LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlVcGRhdGVDb21wbGV0ZUgAEmMKFmNvbXBsZXRlX2V4Y2VwdGlvbmFsbHkYBiABKAsyQS5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlF1ZXJ5VXBkYXRlQ29tcGxldGVFeGNlcHRpb25hbGx5SABCCgoIcmVzcG9uc2UifAoRUXVlcnlTdWJzY3JpcHRpb24SEgoKbWVzc2FnZV9pZBgBIAEoCRINCgVxdWVyeRgCIAEoCRITCgtyZXN1bHRfbmFtZRgDIAEoCRIWCg5jb21wb25lbnRfbmFtZRgEIAEoCRIRCgljbGllbnRfaWQYBSABKAlKBAgGEAcyjAMKDFF1ZXJ5U2VydmljZRKBAQoKT3BlblN0cmVhbRI2LmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlQcm92aWRlck91dGJvdW5kGjUuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVByb3ZpZGVySW5ib3VuZCIAKAEwARJqCgVRdWVyeRItLmlvLmF4b25pcS5heG9uc2VydmVyLmdycGMucXVlcnkuUXVlcnlSZXF1ZXN0Gi4uaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5RdWVyeVJlc3BvbnNlIgAwARKLAQoMU3Vic2NyaXB0aW9uEjkuaW8uYXhvbmlxLmF4b25zZXJ2ZXIuZ3JwYy5xdWVyeS5TdWJzY3JpcHRpb25RdWVyeVJlcXVlc3QaOi5pby5heG9uaXEuYXhvbnNlcnZlci5ncnBjLnF1ZXJ5LlN1YnNjcmlwdGlvblF1ZXJ5UmVzcG9uc2UiACgBMAFCAlABYgZwcm90bzM", [file_common]);
 
 /**
  * Message containing Query related instructions for Axon Server 
@@ -133,6 +133,22 @@ export type QueryProviderInbound = Message<"io.axoniq.axonserver.grpc.query.Quer
      */
     value: SubscriptionQueryRequest;
     case: "subscriptionQueryRequest";
+  } | {
+    /**
+     * Indicator that receiver is no more interested in updates of this query 
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.query.QueryReference query_cancel = 5;
+     */
+    value: QueryReference;
+    case: "queryCancel";
+  } | {
+    /**
+     * Indicator that receiver should send more updates of this query 
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.query.QueryFlowControl query_flow_control = 6;
+     */
+    value: QueryFlowControl;
+    case: "queryFlowControl";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -151,7 +167,26 @@ export const QueryProviderInboundSchema: GenMessage<QueryProviderInbound> = /*@_
   messageDesc(file_query, 1);
 
 /**
- * Message indicating that all available responses to an incoming Query have been provided. 
+ * @generated from message io.axoniq.axonserver.grpc.query.QueryReference
+ */
+export type QueryReference = Message<"io.axoniq.axonserver.grpc.query.QueryReference"> & {
+  /**
+   * The identifier of the query request. 
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.query.QueryReference.
+ * Use `create(QueryReferenceSchema)` to create a new message.
+ */
+export const QueryReferenceSchema: GenMessage<QueryReference> = /*@__PURE__*/
+  messageDesc(file_query, 2);
+
+/**
+ * Message indicating that query has been completed. 
  *
  * @generated from message io.axoniq.axonserver.grpc.query.QueryComplete
  */
@@ -176,7 +211,35 @@ export type QueryComplete = Message<"io.axoniq.axonserver.grpc.query.QueryComple
  * Use `create(QueryCompleteSchema)` to create a new message.
  */
 export const QueryCompleteSchema: GenMessage<QueryComplete> = /*@__PURE__*/
-  messageDesc(file_query, 2);
+  messageDesc(file_query, 3);
+
+/**
+ * Message indicating that consumer is requesting more messages from producer. 
+ *
+ * @generated from message io.axoniq.axonserver.grpc.query.QueryFlowControl
+ */
+export type QueryFlowControl = Message<"io.axoniq.axonserver.grpc.query.QueryFlowControl"> & {
+  /**
+   * The identifier of the incoming query to complete 
+   *
+   * @generated from field: io.axoniq.axonserver.grpc.query.QueryReference query_reference = 1;
+   */
+  queryReference?: QueryReference | undefined;
+
+  /**
+   * Number of messages requested 
+   *
+   * @generated from field: int64 permits = 2;
+   */
+  permits: bigint;
+};
+
+/**
+ * Describes the message io.axoniq.axonserver.grpc.query.QueryFlowControl.
+ * Use `create(QueryFlowControlSchema)` to create a new message.
+ */
+export const QueryFlowControlSchema: GenMessage<QueryFlowControl> = /*@__PURE__*/
+  messageDesc(file_query, 4);
 
 /**
  * Message representing an incoming Query 
@@ -220,9 +283,10 @@ export type QueryRequest = Message<"io.axoniq.axonserver.grpc.query.QueryRequest
   metaData: { [key: string]: MetaDataValue };
 
   /**
-   * An object describing the expectations of the Response Type 
+   * An object describing the expectations of the Response Type. Deprecated. no longer used in Axon Framework 5 
    *
-   * @generated from field: io.axoniq.axonserver.grpc.SerializedObject response_type = 6;
+   * @generated from field: io.axoniq.axonserver.grpc.SerializedObject response_type = 6 [deprecated = true];
+   * @deprecated
    */
   responseType?: SerializedObject | undefined;
 
@@ -253,7 +317,7 @@ export type QueryRequest = Message<"io.axoniq.axonserver.grpc.query.QueryRequest
  * Use `create(QueryRequestSchema)` to create a new message.
  */
 export const QueryRequestSchema: GenMessage<QueryRequest> = /*@__PURE__*/
-  messageDesc(file_query, 3);
+  messageDesc(file_query, 5);
 
 /**
  * Message that represents the Response to a Query 
@@ -316,7 +380,7 @@ export type QueryResponse = Message<"io.axoniq.axonserver.grpc.query.QueryRespon
  * Use `create(QueryResponseSchema)` to create a new message.
  */
 export const QueryResponseSchema: GenMessage<QueryResponse> = /*@__PURE__*/
-  messageDesc(file_query, 4);
+  messageDesc(file_query, 6);
 
 /**
  * Message that represents a Subscription Query 
@@ -346,9 +410,10 @@ export type SubscriptionQuery = Message<"io.axoniq.axonserver.grpc.query.Subscri
   queryRequest?: QueryRequest | undefined;
 
   /**
-   * A description of the type of Object expected as Update Responses 
+   * A description of the type of Object expected as Update Responses. Deprecated: queries don't need to provide expected response types 
    *
-   * @generated from field: io.axoniq.axonserver.grpc.SerializedObject update_response_type = 4;
+   * @generated from field: io.axoniq.axonserver.grpc.SerializedObject update_response_type = 4 [deprecated = true];
+   * @deprecated
    */
   updateResponseType?: SerializedObject | undefined;
 };
@@ -358,7 +423,7 @@ export type SubscriptionQuery = Message<"io.axoniq.axonserver.grpc.query.Subscri
  * Use `create(SubscriptionQuerySchema)` to create a new message.
  */
 export const SubscriptionQuerySchema: GenMessage<SubscriptionQuery> = /*@__PURE__*/
-  messageDesc(file_query, 5);
+  messageDesc(file_query, 7);
 
 /**
  * A message containing an Update of a Query Subscription Response 
@@ -421,7 +486,7 @@ export type QueryUpdate = Message<"io.axoniq.axonserver.grpc.query.QueryUpdate">
  * Use `create(QueryUpdateSchema)` to create a new message.
  */
 export const QueryUpdateSchema: GenMessage<QueryUpdate> = /*@__PURE__*/
-  messageDesc(file_query, 6);
+  messageDesc(file_query, 8);
 
 /**
  * Message indicating that all relevant Updates have been sent for a Subscription Query, and that no further Updates are available 
@@ -449,7 +514,7 @@ export type QueryUpdateComplete = Message<"io.axoniq.axonserver.grpc.query.Query
  * Use `create(QueryUpdateCompleteSchema)` to create a new message.
  */
 export const QueryUpdateCompleteSchema: GenMessage<QueryUpdateComplete> = /*@__PURE__*/
-  messageDesc(file_query, 7);
+  messageDesc(file_query, 9);
 
 /**
  * Message indicating that an Error occurred and that no Updates will be sent for a Subscription Query 
@@ -491,7 +556,7 @@ export type QueryUpdateCompleteExceptionally = Message<"io.axoniq.axonserver.grp
  * Use `create(QueryUpdateCompleteExceptionallySchema)` to create a new message.
  */
 export const QueryUpdateCompleteExceptionallySchema: GenMessage<QueryUpdateCompleteExceptionally> = /*@__PURE__*/
-  messageDesc(file_query, 8);
+  messageDesc(file_query, 10);
 
 /**
  * Message describing possible interactions for a Subscription Query 
@@ -527,7 +592,10 @@ export type SubscriptionQueryRequest = Message<"io.axoniq.axonserver.grpc.query.
      * Requests the initial result of a subscription query to be sent. This should always be done after opening the
      * subscription query itself, to remove concurrency conflicts with Update messages.
      *
-     * @generated from field: io.axoniq.axonserver.grpc.query.SubscriptionQuery get_initial_result = 3;
+     * Note that this request is deprecated. It is recommended to retrieve the initial request using a regular query.
+     *
+     * @generated from field: io.axoniq.axonserver.grpc.query.SubscriptionQuery get_initial_result = 3 [deprecated = true];
+     * @deprecated
      */
     value: SubscriptionQuery;
     case: "getInitialResult";
@@ -548,7 +616,7 @@ export type SubscriptionQueryRequest = Message<"io.axoniq.axonserver.grpc.query.
  * Use `create(SubscriptionQueryRequestSchema)` to create a new message.
  */
 export const SubscriptionQueryRequestSchema: GenMessage<SubscriptionQueryRequest> = /*@__PURE__*/
-  messageDesc(file_query, 9);
+  messageDesc(file_query, 11);
 
 /**
  * Represents a Response Message for a Subscription Query 
@@ -618,7 +686,7 @@ export type SubscriptionQueryResponse = Message<"io.axoniq.axonserver.grpc.query
  * Use `create(SubscriptionQueryResponseSchema)` to create a new message.
  */
 export const SubscriptionQueryResponseSchema: GenMessage<SubscriptionQueryResponse> = /*@__PURE__*/
-  messageDesc(file_query, 10);
+  messageDesc(file_query, 12);
 
 /**
  * Message containing details of a Registration of a Query Handler in a component
@@ -667,7 +735,7 @@ export type QuerySubscription = Message<"io.axoniq.axonserver.grpc.query.QuerySu
  * Use `create(QuerySubscriptionSchema)` to create a new message.
  */
 export const QuerySubscriptionSchema: GenMessage<QuerySubscription> = /*@__PURE__*/
-  messageDesc(file_query, 11);
+  messageDesc(file_query, 13);
 
 /**
  * Service providing operations for the Query Messaging component of AxonServer 

@@ -1,0 +1,43 @@
+package interop;
+
+import org.axonframework.modelling.command.TargetAggregateIdentifier;
+
+/** The interop app's messages (serialized as JSON by Jackson). */
+public final class Api {
+    private Api() {
+    }
+
+    public record OpenAccount(@TargetAggregateIdentifier String id) {
+    }
+
+    public record Deposit(@TargetAggregateIdentifier String id, long amount) {
+    }
+
+    /** Always refused, with exception details. */
+    public record Overdraw(@TargetAggregateIdentifier String id) {
+    }
+
+    public record AccountOpened(String id) {
+    }
+
+    public record Deposited(String id, long amount, long balance) {
+    }
+
+    public record GetBalance(String id) {
+    }
+
+    public record WatchBalance(String id) {
+    }
+
+    /** Scatter-gather: every component answers with its name. */
+    public record WhoIsThere(String asker) {
+    }
+
+    /** Streaming: the numbers 1..count. */
+    public record CountTo(int count) {
+    }
+
+    /** Always fails, with exception details. */
+    public record BrokenQuery(String reason) {
+    }
+}

@@ -1,0 +1,110 @@
+package interop;
+
+import interop.Api.BrokenQuery;
+import interop.Api.CountTo;
+import interop.Api.Deposited;
+import interop.Api.GetBalance;
+import interop.Api.WatchBalance;
+import interop.Api.WhoIsThere;
+import org.axonframework.config.ProcessingGroup;
+import org.axonframework.eventhandling.EventHandler;
+import org.axonframework.eventhandling.EventMessage;
+import org.axonframework.queryhandling.QueryExecutionException;
+import org.axonframework.queryhandling.QueryHandler;
+import org.axonframework.queryhandling.QueryUpdateEmitter;
+import org.axonframework.serialization.UnknownSerializedType;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
+
+/** Query and event handlers of the interop app. */
+public final class Handlers {
+    private Handlers() {
+    }
+
+    /** Balances, answering queries and subscription updates; on a tracking processor (two segments). */
+    @ProcessingGroup("interop-tracking")
+    public static class Balances {
+        final Map<String, Long> balances = new ConcurrentHashMap<>();
+        /** Events of types this JVM does not know (appended by the Deno side): "type|revision|base64". */
+        final List<String> foreign = new CopyOnWriteArrayList<>();
+        private final QueryUpdateEmitter emitter;
+
+        Balances(QueryUpdateEmitter emitter) {
+            this.emitter = emitter;
+        }
+
+        @EventHandler
+        public void on(Deposited event) {
+            balances.put(event.id(), event.balance());
+            emitter.emit(WatchBalance.class, q -> q.id().equals(event.id()), event.balance());
+        }
+
+        @EventHandler
+        public void on(Object payload, EventMessage<?> message) {
+            if (payload instanceof UnknownSerializedType unknown) {
+                byte[] data = unknown.readData(byte[].class);
+                String revision = unknown.serializedType().getRevision();
+                foreign.add(unknown.serializedType().getName() + "|" + (revision == null ? "" : revision) + "|"
+                                    + Base64.getEncoder().encodeToString(data));
+            }
+        }
+
+        @QueryHandler
+        public Long balance(GetBalance query) {
+            return balances.getOrDefault(query.id(), -1L);
+        }
+
+        @QueryHandler
+        public Long watch(WatchBalance query) {
+            return balances.getOrDefault(query.id(), 0L);
+        }
+    }
+
+    /** Counts deposits on a pooled streaming processor (two segments). */
+    @ProcessingGroup("interop-pooled")
+    public static class DepositCounter {
+        final List<String> seen = new CopyOnWriteArrayList<>();
+
+        @EventHandler
+        public void on(Deposited event) {
+            seen.add(event.id() + ":" + event.balance());
+        }
+    }
+
+    /** Queries of component A: streaming, failing, echo for Deno, scatter-gather. */
+    public static class Answers {
+        private final String component;
+
+        Answers(String component) {
+            this.component = component;
+        }
+
+        @QueryHandler
+        public String whoIsThere(WhoIsThere query) {
+            return component;
+        }
+
+        @QueryHandler
+        public List<Integer> countTo(CountTo query) {
+            List<Integer> out = new ArrayList<>();
+            IntStream.rangeClosed(1, query.count()).forEach(out::add);
+            return out;
+        }
+
+        @QueryHandler
+        public String broken(BrokenQuery query) {
+            throw new QueryExecutionException("Query refused: " + query.reason(), null, "query-detail:" + query.reason());
+        }
+
+        @QueryHandler(queryName = "java.Echo")
+        public String echo(String text) {
+            return text.toUpperCase() + " from java";
+        }
+    }
+}
