@@ -62,6 +62,13 @@ export interface Config {
    * compiled-in `src/example/security/root_key.generated.ts`. Unset means the compiled-in one.
    */
   readonly rootKeyModule?: string;
+  /**
+   * The projection processor's claim owner id (`PROCESSOR_OWNER`). Unset: derived from the role, the host name and
+   * the data directory, so a restarted process takes its own segments back at once.
+   */
+  readonly processorOwner?: string;
+  /** A processor claim not extended for this long may be taken over (`PROCESSOR_CLAIM_TIMEOUT_MS`, default 10000). */
+  readonly processorClaimTimeoutMs: number;
 }
 
 /** A setting that cannot be used; `setting` names the variable or flag. */
@@ -107,6 +114,10 @@ Environment:
                               TLS on the embedded Axon-API server
   DENDRITE_ADMIN_PASSWORD     password of user "admin" (default: generated into DIR/secure/admin-password)
   DENDRITE_ROOT_KEY_MODULE    root key module to load instead of the compiled-in one (tests, tools)
+  PROCESSOR_OWNER             claim owner id of the projection processor (default: role, host name and data
+                              directory, so a restart takes its own segments back at once; must differ between
+                              live processes)
+  PROCESSOR_CLAIM_TIMEOUT_MS  a processor claim not extended for this long is taken over (default 10000)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -210,6 +221,14 @@ function parseSomaLimits(env: Readonly<Record<string, string | undefined>>): Som
   }
 }
 
+function parsePositiveInt(setting: string, text: string): number {
+  const value = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(setting, `${setting} must be a whole number above 0, got "${text}"`);
+  }
+  return value;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
@@ -277,6 +296,11 @@ export function parseConfig(
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     logLevel,
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
+    processorOwner: nonEmpty(env.PROCESSOR_OWNER),
+    processorClaimTimeoutMs: parsePositiveInt(
+      "PROCESSOR_CLAIM_TIMEOUT_MS",
+      nonEmpty(env.PROCESSOR_CLAIM_TIMEOUT_MS) ?? "10000",
+    ),
   };
 }
 
@@ -297,6 +321,8 @@ export function describeConfig(config: Config): Record<string, string | number |
     logLevel: config.logLevel,
   };
   if (config.tls) described.tlsCertFile = config.tls.certFile;
+  described.processorClaimTimeoutMs = config.processorClaimTimeoutMs;
+  if (config.processorOwner) described.processorOwner = config.processorOwner;
   if (config.rootKeyModule) described.rootKeyModule = config.rootKeyModule;
   return described;
 }

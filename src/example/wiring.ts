@@ -63,22 +63,24 @@ export interface Program {
 }
 
 /** What {@link startProgram} reads from the configuration. */
-export type ProgramConfig = Pick<
-  Config,
-  | "roles"
-  | "port"
-  | "dataDir"
-  | "axonHost"
-  | "somaLimits"
-  | "axonPort"
-  | "axonHttpPort"
-  | "axonServer"
-  | "axonToken"
-  | "axonTlsCaFile"
-  | "elasticsearchUrl"
-  | "tls"
-  | "rootKeyModule"
->;
+export type ProgramConfig =
+  & Pick<
+    Config,
+    | "roles"
+    | "port"
+    | "dataDir"
+    | "axonHost"
+    | "somaLimits"
+    | "axonPort"
+    | "axonHttpPort"
+    | "axonServer"
+    | "axonToken"
+    | "axonTlsCaFile"
+    | "elasticsearchUrl"
+    | "tls"
+    | "rootKeyModule"
+  >
+  & Partial<Pick<Config, "processorOwner" | "processorClaimTimeoutMs">>;
 
 type Closer = () => Promise<void> | void;
 
@@ -101,6 +103,14 @@ function openQueryStores(
     documentStore: new SqliteDocumentStore({ sqlite }),
     close: () => sqlite.close(),
   };
+}
+
+/**
+ * The projection's claim owner: stable across restarts of the same process (role, host name, data directory), so a
+ * restart takes its own segments back at once instead of waiting for its old claims to expire.
+ */
+async function processorOwner(dataDir: string): Promise<string> {
+  return `projection@${Deno.hostname()}:${await Deno.realPath(dataDir)}`;
 }
 
 async function readTls(config: ProgramConfig): Promise<{ cert: string; key: string } | undefined> {
@@ -211,7 +221,14 @@ export async function startProgram(
       closers.push(stores.close);
       const greeter = await startGreeter(
         { ...ports, tokenStore: stores.tokenStore, documentStore: stores.documentStore },
-        { command: false, projection: true, segments: PROJECTION_SEGMENTS, onError: onProcessorError },
+        {
+          command: false,
+          projection: true,
+          segments: PROJECTION_SEGMENTS,
+          owner: config.processorOwner ?? await processorOwner(config.dataDir),
+          claimTimeoutMs: config.processorClaimTimeoutMs,
+          onError: onProcessorError,
+        },
       );
       closers.push(() => greeter.stop());
       const processor = greeter.processor!;

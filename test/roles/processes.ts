@@ -21,10 +21,16 @@ export class ProgramProcess {
   readonly #done: Promise<void>;
   #exited = false;
 
-  constructor(name: string, args: string[], env: Record<string, string>) {
+  /** Runs `src/main.ts` (or `options.script`, a program of the same shape) with `args` and `env`. */
+  constructor(
+    name: string,
+    args: string[],
+    env: Record<string, string>,
+    options: { readonly script?: string; readonly denoArgs?: readonly string[] } = {},
+  ) {
     this.name = name;
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, ...args],
+      args: ["run", "-A", ...(options.denoArgs ?? []), options.script ?? MAIN, ...args],
       env,
       stdout: "piped",
       stderr: "piped",

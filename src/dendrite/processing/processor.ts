@@ -53,7 +53,11 @@ export interface ProcessorOptions {
   readonly eventStore: EventStore;
   readonly tokenStore: TokenStore;
   readonly registry: MessageRegistry;
-  /** This instance's claim owner id (default: a fresh UUID). */
+  /**
+   * This instance's claim owner id (default: a fresh UUID). Give a stable one (e.g. role + host + data directory)
+   * so that a restarted instance takes its own segments back at once instead of waiting for its old claims to
+   * expire; two live instances must never share one.
+   */
   readonly owner?: string;
   /** Segments created when the processor has none yet (default 1). */
   readonly initialSegments?: number;
@@ -523,6 +527,13 @@ export class TrackingProcessor {
       } catch (error) {
         if (!(error instanceof ClaimError)) throw error;
         this.#memberId = undefined;
+      }
+    }
+    if (this.#memberId === undefined) {
+      // A restart under the same owner id takes its own previous row back instead of counting as a second member.
+      const own = (await store.entries(key)).find((entry) => entry.owner === this.owner);
+      if (own && await store.claim(key, own.segment, this.owner, this.#claimTimeoutMs)) {
+        this.#memberId = own.segment;
       }
     }
     while (this.#memberId === undefined) {

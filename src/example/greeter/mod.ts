@@ -43,8 +43,10 @@ export interface GreeterOptions {
   readonly projection: boolean;
   /** Segments of the projection's processor when it is first created (default 1). */
   readonly segments?: number;
-  /** Processor claim owner (default: a fresh id). */
+  /** Processor claim owner (default: a fresh id); a stable one lets a restart take its segments back at once. */
   readonly owner?: string;
+  /** A claim not extended for this long may be taken over by another instance (default 10 s). */
+  readonly claimTimeoutMs?: number;
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
 }
 
@@ -85,6 +87,7 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
         registry: ports.registry,
         initialSegments: options.segments,
         owner: options.owner,
+        claimTimeoutMs: options.claimTimeoutMs,
         onError: options.onError,
       });
       registrations.push(...await registerGreeterQueries(ports.queryBus, model));

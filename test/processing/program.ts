@@ -1,0 +1,96 @@
+/**
+ * The program as a real child process for the processing tests: soma embedded with the greeter's command and
+ * projection roles over a temporary data directory, events appended through soma's gRPC port, and the query model
+ * read from the process's own SQLite file.
+ *
+ * @module
+ */
+import { create } from "@bufbuild/protobuf";
+import { join } from "node:path";
+import { MessageRegistry, SqliteDocumentStore } from "../../src/dendrite/mod.ts";
+import { greeterModel, type GreetingDocument } from "../../src/example/greeter/mod.ts";
+import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { type Event, EventSchema } from "../../src/gen/axon/event_pb.ts";
+import { events, RawClient } from "../soma/raw_client.ts";
+import { ProgramProcess } from "../roles/processes.ts";
+
+/** A running program process with its soma ports. */
+export interface RunningProgram {
+  readonly process: ProgramProcess;
+  readonly grpcPort: number;
+  readonly httpPort: number;
+}
+
+/** Starts `src/main.ts --role=command,projection` (soma embedded) on `dataDir`; resolves once soma listens. */
+export async function startProgramProcess(
+  name: string,
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: { readonly script?: string; readonly denoArgs?: readonly string[] } = {},
+): Promise<RunningProgram> {
+  const process = new ProgramProcess(name, ["--role=command,projection"], {
+    DATA_DIR: dataDir,
+    PORT: "0",
+    AXON_PORT: "0",
+    AXON_HTTP_PORT: "0",
+    AXON_HOST: "127.0.0.1",
+    LOG_LEVEL: "info",
+    NO_COLOR: "1",
+    ...env,
+  }, options);
+  const listening = await process.waitFor((r) => r.msg === "soma listening", "soma listening");
+  return { process, grpcPort: Number(listening.port), httpPort: Number(listening.httpPort) };
+}
+
+const registry = new MessageRegistry([domain.GreetedEventSchema]);
+
+/** A greeter's events as the command side would store them, with their own sequence numbers. */
+export class Greeters {
+  readonly #sequences = new Map<string, number>();
+
+  /** The next GreetedEvent of `greeterId` (payload overridable, e.g. with an unknown revision). */
+  greeted(
+    greeterId: string,
+    message: string,
+    payload?: { readonly revision: string; readonly data: Uint8Array },
+  ): Event {
+    const sequence = (this.#sequences.get(greeterId) ?? -1) + 1;
+    this.#sequences.set(greeterId, sequence);
+    const encoded = registry.encode(create(domain.GreetedEventSchema, { greeterId, message }));
+    return create(EventSchema, {
+      messageIdentifier: crypto.randomUUID(),
+      aggregateIdentifier: greeterId,
+      aggregateSequenceNumber: BigInt(sequence),
+      aggregateType: "example.v1.Greeter",
+      timestamp: BigInt(Date.now()),
+      payload: {
+        type: encoded.type,
+        revision: payload?.revision ?? encoded.revision,
+        data: payload?.data ?? encoded.data,
+      },
+    });
+  }
+}
+
+/** Appends events in one transaction through soma's gRPC event store. */
+export async function append(port: number, batch: readonly Event[]): Promise<void> {
+  const client = new RawClient(port);
+  try {
+    await client.clientStream(events.appendEvent, batch);
+  } finally {
+    client.close();
+  }
+}
+
+/** Opens the program's query model (its `query.sqlite`) to read what the projection wrote. */
+export function openQueryModel(dataDir: string): {
+  greeting(id: string): Promise<GreetingDocument | undefined>;
+  close(): void;
+} {
+  const store = new SqliteDocumentStore({ path: join(dataDir, "query.sqlite") });
+  const model = greeterModel(store);
+  return {
+    greeting: async (id) => (await model.greetings.get(id)) ?? undefined,
+    close: () => store.close(),
+  };
+}
