@@ -37,6 +37,11 @@ export * from "./processing/segment.ts";
 export * from "./processing/projection.ts";
 export * from "./processing/processor.ts";
 export * from "./processing/dead_letter.ts";
+export {
+  type DeadLetterSummary,
+  type SequenceOutcome,
+  type SequenceSummary,
+} from "./processing/sequenced_dead_letters.ts";
 export { SqliteDeadLetterQueue, type SqliteDeadLetterQueueOptions } from "./processing/sqlite_dead_letter.ts";
 export { readyBatches, readyPages } from "./core/batches.ts";
 

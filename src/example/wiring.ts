@@ -13,9 +13,11 @@ import { Client } from "@elastic/elasticsearch";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import {
+  type DeadLetterQueue,
   type DocumentStore,
   MessageRegistry,
   Sqlite,
+  SqliteDeadLetterQueue,
   SqliteDocumentStore,
   SqliteTokenStore,
   type Synchronous,
@@ -84,23 +86,33 @@ export type ProgramConfig =
 
 type Closer = () => Promise<void> | void;
 
-/** The projection's query model and token store: SQLite under the data directory, or Elasticsearch. */
+/**
+ * The projection's query model, token store and dead letters: SQLite under the data directory, or Elasticsearch
+ * (its dead letters then in their own SQLite file under the data directory). Dead letters are always durable: the
+ * events queued behind a poison event must survive a restart.
+ */
 function openQueryStores(
   config: ProgramConfig,
   synchronous: Synchronous | undefined,
-): { tokenStore: TokenStore; documentStore: DocumentStore; close: Closer } {
+): { tokenStore: TokenStore; documentStore: DocumentStore; deadLetters: DeadLetterQueue; close: Closer } {
   if (config.elasticsearchUrl) {
     const client = new Client({ node: config.elasticsearchUrl.href });
+    const letters = new Sqlite(join(config.dataDir, "dead-letters.sqlite"), { synchronous });
     return {
       tokenStore: new ElasticsearchTokenStore({ client }),
       documentStore: new ElasticsearchDocumentStore({ client }),
-      close: () => client.close(),
+      deadLetters: new SqliteDeadLetterQueue({ sqlite: letters }),
+      close: async () => {
+        letters.close();
+        await client.close();
+      },
     };
   }
   const sqlite = new Sqlite(join(config.dataDir, "query.sqlite"), { synchronous });
   return {
     tokenStore: new SqliteTokenStore({ sqlite }),
     documentStore: new SqliteDocumentStore({ sqlite }),
+    deadLetters: new SqliteDeadLetterQueue({ sqlite }),
     close: () => sqlite.close(),
   };
 }
@@ -220,7 +232,12 @@ export async function startProgram(
       const stores = openQueryStores(config, options.synchronous);
       closers.push(stores.close);
       const greeter = await startGreeter(
-        { ...ports, tokenStore: stores.tokenStore, documentStore: stores.documentStore },
+        {
+          ...ports,
+          tokenStore: stores.tokenStore,
+          documentStore: stores.documentStore,
+          deadLetters: stores.deadLetters,
+        },
         {
           command: false,
           projection: true,

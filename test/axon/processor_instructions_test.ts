@@ -2,7 +2,7 @@
  * Processor instructions from the server reach a processor in a connector process: soma's status actions (the
  * same platform instructions Axon Server's dashboard sends) split, pause and start it, and its status is reported.
  */
-import { MessageRegistry } from "../../src/dendrite/mod.ts";
+import { InMemoryDeadLetterQueue, MessageRegistry } from "../../src/dendrite/mod.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { InMemoryTokenStore, TrackingProcessor } from "../../src/dendrite/mod.ts";
 import { greeterModel, greeterProjection } from "../../src/example/greeter/projection.ts";
@@ -33,6 +33,7 @@ Deno.test({
     const processor = new TrackingProcessor(greeterProjection(greeterModel(new InMemoryDocumentStore())), {
       eventStore: axon.eventStore,
       tokenStore,
+      deadLetters: new InMemoryDeadLetterQueue(),
       registry: new MessageRegistry(),
       claimIntervalMs: 50,
     });

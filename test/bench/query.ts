@@ -16,6 +16,7 @@ import {
   MessageRegistry,
   newMessageId,
   Sqlite,
+  SqliteDeadLetterQueue,
   SqliteDocumentStore,
   SqliteEventStore,
   SqliteTokenStore,
@@ -83,6 +84,7 @@ async function catchUp(
       {
         eventStore: events,
         tokenStore: new SqliteTokenStore({ sqlite: query }),
+        deadLetters: new SqliteDeadLetterQueue({ sqlite: query }),
         registry,
       },
     );
@@ -184,7 +186,12 @@ async function catchUpFrom(
   try {
     const processor = new TrackingProcessor(
       greeterProjection(greeterModel(new SqliteDocumentStore({ sqlite: query }))),
-      { eventStore: axon.eventStore, tokenStore: new SqliteTokenStore({ sqlite: query }), registry },
+      {
+        eventStore: axon.eventStore,
+        tokenStore: new SqliteTokenStore({ sqlite: query }),
+        deadLetters: new SqliteDeadLetterQueue({ sqlite: query }),
+        registry,
+      },
     );
     const t0 = performance.now();
     await processor.start();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import {
   type EventRecord,
+  InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
   type JsonObject,
@@ -140,6 +141,7 @@ Deno.test({
       const rebuild = new TrackingProcessor(greeterProjection(greeterModel(rebuilt)), {
         eventStore: events,
         tokenStore: new InMemoryTokenStore(),
+        deadLetters: new InMemoryDeadLetterQueue(),
         registry,
         initialSegments: 1,
       });

@@ -10,6 +10,7 @@ import { InMemoryDocumentStore } from "../documents/memory.ts";
 import type { EventRecord } from "../eventstore/event_store.ts";
 import { SqliteEventStore } from "../eventstore/sqlite.ts";
 import { InMemoryTokenStore } from "../processing/memory_token_store.ts";
+import { InMemoryDeadLetterQueue } from "../processing/dead_letter.ts";
 import { TrackingProcessor } from "../processing/processor.ts";
 import { envelope } from "./message.ts";
 import { MessageRegistry } from "./registry.ts";
@@ -94,6 +95,7 @@ Deno.test("defineUpcaster() lifts stored revisions, chained, through the reposit
     const processor = new TrackingProcessor(greeterProjection(model), {
       eventStore: store,
       tokenStore: new InMemoryTokenStore(),
+      deadLetters: new InMemoryDeadLetterQueue(),
       registry,
     });
     await processor.start();

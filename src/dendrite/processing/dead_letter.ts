@@ -33,13 +33,18 @@ export interface DeadLetter {
 /** What {@link DeadLetterQueue.enqueue} is given. */
 export type NewDeadLetter = Omit<DeadLetter, "id" | "enqueuedAt" | "lastAttemptAt">;
 
+/** Which letters {@link DeadLetterQueue.list} returns: a page, optionally of one sequence only. */
+export interface DeadLetterListOptions {
+  readonly limit?: number;
+  readonly offset?: number;
+  /** Only the letters of this sequence (in the order they were parked: the head first). */
+  readonly sequenceId?: string;
+}
+
 /** The dead-letter port. Letters of a processor are listed in the order they were parked. */
 export interface DeadLetterQueue {
   enqueue(letter: NewDeadLetter): Promise<DeadLetter>;
-  list(
-    processor: string,
-    options?: { readonly limit?: number; readonly offset?: number },
-  ): Promise<DeadLetter[]>;
+  list(processor: string, options?: DeadLetterListOptions): Promise<DeadLetter[]>;
   get(id: string): Promise<DeadLetter | undefined>;
   /** Records another failed attempt. */
   recordAttempt(id: string, cause: string): Promise<void>;
@@ -47,7 +52,8 @@ export interface DeadLetterQueue {
   delete(id: string): Promise<boolean>;
   /** Sequence ids with parked letters (their later events are parked behind them). */
   sequences(processor: string): Promise<string[]>;
-  count(processor: string): Promise<number>;
+  /** Letters of the processor (of one sequence when `sequenceId` is given). */
+  count(processor: string, sequenceId?: string): Promise<number>;
 }
 
 /** Formats an error as Axon's `error_state`: "ErrorName: message". */
@@ -56,7 +62,8 @@ export function describeError(error: unknown): string {
 }
 
 /**
- * Letters in memory (tests, and the default when no durable queue is configured: lost on restart).
+ * Letters in memory: lost on restart, so for tests and throw-away processors only (give a durable queue, e.g.
+ * `SqliteDeadLetterQueue`, in production).
  *
  * @example
  * ```ts
@@ -80,9 +87,11 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve(stored);
   }
 
-  list(processor: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetter[]> {
+  list(processor: string, options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
     const offset = options.offset ?? 0;
-    const all = [...this.#letters.values()].filter((l) => l.processor === processor);
+    const all = [...this.#letters.values()].filter((l) =>
+      l.processor === processor && (options.sequenceId === undefined || l.sequenceId === options.sequenceId)
+    );
     return Promise.resolve(all.slice(offset, offset + (options.limit ?? 100)));
   }
 
@@ -110,9 +119,13 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve([...ids]);
   }
 
-  count(processor: string): Promise<number> {
+  count(processor: string, sequenceId?: string): Promise<number> {
     let n = 0;
-    for (const letter of this.#letters.values()) if (letter.processor === processor) n++;
+    for (const letter of this.#letters.values()) {
+      if (letter.processor === processor && (sequenceId === undefined || letter.sequenceId === sequenceId)) {
+        n++;
+      }
+    }
     return Promise.resolve(n);
   }
 }

@@ -24,12 +24,12 @@ import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import { type EventStore, streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
+import { type DeadLetter, type DeadLetterQueue, describeError } from "./dead_letter.ts";
 import {
-  type DeadLetter,
-  type DeadLetterQueue,
-  describeError,
-  InMemoryDeadLetterQueue,
-} from "./dead_letter.ts";
+  type DeadLetterSummary,
+  SequencedDeadLetters,
+  type SequenceOutcome,
+} from "./sequenced_dead_letters.ts";
 import type { Projection } from "./projection.ts";
 import {
   computeSegment,
@@ -79,8 +79,12 @@ export interface ProcessorOptions {
   /** Back-off for a failing handler (defaults 100 ms doubling to 30 s). */
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
   readonly poison?: PoisonPolicy;
-  /** Where poison events go (default: an in-memory queue, lost on restart; give a durable one in production). */
-  readonly deadLetters?: DeadLetterQueue;
+  /**
+   * Where poison events go: a required choice of the composition root (a durable one such as
+   * `SqliteDeadLetterQueue` in production; `InMemoryDeadLetterQueue` loses the letters, and the events queued behind
+   * them, on restart).
+   */
+  readonly deadLetters: DeadLetterQueue;
   /** The clock claims are judged by; must agree with the token store's (default Date.now). */
   readonly now?: () => number;
   /** Where handler and store errors are reported (default console.error). Processing goes on regardless. */
@@ -164,8 +168,7 @@ export class TrackingProcessor {
   readonly #lock = new KeyedMutex();
   readonly #blocked = new Map<number, number>();
   readonly #now: () => number;
-  #parked = new Set<string>();
-  #parkedSinceRefresh = new Set<string>();
+  readonly #letters: SequencedDeadLetters;
   #controller: AbortController | undefined;
   #coordinator: Promise<void> | undefined;
   #segmentCount = 0;
@@ -178,7 +181,8 @@ export class TrackingProcessor {
     this.projection = projection;
     this.#options = options;
     this.owner = options.owner ?? crypto.randomUUID();
-    this.deadLetters = options.deadLetters ?? new InMemoryDeadLetterQueue();
+    this.deadLetters = options.deadLetters;
+    this.#letters = new SequencedDeadLetters(options.deadLetters, projection.name);
     this.#now = options.now ?? Date.now;
     this.#handled = new Set(projection.events.map((schema) => schema.typeName));
     for (const schema of projection.events) options.registry.add(schema);
@@ -420,47 +424,56 @@ export class TrackingProcessor {
   }
 
   /**
-   * Retries dead letters through the projection, oldest first (all of this processor's, or the given ids).
-   * A letter that succeeds is deleted; one that fails records the attempt, and the later letters of its
-   * aggregate wait. Returns how many succeeded and failed.
+   * Retries dead letters through the projection: every parked sequence of this processor (or the sequences of the
+   * given letter ids), each in order from its head; a sequence stops at its first letter that fails again (the
+   * attempt is recorded). Returns how many letters succeeded and how many are still parked of those looked at.
    */
   async retryDeadLetters(
     ids?: readonly string[],
     signal?: AbortSignal,
   ): Promise<{ succeeded: number; failed: number }> {
-    const letters: DeadLetter[] = [];
+    const sequences = new Set<string>();
     if (ids) {
       for (const id of ids) {
         const letter = await this.deadLetters.get(id);
-        if (letter && letter.processor === this.name) letters.push(letter);
+        if (letter && letter.processor === this.name) sequences.add(letter.sequenceId);
       }
     } else {
-      for (let offset = 0;; offset += 500) {
-        const page = await this.deadLetters.list(this.name, { limit: 500, offset });
-        letters.push(...page);
-        if (page.length < 500) break;
-      }
+      for (const sequenceId of await this.deadLetters.sequences(this.name)) sequences.add(sequenceId);
     }
-    const failedSequences = new Set<string>();
     let succeeded = 0;
-    for (const letter of letters) {
-      signal?.throwIfAborted();
-      if (failedSequences.has(letter.sequenceId)) continue;
-      try {
-        await this.projection.handle(this.#decode(letter.event), {
-          signal: signal ?? new AbortController().signal,
-          replaying: false,
-        });
-        await this.deadLetters.delete(letter.id);
-        succeeded++;
-      } catch (error) {
-        signal?.throwIfAborted();
-        failedSequences.add(letter.sequenceId);
-        await this.deadLetters.recordAttempt(letter.id, describeError(error));
-      }
+    let failed = 0;
+    for (const sequenceId of sequences) {
+      const outcome = await this.retrySequence(sequenceId, signal);
+      succeeded += outcome.handled;
+      failed += outcome.remaining;
     }
-    await this.#refreshParked();
-    return { succeeded, failed: letters.length - succeeded };
+    return { succeeded, failed };
+  }
+
+  /**
+   * Retries one parked sequence (an aggregate id): its letters are handled in order, head first, until one fails
+   * again; the sequence flows again once it has no letters left.
+   */
+  retrySequence(sequenceId: string, signal?: AbortSignal): Promise<SequenceOutcome> {
+    return this.#letters.retry(sequenceId, (letter) => this.#handleLetter(letter, signal), signal);
+  }
+
+  /** Drops the head of a parked sequence unhandled, then retries the events queued behind it. */
+  evictSequence(sequenceId: string, signal?: AbortSignal): Promise<SequenceOutcome> {
+    return this.#letters.evict(sequenceId, (letter) => this.#handleLetter(letter, signal), signal);
+  }
+
+  /** The dead letters' count and the heads of the parked sequences. */
+  deadLetterSummary(limit?: number): Promise<DeadLetterSummary> {
+    return this.#letters.summary(limit);
+  }
+
+  async #handleLetter(letter: DeadLetter, signal?: AbortSignal): Promise<void> {
+    await this.projection.handle(this.#decode(letter.event), {
+      signal: signal ?? new AbortController().signal,
+      replaying: false,
+    });
   }
 
   async #coordinate(signal: AbortSignal): Promise<void> {
@@ -480,7 +493,7 @@ export class TrackingProcessor {
     if (signal.aborted) return;
     const store = this.#options.tokenStore;
     this.#members = this.#options.balance === false ? 1 : await this.#heartbeat();
-    await this.#refreshParked();
+    await this.#letters.refresh();
     const entries = await store.entries(this.name);
     const ids = entries.map((e) => e.segment);
     this.#segmentCount = ids.length;
@@ -572,13 +585,6 @@ export class TrackingProcessor {
     }
   }
 
-  async #refreshParked(): Promise<void> {
-    const added = new Set<string>();
-    this.#parkedSinceRefresh = added;
-    const sequences = await this.deadLetters.sequences(this.name);
-    this.#parked = new Set([...sequences, ...added]);
-  }
-
   #startWorker(segment: Segment, token: TrackingToken, parent: AbortSignal): void {
     if (parent.aborted) return;
     const controller = new AbortController();
@@ -663,12 +669,7 @@ export class TrackingProcessor {
   async #process(worker: Worker, batch: readonly TrackedEventRecord[], signal: AbortSignal): Promise<void> {
     const mine: TrackedEventRecord[] = [];
     for (const record of batch) {
-      if (!this.#isMine(worker, record)) continue;
-      if (this.#parked.has(sequenceIdOf(record))) {
-        await this.#deadLetter(worker, record, `Queued behind a dead letter of "${sequenceIdOf(record)}"`, 0);
-      } else {
-        mine.push(record);
-      }
+      if (this.#isMine(worker, record) && !await this.#queuedBehind(worker, record)) mine.push(record);
     }
     if (mine.length > 0) {
       const transactional = this.projection.unitOfWork !== undefined;
@@ -687,16 +688,7 @@ export class TrackingProcessor {
         // A unit of work was rolled back: handle its events again one by one (without one: go on from the
         // failing event), so only the failing event is retried and, in the end, dead-lettered.
         for (const record of mine.slice(transactional ? 0 : done)) {
-          if (this.#parked.has(sequenceIdOf(record))) {
-            await this.#deadLetter(
-              worker,
-              record,
-              `Queued behind a dead letter of "${sequenceIdOf(record)}"`,
-              0,
-            );
-          } else {
-            await this.#handleWithRetry(worker, record, signal);
-          }
+          if (!await this.#queuedBehind(worker, record)) await this.#handleWithRetry(worker, record, signal);
         }
       }
     }
@@ -762,23 +754,22 @@ export class TrackingProcessor {
     }
   }
 
+  /** True when the event's sequence is parked and the event was queued behind its letters. */
+  async #queuedBehind(worker: Worker, record: TrackedEventRecord): Promise<boolean> {
+    const sequenceId = sequenceIdOf(record);
+    if (!this.#letters.isParked(sequenceId)) return false;
+    const queued = await this.#letters.queueBehind(worker.segment.id, record, sequenceId);
+    if (queued) this.#deadLettered++;
+    return queued;
+  }
+
   async #deadLetter(
     worker: Worker,
     record: TrackedEventRecord,
     cause: string,
     attempts: number,
   ): Promise<void> {
-    const sequenceId = sequenceIdOf(record);
-    await this.deadLetters.enqueue({
-      processor: this.name,
-      segment: worker.segment.id,
-      sequenceId,
-      event: record,
-      cause,
-      attempts,
-    });
-    this.#parked.add(sequenceId);
-    this.#parkedSinceRefresh.add(sequenceId);
+    await this.#letters.park(worker.segment.id, record, sequenceIdOf(record), cause, attempts);
     this.#deadLettered++;
   }
 

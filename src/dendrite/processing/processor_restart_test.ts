@@ -7,6 +7,7 @@ import { InMemoryDocumentStore } from "../documents/memory.ts";
 import { InMemoryEventStore } from "../eventstore/memory.ts";
 import type { EventRecord } from "../eventstore/event_store.ts";
 import { InMemoryTokenStore } from "./memory_token_store.ts";
+import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
 import { TrackingProcessor } from "./processor.ts";
 import { defineProjection } from "./projection.ts";
 
@@ -42,7 +43,12 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
   const tokenStore = new InMemoryTokenStore();
   const { projection, deliveries, greetings } = countingProjection();
   await eventStore.append(greetedRecords("a", 0, 5));
-  const first = new TrackingProcessor(projection, { eventStore, tokenStore, registry });
+  const first = new TrackingProcessor(projection, {
+    eventStore,
+    tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
+    registry,
+  });
   await first.start();
   await first.caughtUp(4);
   const { lastToken } = await eventStore.append(greetedRecords("a", 5, 3));
@@ -51,7 +57,12 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
   assertEquals((await tokenStore.entries("counting"))[0].token, { index: 7 });
 
   await eventStore.append(greetedRecords("b", 0, 2));
-  const second = new TrackingProcessor(projection, { eventStore, tokenStore, registry });
+  const second = new TrackingProcessor(projection, {
+    eventStore,
+    tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
+    registry,
+  });
   await second.start();
   await second.caughtUp(9);
   await second.stop();
@@ -65,13 +76,23 @@ Deno.test("after a crash before the token was stored, redelivered events leave t
   const tokenStore = new InMemoryTokenStore();
   const { projection, deliveries, greetings } = countingProjection();
   await eventStore.append(greetedRecords("a", 0, 6));
-  const processor = new TrackingProcessor(projection, { eventStore, tokenStore, registry });
+  const processor = new TrackingProcessor(projection, {
+    eventStore,
+    tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
+    registry,
+  });
   await processor.start();
   await processor.caughtUp(5);
   await processor.stop();
   // The crash: the last stored token is older than what was handled.
   await tokenStore.reset("counting", { index: 2 });
-  const restarted = new TrackingProcessor(projection, { eventStore, tokenStore, registry });
+  const restarted = new TrackingProcessor(projection, {
+    eventStore,
+    tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
+    registry,
+  });
   await restarted.start();
   await restarted.caughtUp(5);
   await restarted.stop();
@@ -97,6 +118,7 @@ Deno.test("a failing handler is retried with its error visible, and processing g
   const processor = new TrackingProcessor(projection, {
     eventStore,
     tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
     registry,
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     onError: (error) => errors.push(String(error)),
@@ -115,10 +137,17 @@ Deno.test("a second instance cannot take a claimed segment, and takes it once re
   const eventStore = new InMemoryEventStore();
   const tokenStore = new InMemoryTokenStore();
   const one = countingProjection();
-  const a = new TrackingProcessor(one.projection, { eventStore, tokenStore, registry, owner: "a" });
+  const a = new TrackingProcessor(one.projection, {
+    eventStore,
+    tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
+    registry,
+    owner: "a",
+  });
   const b = new TrackingProcessor(one.projection, {
     eventStore,
     tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
     registry,
     owner: "b",
     claimIntervalMs: 20,

@@ -79,6 +79,7 @@ function setup(extra: Partial<ProcessorOptions> = {}) {
   const options: ProcessorOptions = {
     eventStore,
     tokenStore,
+    deadLetters: new InMemoryDeadLetterQueue(),
     registry,
     claimTimeoutMs: 400,
     claimIntervalMs: 40,

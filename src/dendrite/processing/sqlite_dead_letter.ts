@@ -5,7 +5,7 @@
  */
 import { type EventRow, trackedEventFromRow } from "../eventstore/sqlite_rows.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
-import type { DeadLetter, DeadLetterQueue, NewDeadLetter } from "./dead_letter.ts";
+import type { DeadLetter, DeadLetterListOptions, DeadLetterQueue, NewDeadLetter } from "./dead_letter.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -117,11 +117,15 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     return { ...letter, id, enqueuedAt: now, lastAttemptAt: now };
   }
 
-  list(processor: string, options: { limit?: number; offset?: number } = {}): Promise<DeadLetter[]> {
+  list(processor: string, options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
+    const sequence = options.sequenceId ?? null;
     return Promise.resolve(
       this.#sql.all<Row>(
-        "SELECT * FROM dead_letters WHERE processor = ? ORDER BY position LIMIT ? OFFSET ?",
+        `SELECT * FROM dead_letters WHERE processor = ? AND (? IS NULL OR sequence_id = ?)
+         ORDER BY position LIMIT ? OFFSET ?`,
         processor,
+        sequence,
+        sequence,
         options.limit ?? 100,
         options.offset ?? 0,
       ).map(toLetter),
@@ -160,12 +164,15 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     );
   }
 
-  count(processor: string): Promise<number> {
-    return Promise.resolve(
-      this.#sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM dead_letters WHERE processor = ?", processor)
-        ?.n ??
-        0,
+  count(processor: string, sequenceId?: string): Promise<number> {
+    const sequence = sequenceId ?? null;
+    const row = this.#sql.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM dead_letters WHERE processor = ? AND (? IS NULL OR sequence_id = ?)",
+      processor,
+      sequence,
+      sequence,
     );
+    return Promise.resolve(row?.n ?? 0);
   }
 
   /** Closes the database when this queue opened it. */

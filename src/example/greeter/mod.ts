@@ -6,6 +6,7 @@
  */
 import {
   type CommandBus,
+  type DeadLetterQueue,
   type DocumentStore,
   type EventStore,
   type MessageRegistry,
@@ -34,6 +35,8 @@ export interface GreeterPorts {
   readonly tokenStore?: TokenStore;
   /** Needed for the projection role. */
   readonly documentStore?: DocumentStore;
+  /** Needed for the projection role: where its poison events and the events queued behind them are kept. */
+  readonly deadLetters?: DeadLetterQueue;
 }
 
 export interface GreeterOptions {
@@ -77,13 +80,16 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
       registrations.push(...handlers);
     }
     if (options.projection) {
-      if (!ports.tokenStore || !ports.documentStore) {
-        throw new TypeError("The projection role needs a token store and a document store");
+      if (!ports.tokenStore || !ports.documentStore || !ports.deadLetters) {
+        throw new TypeError(
+          "The projection role needs a token store, a document store and a dead-letter queue",
+        );
       }
       const model = greeterModel(ports.documentStore);
       processor = new TrackingProcessor(greeterProjection(model, ports.queryBus), {
         eventStore: ports.eventStore,
         tokenStore: ports.tokenStore,
+        deadLetters: ports.deadLetters,
         registry: ports.registry,
         initialSegments: options.segments,
         owner: options.owner,

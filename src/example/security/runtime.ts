@@ -9,6 +9,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import {
   type CommandBus,
   type EventStore,
+  InMemoryDeadLetterQueue,
   InMemoryTokenStore,
   type MessageRegistry,
   registerAggregate,
@@ -105,6 +106,8 @@ export async function startSecurity(
   const processor = new TrackingProcessor(securityProjection(model), {
     eventStore: ports.eventStore,
     tokenStore: new InMemoryTokenStore(),
+    // Rebuilt from the first event at every start, so its dead letters are too.
+    deadLetters: new InMemoryDeadLetterQueue(),
     registry: ports.registry,
     flushIntervalMs: 1_000,
     onError: options.onError,
