@@ -22,6 +22,7 @@ import {
   SqliteTokenStore,
   type Synchronous,
   type TokenStore,
+  type Upcaster,
 } from "../dendrite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
@@ -50,6 +51,8 @@ export interface ProgramOptions extends Pick<ApiOptions, "ui" | "env" | "scrypt"
   readonly synchronous?: Synchronous;
   /** Aborts start-up (e.g. a shutdown signal while waiting for `AXON_SERVER`). */
   readonly signal?: AbortSignal;
+  /** Upcasters for stored payloads of older revisions (the way out of poison events of an old format). */
+  readonly upcasters?: readonly Upcaster[];
 }
 
 /** What runs in this process. */
@@ -162,6 +165,7 @@ export async function startProgram(
       }
     })();
   const registry = exampleRegistry();
+  for (const upcaster of options.upcasters ?? []) registry.addUpcaster(upcaster);
   const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
     logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
   // Named after the roles and the host, so the dashboard says which process is which.

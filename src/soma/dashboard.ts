@@ -83,6 +83,18 @@ const actionPath = (r, action) => {
   return "/v1/processors/" + encodeURIComponent(r.p.name) + "/" + action + "?" + query;
 };
 
+const deadLetterRows = (processors) => {
+  const rows = [];
+  for (const p of processors) {
+    for (const i of p.instances) {
+      for (const s of i.deadLetters ? i.deadLetters.sequences : []) rows.push({ p, count: i.deadLetters.count, s });
+    }
+  }
+  return rows;
+};
+const deadLetterPath = (r, action) => "/v1/processors/" + encodeURIComponent(r.p.name) + "/dead-letters/" +
+  encodeURIComponent(r.s.sequenceId) + "/" + action;
+
 const VIEWS = [
   { id: "clients", title: "Clients", source: "status", rows: (d) => d.clients || [], columns: [
     ["client", (c) => c.clientId], ["component", (c) => c.component], ["version", (c) => c.version],
@@ -104,6 +116,13 @@ const VIEWS = [
     ["claimed", (r) => (r.s ? r.s.claimed !== false : "")],
     ["error", (r) => ({ text: r.s ? r.s.error : "", className: "err" })],
     ["actions", (r) => ({ actions: ACTIONS.map((a) => ({ label: a, path: actionPath(r, a) })) })],
+  ] },
+  { id: "dead-letters", title: "Dead letters", source: "processors", rows: deadLetterRows, columns: [
+    ["processor", (r) => r.p.name], ["letters", (r) => r.count], ["sequence", (r) => r.s.sequenceId],
+    ["queued", (r) => r.s.letters], ["head event", (r) => r.s.head.payloadType + " @" + r.s.head.token],
+    ["revision", (r) => r.s.head.payloadRevision], ["cause", (r) => ({ text: r.s.head.cause, className: "err" })],
+    ["attempts", (r) => r.s.head.attempts],
+    ["actions", (r) => ({ actions: ["retry", "evict"].map((a) => ({ label: a, path: deadLetterPath(r, a) })) })],
   ] },
 ];
 

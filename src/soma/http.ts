@@ -12,6 +12,7 @@ import { authenticate, crossSite, publicStatus, refusalOf, type StatusAccess } f
 import { serveHttp } from "./http_listener.ts";
 import type { ProcessorAction } from "./platform.ts";
 import type { ActionOutcome, ProcessorView, SomaStatus } from "./status.ts";
+import { type DeadLetterAction, type DeadLetterActionOutcome, matchDeadLetterRoute } from "./dead_letters.ts";
 
 /** What the status surface reads and does. */
 export interface StatusSource {
@@ -20,6 +21,12 @@ export interface StatusSource {
   act(action: ProcessorAction, processor: string, segment: number, clientId?: string): Promise<ActionOutcome>;
   /** Who may read and act (default: no token, status open). */
   readonly access?: StatusAccess;
+  /** Retries or evicts a parked sequence of an in-process processor; undefined when there is no such processor. */
+  deadLetterAction?(
+    processor: string,
+    sequenceId: string,
+    action: DeadLetterAction,
+  ): Promise<DeadLetterActionOutcome | undefined>;
 }
 
 const ACTIONS: readonly ProcessorAction[] = ["pause", "start", "split", "merge", "release"];
@@ -59,10 +66,13 @@ export function statusHandler(source: StatusSource): (request: Request) => Promi
         const { status, error } = refusalOf(verdict);
         return json({ error }, status);
       }
-      const match = /^\/v1\/processors\/([^/]+)\/([a-z]+)$/.exec(path);
-      if (path !== "/v1/processors" && !match) return json({ error: "Not found" }, 404);
-      if (match && request.method !== "POST") return json({ error: "Use POST for processor actions" }, 405);
-      if (match) {
+      const deadLetters = matchDeadLetterRoute(path);
+      const match = deadLetters ? null : /^\/v1\/processors\/([^/]+)\/([a-z]+)$/.exec(path);
+      if (path !== "/v1/processors" && !match && !deadLetters) return json({ error: "Not found" }, 404);
+      if ((match || deadLetters) && request.method !== "POST") {
+        return json({ error: "Use POST for processor actions" }, 405);
+      }
+      if (match || deadLetters) {
         const refused = crossSite(request);
         if (refused) return json({ error: refused }, 403);
       }
@@ -70,6 +80,7 @@ export function statusHandler(source: StatusSource): (request: Request) => Promi
         const { status, error } = refusalOf(verdict);
         return json({ error }, status);
       }
+      if (deadLetters) return await deadLetterResponse(source, deadLetters);
       if (!match) {
         return request.method === "GET" ? json(await source.processors()) : json({ error: "Use GET" }, 405);
       }
@@ -95,6 +106,16 @@ export function statusHandler(source: StatusSource): (request: Request) => Promi
       return json({ error: error instanceof Error ? error.message : String(error) }, 500);
     }
   };
+}
+
+async function deadLetterResponse(
+  source: StatusSource,
+  route: { processor: string; sequenceId: string; action: DeadLetterAction },
+): Promise<Response> {
+  const outcome = await source.deadLetterAction?.(route.processor, route.sequenceId, route.action);
+  if (!outcome) return json({ error: `No in-process processor "${route.processor}" with dead letters` }, 404);
+  // 409: the head failed again and stays parked.
+  return json(outcome, outcome.success ? 200 : 409);
 }
 
 async function readBody(request: Request): Promise<Record<string, unknown>> {

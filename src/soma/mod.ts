@@ -55,6 +55,7 @@ import {
   SegmentMemory,
   type SomaStatus,
 } from "./status.ts";
+import { runDeadLetterAction, withDeadLetters } from "./dead_letters.ts";
 
 export type {
   ActionOutcome,
@@ -266,12 +267,15 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   const localProcessors = new Map<string, LocalProcessor>();
   const segmentMemory = new SegmentMemory();
   const processors = async () =>
-    processorViews(
-      platform.processors(),
-      [...localProcessors.values()],
-      await store.lastToken(),
-      identity,
-      segmentMemory,
+    await withDeadLetters(
+      processorViews(
+        platform.processors(),
+        [...localProcessors.values()],
+        await store.lastToken(),
+        identity,
+        segmentMemory,
+      ),
+      localProcessors,
     );
   const processorAction = async (
     action: ProcessorAction,
@@ -310,7 +314,13 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
   const serveGuardedStatus = async (port: number): Promise<StatusServer> => {
     const access = { token: options.accessToken, openStatus: isLoopback(host) };
-    const inner = await serveStatus({ status, processors, act: processorAction, access }, "127.0.0.1", 0);
+    const deadLetterAction = (processor: string, sequenceId: string, action: "retry" | "evict") =>
+      runDeadLetterAction(localProcessors, processor, sequenceId, action);
+    const inner = await serveStatus(
+      { status, processors, act: processorAction, deadLetterAction, access },
+      "127.0.0.1",
+      0,
+    );
     try {
       const guard = await startGuard({ host, port, targetPort: inner.port, ...limits });
       return { port: guard.port, close: () => guard.close().then(() => inner.close()) };

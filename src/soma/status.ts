@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ProcessorStatus } from "../dendrite/mod.ts";
+import type { DeadLetterSummary, ProcessorStatus } from "../dendrite/mod.ts";
 import type { CommandHandlerStatus } from "./commands.ts";
 import type { ClientInfo, InstructionOutcome, ProcessorAction, ProcessorReport } from "./platform.ts";
 import type { QueryHandlerStatus } from "./queries.ts";
@@ -90,6 +90,8 @@ export interface ProcessorInstanceView {
   readonly availableThreads: number;
   readonly reportedAt: number;
   readonly segments: readonly SegmentView[];
+  /** The dead letters of an in-process processor (see dead_letters.ts). */
+  readonly deadLetters?: DeadLetterSummary;
 }
 
 /** One processor across its instances (`GET /v1/processors`). */

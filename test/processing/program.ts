@@ -8,7 +8,7 @@
 import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { MessageRegistry, SqliteDocumentStore } from "../../src/dendrite/mod.ts";
-import { greeterModel, type GreetingDocument } from "../../src/example/greeter/mod.ts";
+import { type GreeterDocument, greeterModel, type GreetingDocument } from "../../src/example/greeter/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type Event, EventSchema } from "../../src/gen/axon/event_pb.ts";
 import { events, RawClient } from "../soma/raw_client.ts";
@@ -41,6 +41,9 @@ export async function startProgramProcess(
   const listening = await process.waitFor((r) => r.msg === "soma listening", "soma listening");
   return { process, grpcPort: Number(listening.port), httpPort: Number(listening.httpPort) };
 }
+
+/** The payload revision the upcaster of `fixtures/program_with_upcaster.ts` lifts (a JSON GreetedEvent). */
+export const LEGACY_REVISION = "legacy-json";
 
 const registry = new MessageRegistry([domain.GreetedEventSchema]);
 
@@ -85,12 +88,14 @@ export async function append(port: number, batch: readonly Event[]): Promise<voi
 /** Opens the program's query model (its `query.sqlite`) to read what the projection wrote. */
 export function openQueryModel(dataDir: string): {
   greeting(id: string): Promise<GreetingDocument | undefined>;
+  greeter(id: string): Promise<GreeterDocument | undefined>;
   close(): void;
 } {
   const store = new SqliteDocumentStore({ path: join(dataDir, "query.sqlite") });
   const model = greeterModel(store);
   return {
     greeting: async (id) => (await model.greetings.get(id)) ?? undefined,
+    greeter: async (id) => (await model.greeters.get(id)) ?? undefined,
     close: () => store.close(),
   };
 }

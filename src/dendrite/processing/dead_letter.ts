@@ -43,6 +43,10 @@ export interface DeadLetterListOptions {
 
 /** The dead-letter port. Letters of a processor are listed in the order they were parked. */
 export interface DeadLetterQueue {
+  /**
+   * Parks an event. Idempotent per (processor, event id): an event parked again (a redelivery after a restart from
+   * an older token) keeps its first letter and place, which is returned.
+   */
   enqueue(letter: NewDeadLetter): Promise<DeadLetter>;
   list(processor: string, options?: DeadLetterListOptions): Promise<DeadLetter[]>;
   get(id: string): Promise<DeadLetter | undefined>;
@@ -81,6 +85,11 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
   }
 
   enqueue(letter: NewDeadLetter): Promise<DeadLetter> {
+    for (const parked of this.#letters.values()) {
+      if (parked.processor === letter.processor && parked.event.id === letter.event.id) {
+        return Promise.resolve(parked);
+      }
+    }
     const now = this.#now();
     const stored: DeadLetter = { ...letter, id: crypto.randomUUID(), enqueuedAt: now, lastAttemptAt: now };
     this.#letters.set(stored.id, stored);

@@ -98,12 +98,16 @@ export class SequencedDeadLetters {
   }
 
   /**
-   * Queues the event behind its sequence's letters when the sequence is (still) parked; false when it is not and
-   * the caller handles the event. Call it only for sequences {@link isParked} reported.
+   * Queues the event behind its sequence's letters when the sequence is (still) parked; false when it is not, or
+   * when the event comes before the sequence's head (a redelivery of an event handled before the head was parked,
+   * after a restart from an older token): the caller handles the event. Call it only for sequences
+   * {@link isParked} reported.
    */
   queueBehind(segment: number, event: TrackedEventRecord, sequenceId: string): Promise<boolean> {
     return this.#locks.run(sequenceId, async () => {
       if (!this.#parked.has(sequenceId)) return false;
+      const [head] = await this.queue.list(this.#processor, { sequenceId, limit: 1 });
+      if (head && event.token < head.event.token) return false;
       await this.#enqueue(segment, event, sequenceId, `Queued behind a dead letter of "${sequenceId}"`, 0);
       return true;
     });

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
   last_attempt_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dead_letters_processor ON dead_letters (processor, sequence_id);
+CREATE INDEX IF NOT EXISTS dead_letters_event ON dead_letters (processor, event_id);
 `;
 
 interface Row extends EventRow {
@@ -89,7 +90,13 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     const now = this.#now();
     const id = crypto.randomUUID();
     const { event } = letter;
-    await this.#sql.write(() =>
+    const existing = await this.#sql.write(() => {
+      const parked = this.#sql.get<Row>(
+        "SELECT * FROM dead_letters WHERE processor = ? AND event_id = ?",
+        letter.processor,
+        event.id,
+      );
+      if (parked) return toLetter(parked);
       this.#sql.run(
         `INSERT INTO dead_letters (id, processor, segment, sequence_id, token, event_id, aggregate_id, aggregate_type,
        seq, timestamp, payload_type, payload_revision, payload, metadata, cause, attempts, enqueued_at,
@@ -112,9 +119,9 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
         letter.attempts,
         now,
         now,
-      )
-    );
-    return { ...letter, id, enqueuedAt: now, lastAttemptAt: now };
+      );
+    });
+    return existing ?? { ...letter, id, enqueuedAt: now, lastAttemptAt: now };
   }
 
   list(processor: string, options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
