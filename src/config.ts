@@ -69,6 +69,18 @@ export interface Config {
   readonly processorOwner?: string;
   /** A processor claim not extended for this long may be taken over (`PROCESSOR_CLAIM_TIMEOUT_MS`, default 10000). */
   readonly processorClaimTimeoutMs: number;
+  /** Bounds of the API's live Greetings streams. */
+  readonly subscriptions: SubscriptionConfig;
+}
+
+/** Bounds of live subscriptions (each holds an initial result, an update buffer and a stream). */
+export interface SubscriptionConfig {
+  /** Live streams in all (`SUBSCRIPTIONS_MAX`, default 200); more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxTotal: number;
+  /** Live streams per client address (`SUBSCRIPTIONS_PER_CLIENT`, default 20). */
+  readonly maxPerClient: number;
+  /** Updates a stream may fall behind before it is dropped with RESOURCE_EXHAUSTED (`SUBSCRIPTION_BUFFER`, 1024). */
+  readonly buffer: number;
 }
 
 /** A setting that cannot be used; `setting` names the variable or flag. */
@@ -118,6 +130,9 @@ Environment:
                               directory, so a restart takes its own segments back at once; must differ between
                               live processes)
   PROCESSOR_CLAIM_TIMEOUT_MS  a processor claim not extended for this long is taken over (default 10000)
+  SUBSCRIPTIONS_MAX           live Greetings streams in all (default 200; more get RESOURCE_EXHAUSTED)
+  SUBSCRIPTIONS_PER_CLIENT    live Greetings streams per client address (default 20)
+  SUBSCRIPTION_BUFFER         updates a stream may fall behind before it is dropped (default 1024)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -301,6 +316,14 @@ export function parseConfig(
       "PROCESSOR_CLAIM_TIMEOUT_MS",
       nonEmpty(env.PROCESSOR_CLAIM_TIMEOUT_MS) ?? "10000",
     ),
+    subscriptions: {
+      maxTotal: parsePositiveInt("SUBSCRIPTIONS_MAX", nonEmpty(env.SUBSCRIPTIONS_MAX) ?? "200"),
+      maxPerClient: parsePositiveInt(
+        "SUBSCRIPTIONS_PER_CLIENT",
+        nonEmpty(env.SUBSCRIPTIONS_PER_CLIENT) ?? "20",
+      ),
+      buffer: parsePositiveInt("SUBSCRIPTION_BUFFER", nonEmpty(env.SUBSCRIPTION_BUFFER) ?? "1024"),
+    },
   };
 }
 
@@ -322,6 +345,8 @@ export function describeConfig(config: Config): Record<string, string | number |
   };
   if (config.tls) described.tlsCertFile = config.tls.certFile;
   described.processorClaimTimeoutMs = config.processorClaimTimeoutMs;
+  described.subscriptions =
+    `${config.subscriptions.maxTotal} in all, ${config.subscriptions.maxPerClient} per client, buffer ${config.subscriptions.buffer}`;
   if (config.processorOwner) described.processorOwner = config.processorOwner;
   if (config.rootKeyModule) described.rootKeyModule = config.rootKeyModule;
   return described;

@@ -29,6 +29,7 @@ export * from "./commands/command_bus.ts";
 export * from "./commands/aggregate.ts";
 export * from "./commands/repository.ts";
 export * from "./queries/query_bus.ts";
+export * from "./queries/subscription_limits.ts";
 
 export * from "./processing/token_store.ts";
 export { InMemoryTokenStore } from "./processing/memory_token_store.ts";

@@ -43,7 +43,9 @@ export interface ApiPorts {
 }
 
 /** What {@link startApi} reads from the configuration. */
-export type ApiConfig = Pick<Config, "port" | "dataDir" | "tls" | "rootKeyModule">;
+export type ApiConfig =
+  & Pick<Config, "port" | "dataDir" | "tls" | "rootKeyModule">
+  & Partial<Pick<Config, "subscriptions">>;
 
 /** Options that do not come from the configuration. */
 export interface ApiOptions {
@@ -133,6 +135,7 @@ export async function startApi(
       queryBus: ports.queryBus,
       logger,
       auth,
+      subscriptions: config.subscriptions,
     });
     const server = await startServer({
       port: config.port,

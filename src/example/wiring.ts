@@ -85,7 +85,7 @@ export type ProgramConfig =
     | "tls"
     | "rootKeyModule"
   >
-  & Partial<Pick<Config, "processorOwner" | "processorClaimTimeoutMs">>;
+  & Partial<Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions">>;
 
 type Closer = () => Promise<void> | void;
 

@@ -7,11 +7,14 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import type { UiAssets } from "./ui.ts";
+
+/** The address of the client that sent an RPC (for per-client limits); "unknown" when the socket has none. */
+export const clientAddressKey = createContextKey<string>("unknown", { description: "client address" });
 
 /** The largest request or response message, in bytes (bigger ones fail with `ResourceExhausted`). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -141,6 +144,8 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
 
   const rpc = connectNodeAdapter({
     routes: options.routes,
+    contextValues: (request) =>
+      createContextValues().set(clientAddressKey, request.socket?.remoteAddress ?? "unknown"),
     readMaxBytes: maxBytes,
     writeMaxBytes: maxBytes,
     fallback(request, response) {

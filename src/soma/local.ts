@@ -226,26 +226,36 @@ export class SomaQueryBus implements QueryBus {
     const router = this.#router;
     const registry = this.#registry;
     const name = query.$typeName;
-    const close = () => {
+    let ended = false;
+    const end = () => {
+      if (!ended) options.onEnd?.();
+      ended = true;
+    };
+    const drop = () => {
       router.closeSubscription(id);
+      end();
+    };
+    const close = () => {
+      drop();
       channel.close();
     };
     const sink: SubscriptionSink = {
       update(update) {
         if (update.error) {
           channel.fail(errorOf(update.error, "query", name, registry));
-          return;
+        } else if (update.payload) {
+          try {
+            channel.push(update.payload.message(registry));
+          } catch (error) {
+            channel.fail(error);
+          }
         }
-        if (!update.payload) return;
-        try {
-          channel.push(update.payload.message(registry));
-        } catch (error) {
-          channel.fail(error);
-        }
+        // Failed, or dropped because its consumer fell behind its buffer: no more updates.
+        if (channel.closed) drop();
       },
       complete: close,
       completeExceptionally(error) {
-        router.closeSubscription(id);
+        drop();
         channel.fail(errorOf(error, "query", name, registry));
       },
     };
@@ -262,6 +272,7 @@ export class SomaQueryBus implements QueryBus {
       },
     }, sink);
     if (!opened) {
+      end();
       throw new DendriteError(AxonErrorCode.QUERY_DUPLICATED, `Subscription "${id}" already exists`);
     }
     options.signal?.addEventListener("abort", close, { once: true });

@@ -40,8 +40,17 @@ export interface QuerySubscribeOptions {
 }
 
 export interface SubscriptionQueryOptions extends QueryOptions {
-  /** At most this many updates may wait for the consumer; beyond that the subscription fails (default 1024). */
+  /**
+   * At most this many updates may wait for the consumer; beyond that the subscription is dropped: it gets no more
+   * updates and its consumer a `ChannelOverflowError` after the waiting ones (default 1024).
+   */
   readonly bufferSize?: number;
+  /**
+   * Called once when the subscription ends for any reason: closed, completed, failed, or dropped because its
+   * consumer fell behind (e.g. to release a {@link SubscriptionLimiter} lease while a stuck consumer still holds
+   * its stream). Not every adapter calls it (the Axon connector does not yet): release in your own cleanup too.
+   */
+  readonly onEnd?: () => void;
 }
 
 /** A live query: its initial responses and the updates that follow. */
@@ -137,7 +146,18 @@ export function responsesOf(result: Message | readonly Message[] | undefined): r
   return Array.isArray(result) ? result : [result as Message];
 }
 
+/** Wraps a callback to run at most once (a no-op without one). */
+function once(callback: (() => void) | undefined): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    callback?.();
+  };
+}
+
 interface Subscription {
+  readonly drop: () => void;
   readonly query: Message;
   readonly channel: Channel<Message>;
 }
@@ -205,13 +225,18 @@ export class LocalQueryBus implements QueryBus {
     options: SubscriptionQueryOptions = {},
   ): Promise<SubscriptionQueryResult> {
     const channel = new Channel<Message>(options.bufferSize ?? 1024);
-    const subscription: Subscription = { query, channel };
+    const end = once(options.onEnd);
+    const drop = () => {
+      this.#subscriptions.get(query.$typeName)?.delete(subscription);
+      end();
+    };
+    const subscription: Subscription = { query, channel, drop };
     let set = this.#subscriptions.get(query.$typeName);
     if (!set) this.#subscriptions.set(query.$typeName, set = new Set());
     set.add(subscription);
     const close = () => {
       channel.close();
-      this.#subscriptions.get(query.$typeName)?.delete(subscription);
+      drop();
     };
     options.signal?.addEventListener("abort", close, { once: true });
     return await subscriptionResult(this.query(query, options), channel, close, options.signal);
@@ -239,11 +264,18 @@ export class LocalQueryBus implements QueryBus {
   }
 
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
-    for (const subscription of this.#matching(filter)) subscription.channel.push(update);
+    for (const subscription of this.#matching(filter)) {
+      subscription.channel.push(update);
+      // A consumer too slow for its buffer: its channel failed; it gets no more updates.
+      if (subscription.channel.closed) subscription.drop();
+    }
   }
 
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
-    for (const subscription of this.#matching(filter)) subscription.channel.close();
+    for (const subscription of this.#matching(filter)) {
+      subscription.channel.close();
+      subscription.drop();
+    }
   }
 
   #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Subscription[] {

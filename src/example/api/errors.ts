@@ -14,6 +14,7 @@ import {
   DomainError,
   type DomainErrorKind,
   NoHandlerError,
+  SubscriptionLimitError,
   TimeoutError,
 } from "../../dendrite/mod.ts";
 import { errorFields, type Logger } from "../../server/log.ts";
@@ -82,6 +83,9 @@ export function toConnectError(error: unknown, logger: Logger, procedure: string
   }
   if (error instanceof ChannelOverflowError) {
     return new ConnectError("The stream's reader fell too far behind", Code.ResourceExhausted);
+  }
+  if (error instanceof SubscriptionLimitError) {
+    return new ConnectError(error.message, Code.ResourceExhausted, { [ERROR_CODE_KEY]: error.code });
   }
   if (isAbort(error)) return new ConnectError("The request was cancelled", Code.Canceled);
   if (error instanceof DendriteError && error.code in AXON_CODES) {

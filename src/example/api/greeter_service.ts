@@ -16,7 +16,9 @@ import {
   MetadataKeys,
   type QueryBus,
   queryOne,
+  type SubscriptionLimiter,
 } from "../../dendrite/mod.ts";
+import { clientAddressKey } from "../../server/http.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
 import { claimsKey, metadataFromClaims } from "../../dendrite/security/mod.ts";
 import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
@@ -34,6 +36,10 @@ export interface GreeterApiOptions {
   readonly greeterId: string;
   /** Aborts when the server shuts down: live streams then end. */
   readonly shutdown?: AbortSignal;
+  /** Bounds live Greetings streams, in all and per client address (none when absent). */
+  readonly subscriptions?: SubscriptionLimiter;
+  /** Updates a Greetings stream may fall behind before it is dropped (default: the bus's). */
+  readonly subscriptionBuffer?: number;
 }
 
 /**
@@ -121,10 +127,19 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
 
     async *greetings(_request, context) {
       const signal = combineSignals([context.signal, options.shutdown]);
-      const subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
-        metadata: callMetadata(context),
-        signal,
-      });
+      const release = options.subscriptions?.acquire(context.values.get(clientAddressKey)) ?? (() => {});
+      let subscription;
+      try {
+        subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
+          metadata: callMetadata(context),
+          signal,
+          bufferSize: options.subscriptionBuffer,
+          onEnd: release,
+        });
+      } catch (error) {
+        release();
+        throw error;
+      }
       try {
         // The subscription exists before the initial query runs, so a greeting projected in between can arrive
         // both ways: send it once.
@@ -142,6 +157,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
         }
       } finally {
         subscription.close();
+        release();
       }
     },
 

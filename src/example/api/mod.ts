@@ -5,7 +5,13 @@
  * @module
  */
 import type { Interceptor } from "@connectrpc/connect";
-import type { CommandBus, QueryBus } from "../../dendrite/mod.ts";
+import {
+  type CommandBus,
+  DEFAULT_SUBSCRIPTION_LIMITS,
+  type QueryBus,
+  SubscriptionLimiter,
+  type SubscriptionLimits,
+} from "../../dendrite/mod.ts";
 import { GreeterService } from "../../gen/example/v1/greeter_pb.ts";
 import type { ApiRoutes } from "../../server/mod.ts";
 import type { Logger } from "../../server/log.ts";
@@ -28,6 +34,8 @@ export interface ExampleApiOptions {
    * it every method is open and handlers see no claims (benchmarks, tests of the bare API).
    */
   readonly auth?: Interceptor;
+  /** Bounds of live Greetings streams (default {@link DEFAULT_SUBSCRIPTION_LIMITS}, the bus's update buffer). */
+  readonly subscriptions?: SubscriptionLimits & { readonly buffer?: number };
 }
 
 /**
@@ -40,6 +48,7 @@ export interface ExampleApiOptions {
  * ```
  */
 export function exampleApi(options: ExampleApiOptions): ApiRoutes {
+  const subscriptions = new SubscriptionLimiter(options.subscriptions ?? DEFAULT_SUBSCRIPTION_LIMITS);
   return (router, { shutdown }) => {
     router.service(
       GreeterService,
@@ -48,6 +57,8 @@ export function exampleApi(options: ExampleApiOptions): ApiRoutes {
         queryBus: options.queryBus,
         greeterId: options.greeterId ?? DEFAULT_GREETER,
         shutdown,
+        subscriptions,
+        subscriptionBuffer: options.subscriptions?.buffer,
       }),
       { interceptors: [errorMappingInterceptor(options.logger), ...(options.auth ? [options.auth] : [])] },
     );

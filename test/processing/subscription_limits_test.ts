@@ -1,0 +1,176 @@
+/**
+ * Bounded subscriptions on a real program process with a small heap: live Greetings streams are limited per client
+ * address and in all (RESOURCE_EXHAUSTED beyond, the process keeps serving), and a subscriber that stops reading is
+ * dropped with a clear error once it falls a buffer behind, while the others keep receiving every update.
+ */
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { assert, assertEquals, eventually } from "../assert.ts";
+import { GreeterService, type Greeting } from "../../src/gen/example/v1/greeter_pb.ts";
+import { ProgramProcess } from "../roles/processes.ts";
+import { append, Greeters } from "./program.ts";
+
+const MAX_TOTAL = 6;
+const PER_CLIENT = 4;
+/** Room for a burst: the projection publishes a batch of events' updates at once. */
+const BUFFER = 400;
+const BATCH = 200;
+/** Enough bytes to fill the loopback socket's buffers (4 MB send buffer at most here) behind a reader that stops. */
+const UPDATES = 10_000;
+const FILLER = "x".repeat(800);
+
+/** A client from a loopback source address of its own (127.0.0.x), on a session of its own. */
+function clientFrom(port: number, source: string) {
+  const sessions = new Http2SessionManager(`http://127.0.0.1:${port}`, undefined, {
+    createConnection: () => connect({ host: "127.0.0.1", port, localAddress: source }),
+  });
+  const transport = createConnectTransport({
+    baseUrl: `http://127.0.0.1:${port}`,
+    httpVersion: "2",
+    sessionManager: sessions,
+  });
+  return { client: createClient(GreeterService, transport), sessions };
+}
+
+/** A Greetings stream, open once its first message (the initial greeting) arrived. */
+async function openStream(client: ReturnType<typeof clientFrom>["client"], signal: AbortSignal) {
+  const iterator = client.greetings({}, { signal })[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  assert(!first.done, "the stream starts with the initial greeting");
+  return iterator;
+}
+
+/**
+ * A Greetings stream over HTTP/1.1 on a raw socket (Connect protocol, JSON) whose reader stops after the first
+ * bytes: the server's writes then block once the socket's buffers are full.
+ */
+async function stuckStream(port: number) {
+  const socket = await Deno.connect({ hostname: "127.0.0.1", port });
+  const body = new Uint8Array([0, 0, 0, 0, 2, ...new TextEncoder().encode("{}")]);
+  const head = `POST /example.v1.GreeterService/Greetings HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+    `Content-Type: application/connect+json\r\nConnect-Protocol-Version: 1\r\nContent-Length: ${body.length}\r\n\r\n`;
+  await socket.write(new Uint8Array([...new TextEncoder().encode(head), ...body]));
+  const decoder = new TextDecoder();
+  let text = "";
+  const buffer = new Uint8Array(64 * 1024);
+  const readUntil = async (needle: string) => {
+    while (!text.includes(needle)) {
+      const n = await socket.read(buffer);
+      if (n === null) throw new Error(`the stream ended before "${needle}": ${text.slice(-300)}`);
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+      if (text.length > 1_000_000) text = text.slice(-100_000);
+    }
+    return text;
+  };
+  await readUntil("the initial greeting");
+  return { readUntil, close: () => socket.close() };
+}
+
+async function refusal(
+  client: ReturnType<typeof clientFrom>["client"],
+  signal: AbortSignal,
+): Promise<ConnectError> {
+  try {
+    await openStream(client, signal);
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("the stream was not refused");
+}
+
+Deno.test({
+  name:
+    "subscriptions: bounded per client and in all; a subscriber that stops reading is dropped, not the process",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "dendrite-subscriptions-" });
+    const program = new ProgramProcess("program", ["--role=all"], {
+      DATA_DIR: dataDir,
+      PORT: "0",
+      AXON_PORT: "0",
+      AXON_HTTP_PORT: "0",
+      AXON_HOST: "127.0.0.1",
+      DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
+      DENDRITE_ADMIN_PASSWORD: "subscriptions-test-password",
+      SUBSCRIPTIONS_MAX: String(MAX_TOTAL),
+      SUBSCRIPTIONS_PER_CLIENT: String(PER_CLIENT),
+      SUBSCRIPTION_BUFFER: String(BUFFER),
+      LOG_LEVEL: "info",
+      NO_COLOR: "1",
+    }, { denoArgs: ["--v8-flags=--max-old-space-size=128"] });
+    const stop = new AbortController();
+    const clients: ReturnType<typeof clientFrom>[] = [];
+    try {
+      const soma = await program.waitFor((r) => r.msg === "soma listening", "soma listening");
+      const api = await program.waitFor((r) => r.msg === "listening", "the api listening");
+      const apiPort = Number(api.port);
+      const somaPort = Number(soma.port);
+      const greeters = new Greeters();
+      await append(somaPort, [greeters.greeted("g-0", "the initial greeting")]);
+      const [a, b] = [clientFrom(apiPort, "127.0.0.1"), clientFrom(apiPort, "127.0.0.2")];
+      clients.push(a, b);
+
+      // Wait until the projection has the initial greeting, so every stream starts with a message.
+      await eventually(
+        async () => {
+          for await (const _ of a.client.search({ query: "initial" })) return true;
+          return false;
+        },
+        20_000,
+        "the initial greeting",
+      );
+
+      const slow = await stuckStream(apiPort);
+      const fromA = [];
+      for (let i = 1; i < PER_CLIENT; i++) fromA.push(await openStream(a.client, stop.signal));
+      const perClient = await refusal(a.client, stop.signal);
+      assertEquals(perClient.code, Code.ResourceExhausted, perClient.message);
+      assert(perClient.message.includes("from this client"), perClient.message);
+      const fromB = [];
+      for (let i = 0; i < MAX_TOTAL - PER_CLIENT; i++) fromB.push(await openStream(b.client, stop.signal));
+      const total = await refusal(b.client, stop.signal);
+      assertEquals(total.code, Code.ResourceExhausted, total.message);
+      assert(total.message.includes("in all"), total.message);
+
+      // Every reader but `slow` reads everything.
+      const readers = [...fromA, ...fromB].map(async (stream) => {
+        let seen = 0;
+        while (seen < UPDATES) {
+          const next = await stream.next();
+          if (next.done) throw new Error(`a reader's stream ended after ${seen} updates`);
+          if ((next.value as Greeting).message.startsWith("update ")) seen++;
+        }
+        return seen;
+      });
+      const reading = Promise.all(readers);
+      reading.catch(() => {}); // awaited below
+      for (let sent = 0; sent < UPDATES; sent += BATCH) {
+        const batch = [];
+        for (let i = sent; i < sent + BATCH; i++) {
+          batch.push(greeters.greeted(`g-${1 + (i % 50)}`, `update ${i} ${FILLER}`));
+        }
+        await append(somaPort, batch);
+      }
+      assertEquals(await reading, new Array(MAX_TOTAL - 1).fill(UPDATES));
+
+      // The slow one was dropped: its slot is free again, and reading it ends in a clear error.
+      const again = await openStream(b.client, stop.signal);
+      await again.return?.();
+      const end = await slow.readUntil("fell too far behind");
+      assert(end.includes('"code":"resource_exhausted"'), end.slice(-300));
+      assert(!end.includes(`update ${UPDATES - 1} `), "the stuck stream did not get every update");
+      slow.close();
+      const health = await fetch(`http://127.0.0.1:${apiPort}/healthz`);
+      assertEquals(health.status, 200, "the process still serves");
+      await health.body?.cancel();
+    } finally {
+      stop.abort();
+      for (const { sessions } of clients) sessions.abort();
+      const status = await program.stop();
+      assertEquals(status.code, 0, program.tail());
+    }
+  },
+});
