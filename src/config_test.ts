@@ -60,6 +60,9 @@ Deno.test("parseConfig() sees --help and -h", () => {
 Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting", () => {
   const cases: [string[], Record<string, string>, string, string][] = [
     [["--port=http"], {}, "--port", "port number"],
+    [[], { SUBSCRIPTIONS_MAX: "0" }, "SUBSCRIPTIONS_MAX", "whole number above 0"],
+    [[], { SUBSCRIPTION_BUFFER: "many" }, "SUBSCRIPTION_BUFFER", "whole number above 0"],
+    [[], { PROCESSOR_CLAIM_TIMEOUT_MS: "1.5" }, "PROCESSOR_CLAIM_TIMEOUT_MS", "whole number above 0"],
     [[], { PORT: "70000" }, "PORT", "port number"],
     [[], { PORT: "-1" }, "PORT", "port number"],
     [["--role=web"], {}, "--role", 'Unknown role "web"'],
@@ -108,4 +111,19 @@ Deno.test("parseConfig() keeps soma on loopback for every role and reads its lim
     "SOMA_HEADER_TIMEOUT_MS",
   );
   assert(error instanceof ConfigError && error.setting === "SOMA_HEADER_TIMEOUT_MS", String(error));
+});
+
+Deno.test("parseConfig() reads the subscription bounds and the processor's claim settings", () => {
+  const defaults = parseConfig([], {});
+  assertEquals(defaults.subscriptions, { maxTotal: 200, maxPerClient: 20, buffer: 1024 });
+  assertEquals([defaults.processorClaimTimeoutMs, defaults.processorOwner], [10_000, undefined]);
+  const set = parseConfig([], {
+    SUBSCRIPTIONS_MAX: "50",
+    SUBSCRIPTIONS_PER_CLIENT: "5",
+    SUBSCRIPTION_BUFFER: "64",
+    PROCESSOR_CLAIM_TIMEOUT_MS: "60000",
+    PROCESSOR_OWNER: "projection-1",
+  });
+  assertEquals(set.subscriptions, { maxTotal: 50, maxPerClient: 5, buffer: 64 });
+  assertEquals([set.processorClaimTimeoutMs, set.processorOwner], [60_000, "projection-1"]);
 });
