@@ -15,6 +15,7 @@ import {
   LEGACY_REVISION,
   openQueryModel,
   type RunningProgram,
+  somaHeaders,
   startProgramProcess,
 } from "./program.ts";
 
@@ -30,7 +31,9 @@ function legacy(greeterId: string, message: string) {
 async function deadLetters(
   program: RunningProgram,
 ): Promise<{ error: boolean; letters?: DeadLetterSummary }> {
-  const response = await fetch(`http://127.0.0.1:${program.httpPort}/v1/processors`);
+  const response = await fetch(`http://127.0.0.1:${program.httpPort}/v1/processors`, {
+    headers: somaHeaders,
+  });
   const views = await response.json() as ProcessorView[];
   const instance = views.find((v) => v.name === GREETER_PROJECTION)?.instances.find((i) => i.local);
   return { error: instance?.error ?? false, letters: instance?.deadLetters };
@@ -41,7 +44,7 @@ async function act(program: RunningProgram, processor: string, sequence: string,
     `http://127.0.0.1:${program.httpPort}/v1/processors/${encodeURIComponent(processor)}/dead-letters/${
       encodeURIComponent(sequence)
     }/${action}`,
-    { method: "POST" },
+    { method: "POST", headers: somaHeaders },
   );
   return { status: response.status, body: await response.json() };
 }
@@ -93,10 +96,10 @@ Deno.test({
       const early = await act(first, GREETER_PROJECTION, "g-1", "retry");
       assertEquals([early.status, early.body.handled, early.body.remaining], [409, 0, 2]);
       assert(String(early.body.error).startsWith("SerializationError"), early.body.error);
-      const page = await (await fetch(`http://127.0.0.1:${first.httpPort}/`)).text();
+      const page = await (await fetch(`http://127.0.0.1:${first.httpPort}/dashboard.js`)).text();
       assert(
         page.includes("Dead letters") && page.includes("/dead-letters/"),
-        "the page has the dead-letter section",
+        "the dashboard has the dead-letter view",
       );
 
       assertEquals((await first.process.stop("SIGKILL")).signal, "SIGKILL");

@@ -14,6 +14,12 @@ import { type Event, EventSchema } from "../../src/gen/axon/event_pb.ts";
 import { events, RawClient } from "../soma/raw_client.ts";
 import { ProgramProcess } from "../roles/processes.ts";
 
+/** soma's access token in these tests (`AXON_TOKEN`): gRPC calls and the status surface need it. */
+export const SOMA_TOKEN = "processing-test-token";
+
+/** Headers of a call to soma's status surface. */
+export const somaHeaders = { "AxonIQ-Access-Token": SOMA_TOKEN };
+
 /** A running program process with its soma ports. */
 export interface RunningProgram {
   readonly process: ProgramProcess;
@@ -34,6 +40,7 @@ export async function startProgramProcess(
     AXON_PORT: "0",
     AXON_HTTP_PORT: "0",
     AXON_HOST: "127.0.0.1",
+    AXON_TOKEN: SOMA_TOKEN,
     LOG_LEVEL: "info",
     NO_COLOR: "1",
     ...env,
@@ -77,7 +84,7 @@ export class Greeters {
 
 /** Appends events in one transaction through soma's gRPC event store. */
 export async function append(port: number, batch: readonly Event[]): Promise<void> {
-  const client = new RawClient(port);
+  const client = new RawClient(port, { token: SOMA_TOKEN });
   try {
     await client.clientStream(events.appendEvent, batch);
   } finally {

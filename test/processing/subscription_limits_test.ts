@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { GreeterService, type Greeting } from "../../src/gen/example/v1/greeter_pb.ts";
 import { ProgramProcess } from "../roles/processes.ts";
-import { append, Greeters } from "./program.ts";
+import { append, Greeters, SOMA_TOKEN } from "./program.ts";
 
 const MAX_TOTAL = 6;
 const PER_CLIENT = 4;
@@ -93,6 +93,7 @@ Deno.test({
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       AXON_HOST: "127.0.0.1",
+      AXON_TOKEN: SOMA_TOKEN,
       DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
       DENDRITE_ADMIN_PASSWORD: "subscriptions-test-password",
       SUBSCRIPTIONS_MAX: String(MAX_TOTAL),
