@@ -97,7 +97,14 @@ type Closer = () => Promise<void> | void;
 function openQueryStores(
   config: ProgramConfig,
   synchronous: Synchronous | undefined,
-): { tokenStore: TokenStore; documentStore: DocumentStore; deadLetters: DeadLetterQueue; close: Closer } {
+): {
+  tokenStore: TokenStore;
+  documentStore: DocumentStore;
+  deadLetters: DeadLetterQueue;
+  /** True when tokens and the model commit in one transaction (one SQLite database). */
+  shared: boolean;
+  close: Closer;
+} {
   if (config.elasticsearchUrl) {
     const client = new Client({ node: config.elasticsearchUrl.href });
     const letters = new Sqlite(join(config.dataDir, "dead-letters.sqlite"), { synchronous });
@@ -105,6 +112,7 @@ function openQueryStores(
       tokenStore: new ElasticsearchTokenStore({ client }),
       documentStore: new ElasticsearchDocumentStore({ client }),
       deadLetters: new SqliteDeadLetterQueue({ sqlite: letters }),
+      shared: false,
       close: async () => {
         letters.close();
         await client.close();
@@ -116,6 +124,7 @@ function openQueryStores(
     tokenStore: new SqliteTokenStore({ sqlite }),
     documentStore: new SqliteDocumentStore({ sqlite }),
     deadLetters: new SqliteDeadLetterQueue({ sqlite }),
+    shared: true,
     close: () => sqlite.close(),
   };
 }
@@ -248,6 +257,7 @@ export async function startProgram(
           segments: PROJECTION_SEGMENTS,
           owner: config.processorOwner ?? await processorOwner(config.dataDir),
           claimTimeoutMs: config.processorClaimTimeoutMs,
+          tokenInUnitOfWork: stores.shared,
           onError: onProcessorError,
         },
       );

@@ -66,6 +66,13 @@ export interface ProcessorOptions {
    * are what is ready: a live tail handles events as they come; a catch-up gets full batches (one commit each).
    */
   readonly batchSize?: number;
+  /**
+   * The token store joins the projection's unit of work (e.g. `SqliteTokenStore` and `SqliteDocumentStore` on one
+   * `Sqlite`): each batch's token is stored inside the batch's transaction, so model changes and progress commit
+   * together and a crash never redelivers a committed batch (exactly-once). Default false: the token is stored
+   * after the unit (at-least-once; projection writes must be idempotent).
+   */
+  readonly tokenInUnitOfWork?: boolean;
   /** Store the token at the latest this long after an event was handled (default 200 ms). */
   readonly flushIntervalMs?: number;
   /** A claim not extended for this long may be taken over (default 10 s). */
@@ -674,17 +681,26 @@ export class TrackingProcessor {
     if (mine.length > 0) {
       const transactional = this.projection.unitOfWork !== undefined;
       const unit = this.projection.unitOfWork?.bind(this.projection) ?? ((work) => work());
+      const next = batch[batch.length - 1].token;
+      const withToken = transactional && this.#options.tokenInUnitOfWork === true;
+      const token = this.#tokenOf(worker, next);
       let done = 0;
-      try {
-        await unit(async () => {
+      const run = () =>
+        unit(async () => {
           for (const record of mine) {
             await this.#handleOnce(worker, record, signal);
             done++;
           }
+          if (withToken) {
+            await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
+          }
         });
+      try {
+        if (withToken) await this.#inFlushOrder(worker, () => run().then(() => this.#stored(worker, token)));
+        else await run();
         worker.error = undefined;
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (signal.aborted || error instanceof ClaimError) throw error;
         // A unit of work was rolled back: handle its events again one by one (without one: go on from the
         // failing event), so only the failing event is retried and, in the end, dead-lettered.
         for (const record of mine.slice(transactional ? 0 : done)) {
@@ -773,8 +789,7 @@ export class TrackingProcessor {
     this.#deadLettered++;
   }
 
-  #tokenOf(worker: Worker): TrackingToken {
-    const position = worker.position;
+  #tokenOf(worker: Worker, position = worker.position): TrackingToken {
     return {
       index: position,
       ...(worker.replayUntil !== undefined && position < worker.replayUntil
@@ -807,15 +822,27 @@ export class TrackingProcessor {
       clearTimeout(worker.flushTimer);
       worker.flushTimer = undefined;
     }
-    worker.flushing = worker.flushing.catch(() => undefined).then(async () => {
-      const position = worker.position;
-      if (position === worker.stored) return;
-      const token = this.#tokenOf(worker);
-      await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
-      worker.stored = position;
-      if (token.replayUntil === undefined) worker.replayUntil = undefined;
+    return this.#inFlushOrder(worker, async () => {
+      if (worker.position > worker.stored) await this.#store(worker, worker.position);
     });
+  }
+
+  /** Runs `step` after the worker's earlier flushes (a batch storing its own token runs here too). */
+  #inFlushOrder(worker: Worker, step: () => Promise<void>): Promise<void> {
+    worker.flushing = worker.flushing.catch(() => undefined).then(step);
     return worker.flushing;
+  }
+
+  async #store(worker: Worker, position: number): Promise<void> {
+    const token = this.#tokenOf(worker, position);
+    await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
+    this.#stored(worker, token);
+  }
+
+  /** Notes a token as committed. */
+  #stored(worker: Worker, token: TrackingToken): void {
+    worker.stored = Math.max(worker.stored, token.index);
+    if (token.replayUntil === undefined) worker.replayUntil = undefined;
   }
 
   #report(error: unknown, segment: number, token: number): void {

@@ -50,6 +50,8 @@ export interface GreeterOptions {
   readonly owner?: string;
   /** A claim not extended for this long may be taken over by another instance (default 10 s). */
   readonly claimTimeoutMs?: number;
+  /** The token store joins the document store's unit of work (one SQLite database): exactly-once projection. */
+  readonly tokenInUnitOfWork?: boolean;
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
 }
 
@@ -94,6 +96,7 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
         initialSegments: options.segments,
         owner: options.owner,
         claimTimeoutMs: options.claimTimeoutMs,
+        tokenInUnitOfWork: options.tokenInUnitOfWork,
         onError: options.onError,
       });
       registrations.push(...await registerGreeterQueries(ports.queryBus, model));
