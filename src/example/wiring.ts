@@ -194,6 +194,7 @@ export async function startProgram(
         synchronous: options.synchronous,
         accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
         limits: config.somaLimits,
+        subscriptionLimits: config.subscriptions,
         tls: await readTls(config),
         local: { clientId, component: COMPONENT },
         onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),

@@ -19,10 +19,13 @@ import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import {
   type CommandBus,
+  DEFAULT_SUBSCRIPTION_LIMITS,
   type EventStore,
   MessageRegistry,
   type QueryBus,
   SqliteEventStore,
+  SubscriptionLimiter,
+  type SubscriptionLimits,
   type Synchronous,
 } from "../dendrite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
@@ -113,6 +116,11 @@ export interface SomaOptions {
   readonly tls?: { readonly cert: string; readonly key: string; readonly clientCa?: string };
   /** Connection limits and timeouts of both listeners (defaults in `DEFAULT_LIMITS`). */
   readonly limits?: SomaLimits;
+  /**
+   * Live subscription queries of gRPC clients, per client id and in all (default `DEFAULT_SUBSCRIPTION_LIMITS`);
+   * beyond them a subscription completes exceptionally with AXONIQ-1900.
+   */
+  readonly subscriptionLimits?: SubscriptionLimits;
   /** Server heartbeats to clients reporting version ≥ 4.2.1 (default 1 000 ms; 0 disables heartbeats). */
   readonly heartbeatIntervalMs?: number;
   /** A heartbeat-capable client silent this long is dropped (default 5 000 ms). */
@@ -253,7 +261,14 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   );
   server.addService(
     lenientRequests(grpcService(QueryService), maxMessageSize),
-    queryService({ router: queryRouter, registry, queryTimeoutMs: options.queryTimeoutMs, nodeName, track }),
+    queryService({
+      router: queryRouter,
+      registry,
+      queryTimeoutMs: options.queryTimeoutMs,
+      nodeName,
+      track,
+      subscriptions: new SubscriptionLimiter(options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS),
+    }),
   );
   server.addService(
     lenientRequests(eventStoreDefinition(), maxMessageSize),

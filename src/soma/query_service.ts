@@ -6,7 +6,12 @@
  */
 import { create } from "@bufbuild/protobuf";
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
-import { AxonErrorCode, type MessageRegistry } from "../dendrite/mod.ts";
+import {
+  AxonErrorCode,
+  type MessageRegistry,
+  type SubscriptionLimiter,
+  SubscriptionLimitError,
+} from "../dendrite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
 import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
 import { instructionAck } from "../dendrite/axon/wire.ts";
@@ -69,6 +74,8 @@ export interface QueryServiceOptions {
   readonly streamingWindow?: number;
   /** Updates that may wait for caller permits before the subscription fails (default 10 000). */
   readonly subscriptionBuffer?: number;
+  /** Bounds live subscription queries per client id and in all (beyond: completed exceptionally, AXONIQ-1900). */
+  readonly subscriptions?: SubscriptionLimiter;
   readonly nodeName: string;
   /** Registers a handler stream so soma can close it; returns an unregister. */
   readonly track: (clientId: () => string, close: () => void) => () => void;
@@ -370,7 +377,14 @@ export function queryService(
     let permits = 0;
     let ended = false;
     const waiting: SubscriptionQueryResponse[] = [];
-    const mine = new Set<string>();
+    /** This stream's live subscriptions, with the release of their limiter lease. */
+    const mine = new Map<string, () => void>();
+    const forget = (id: string): boolean => {
+      const release = mine.get(id);
+      mine.delete(id);
+      release?.();
+      return release !== undefined;
+    };
     const controller = new AbortController();
     const flush = () => {
       while (permits > 0 && waiting.length > 0 && !ended) {
@@ -395,8 +409,10 @@ export function queryService(
       if (ended) return;
       ended = true;
       controller.abort(new DOMException("Subscription stream ended", "AbortError"));
-      for (const id of mine) router.closeSubscription(id);
-      mine.clear();
+      for (const id of [...mine.keys()]) {
+        forget(id);
+        router.closeSubscription(id);
+      }
       if (error) call.emit("error", error);
       else call.end();
     };
@@ -408,7 +424,7 @@ export function queryService(
       const sink: SubscriptionSink = {
         update: (update) => send(id, { case: "update", value: toWireUpdate(update, registry) }),
         complete: () => {
-          mine.delete(id);
+          forget(id);
           router.closeSubscription(id);
           send(id, {
             case: "complete",
@@ -420,7 +436,7 @@ export function queryService(
           });
         },
         completeExceptionally: (error) => {
-          mine.delete(id);
+          forget(id);
           router.closeSubscription(id);
           send(id, {
             case: "completeExceptionally",
@@ -435,8 +451,17 @@ export function queryService(
         },
       };
       const { deadline: _deadline, priority: _priority, streaming: _streaming, ...query } = routed;
-      if (router.openSubscription({ id, query: { ...query, id } }, sink)) mine.add(id);
+      let release = () => {};
+      try {
+        release = options.subscriptions?.acquire(query.clientId) ?? release;
+      } catch (error) {
+        if (!(error instanceof SubscriptionLimitError)) throw error;
+        const refusal = { code: error.code, message: error.message, details: [], location: options.nodeName };
+        return sink.completeExceptionally(refusal);
+      }
+      if (router.openSubscription({ id, query: { ...query, id } }, sink)) mine.set(id, release);
       else {
+        release();
         sink.completeExceptionally({
           code: AxonErrorCode.QUERY_DUPLICATED,
           message: `Subscription "${id}" already exists`,
@@ -466,7 +491,7 @@ export function queryService(
           break;
         case "unsubscribe": {
           const id = request.value.subscriptionIdentifier;
-          if (mine.delete(id)) router.closeSubscription(id);
+          if (forget(id)) router.closeSubscription(id);
           break;
         }
         case "getInitialResult":
