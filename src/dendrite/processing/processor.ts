@@ -22,8 +22,7 @@
 import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
 import { ClaimError, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
-import type { MessageRegistry } from "../core/registry.ts";
-import { type EventStore, streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
+import { streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
 import { type DeadLetter, type DeadLetterQueue, describeError } from "./dead_letter.ts";
 import {
   type DeadLetterSummary,
@@ -39,99 +38,10 @@ import {
   segmentMatches,
   splitSegment,
 } from "./segment.ts";
-import type { TokenStore, TrackingToken } from "./token_store.ts";
+import type { TrackingToken } from "./token_store.ts";
 
-/** What to do with an event whose handler keeps failing. */
-export interface PoisonPolicy {
-  /** Handler attempts before the event is dead-lettered (default 10). */
-  readonly maxAttempts?: number;
-  /** "dead-letter" (default): park it and go on; "block": retry forever (the segment stalls). */
-  readonly policy?: "dead-letter" | "block";
-}
-
-export interface ProcessorOptions {
-  readonly eventStore: EventStore;
-  readonly tokenStore: TokenStore;
-  readonly registry: MessageRegistry;
-  /**
-   * This instance's claim owner id (default: a fresh UUID). Give a stable one (e.g. role + host + data directory)
-   * so that a restarted instance takes its own segments back at once instead of waiting for its old claims to
-   * expire; two live instances must never share one.
-   */
-  readonly owner?: string;
-  /** Segments created when the processor has none yet (default 1). */
-  readonly initialSegments?: number;
-  /**
-   * The most events handled per batch (one unit of work) and before the token is stored (default 5,000). Batches
-   * are what is ready: a live tail handles events as they come; a catch-up gets full batches (one commit each).
-   */
-  readonly batchSize?: number;
-  /**
-   * The token store joins the projection's unit of work (e.g. `SqliteTokenStore` and `SqliteDocumentStore` on one
-   * `Sqlite`): each batch's token is stored inside the batch's transaction, so model changes and progress commit
-   * together and a crash never redelivers a committed batch (exactly-once). Default false: the token is stored
-   * after the unit (at-least-once; projection writes must be idempotent).
-   */
-  readonly tokenInUnitOfWork?: boolean;
-  /** Store the token at the latest this long after an event was handled (default 200 ms). */
-  readonly flushIntervalMs?: number;
-  /** A claim not extended for this long may be taken over (default 10 s). */
-  readonly claimTimeoutMs?: number;
-  /** How often to extend claims, rebalance and look for unclaimed segments (default claimTimeout / 3). */
-  readonly claimIntervalMs?: number;
-  /** The most segments this instance claims (default: no limit besides the fair share). */
-  readonly maxSegments?: number;
-  /** Share segments fairly with other live instances (default true). */
-  readonly balance?: boolean;
-  /** Back-off for a failing handler (defaults 100 ms doubling to 30 s). */
-  readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
-  readonly poison?: PoisonPolicy;
-  /**
-   * Where poison events go: a required choice of the composition root (a durable one such as
-   * `SqliteDeadLetterQueue` in production; `InMemoryDeadLetterQueue` loses the letters, and the events queued behind
-   * them, on restart).
-   */
-  readonly deadLetters: DeadLetterQueue;
-  /** The clock claims are judged by; must agree with the token store's (default Date.now). */
-  readonly now?: () => number;
-  /** Where handler and store errors are reported (default console.error). Processing goes on regardless. */
-  readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
-}
-
-/** What a segment worker is doing (maps onto Axon's `SegmentStatus`). */
-export interface SegmentStatus {
-  readonly segment: number;
-  readonly mask: number;
-  /** Axon's `one_part_of`: mask + 1. */
-  readonly onePartOf: number;
-  /** Token of the last handled (or skipped) event; -1 before the first. */
-  readonly position: number;
-  /** True once the segment reached the head of the stream as it was when the worker started. */
-  readonly caughtUp: boolean;
-  /** True while re-processing events up to `replayUntil` after a reset. */
-  readonly replaying: boolean;
-  readonly replayUntil?: number;
-  /** The handler error being retried, as "ErrorName: message" (Axon's `error_state`). */
-  readonly error?: string;
-}
-
-/** This instance's view of the processor (maps onto Axon's `EventProcessorInfo`). */
-export interface ProcessorStatus {
-  readonly name: string;
-  readonly owner: string;
-  /** Axon's processor mode. */
-  readonly mode: "Tracking";
-  readonly running: boolean;
-  /** True when any segment reports an error. */
-  readonly error: boolean;
-  /** The most segments this instance claims now (fair share, capped by maxSegments). */
-  readonly claimLimit: number;
-  /** Live instances sharing the processor (including this one) at the last check. */
-  readonly members: number;
-  /** Events this instance dead-lettered since it was created. */
-  readonly deadLettered: number;
-  readonly segments: readonly SegmentStatus[];
-}
+export type { PoisonPolicy, ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
+import type { ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
 
 interface Worker {
   segment: Segment;
