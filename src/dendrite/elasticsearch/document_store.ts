@@ -1,17 +1,20 @@
 /**
- * Elasticsearch DocumentStore: one index per collection (`<prefix><collection>`), explicit mappings (the
- * collection's text fields analysed like the shared search syntax's `words()`: letters and digits, lower-cased;
- * other strings keyword; numbers and booleans as Elasticsearch maps them), bulk writes for `putMany`, the
- * caller's ids as `_id` (derived from events upstream, so replays overwrite), JSON always built by the client.
+ * Elasticsearch DocumentStore: one index per collection (`<prefix><collection>`), explicit mappings that need
+ * only Elasticsearch's core modules (see `mappings.ts`: the words are cut by the shared `words()`, so searches
+ * agree with SQLite on the minimal and the full distribution alike), the caller's ids as `_id` (derived from
+ * events upstream, so replays overwrite), JSON always built by the client.
  *
  * Documents are stored under `doc` next to an `order` field (insertion order for `list()` without `orderBy`;
- * a replaced document moves to the end, unlike SQLite where it keeps its place). Searches map the shared syntax
- * (`parseSearch`) onto `simple_query_string` with AND, phrases and prefixes only, so results agree with SQLite.
- * Reads that search (`list`, `search`, `count`) refresh the index first when this store wrote since the last
- * refresh (read-your-writes in one process); other processes' writes show within the refresh interval.
+ * a replaced document moves to the end, unlike SQLite where it keeps its place).
+ *
+ * Visibility: every write is visible to every reader, in any process, when it returns — writes go out with
+ * `refresh: true`. A unit of work ({@link ElasticsearchDocumentStore.unitOfWork}, one per batch of events)
+ * gathers its writes and sends them as one `_bulk` request at its end, so a batch costs one request and one
+ * refresh, and a query answered after the batch (e.g. right after a live update is published) sees it.
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Client, estypes } from "@elastic/elasticsearch";
 import {
   checkFieldName,
@@ -21,55 +24,9 @@ import {
   type Found,
   type JsonObject,
   type ListOptions,
-  parseSearch,
 } from "../documents/document_store.ts";
-import { ensureIndex, statusOf } from "./errors.ts";
-
-/** The stored document. */
-interface Stored<T> {
-  doc: T;
-  order: number;
-}
-
-/** The analysis settings every collection index gets: a tokenizer that splits like `words()`. */
-export const ANALYSIS_SETTINGS = {
-  analysis: {
-    tokenizer: { dendrite_words: { type: "pattern", pattern: "[^\\p{L}\\p{N}]+" } },
-    analyzer: { dendrite_text: { type: "custom", tokenizer: "dendrite_words", filter: ["lowercase"] } },
-  },
-} as const;
-
-/** The mappings of a collection with the given text fields. */
-export function collectionMappings(textFields: readonly string[]): Record<string, unknown> {
-  const properties: Record<string, unknown> = {};
-  for (const field of textFields) {
-    properties[field] = {
-      type: "text",
-      analyzer: "dendrite_text",
-      fields: { keyword: { type: "keyword", ignore_above: 1024 } },
-    };
-  }
-  return {
-    dynamic_templates: [
-      {
-        strings: {
-          path_match: "doc.*",
-          match_mapping_type: "string",
-          mapping: { type: "keyword", ignore_above: 1024 },
-        },
-      },
-    ],
-    properties: { order: { type: "long" }, doc: { properties } },
-  };
-}
-
-/** The `simple_query_string` of a search in the shared syntax, or undefined when it has no terms. */
-export function toSimpleQueryString(query: string): string | undefined {
-  const { phrases, prefixes } = parseSearch(query);
-  // parseSearch keeps letters and digits only, so no operator character reaches Elasticsearch.
-  const parts = [...phrases.map((p) => `"${p.join(" ")}"`), ...prefixes.map((p) => `${p}*`)];
-  return parts.length > 0 ? parts.join(" ") : undefined;
-}
+import { ensureIndex, sendBulk, statusOf } from "./errors.ts";
+import { collectionMappings, indexedWords, type StoredDocument, toSearchQuery } from "./mappings.ts";
 
 let lastOrder = 0;
 /** Increasing order values, also across stores in one process (ms × 1000 + a counter). */
@@ -78,43 +35,80 @@ function nextOrder(): number {
   return lastOrder;
 }
 
+/** The writes of a running unit of work, sent as one bulk request when it ends. */
+class Unit {
+  readonly operations: unknown[] = [];
+  /** `index\u0000id` → the document written in this unit (null: deleted), for reads inside the unit. */
+  readonly written = new Map<string, JsonObject | null>();
+}
+
+/** What a collection needs from its store. */
+interface StoreContext {
+  readonly client: Client;
+  /** The unit of work the caller runs in, if any. */
+  current(): Unit | undefined;
+  /** Sends the current unit's writes now (before a read that must see them). */
+  flush(unit: Unit): Promise<void>;
+  /** Whether the server has `_delete_by_query` (undefined: not known yet). */
+  deleteByQuery: boolean | undefined;
+}
+
+/** The server has no such endpoint (a module the minimal distribution leaves out). */
+function isMissingEndpoint(error: unknown): boolean {
+  const status = statusOf(error);
+  return (status === 400 || status === 404 || status === 405) && String(error).includes("no handler found");
+}
+
+const key = (index: string, id: string) => `${index}\u0000${id}`;
+
 class ElasticsearchCollection<T extends JsonObject> implements Collection<T> {
   readonly name: string;
   readonly index: string;
-  readonly #client: Client;
+  readonly #context: StoreContext;
   readonly #textFields: readonly string[];
   #ready: Promise<void> | undefined;
-  #dirty = false;
 
-  constructor(client: Client, name: string, index: string, options: CollectionOptions) {
-    this.#client = client;
+  constructor(context: StoreContext, name: string, index: string, options: CollectionOptions) {
+    this.#context = context;
     this.name = name;
     this.index = index;
     this.#textFields = (options.textFields ?? []).map(checkFieldName);
   }
 
+  get #client(): Client {
+    return this.#context.client;
+  }
+
   #ensure(): Promise<void> {
-    this.#ready ??= ensureIndex(this.#client, this.index, {
-      settings: ANALYSIS_SETTINGS,
-      mappings: collectionMappings(this.#textFields),
-    }).catch((error) => {
-      this.#ready = undefined;
-      throw error;
-    });
+    this.#ready ??= ensureIndex(this.#client, this.index, { mappings: collectionMappings() }).catch(
+      (error) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
     return this.#ready;
   }
 
-  async #fresh(): Promise<void> {
+  /** Index and read ready: the current unit's writes are sent first, so a read inside a unit sees them. */
+  async #readable(): Promise<void> {
     await this.#ensure();
-    if (!this.#dirty) return;
-    this.#dirty = false;
-    await this.#client.indices.refresh({ index: this.index });
+    const unit = this.#context.current();
+    if (unit) await this.#context.flush(unit);
+  }
+
+  #stored(document: T): StoredDocument<T> {
+    const stored = { doc: document, order: nextOrder() };
+    return this.#textFields.length > 0
+      ? { ...stored, words: indexedWords(document, this.#textFields) }
+      : stored;
   }
 
   async get(id: string): Promise<T | undefined> {
+    const written = this.#context.current()?.written.get(key(this.index, id));
+    if (written !== undefined) return written === null ? undefined : written as T;
     await this.#ensure();
     try {
-      const found = await this.#client.get<Stored<T>>({ index: this.index, id });
+      const found = await this.#client.get<StoredDocument<T>>({ index: this.index, id });
       return found.found && found._source ? found._source.doc : undefined;
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
@@ -122,36 +116,33 @@ class ElasticsearchCollection<T extends JsonObject> implements Collection<T> {
     }
   }
 
-  async put(id: string, document: T): Promise<void> {
-    await this.#ensure();
-    this.#dirty = true;
-    await this.#client.index({ index: this.index, id, document: { doc: document, order: nextOrder() } });
+  put(id: string, document: T): Promise<void> {
+    return this.putMany([{ id, document }]);
   }
 
   async putMany(entries: readonly { readonly id: string; readonly document: T }[]): Promise<void> {
     if (entries.length === 0) return;
     await this.#ensure();
-    this.#dirty = true;
-    const operations: unknown[] = [];
+    const unit = this.#context.current();
+    const operations = unit?.operations ?? [];
     for (const { id, document } of entries) {
-      operations.push({ index: { _index: this.index, _id: id } }, { doc: document, order: nextOrder() });
+      operations.push({ index: { _index: this.index, _id: id } }, this.#stored(document));
+      unit?.written.set(key(this.index, id), document);
     }
-    const result = await this.#client.bulk({ operations });
-    if (result.errors) {
-      const failed = result.items.find((item) => item.index?.error)?.index;
-      throw new Error(
-        `Bulk write to "${this.index}" failed for "${failed?._id}": ${
-          failed?.error?.reason ?? failed?.error?.type
-        }`,
-      );
-    }
+    if (!unit) await sendBulk(this.#client, operations, true);
   }
 
   async delete(id: string): Promise<boolean> {
     await this.#ensure();
-    this.#dirty = true;
+    const unit = this.#context.current();
+    if (unit) {
+      const existed = (await this.get(id)) !== undefined;
+      unit.operations.push({ delete: { _index: this.index, _id: id } });
+      unit.written.set(key(this.index, id), null);
+      return existed;
+    }
     try {
-      await this.#client.delete({ index: this.index, id });
+      await this.#client.delete({ index: this.index, id, refresh: true });
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -159,46 +150,34 @@ class ElasticsearchCollection<T extends JsonObject> implements Collection<T> {
     }
   }
 
-  #sortField(field: string): string {
-    checkFieldName(field);
-    return this.#textFields.includes(field) ? `doc.${field}.keyword` : `doc.${field}`;
-  }
-
   async list(options: ListOptions = {}): Promise<Found<T>[]> {
-    await this.#fresh();
+    await this.#readable();
     const order: estypes.SortOrder = options.descending ? "desc" : "asc";
-    const sort: estypes.SortCombinations[] = options.orderBy
-      ? [{ [this.#sortField(options.orderBy)]: { order, unmapped_type: "keyword" } } as estypes.SortOptions, {
-        order: { order },
-      }]
-      : [{ order: { order } }];
-    const result = await this.#client.search<Stored<T>>({
-      index: this.index,
+    const sort: estypes.SortCombinations[] = [{ order: { order } }];
+    if (options.orderBy) {
+      const field = `doc.${checkFieldName(options.orderBy)}`;
+      sort.unshift({ [field]: { order, unmapped_type: "keyword" } });
+    }
+    return await this.#hits({
       query: { match_all: {} },
       sort,
       from: options.offset ?? 0,
-      size: options.limit ?? 100,
+      size: options.limit,
     });
-    return result.hits.hits.flatMap((hit) =>
-      hit._source ? [{ id: hit._id!, document: hit._source.doc }] : []
-    );
   }
 
   async search(query: string, options: { readonly limit?: number } = {}): Promise<Found<T>[]> {
-    const text = toSimpleQueryString(query);
+    const text = toSearchQuery(query);
     if (!text || this.#textFields.length === 0) return [];
-    await this.#fresh();
-    const result = await this.#client.search<Stored<T>>({
+    await this.#readable();
+    return await this.#hits({ query: text, size: options.limit });
+  }
+
+  async #hits(request: Omit<estypes.SearchRequest, "index">): Promise<Found<T>[]> {
+    const result = await this.#client.search<StoredDocument<T>>({
+      ...request,
       index: this.index,
-      query: {
-        simple_query_string: {
-          query: text,
-          fields: this.#textFields.map((f) => `doc.${f}`),
-          default_operator: "and",
-          flags: "PHRASE|PREFIX|WHITESPACE",
-        },
-      },
-      size: options.limit ?? 100,
+      size: request.size ?? 100,
     });
     return result.hits.hits.flatMap((hit) =>
       hit._source ? [{ id: hit._id!, document: hit._source.doc }] : []
@@ -206,18 +185,42 @@ class ElasticsearchCollection<T extends JsonObject> implements Collection<T> {
   }
 
   async count(): Promise<number> {
-    await this.#fresh();
+    await this.#readable();
     return (await this.#client.count({ index: this.index })).count;
   }
 
+  /**
+   * Deletes every document: with `_delete_by_query` where the server has it (the `reindex` module of a full
+   * distribution), else — the minimal distribution — by reading the ids in pages and deleting them in bulk.
+   */
   async clear(): Promise<void> {
-    await this.#ensure();
-    await this.#client.deleteByQuery({
-      index: this.index,
-      query: { match_all: {} },
-      refresh: true,
-      conflicts: "proceed",
-    });
+    await this.#readable();
+    if (this.#context.deleteByQuery !== false) {
+      try {
+        await this.#client.deleteByQuery({
+          index: this.index,
+          query: { match_all: {} },
+          refresh: true,
+          conflicts: "proceed",
+        });
+        this.#context.deleteByQuery = true;
+        return;
+      } catch (error) {
+        if (this.#context.deleteByQuery === true || !isMissingEndpoint(error)) throw error;
+        this.#context.deleteByQuery = false;
+      }
+    }
+    for (;;) {
+      const page = await this.#client.search({
+        index: this.index,
+        _source: false,
+        sort: ["_doc"],
+        size: 5_000,
+      });
+      if (page.hits.hits.length === 0) return;
+      const operations = page.hits.hits.map((hit) => ({ delete: { _index: this.index, _id: hit._id } }));
+      await sendBulk(this.#client, operations, true);
+    }
   }
 }
 
@@ -243,10 +246,22 @@ export class ElasticsearchDocumentStore implements DocumentStore {
   readonly #client: Client;
   readonly #prefix: string;
   readonly #collections = new Map<string, ElasticsearchCollection<JsonObject>>();
+  readonly #context = new AsyncLocalStorage<Unit>();
+  #unit: { readonly unit: Unit; readonly done: Promise<void> } | undefined;
+  readonly #store: StoreContext;
 
   constructor(options: ElasticsearchDocumentStoreOptions) {
     this.#client = options.client;
     this.#prefix = options.indexPrefix ?? "dendrite-";
+    this.#store = {
+      client: this.#client,
+      current: () => {
+        const unit = this.#context.getStore();
+        return unit !== undefined && unit === this.#unit?.unit ? unit : undefined;
+      },
+      flush: (unit) => this.#flush(unit),
+      deleteByQuery: undefined,
+    };
   }
 
   /** The index of a collection; throws when the name cannot be an index name. */
@@ -261,9 +276,37 @@ export class ElasticsearchDocumentStore implements DocumentStore {
   collection<T extends JsonObject>(name: string, options: CollectionOptions = {}): Collection<T> {
     let collection = this.#collections.get(name);
     if (!collection) {
-      collection = new ElasticsearchCollection(this.#client, name, this.indexOf(name), options);
+      collection = new ElasticsearchCollection(this.#store, name, this.indexOf(name), options);
       this.#collections.set(name, collection);
     }
     return collection as unknown as Collection<T>;
+  }
+
+  /**
+   * Runs `work` as one unit: its writes are gathered and sent as one `_bulk` request (with `refresh: true`) when
+   * it resolves, and dropped when it rejects. Reads inside the unit see its writes (`get` at once; `list`,
+   * `search` and `count` send the gathered writes first). Units run one at a time; a unit inside a unit joins
+   * it. Elasticsearch has no transactions: when the bulk request fails part-way, the refused documents are named
+   * in a `BulkWriteError` and the others are written (projections write idempotently, so the batch is re-run).
+   */
+  async unitOfWork<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#store.current()) return await work();
+    while (this.#unit) await this.#unit.done;
+    let finish!: () => void;
+    const unit = new Unit();
+    this.#unit = { unit, done: new Promise<void>((resolve) => (finish = resolve)) };
+    try {
+      const result = await this.#context.run(unit, work);
+      await this.#flush(unit);
+      return result;
+    } finally {
+      this.#unit = undefined;
+      finish();
+    }
+  }
+
+  async #flush(unit: Unit): Promise<void> {
+    const operations = unit.operations.splice(0);
+    await sendBulk(this.#client, operations, true);
   }
 }

@@ -23,7 +23,7 @@ export function errorTypeOf(error: unknown): string | undefined {
 export async function ensureIndex(
   client: import("@elastic/elasticsearch").Client,
   index: string,
-  body: { mappings: Record<string, unknown>; settings?: Record<string, unknown> },
+  body: { mappings: object; settings?: Record<string, unknown> },
 ): Promise<void> {
   try {
     await client.indices.create({ index, ...body });
@@ -31,4 +31,59 @@ export async function ensureIndex(
     if (statusOf(error) === 400 && errorTypeOf(error) === "resource_already_exists_exception") return;
     throw error;
   }
+}
+
+/** One write Elasticsearch refused in a bulk request. */
+export interface RejectedWrite {
+  readonly index: string;
+  readonly id: string;
+  readonly status: number;
+  /** The Elasticsearch error type, e.g. `document_parsing_exception`. */
+  readonly type: string;
+  readonly reason: string;
+}
+
+/**
+ * Elasticsearch refused some writes of a bulk request (a mapping conflict, a rejected item). The others were
+ * written; nothing is dropped silently: the error names every refused document.
+ */
+export class BulkWriteError extends Error {
+  readonly rejected: readonly RejectedWrite[];
+  readonly total: number;
+
+  constructor(rejected: readonly RejectedWrite[], total: number) {
+    const shown = rejected.slice(0, 5).map((r) =>
+      `"${r.id}" in ${r.index} (${r.status} ${r.type}: ${r.reason})`
+    );
+    const more = rejected.length > shown.length ? `, and ${rejected.length - shown.length} more` : "";
+    super(`Elasticsearch refused ${rejected.length} of ${total} writes: ${shown.join(", ")}${more}`);
+    this.name = "BulkWriteError";
+    this.rejected = rejected;
+    this.total = total;
+  }
+}
+
+/** Sends a bulk request and throws a {@link BulkWriteError} naming every item Elasticsearch refused. */
+export async function sendBulk(
+  client: import("@elastic/elasticsearch").Client,
+  operations: readonly unknown[],
+  refresh: boolean,
+): Promise<void> {
+  if (operations.length === 0) return;
+  const result = await client.bulk({ operations: operations as unknown[], refresh });
+  if (!result.errors) return;
+  const rejected: RejectedWrite[] = [];
+  for (const item of result.items) {
+    for (const outcome of Object.values(item)) {
+      if (!outcome?.error) continue;
+      rejected.push({
+        index: outcome._index,
+        id: outcome._id ?? "",
+        status: outcome.status,
+        type: outcome.error.type,
+        reason: outcome.error.reason ?? "",
+      });
+    }
+  }
+  throw new BulkWriteError(rejected, result.items.length);
 }

@@ -14,10 +14,13 @@
  * @module
  */
 export { ElasticsearchTokenStore, type ElasticsearchTokenStoreOptions } from "./token_store.ts";
+export { ElasticsearchDocumentStore, type ElasticsearchDocumentStoreOptions } from "./document_store.ts";
 export {
-  ANALYSIS_SETTINGS,
   collectionMappings,
-  ElasticsearchDocumentStore,
-  type ElasticsearchDocumentStoreOptions,
-  toSimpleQueryString,
-} from "./document_store.ts";
+  indexedWords,
+  type StoredDocument,
+  toSearchQuery,
+  WORDS_ANALYZER,
+  WORDS_FIELD,
+} from "./mappings.ts";
+export { BulkWriteError, type RejectedWrite } from "./errors.ts";
