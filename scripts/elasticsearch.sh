@@ -6,6 +6,7 @@
 #   scripts/elasticsearch.sh start   # prints the URL (last line of stdout); exit 0 once the cluster is healthy
 #   scripts/elasticsearch.sh stop    # stops it and removes its temp directory
 #   scripts/elasticsearch.sh java    # prints the Java 21+ home it would use, or fails saying why
+#   scripts/elasticsearch.sh pid     # prints the process id of the server JVM (for fault tests: kill -STOP …)
 #
 #   export ELASTICSEARCH_URL=$(scripts/elasticsearch.sh start) && deno task test; scripts/elasticsearch.sh stop
 #
@@ -91,8 +92,15 @@ stop() {
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
   fi
-  local tmp
+  local tmp server
   tmp=$(cat "$STATE/dir" 2>/dev/null || true)
+  server=$(cat "$tmp/server.pid" 2>/dev/null || true)
+  if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+    kill -CONT "$server" 2>/dev/null || true
+    kill -TERM "$server" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$server" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$server" 2>/dev/null && kill -KILL "$server" 2>/dev/null || true
+  fi
   [ -n "$tmp" ] && rm -rf "$tmp"
   rm -rf "$STATE"
   say "stopped"
@@ -124,7 +132,7 @@ start() {
   echo "$dir" >"$STATE/dir"
   local url="http://127.0.0.1:$port"
   local -a env=(ES_JAVA_HOME="$java" ES_PATH_CONF="$dir/config" ES_TMPDIR="$dir/tmp" ES_JAVA_OPTS="-Xms512m -Xmx512m")
-  local -a cmd=("$home/bin/elasticsearch" -Expack.security.enabled=false -Ediscovery.type=single-node
+  local -a cmd=("$home/bin/elasticsearch" -p "$dir/server.pid" -Expack.security.enabled=false -Ediscovery.type=single-node
     -Ehttp.host=127.0.0.1 -Ehttp.port="$port" -Etransport.host=127.0.0.1 -Etransport.port=0
     -Epath.data="$data" -Epath.logs="$dir/logs" -Ecluster.name=dendrite-test
     -Ecluster.routing.allocation.disk.threshold_enabled=false)
@@ -161,12 +169,19 @@ start() {
   return 1
 }
 
+server_pid() {
+  local dir
+  dir=$(cat "$STATE/dir" 2>/dev/null) || { say "not running"; return 1; }
+  cat "$dir/server.pid"
+}
+
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
 java) find_java ;;
+pid) server_pid ;;
 *)
-  echo "usage: $0 start|stop|java" >&2
+  echo "usage: $0 start|stop|java|pid" >&2
   exit 2
   ;;
 esac

@@ -54,6 +54,8 @@ export interface Config {
   readonly axonTlsCaFile?: string;
   /** Elasticsearch for query models and tokens instead of SQLite (`ELASTICSEARCH_URL`). */
   readonly elasticsearchUrl?: URL;
+  /** Prefix of the Elasticsearch indices (`ELASTICSEARCH_INDEX_PREFIX`, default `dendrite-`). */
+  readonly elasticsearchIndexPrefix?: string;
   /** TLS on the HTTP listener (`TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither). */
   readonly tls?: TlsConfig;
   readonly logLevel: LogLevel;
@@ -122,6 +124,7 @@ Environment:
   SOMA_KEEPALIVE_TIME_MS, SOMA_KEEPALIVE_TIMEOUT_MS  soma: gRPC ping interval and answer deadline (10000, 5000)
   AXON_TLS_CA_FILE            PEM CA file: connect to AXON_SERVER over TLS, verifying it
   ELASTICSEARCH_URL           Elasticsearch for query models and tokens instead of SQLite
+  ELASTICSEARCH_INDEX_PREFIX  prefix of the Elasticsearch indices (default dendrite-)
   TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1) and gRPC over
                               TLS on the embedded Axon-API server
   DENDRITE_ADMIN_PASSWORD     password of user "admin" (default: generated into DIR/secure/admin-password)
@@ -308,6 +311,7 @@ export function parseConfig(
     elasticsearchUrl: elasticsearch === undefined
       ? undefined
       : parseHttpUrl("ELASTICSEARCH_URL", elasticsearch),
+    elasticsearchIndexPrefix: nonEmpty(env.ELASTICSEARCH_INDEX_PREFIX),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     logLevel,
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),

@@ -82,6 +82,7 @@ export type ProgramConfig =
     | "axonToken"
     | "axonTlsCaFile"
     | "elasticsearchUrl"
+    | "elasticsearchIndexPrefix"
     | "tls"
     | "rootKeyModule"
   >
@@ -106,11 +107,13 @@ function openQueryStores(
   close: Closer;
 } {
   if (config.elasticsearchUrl) {
-    const client = new Client({ node: config.elasticsearchUrl.href });
+    // A bounded request time, so a hung server shows as an error (and a back-off) rather than a stall.
+    const client = new Client({ node: config.elasticsearchUrl.href, requestTimeout: 30_000 });
+    const indexPrefix = config.elasticsearchIndexPrefix ?? "dendrite-";
     const letters = new Sqlite(join(config.dataDir, "dead-letters.sqlite"), { synchronous });
     return {
-      tokenStore: new ElasticsearchTokenStore({ client }),
-      documentStore: new ElasticsearchDocumentStore({ client }),
+      tokenStore: new ElasticsearchTokenStore({ client, index: `${indexPrefix}tokens` }),
+      documentStore: new ElasticsearchDocumentStore({ client, indexPrefix }),
       deadLetters: new SqliteDeadLetterQueue({ sqlite: letters }),
       shared: false,
       close: async () => {
