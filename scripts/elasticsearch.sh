@@ -13,7 +13,8 @@
 # Environment: ES_STATE_DIR (where start records the running instance; default a fixed path under the temp
 # directory, so one instance per user), ES_VERSION (default 9.1.5), ES_JAVA_HOME (else JAVA_HOME, else the
 # newest JDK under /usr/lib/jvm, when 21 or newer), ES_START_TIMEOUT (seconds, default 180), ES_PORT (default:
-# a free port), ES_DATA_DIR (keep data here instead of the temp directory, e.g. to restart on the same data).
+# a free port), ES_DATA_DIR (keep data here instead of the temp directory, e.g. to restart on the same data;
+# its parents must be traversable by the server's user).
 # Elasticsearch refuses to run as root: as root the server runs as the system user `esrun` (created if
 # needed); otherwise as the current user. Exit codes: 1 failure (with the log tail), 3 no Java 21+ or Maven.
 set -euo pipefail
