@@ -1,6 +1,7 @@
 /**
  * Query-side benchmarks: catch-up rate of the greeter projection into the SQLite query model (in-process) next to
- * a raw sequential read of the same events, and aggregate load time with a long history and snapshots on
+ * a raw sequential read of the same events; with ELASTICSEARCH_URL, the same catch-up into Elasticsearch next to a
+ * raw `_bulk` and Search p99 there (`query_elasticsearch.ts`); and aggregate load time with a long history and snapshots on
  * against a short aggregate.
  *
  * `deno run -A test/bench/query.ts` prints the table.
@@ -28,6 +29,7 @@ import { type BenchRow, formatTable } from "./harness.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { startSoma } from "../../src/soma/mod.ts";
 import { spawnReady } from "../child.ts";
+import { benchElasticsearch } from "./query_elasticsearch.ts";
 
 const CATCH_UP_EVENTS = 100_000;
 const GREETERS = 100;
@@ -94,6 +96,7 @@ async function catchUp(
     const rate = (last + 1) / ((performance.now() - t0) / 1000);
     await processor.stop();
     const viaSoma = await catchUpThroughSoma(dir, events, registry, last);
+    const elasticsearch = await benchElasticsearch(events, registry, last, GREETERS);
     return [
       { scenario: "raw sequential read (SQLite event store)", metric: "events/s", value: rawRate },
       {
@@ -126,6 +129,7 @@ async function catchUp(
         value: viaSoma.child,
         limit: { name: "in-process catch-up", value: rate },
       },
+      ...elasticsearch,
     ];
   } finally {
     query.close();
