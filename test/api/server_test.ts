@@ -142,6 +142,7 @@ Deno.test("main: starts with security, says where the admin password is, logs no
       // generated admin password (empty means unset).
       DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
       DENDRITE_ADMIN_PASSWORD: "",
+      ELASTICSEARCH_URL: "", // SQLite, even when the suite runs with ELASTICSEARCH_URL set
     },
     stdout: "piped",
     stderr: "piped",

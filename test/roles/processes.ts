@@ -31,7 +31,9 @@ export class ProgramProcess {
     this.name = name;
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", ...(options.denoArgs ?? []), options.script ?? MAIN, ...args],
-      env,
+      // SQLite unless the test asks for Elasticsearch: a developer's or CI's ELASTICSEARCH_URL must not put
+      // unrelated test programs into the same indices.
+      env: { ELASTICSEARCH_URL: "", ...env },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
