@@ -89,7 +89,11 @@ Deno.test({
         createConnectTransport({ baseUrl, httpVersion: "2", sessionManager: sessions }),
       );
       const segments = async () => {
-        const response = await fetch(`http://127.0.0.1:${somaUp.httpPort}/v1/processors`);
+        const token = await Deno.readTextFile(join(dir, "program", "secure", "soma-token"));
+        const response = await fetch(`http://127.0.0.1:${somaUp.httpPort}/v1/processors`, {
+          headers: { "axoniq-access-token": token.trim() },
+        });
+        if (!response.ok) throw new Error(`/v1/processors: ${response.status} ${await response.text()}`);
         const views = await response.json() as ProcessorView[];
         return views.flatMap((v) => v.instances.flatMap((i) => i.segments));
       };

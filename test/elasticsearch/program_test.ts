@@ -133,7 +133,11 @@ Deno.test({
       let processors = "";
       await eventually(
         async () => {
-          processors = await (await fetch(`http://127.0.0.1:${somaUp.httpPort}/v1/processors`)).text();
+          processors = await (await fetch(`http://127.0.0.1:${somaUp.httpPort}/v1/processors`, {
+            headers: {
+              "axoniq-access-token": (await Deno.readTextFile(join(dataDir, "secure", "soma-token"))).trim(),
+            },
+          })).text();
           return processors.includes(GREETER_PROJECTION);
         },
         20_000,
