@@ -284,8 +284,8 @@ export class ElasticsearchDocumentStore implements DocumentStore {
 
   /**
    * Runs `work` as one unit: its writes are gathered and sent as one `_bulk` request (with `refresh: true`) when
-   * it resolves, and dropped when it rejects. Reads inside the unit see its writes (`get` at once; `list`,
-   * `search` and `count` send the gathered writes first). Units run one at a time; a unit inside a unit joins
+   * it resolves; the writes not sent yet are dropped when it rejects. Reads inside the unit see its writes
+   * (`get` at once; `list`, `search`, `count` and `clear` send the gathered writes first, which then stay). Units run one at a time; a unit inside a unit joins
    * it. Elasticsearch has no transactions: when the bulk request fails part-way, the refused documents are named
    * in a `BulkWriteError` and the others are written (projections write idempotently, so the batch is re-run).
    */
