@@ -72,14 +72,28 @@ unpacked_home() {
   echo "$home"
 }
 
+# A free port below the kernel's ephemeral range: programs that listen on port 0 (tests running meanwhile) are
+# never handed it while the server boots, which takes tens of seconds before it binds.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
-    deno eval 'const l = Deno.listen({ hostname: "127.0.0.1", port: 0 }); console.log(l.addr.port); l.close();'
+  local low port
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 12000 ] || low=32768
+  for _ in $(seq 1 100); do
+    port=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+    if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  say "no free port found below $low"
+  return 1
 }
 
 log_tail() {
   local dir=$1
-  say "--- last lines of the log ($dir) ---"
+  say "--- first errors in the log ($dir) ---"
+  grep -m 5 -E "^(ERROR|Caused by|[a-z.]+Exception)|BindException|Exception:" "$dir/console.log" >&2 2>/dev/null || true
+  say "--- last lines of the log ---"
   tail -n 40 "$dir/console.log" >&2 2>/dev/null || true
 }
 
@@ -118,7 +132,7 @@ start() {
   java=$(find_java) || return 3
   fetch_zip || return $?
   home=$(unpacked_home)
-  port=${ES_PORT:-$(free_port)}
+  port=${ES_PORT:-$(free_port)} || return 1
   dir=$(mktemp -d "${TMPDIR:-/tmp}/dendrite-es.XXXXXX")
   data=${ES_DATA_DIR:-$dir/data}
   mkdir -p "$dir/logs" "$dir/tmp" "$data"
