@@ -7,6 +7,7 @@
  */
 import { Client } from "@elastic/elasticsearch";
 import {
+  InMemoryDeadLetterQueue,
   type MessageRegistry,
   newMessageId,
   type SqliteEventStore,
@@ -72,6 +73,7 @@ export async function benchElasticsearch(
     const processor = new TrackingProcessor(greeterProjection(model), {
       eventStore: events,
       tokenStore: new ElasticsearchTokenStore({ client, index: `${prefix}tokens` }),
+      deadLetters: new InMemoryDeadLetterQueue(),
       registry,
     });
     const t0 = performance.now();

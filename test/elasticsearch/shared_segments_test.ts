@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import {
   type EventRecord,
+  InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
   type JsonObject,
@@ -162,6 +163,7 @@ Deno.test({
       const rebuild = new TrackingProcessor(greeterProjection(greeterModel(rebuilt)), {
         eventStore: events,
         tokenStore: new InMemoryTokenStore(),
+        deadLetters: new InMemoryDeadLetterQueue(),
         registry,
         initialSegments: 1,
       });
@@ -183,6 +185,7 @@ Deno.test({
       const replayer = new TrackingProcessor(greeterProjection(greeterModel(live)), {
         eventStore: events,
         tokenStore: tokens,
+        deadLetters: new InMemoryDeadLetterQueue(),
         registry,
         owner: "replayer",
         initialSegments: 4,
