@@ -124,7 +124,7 @@ Deno.test({
       );
       for (let round = 10; round < 20; round++) await appendRound(events, sequences, round);
       const midway = await events.lastToken();
-      await eventually(() => caughtUp(midway), 30_000, "both processes caught up");
+      await eventually(() => caughtUp(midway), 60_000, "both processes caught up");
       assert(a.handled() > 0 && b.handled() > 0, `a handled ${a.handled()}, b ${b.handled()}`);
 
       b.child.kill("SIGKILL");
@@ -138,9 +138,11 @@ Deno.test({
       );
       const takeover = Date.now() - killedAt;
       console.log(`takeover after kill -9: ${takeover} ms (claim timeout ${CLAIM_TIMEOUT_MS} ms)`);
-      assert(takeover <= CLAIM_TIMEOUT_MS + 2 * CLAIM_INTERVAL_MS + 3_000, `takeover took ${takeover} ms`);
+      // B's last extension was at most one interval before the kill; A notices within one more interval; the
+      // rest is slack for a loaded machine (claims are stamped by the processes' clocks, checked by requests).
+      assert(takeover <= CLAIM_TIMEOUT_MS + 2 * CLAIM_INTERVAL_MS + 5_000, `takeover took ${takeover} ms`);
       const last = await events.lastToken();
-      await eventually(() => caughtUp(last), 30_000, "a caught up with every segment");
+      await eventually(() => caughtUp(last), 60_000, "a caught up with every segment");
       a.child.kill("SIGTERM");
       assertEquals((await a.child.status).code, 0, await a.stderr);
 
@@ -153,7 +155,7 @@ Deno.test({
       );
       await appendRound(events, sequences, 30);
       const end = await events.lastToken();
-      await eventually(() => caughtUp(end), 30_000, "c caught up");
+      await eventually(() => caughtUp(end), 60_000, "c caught up");
       c.child.kill("SIGTERM");
       assertEquals((await c.child.status).code, 0, await c.stderr);
       await c.stdout;
