@@ -119,7 +119,7 @@ Deno.test({
           return o.length === 4 && o.filter((x) => x === "a").length === 2 &&
             o.filter((x) => x === "b").length === 2;
         },
-        40_000,
+        60_000,
         "a and b holding two segments each",
       );
       for (let round = 10; round < 20; round++) await appendRound(events, sequences, round);
@@ -133,7 +133,7 @@ Deno.test({
       for (let round = 20; round < 30; round++) await appendRound(events, sequences, round);
       await eventually(
         async () => (await owners()).every((x) => x === "a"),
-        30_000,
+        60_000,
         "a owning every segment",
       );
       const takeover = Date.now() - killedAt;
@@ -150,7 +150,7 @@ Deno.test({
       const c = start("c");
       await eventually(
         async () => (await owners()).every((x) => x === "c"),
-        30_000,
+        60_000,
         "c owning every segment",
       );
       await appendRound(events, sequences, 30);
@@ -194,7 +194,7 @@ Deno.test({
       });
       await replayer.reset();
       await replayer.start();
-      await replayer.caughtUp(end, AbortSignal.timeout(30_000));
+      await replayer.caughtUp(end, AbortSignal.timeout(60_000));
       await replayer.stop();
       assertEquals(await allDocuments(live), expected);
       assert((await versionOf(someId))! > before!, "the greeting was written again by the replay");
