@@ -13,6 +13,7 @@ export const GREETER_POLICY: AuthPolicy = {
     "example.v1.GreeterService/Search",
     "example.v1.GreeterService/Greetings",
     "example.v1.GreeterService/GetStatus",
+    "example.v1.GreeterService/WatchStatus",
   ],
   roles: {
     "example.v1.GreeterService/Record": ["admin"],
