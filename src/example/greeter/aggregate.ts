@@ -72,15 +72,19 @@ export const Greeter = defineAggregate({
     }
   },
 
-  result(command, state, events) {
-    if (command.$typeName !== "example.v1.GreetCommand") {
-      return create(domain.RecordingStateSchema, { recording: state.recording });
-    }
-    const greeted = events[0];
-    return create(GreetingSchema, {
-      id: greeted.id,
-      message: greeted.payload.$typeName === "example.v1.GreetedEvent" ? greeted.payload.message : "",
-      greetedAt: BigInt(greeted.timestamp),
-    });
+  // One entry per command: a command added to `commands` without its result does not compile.
+  results: {
+    "example.v1.GreetCommand": (_command, _state, events) => {
+      const greeted = events[0];
+      return create(GreetingSchema, {
+        id: greeted.id,
+        message: greeted.payload.$typeName === "example.v1.GreetedEvent" ? greeted.payload.message : "",
+        greetedAt: BigInt(greeted.timestamp),
+      });
+    },
+    "example.v1.RecordCommand": (_command, state) =>
+      create(domain.RecordingStateSchema, { recording: state.recording }),
+    "example.v1.StopCommand": (_command, state) =>
+      create(domain.RecordingStateSchema, { recording: state.recording }),
   },
 });

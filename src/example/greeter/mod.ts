@@ -25,6 +25,17 @@ export * from "./projection.ts";
 /** The default greeter (the API greets this one). */
 export const DEFAULT_GREETER = "main";
 
+/**
+ * Where a process's tracking processors are listed and steered: soma's status surface in embedded mode, the
+ * connector's control channel when the process joins a server. The composition root puts it into the ports, and
+ * every processor started on those ports registers itself, so a new one shows on the dashboard with no extra
+ * call.
+ */
+export interface ProcessorHost {
+  /** Lists the processor and lets actions reach it; returns the unregister. */
+  registerProcessor(processor: TrackingProcessor): () => void;
+}
+
 /** The ports the greeter needs. */
 export interface GreeterPorts {
   readonly commandBus: CommandBus;
@@ -37,6 +48,8 @@ export interface GreeterPorts {
   readonly documentStore?: DocumentStore;
   /** Needed for the projection role: where its poison events and the events queued behind them are kept. */
   readonly deadLetters?: DeadLetterQueue;
+  /** Where processors started on these ports register (none: they run unlisted, e.g. in unit tests). */
+  readonly processors?: ProcessorHost;
 }
 
 export interface GreeterOptions {
@@ -73,6 +86,7 @@ export interface GreeterRuntime {
 export async function startGreeter(ports: GreeterPorts, options: GreeterOptions): Promise<GreeterRuntime> {
   const registrations: Registration[] = [];
   let processor: TrackingProcessor | undefined;
+  let unregister = () => {};
   try {
     if (options.command) {
       const { registrations: handlers } = await registerAggregate(ports.commandBus, Greeter, {
@@ -101,6 +115,7 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
       });
       registrations.push(...await registerGreeterQueries(ports.queryBus, model));
       await processor.start();
+      unregister = ports.processors?.registerProcessor(processor) ?? unregister;
     }
   } catch (error) {
     await Promise.allSettled(registrations.map((r) => r.cancel()));
@@ -109,6 +124,7 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
   return {
     processor,
     async stop() {
+      unregister();
       await Promise.allSettled(registrations.map((r) => r.cancel()));
       await processor?.stop();
     },
