@@ -115,7 +115,8 @@ export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
  */
 export type SearchRequest = Message<"example.v1.SearchRequest"> & {
   /**
-   * Full-text query (SQLite FTS5 or Elasticsearch simple_query_string syntax, see README).
+   * Full-text query: words that must all match, "quoted phrases" and prefix*, the same on every store (see
+   * docs/query-side.md, section "Search syntax").
    *
    * @generated from field: string query = 1;
    */
@@ -235,7 +236,8 @@ export const GreetingSchema: GenMessage<Greeting> = /*@__PURE__*/
  */
 export const GreeterService: GenService<{
   /**
-   * Greet records a greeting. Refused with FAILED_PRECONDITION (domain code EX001) while the greeter is stopped.
+   * Greet records a greeting of 1 to 1000 characters (Unicode code points, after trimming; else INVALID_ARGUMENT,
+   * domain code EX002). Refused with FAILED_PRECONDITION (domain code EX001) while the greeter is stopped.
    *
    * @generated from rpc example.v1.GreeterService.Greet
    */
