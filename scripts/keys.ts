@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import { initRootKey, RootKeyExistsError } from "../src/example/security/root_key.ts";
 
-const usage = "Usage: deno task keys init [--force] [--data-dir DIR]  (DIR defaults to DATA_DIR, else ./data)";
+const usage =
+  "Usage: deno task keys init [--force] [--data-dir DIR]  (DIR defaults to DATA_DIR, else ./data)";
 
 function parse(
   args: readonly string[],
