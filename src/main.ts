@@ -63,7 +63,11 @@ async function run(config: Config, logger: Logger): Promise<number> {
     logger.info("stopped");
     return 0;
   } catch (error) {
-    if (!started) await dataFiles.undo();
+    if (!started) {
+      await dataFiles.undo().catch((cleanup) =>
+        logger.warn("could not remove the files of the failed start", errorFields(cleanup))
+      );
+    }
     if (starting.signal.aborted) {
       logger.info("stopped before start-up finished");
       return 0;

@@ -85,9 +85,20 @@ async function sqliteFiles(dataDir: string): Promise<Set<string>> {
   return names;
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /**
- * Notes the SQLite files in `dataDir` before start-up; `undo()` removes the ones created since (after a failed
- * start, when every store is closed again).
+ * Notes the SQLite files in `dataDir` before start-up; `undo()` removes the ones created since, and the folder
+ * itself when this start created it and it is empty again (after a failed start, when every store is closed).
+ * Returns the names it removed.
  *
  * @example
  * ```ts ignore
@@ -96,11 +107,16 @@ async function sqliteFiles(dataDir: string): Promise<Set<string>> {
  * ```
  */
 export async function noteDataFiles(dataDir: string): Promise<{ undo(): Promise<string[]> }> {
+  const existed = await exists(dataDir);
   const before = await sqliteFiles(dataDir);
   return {
     async undo() {
       const created = [...await sqliteFiles(dataDir)].filter((name) => !before.has(name));
-      for (const name of created) await Deno.remove(join(dataDir, name)).catch(() => {});
+      for (const name of created) await Deno.remove(join(dataDir, name));
+      if (!existed && await exists(dataDir)) {
+        const left = await Array.fromAsync(Deno.readDir(dataDir));
+        if (left.length === 0) await Deno.remove(dataDir);
+      }
       return created;
     },
   };
