@@ -14,27 +14,17 @@ import {
   registerAggregate,
   type Registration,
   type TokenStore,
-  TrackingProcessor,
+  type TrackingProcessor,
 } from "../../dendrite/mod.ts";
 import { Greeter } from "./aggregate.ts";
 import { greeterModel, greeterProjection, registerGreeterQueries } from "./projection.ts";
+import { type ProcessorHost, type StartedProcessor, startProcessor } from "../processors.ts";
 
 export { Greeter, GreeterErrors, MAX_GREETING_LENGTH } from "./aggregate.ts";
 export * from "./projection.ts";
 
 /** The default greeter (the API greets this one). */
 export const DEFAULT_GREETER = "main";
-
-/**
- * Where a process's tracking processors are listed and steered: soma's status surface in embedded mode, the
- * connector's control channel when the process joins a server. The composition root puts it into the ports, and
- * every processor started on those ports registers itself, so a new one shows on the dashboard with no extra
- * call.
- */
-export interface ProcessorHost {
-  /** Lists the processor and lets actions reach it; returns the unregister. */
-  registerProcessor(processor: TrackingProcessor): () => void;
-}
 
 /** The ports the greeter needs. */
 export interface GreeterPorts {
@@ -85,8 +75,7 @@ export interface GreeterRuntime {
  */
 export async function startGreeter(ports: GreeterPorts, options: GreeterOptions): Promise<GreeterRuntime> {
   const registrations: Registration[] = [];
-  let processor: TrackingProcessor | undefined;
-  let unregister = () => {};
+  let started: StartedProcessor | undefined;
   try {
     if (options.command) {
       const { registrations: handlers } = await registerAggregate(ports.commandBus, Greeter, {
@@ -102,31 +91,30 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
         );
       }
       const model = greeterModel(ports.documentStore);
-      processor = new TrackingProcessor(greeterProjection(model, ports.queryBus), {
-        eventStore: ports.eventStore,
-        tokenStore: ports.tokenStore,
-        deadLetters: ports.deadLetters,
-        registry: ports.registry,
-        initialSegments: options.segments,
-        owner: options.owner,
-        claimTimeoutMs: options.claimTimeoutMs,
-        tokenInUnitOfWork: options.tokenInUnitOfWork,
-        onError: options.onError,
-      });
       registrations.push(...await registerGreeterQueries(ports.queryBus, model));
-      await processor.start();
-      unregister = ports.processors?.registerProcessor(processor) ?? unregister;
+      // Listed on the ports' processor host (the dashboard) by startProcessor itself.
+      started = await startProcessor(
+        { ...ports, tokenStore: ports.tokenStore },
+        greeterProjection(model, ports.queryBus),
+        {
+          deadLetters: ports.deadLetters,
+          initialSegments: options.segments,
+          owner: options.owner,
+          claimTimeoutMs: options.claimTimeoutMs,
+          tokenInUnitOfWork: options.tokenInUnitOfWork,
+          onError: options.onError,
+        },
+      );
     }
   } catch (error) {
     await Promise.allSettled(registrations.map((r) => r.cancel()));
     throw error;
   }
   return {
-    processor,
+    processor: started?.processor,
     async stop() {
-      unregister();
       await Promise.allSettled(registrations.map((r) => r.cancel()));
-      await processor?.stop();
+      await started?.stop();
     },
   };
 }

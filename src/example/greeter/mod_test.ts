@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Sqlite, SqliteDocumentStore, SqliteTokenStore } from "../../dendrite/mod.ts";
+import { Sqlite, SqliteDeadLetterQueue, SqliteDocumentStore, SqliteTokenStore } from "../../dendrite/mod.ts";
 import { startSoma } from "../../soma/mod.ts";
 import { assertEquals } from "../../../test/assert.ts";
 import { exampleRegistry } from "../wiring.ts";
@@ -20,6 +20,7 @@ Deno.test("startGreeter() lists its processor on the ports' processor host (soma
       registry,
       tokenStore: new SqliteTokenStore({ sqlite }),
       documentStore: new SqliteDocumentStore({ sqlite }),
+      deadLetters: new SqliteDeadLetterQueue({ sqlite }),
       processors: soma,
     }, { command: true, projection: true });
     assertEquals((await names()).includes(GREETER_PROJECTION), true, "listed without an extra call");

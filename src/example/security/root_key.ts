@@ -139,9 +139,12 @@ async function writeKeyFiles(secureDir: string, pair: Ed25519KeyPair): Promise<v
   await Deno.writeTextFile(join(secureDir, SecureFiles.rootPublicKey), toBase64Url(pair.publicKeyRaw) + "\n");
 }
 
+/** Writes the module atomically (a temporary file renamed), so a process starting meanwhile never reads half. */
 async function writeModule(modulePath: string, name: string, publicKeyRaw: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(modulePath), { recursive: true });
-  await Deno.writeTextFile(modulePath, moduleSource(name, toBase64Url(publicKeyRaw)));
+  const temporary = `${modulePath}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, moduleSource(name, toBase64Url(publicKeyRaw)));
+  await Deno.rename(temporary, modulePath);
 }
 
 function checkModule(module: unknown, where: string): RootKeyModule["ROOT_KEY_MANAGER"] {
