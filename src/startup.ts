@@ -85,20 +85,9 @@ async function sqliteFiles(dataDir: string): Promise<Set<string>> {
   return names;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
 /**
- * Notes the SQLite files in `dataDir` before start-up; `undo()` removes the ones created since, and the folder
- * itself when this start created it and it is empty again (after a failed start, when every store is closed).
- * Returns the names it removed.
+ * Notes the SQLite files in `dataDir` before start-up; `undo()` removes the ones created since (after a failed
+ * start, when every store is closed) and returns their names. Keys under `secure/` stay: they belong to the folder.
  *
  * @example
  * ```ts ignore
@@ -107,16 +96,11 @@ async function exists(path: string): Promise<boolean> {
  * ```
  */
 export async function noteDataFiles(dataDir: string): Promise<{ undo(): Promise<string[]> }> {
-  const existed = await exists(dataDir);
   const before = await sqliteFiles(dataDir);
   return {
     async undo() {
       const created = [...await sqliteFiles(dataDir)].filter((name) => !before.has(name));
       for (const name of created) await Deno.remove(join(dataDir, name));
-      if (!existed && await exists(dataDir)) {
-        const left = await Array.fromAsync(Deno.readDir(dataDir));
-        if (left.length === 0) await Deno.remove(dataDir);
-      }
       return created;
     },
   };
