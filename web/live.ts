@@ -31,6 +31,9 @@ function waitOrAbort(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** How long a reopened stream must stay open, without a message, to count as live again. */
+const SETTLED_MS = 2_000;
+
 /** Exponential back-off with jitter, 250 ms up to 10 s. */
 function backoffMs(attempt: number): number {
   const ceiling = Math.min(10_000, 250 * 2 ** Math.min(attempt, 10));
@@ -49,10 +52,10 @@ async function follow<T>(
 ): Promise<void> {
   let attempt = 0;
   while (!signal.aborted) {
+    // A server stream with nothing to say yet gives no sign of life: the first one counts as live once it is
+    // open; after a failure, once a message came or it stayed open for a while (not while attempts fail fast).
+    const opened = setTimeout(() => onState("live"), attempt === 0 ? 0 : SETTLED_MS);
     try {
-      // A server stream with nothing to say yet gives no sign of life: it counts as live once it is open,
-      // until it fails.
-      onState("live");
       for await (const message of open(signal)) {
         attempt = 0;
         onState("live");
@@ -60,6 +63,8 @@ async function follow<T>(
       }
     } catch {
       // Dropped, or the server is away: reconnect below.
+    } finally {
+      clearTimeout(opened);
     }
     if (signal.aborted) return;
     onState("reconnecting");

@@ -4,7 +4,7 @@
  */
 import { createClient } from "@connectrpc/connect";
 import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
-import { assert } from "../assert.ts";
+import { assert, assertEquals } from "../assert.ts";
 import { startTestApp } from "../api/fixture.ts";
 import { CHROMIUM, CI, greet, greetingItem, launch, missing, openPage, TIMEOUT_MS } from "./browser.ts";
 import type { Page } from "playwright-core";
@@ -82,8 +82,17 @@ Deno.test({
       away.setDefaultTimeout(TIMEOUT_MS);
       await away.route("**/example.v1.GreeterService/Greetings", (route) => route.abort());
       await away.goto(t.url);
-      await badge(away).getByText("reconnecting").waitFor();
-      const awayStyle = await badgeStyle(away);
+      // Read the style in the same turn as the text, so a state change in between cannot mix them.
+      const awayStyle = await (await away.waitForFunction(() => {
+        const element = document.querySelector('[data-testid="live-state"]');
+        if (element?.textContent !== "reconnecting") return undefined;
+        const style = getComputedStyle(element);
+        return { color: style.color, background: style.backgroundColor };
+      })).jsonValue();
+      assert(awayStyle !== undefined);
+      // And it stays so while the attempts keep failing (it does not flash "live" at each one).
+      await away.waitForRequest("**/example.v1.GreeterService/Greetings");
+      assertEquals(await badge(away).textContent(), "reconnecting");
       assert(
         awayStyle.color !== liveStyle.color && awayStyle.background !== liveStyle.background,
         `reconnecting ${JSON.stringify(awayStyle)} looks like live ${JSON.stringify(liveStyle)}`,
