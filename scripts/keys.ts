@@ -1,6 +1,6 @@
 /**
  * `deno task keys init [--force] [--data-dir DIR]`: creates a fresh root key manager pair under `DIR/secure`
- * (default `data/secure`; private key mode 0600) and the git-ignored module
+ * (default `$DATA_DIR/secure`, else `data/secure`; private key mode 0600) and the git-ignored module
  * `src/example/security/root_key.generated.ts` that compiles its public key into the program.
  * Refuses to overwrite an existing key without `--force`. `--module PATH` writes the module elsewhere (tests).
  *
@@ -9,13 +9,14 @@
 import { join } from "node:path";
 import { initRootKey, RootKeyExistsError } from "../src/example/security/root_key.ts";
 
-const usage = "Usage: deno task keys init [--force] [--data-dir DIR]";
+const usage =
+  "Usage: deno task keys init [--force] [--data-dir DIR]  (DIR defaults to DATA_DIR, else ./data)";
 
 function parse(
   args: readonly string[],
 ): { command: string; force: boolean; dataDir: string; module?: string } {
   let force = false;
-  let dataDir = "data";
+  let dataDir = Deno.env.get("DATA_DIR")?.trim() || "data";
   let module: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {

@@ -270,11 +270,16 @@ export async function runLocal(ports: StackPorts, log: (line: string) => void = 
     for (const p of procs.slice(1)) stack.start({ ...p, env: { ...p.env, AXON_TOKEN: token } });
     const apiUp = await Promise.race([
       waitHealthy(`http://localhost:${ports.web}/healthz`, 60_000, health.signal),
-      stack.firstExit().then(() => false),
+      stack.firstExit(),
       stopped.promise.then(() => false),
     ]);
-    if (!apiUp) {
-      log("run-stack: the stack did not become healthy");
+    if (apiUp !== true) {
+      log(
+        typeof apiUp === "object"
+          ? `run-stack: ${apiUp.name} exited with code ${apiUp.code} before the stack became healthy; ` +
+            `its "Error:" line above says why`
+          : "run-stack: the stack did not become healthy",
+      );
       return 1;
     }
     log("run-stack: local stack is up (Ctrl-C stops it)");

@@ -9,10 +9,12 @@
  *
  * @module
  */
+import { setLogger as setGrpcLogger } from "@grpc/grpc-js";
 import { type Config, ConfigError, describeConfig, HELP, parseConfig } from "./config.ts";
 import { startProgram } from "./example/wiring.ts";
 import { buildUi, createLogger, type Logger } from "./server/mod.ts";
 import { errorFields } from "./server/log.ts";
+import { explainStartupError, noteDataFiles } from "./startup.ts";
 
 function shutdownSignals(): Deno.Signal[] {
   return Deno.build.os === "windows" ? ["SIGINT", "SIGBREAK"] : ["SIGINT", "SIGTERM"];
@@ -46,9 +48,12 @@ async function run(config: Config, logger: Logger): Promise<number> {
   const signals = nextShutdownSignal(logger);
   const starting = new AbortController();
   signals.signal.then(() => starting.abort(new DOMException("Shutdown requested", "AbortError")));
+  const dataFiles = await noteDataFiles(config.dataDir);
+  let started = false;
   try {
     const ui = config.roles.has("api") ? await buildUi() : undefined;
     const program = await startProgram(config, logger, { ui, signal: starting.signal });
+    started = true;
     try {
       const signal = await signals.signal;
       logger.info("shutting down", { signal });
@@ -58,11 +63,18 @@ async function run(config: Config, logger: Logger): Promise<number> {
     logger.info("stopped");
     return 0;
   } catch (error) {
+    if (!started) {
+      await dataFiles.undo().catch((cleanup) =>
+        logger.warn("could not remove the files of the failed start", errorFields(cleanup))
+      );
+    }
     if (starting.signal.aborted) {
       logger.info("stopped before start-up finished");
       return 0;
     }
-    logger.error("the program failed", errorFields(error));
+    const explained = started ? undefined : explainStartupError(error, config);
+    if (explained) console.error(`Error: ${explained}`);
+    else logger.error("the program failed", errorFields(error));
     return 1;
   } finally {
     signals.dispose();
@@ -83,6 +95,10 @@ async function main(): Promise<number> {
     return 0;
   }
   const logger = createLogger(config.logLevel);
+  // grpc-js writes its own errors to the console; make them JSON records like the rest of the output.
+  setGrpcLogger({
+    error: (...args: unknown[]) => logger.warn("grpc-js", { detail: args.map(String).join(" ") }),
+  });
   logger.info("configuration", describeConfig(config));
   return await run(config, logger);
 }

@@ -5,19 +5,19 @@
  * @module
  */
 import { render } from "preact";
-import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { useCallback, useMemo, useState } from "preact/hooks";
 import type { Greeting } from "../src/gen/example/v1/greeter_pb.ts";
 import {
   apiClients,
   type AuthClient,
   describeError,
   type GreeterClient,
+  isRefusal,
   isUnauthenticated,
 } from "./client.ts";
-import { useLiveGreetings } from "./live.ts";
+import { type Status, useLiveGreetings, useLiveStatus } from "./live.ts";
+import { characterCount, MAX_GREETING_LENGTH } from "../src/example/greeter/length.ts";
 import { isAdmin, SessionHolder, type SessionState, useSession } from "./session.ts";
-
-type Status = { readonly recording: boolean; readonly greetingCount: bigint };
 
 function time(greeting: Greeting): string {
   return new Date(Number(greeting.greetedAt)).toLocaleString();
@@ -122,7 +122,7 @@ function Recording(
     client: GreeterClient;
     status: Status | undefined;
     state: SessionState;
-    onChange: () => Promise<void>;
+    onChange: () => void;
     onError: (error: unknown) => void;
   },
 ) {
@@ -132,7 +132,7 @@ function Recording(
     setBusy(true);
     try {
       await (what === "record" ? client.record({}) : client.stop({}));
-      await onChange();
+      onChange();
     } catch (error) {
       onError(error);
     } finally {
@@ -148,7 +148,11 @@ function Recording(
       <div class="between">
         <p>
           Greeter is <strong class={`state ${recording}`} data-testid="recording-state">{recording}</strong>
-          {status !== undefined && <span class="count">{status.greetingCount.toString()} greetings</span>}
+          {status !== undefined && (
+            <span class="count" data-testid="greeting-count">
+              {status.greetingCount.toString()} greetings
+            </span>
+          )}
         </p>
         <div class="buttons">
           <button
@@ -173,41 +177,63 @@ function Recording(
 }
 
 function GreetForm(
-  { client, onGreeted, onError }: {
+  { client, status, onGreeted, onError }: {
     client: GreeterClient;
-    onGreeted: () => Promise<void>;
+    status: Status | undefined;
+    onGreeted: () => void;
     onError: (error: unknown) => void;
   },
 ) {
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<string | undefined>();
+  const stopped = status?.recording === false;
+  const length = characterCount(message.trim());
+  const tooLong = length > MAX_GREETING_LENGTH;
   const submit = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     try {
       await client.greet({ message });
       setMessage("");
-      await onGreeted();
+      setRefusal(undefined);
+      onGreeted();
     } catch (error) {
-      onError(error);
+      // A refusal of this greeting (stopped, too long) is said next to the form; anything else at the top.
+      if (isRefusal(error)) setRefusal(describeError(error));
+      else onError(error);
     } finally {
       setBusy(false);
     }
   };
+  const note = stopped
+    ? "The greeter is stopped: greetings are refused until an admin presses Record."
+    : tooLong
+    ? `A greeting may have at most ${MAX_GREETING_LENGTH} characters; this one has ${length}.`
+    : refusal;
   return (
-    <form class="card row" onSubmit={submit} aria-label="Greet">
-      <label for="greeting">Greeting</label>
-      <input
-        id="greeting"
-        name="greeting"
-        autocomplete="off"
-        placeholder="Say hello…"
-        maxLength={1000}
-        required
-        value={message}
-        onInput={(e) => setMessage(e.currentTarget.value)}
-      />
-      <button type="submit" disabled={busy}>{busy ? "Greeting…" : "Greet"}</button>
+    <form class="card greet" onSubmit={submit} aria-label="Greet">
+      <div class="row">
+        <label for="greeting">Greeting</label>
+        <input
+          id="greeting"
+          name="greeting"
+          autocomplete="off"
+          placeholder="Say hello…"
+          required
+          aria-describedby="greet-note"
+          value={message}
+          onInput={(e) => {
+            setMessage(e.currentTarget.value);
+            setRefusal(undefined);
+          }}
+        />
+        <button type="submit" disabled={busy || stopped || tooLong}>{busy ? "Greeting…" : "Greet"}</button>
+      </div>
+      <p id="greet-note" class={`greet-note${note ? " refused" : ""}`} data-testid="greet-note">
+        {/* Why the form refuses is announced; the character count is not, at every keystroke. */}
+        {note ? <span role="status">{note}</span> : `${length} / ${MAX_GREETING_LENGTH} characters`}
+      </p>
     </form>
   );
 }
@@ -259,29 +285,17 @@ function App() {
   const holder = useMemo(() => new SessionHolder(), []);
   const { greeter: client, auth } = useMemo(() => apiClients(holder), [holder]);
   const session = useSession(holder);
-  const [status, setStatus] = useState<Status | undefined>();
   const [error, setError] = useState<string | undefined>();
   const live = useLiveGreetings(client);
+  const status = useLiveStatus(client);
 
   const showError = useCallback((e: unknown) => {
     // A refused token ends the session; the account card says so.
     if (isUnauthenticated(e) && holder.state.notice !== undefined) return;
     setError(describeError(e));
   }, [holder]);
-  const refreshStatus = useCallback(async () => {
-    try {
-      const answer = await client.getStatus({});
-      setStatus({ recording: answer.recording, greetingCount: answer.greetingCount });
-    } catch (e) {
-      showError(e);
-    }
-  }, [client]);
-  useEffect(() => void refreshStatus(), [refreshStatus]);
-
-  const succeeded = async () => {
-    setError(undefined);
-    await refreshStatus();
-  };
+  // The status and the list follow their streams: an action only clears an earlier error.
+  const succeeded = () => setError(undefined);
 
   return (
     <main>
@@ -292,10 +306,10 @@ function App() {
       <Account auth={auth} holder={holder} state={session} onError={setError} />
       <ErrorBox error={error} onDismiss={() => setError(undefined)} />
       <Recording client={client} status={status} state={session} onChange={succeeded} onError={showError} />
-      <GreetForm client={client} onGreeted={succeeded} onError={showError} />
+      <GreetForm client={client} status={status} onGreeted={succeeded} onError={showError} />
       <section class="card" aria-label="Greetings">
         <h2>
-          Greetings <span class={`live ${live.state}`} data-testid="live-state">{live.state}</span>
+          Greetings <span class={`stream-state ${live.state}`} data-testid="live-state">{live.state}</span>
         </h2>
         {live.greetings.length === 0
           ? <p class="muted">{live.state === "connecting" ? "Loading…" : "No greetings yet."}</p>

@@ -68,6 +68,15 @@ export function apiClients(holder: SessionHolder, baseUrl: string = location.ori
   return { greeter: createClient(GreeterService, transport), auth: createClient(AuthService, transport) };
 }
 
+/** Whether the server refused the request itself (a domain rule or bad input), not failed to handle it. */
+export function isRefusal(error: unknown): boolean {
+  const code = ConnectError.from(error).code;
+  return code === Code.FailedPrecondition || code === Code.InvalidArgument;
+}
+
+/** A domain refusal's message starts with its code ("EX001: …"); people read the words only. */
+const DOMAIN_CODE = /^[A-Z]{2,}-?\d+: /;
+
 /** A message for people: the server's message for refusals, a generic one for everything else. */
 export function describeError(error: unknown): string {
   const connectError = ConnectError.from(error);
@@ -76,7 +85,7 @@ export function describeError(error: unknown): string {
     case Code.InvalidArgument:
     case Code.ResourceExhausted:
     case Code.Unauthenticated:
-      return connectError.rawMessage;
+      return connectError.rawMessage.replace(DOMAIN_CODE, "");
     case Code.PermissionDenied:
       return `Not allowed: ${connectError.rawMessage}`;
     case Code.Unavailable:

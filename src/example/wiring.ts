@@ -239,6 +239,8 @@ export async function startProgram(
       queryBus: bus.queryBus,
       eventStore: bus.eventStore,
       registry,
+      // Every processor started on these ports lists itself here (the dashboard), with no extra call.
+      processors: axon ? axon.connection : soma!,
     };
 
     if (config.roles.has("command")) {
@@ -266,11 +268,6 @@ export async function startProgram(
         },
       );
       closers.push(() => greeter.stop());
-      const processor = greeter.processor!;
-      const unregister = axon
-        ? axon.connection.registerProcessor(processor)
-        : soma!.registerProcessor(processor);
-      closers.push(unregister);
     }
     let api: RunningApi | undefined;
     if (config.roles.has("api")) {

@@ -104,6 +104,17 @@ Deno.test({
         30_000,
         "the new greeting in Search",
       );
+
+      // The live status through soma: the projection process publishes, the api process streams it.
+      const watching = client.watchStatus({}, { signal: AbortSignal.timeout(30_000) })
+        [Symbol.asyncIterator]();
+      const first = await watching.next();
+      assert(!first.done, "WatchStatus answers with the status now");
+      await greet("watched from the api process");
+      const next = await watching.next();
+      assert(!next.done, "WatchStatus sends the change");
+      assertEquals(next.value.greetingCount, first.value.greetingCount + 1n);
+      await watching.return?.();
     } finally {
       sessions?.abort();
       const statuses = await Promise.all(processes.map((p) => p.stop()));

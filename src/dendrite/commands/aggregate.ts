@@ -36,10 +36,23 @@ export interface AggregateDefinition<S, C extends Message, E extends Message> {
   evolve(state: S, event: E): S;
   /** The target aggregate id of a command (also its routing key). */
   aggregateId(command: C): string;
-  /** The command's result message (default: none). */
+  /** The command's result message (default: none); built from {@link ResultHandlers} by {@link defineAggregate}. */
   result?(command: C, state: S, events: readonly DomainEventMessage<E>[]): Message | undefined;
   readonly snapshot?: S extends Message ? SnapshotPolicy<S> : never;
 }
+
+/**
+ * One result function per command, keyed by the command's message name: when an aggregate declares results at
+ * all, the type requires an entry for EVERY command in `commands`, so a command added later without its result
+ * does not compile (instead of silently answering with another command's result type).
+ */
+export type ResultHandlers<S, C extends Message, E extends Message> = {
+  readonly [N in C["$typeName"]]: (
+    command: Extract<C, { $typeName: N }>,
+    state: S,
+    events: readonly DomainEventMessage<E>[],
+  ) => Message | undefined;
+};
 
 /** The command union of a definition. */
 export type CommandOf<D> = D extends AggregateDefinition<unknown, infer C, Message> ? C : never;
@@ -69,6 +82,8 @@ export type StateOf<D> = D extends AggregateDefinition<infer S, Message, Message
  *       ? new DomainError("FULL", "Three is enough")
  *       : create(GreetedEventSchema, { greeterId: command.greeterId, message: command.message }),
  *   evolve: (state) => ({ count: state.count + 1 }),
+ *   // Optional; when given, one entry per command (a missing one does not compile).
+ *   results: { "example.v1.GreetCommand": (_command, state) => undefined },
  * });
  * ```
  */
@@ -84,15 +99,24 @@ export function defineAggregate<
   decide(command: MessageShape<CS[number]>, state: S): Decision<MessageShape<ES[number]>>;
   evolve(state: S, event: MessageShape<ES[number]>): S;
   aggregateId(command: MessageShape<CS[number]>): string;
-  result?(
-    command: MessageShape<CS[number]>,
-    state: S,
-    events: readonly DomainEventMessage<MessageShape<ES[number]>>[],
-  ): Message | undefined;
+  /** What each command answers (after its events are appended); omit it when no command answers anything. */
+  readonly results?: ResultHandlers<S, MessageShape<CS[number]>, MessageShape<ES[number]>>;
   readonly snapshot?: S extends Message ? SnapshotPolicy<S> : never;
 }): AggregateDefinition<S, MessageShape<CS[number]>, MessageShape<ES[number]>> {
   if (definition.snapshot && !(definition.snapshot.every >= 1)) {
     throw new RangeError(`Snapshot interval of "${definition.type}" must be at least 1`);
   }
-  return definition;
+  const { results, ...rest } = definition;
+  if (!results) return rest;
+  type C = MessageShape<CS[number]>;
+  type Handler = (command: C, state: S, events: readonly DomainEventMessage<MessageShape<ES[number]>>[]) =>
+    | Message
+    | undefined;
+  const byName = results as unknown as Readonly<Record<string, Handler>>;
+  for (const schema of definition.commands) {
+    if (typeof byName[schema.typeName] !== "function") {
+      throw new TypeError(`Aggregate "${definition.type}" has no result for command "${schema.typeName}"`);
+    }
+  }
+  return { ...rest, result: (command, state, events) => byName[command.$typeName](command, state, events) };
 }

@@ -161,6 +161,34 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
       }
     },
 
+    async *watchStatus(_request, context) {
+      const signal = combineSignals([context.signal, options.shutdown]);
+      const subscription = await queryBus.subscriptionQuery(
+        create(domain.GreeterStatusQuerySchema, { greeterId }),
+        {
+          metadata: callMetadata(context),
+          signal,
+        },
+      );
+      try {
+        // Updates made between the subscription and the initial query may arrive after it: send only newer ones.
+        let sequence = -2n;
+        for (const status of subscription.initial) {
+          const initial = expectType(status, domain.GreeterStatusSchema);
+          sequence = initial.sequence;
+          yield { recording: initial.recording, greetingCount: initial.greetingCount };
+        }
+        for await (const update of untilAborted(subscription.updates, signal)) {
+          const status = expectType(update, domain.GreeterStatusSchema);
+          if (status.sequence <= sequence) continue;
+          sequence = status.sequence;
+          yield { recording: status.recording, greetingCount: status.greetingCount };
+        }
+      } finally {
+        subscription.close();
+      }
+    },
+
     async getStatus(_request, context) {
       const status = await queryOne(
         queryBus,

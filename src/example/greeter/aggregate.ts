@@ -8,6 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { defineAggregate, DomainError } from "../../dendrite/mod.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
 import { GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+import { characterCount, MAX_GREETING_LENGTH } from "./length.ts";
 
 /** Domain error codes of the greeter. */
 export const GreeterErrors = {
@@ -17,8 +18,7 @@ export const GreeterErrors = {
   INVALID_GREETING: "EX002",
 } as const;
 
-/** The longest greeting accepted, in characters. */
-export const MAX_GREETING_LENGTH = 1_000;
+export { MAX_GREETING_LENGTH } from "./length.ts";
 
 /** The greeter aggregate. */
 export const Greeter = defineAggregate({
@@ -34,10 +34,11 @@ export const Greeter = defineAggregate({
     switch (command.$typeName) {
       case "example.v1.GreetCommand": {
         const message = command.message.trim();
-        if (message.length === 0 || message.length > MAX_GREETING_LENGTH) {
+        const length = characterCount(message);
+        if (length === 0 || length > MAX_GREETING_LENGTH) {
           return new DomainError(
             GreeterErrors.INVALID_GREETING,
-            `A greeting must have 1 to ${MAX_GREETING_LENGTH} characters`,
+            `A greeting must have 1 to ${MAX_GREETING_LENGTH} characters; this one has ${length}`,
             { kind: "invalid-argument" },
           );
         }
@@ -71,15 +72,19 @@ export const Greeter = defineAggregate({
     }
   },
 
-  result(command, state, events) {
-    if (command.$typeName !== "example.v1.GreetCommand") {
-      return create(domain.RecordingStateSchema, { recording: state.recording });
-    }
-    const greeted = events[0];
-    return create(GreetingSchema, {
-      id: greeted.id,
-      message: greeted.payload.$typeName === "example.v1.GreetedEvent" ? greeted.payload.message : "",
-      greetedAt: BigInt(greeted.timestamp),
-    });
+  // One entry per command: a command added to `commands` without its result does not compile.
+  results: {
+    "example.v1.GreetCommand": (_command, _state, events) => {
+      const greeted = events[0];
+      return create(GreetingSchema, {
+        id: greeted.id,
+        message: greeted.payload.$typeName === "example.v1.GreetedEvent" ? greeted.payload.message : "",
+        greetedAt: BigInt(greeted.timestamp),
+      });
+    },
+    "example.v1.RecordCommand": (_command, state) =>
+      create(domain.RecordingStateSchema, { recording: state.recording }),
+    "example.v1.StopCommand": (_command, state) =>
+      create(domain.RecordingStateSchema, { recording: state.recording }),
   },
 });

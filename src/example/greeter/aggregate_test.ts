@@ -51,3 +51,13 @@ Deno.test("Greeter counts greetings in its state", () => {
   assertEquals(state.greetingCount, 2n);
   assertEquals(state.recording, false);
 });
+
+Deno.test("Greeter counts characters, not UTF-16 units: 1,000 emoji pass, 1,001 do not", () => {
+  const emoji = "😀".repeat(1_000);
+  aggregateSpec(Greeter).given().when(greet(emoji)).then(greeted(emoji));
+  aggregateSpec(Greeter).given().when(greet("é".repeat(1_000))).then(greeted("é".repeat(1_000)));
+  aggregateSpec(Greeter).given().when(greet("😀".repeat(1_001))).thenError(
+    GreeterErrors.INVALID_GREETING,
+    "this one has 1001",
+  );
+});

@@ -14,10 +14,11 @@ import {
   registerAggregate,
   type Registration,
   type TokenStore,
-  TrackingProcessor,
+  type TrackingProcessor,
 } from "../../dendrite/mod.ts";
 import { Greeter } from "./aggregate.ts";
 import { greeterModel, greeterProjection, registerGreeterQueries } from "./projection.ts";
+import { type ProcessorHost, type StartedProcessor, startProcessor } from "../processors.ts";
 
 export { Greeter, GreeterErrors, MAX_GREETING_LENGTH } from "./aggregate.ts";
 export * from "./projection.ts";
@@ -37,6 +38,8 @@ export interface GreeterPorts {
   readonly documentStore?: DocumentStore;
   /** Needed for the projection role: where its poison events and the events queued behind them are kept. */
   readonly deadLetters?: DeadLetterQueue;
+  /** Where processors started on these ports register (none: they run unlisted, e.g. in unit tests). */
+  readonly processors?: ProcessorHost;
 }
 
 export interface GreeterOptions {
@@ -72,7 +75,7 @@ export interface GreeterRuntime {
  */
 export async function startGreeter(ports: GreeterPorts, options: GreeterOptions): Promise<GreeterRuntime> {
   const registrations: Registration[] = [];
-  let processor: TrackingProcessor | undefined;
+  let started: StartedProcessor | undefined;
   try {
     if (options.command) {
       const { registrations: handlers } = await registerAggregate(ports.commandBus, Greeter, {
@@ -88,29 +91,30 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
         );
       }
       const model = greeterModel(ports.documentStore);
-      processor = new TrackingProcessor(greeterProjection(model, ports.queryBus), {
-        eventStore: ports.eventStore,
-        tokenStore: ports.tokenStore,
-        deadLetters: ports.deadLetters,
-        registry: ports.registry,
-        initialSegments: options.segments,
-        owner: options.owner,
-        claimTimeoutMs: options.claimTimeoutMs,
-        tokenInUnitOfWork: options.tokenInUnitOfWork,
-        onError: options.onError,
-      });
       registrations.push(...await registerGreeterQueries(ports.queryBus, model));
-      await processor.start();
+      // Listed on the ports' processor host (the dashboard) by startProcessor itself.
+      started = await startProcessor(
+        { ...ports, tokenStore: ports.tokenStore },
+        greeterProjection(model, ports.queryBus),
+        {
+          deadLetters: ports.deadLetters,
+          initialSegments: options.segments,
+          owner: options.owner,
+          claimTimeoutMs: options.claimTimeoutMs,
+          tokenInUnitOfWork: options.tokenInUnitOfWork,
+          onError: options.onError,
+        },
+      );
     }
   } catch (error) {
     await Promise.allSettled(registrations.map((r) => r.cancel()));
     throw error;
   }
   return {
-    processor,
+    processor: started?.processor,
     async stop() {
       await Promise.allSettled(registrations.map((r) => r.cancel()));
-      await processor?.stop();
+      await started?.stop();
     },
   };
 }

@@ -56,13 +56,23 @@ export const GREETER_PROJECTION = "example.greeter-projection";
 /** The most greetings one answer carries. */
 export const MAX_RESULTS = 1_000;
 
+/** A greeter's status as the queries answer it (the default before any event: recording, no greetings). */
+export function toStatus(document: GreeterDocument | undefined): domain.GreeterStatus {
+  return create(domain.GreeterStatusSchema, {
+    recording: document?.recording ?? true,
+    greetingCount: BigInt(document?.greetingCount ?? 0),
+    sequence: BigInt(document?.sequence ?? -1),
+  });
+}
+
 function toGreeting(id: string, document: GreetingDocument): Greeting {
   return create(GreetingSchema, { id, message: document.message, greetedAt: BigInt(document.greetedAt) });
 }
 
 /**
  * The greeter projection: greetings by event id, greeter status by aggregate id. New greetings are also published
- * to `GreetingsQuery` subscribers (unless replaying).
+ * to `GreetingsQuery` subscribers (unless replaying), and each changed status to that greeter's
+ * `GreeterStatusQuery` subscribers, after the write (so a subscriber that re-reads sees it).
  */
 export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Projection {
   /**
@@ -85,11 +95,23 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
     if (aggregate.sequence <= current.sequence) return;
     const next = { ...change(current), sequence: aggregate.sequence };
     if (batch) batch.statuses.set(aggregate.id, next);
-    else await model.greeters.put(aggregate.id, next);
+    else {
+      await model.greeters.put(aggregate.id, next);
+      publishStatuses([[aggregate.id, next]]);
+    }
   }
 
   const publish = (greetings: readonly Greeting[]) => {
     for (const greeting of greetings) queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, greeting);
+  };
+  /** Status updates go out after the write (also while replaying: the latest status wins). */
+  const publishStatuses = (statuses: Iterable<[string, GreeterDocument]>) => {
+    for (const [greeterId, document] of statuses) {
+      queryBus?.emitUpdate(
+        { query: domain.GreeterStatusQuerySchema, where: (query) => query.greeterId === greeterId },
+        toStatus(document),
+      );
+    }
   };
   const unitOfWork = model.unitOfWork;
 
@@ -132,6 +154,7 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
     },
     unitOfWork: unitOfWork && (async <T>(work: () => Promise<T>) => {
       let updates: Greeting[] = [];
+      let statuses = new Map<string, GreeterDocument>();
       const result = await unitOfWork(async () => {
         batch = { greetings: [], statuses: new Map(), updates: [] };
         try {
@@ -139,12 +162,14 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
           await model.greetings.putMany(batch.greetings);
           await model.greeters.putMany([...batch.statuses].map(([id, document]) => ({ id, document })));
           updates = batch.updates;
+          statuses = batch.statuses;
           return result;
         } finally {
           batch = undefined;
         }
       });
       publish(updates);
+      publishStatuses(statuses);
       return result;
     }),
   });
@@ -174,11 +199,7 @@ export async function registerGreeterQueries(
       });
     }),
     await queryBus.subscribe(domain.GreeterStatusQuerySchema, async ({ payload }) => {
-      const status = await model.greeters.get(payload.greeterId);
-      return create(domain.GreeterStatusSchema, {
-        recording: status?.recording ?? true,
-        greetingCount: BigInt(status?.greetingCount ?? 0),
-      });
+      return toStatus(await model.greeters.get(payload.greeterId));
     }),
   ];
 }

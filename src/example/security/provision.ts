@@ -1,6 +1,7 @@
 /**
  * Embedded provisioning: what `deno task start` does so the quick start needs no manual step. It makes sure a
- * root key manager exists (creating it under `<dataDir>/secure` and the module on a fresh clone), starts the
+ * root key manager exists (in development: the data folder's own, created in a new folder, with the module
+ * following it; in release mode, `DENDRITE_RELEASE=1`: only the compiled-in one), starts the
  * security domain, then — as the root key manager, through the same signed API any key manager uses — uploads
  * the JWT signing key (generated once, kept in `<dataDir>/secure/jwt-signing-key.pem`, 0600) and creates user
  * `admin` with the password from `DENDRITE_ADMIN_PASSWORD`, or a generated one written to
@@ -36,6 +37,14 @@ export const ADMIN = { identifier: "admin", role: "admin" } as const;
 
 /** The environment variable with the admin password. */
 export const ADMIN_PASSWORD_ENV = "DENDRITE_ADMIN_PASSWORD";
+
+/** The environment variable that turns on release mode (`1` or `true`; a compiled binary is always in it). */
+export const RELEASE_ENV = "DENDRITE_RELEASE";
+
+/** Release mode: `DENDRITE_RELEASE` is `1`/`true`, or this is a compiled binary (see `ensureRootKey`). */
+export function isRelease(env: (name: string) => string | undefined): boolean {
+  return Deno.build.standalone || /^(1|true)$/i.test(env(RELEASE_ENV)?.trim() ?? "");
+}
 
 export interface ProvisionOptions extends SecurityPorts, Omit<SecurityOptions, "root"> {
   /** The data directory (`data` in the quick start); keys live in `<dataDir>/secure`. */
@@ -87,7 +96,12 @@ export async function provisionEmbedded(options: ProvisionOptions): Promise<Prov
   const logger = options.logger ?? consoleSecurityLogger;
   const env = options.env ?? ((name: string) => Deno.env.get(name));
   const secureDir = join(options.dataDir, "secure");
-  const { root, manager } = await ensureRootKey({ secureDir, modulePath: options.rootKeyModule, logger });
+  const { root, manager } = await ensureRootKey({
+    secureDir,
+    modulePath: options.rootKeyModule,
+    logger,
+    release: isRelease(env),
+  });
   const security = await startSecurity(options, { ...options, root, logger });
   try {
     const transport = createRouterTransport((router) => registerSecurityServices(router, security), {

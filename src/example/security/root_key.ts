@@ -4,8 +4,9 @@
  * under `data/secure` (mode 0600). No key is ever committed.
  *
  * The program loads the module with a dynamic import, so `deno check` passes on a fresh clone where it does not
- * exist yet; `deno compile` still embeds it (the specifier is a literal). In embedded mode
- * {@link ensureRootKey} creates it on first start, so `deno task start` needs no manual step.
+ * exist yet; `deno compile` still embeds it (the specifier is a literal). In development
+ * {@link ensureRootKey} creates the data folder's key on its first start and rewrites the module to match, so
+ * `deno task start` needs no manual step with any data folder; in release mode it only checks.
  *
  * @module
  */
@@ -138,9 +139,12 @@ async function writeKeyFiles(secureDir: string, pair: Ed25519KeyPair): Promise<v
   await Deno.writeTextFile(join(secureDir, SecureFiles.rootPublicKey), toBase64Url(pair.publicKeyRaw) + "\n");
 }
 
+/** Writes the module atomically (a temporary file renamed), so a process starting meanwhile never reads half. */
 async function writeModule(modulePath: string, name: string, publicKeyRaw: Uint8Array): Promise<void> {
   await Deno.mkdir(dirname(modulePath), { recursive: true });
-  await Deno.writeTextFile(modulePath, moduleSource(name, toBase64Url(publicKeyRaw)));
+  const temporary = `${modulePath}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, moduleSource(name, toBase64Url(publicKeyRaw)));
+  await Deno.rename(temporary, modulePath);
 }
 
 function checkModule(module: unknown, where: string): RootKeyModule["ROOT_KEY_MANAGER"] {
@@ -200,43 +204,80 @@ export async function loadRootKey(modulePath?: string): Promise<KeyEntry> {
   return await rootKeyEntry(root);
 }
 
-/**
- * Embedded quick start: makes sure there is a root key and that its private key is at hand. Creates both when
- * neither exists; rewrites the module from an existing private key; refuses when the compiled-in public key
- * does not match the private key (or the private key is missing).
- */
-export async function ensureRootKey(options: {
+/** Options of {@link ensureRootKey}. */
+export interface EnsureRootKeyOptions {
+  /** The data folder's secure directory, e.g. `data/secure`. */
   readonly secureDir: string;
+  /** The root key module (default {@link DEFAULT_ROOT_KEY_MODULE}). */
   readonly modulePath?: string;
   readonly logger: SecurityLogger;
-}): Promise<{ root: KeyEntry; manager: Ed25519KeyPair }> {
+  /**
+   * Release mode (`DENDRITE_RELEASE=1`, always in a compiled binary): the compiled-in key is the only root; a
+   * data folder without its private key, or with another one, is refused. Development (default): the data
+   * folder's key is the root, created when the folder is new, and the module is rewritten to match it.
+   */
+  readonly release?: boolean;
+}
+
+/**
+ * Makes sure there is a root key and that its private key is at hand (see {@link EnsureRootKeyOptions.release}).
+ * In development any data folder starts: a new one gets a fresh root key pair, and the module follows the
+ * folder's key. In release mode nothing is created or rewritten: a missing module is a
+ * {@link RootKeyMissingError}, a missing or other private key a {@link RootKeyMismatchError} naming the fix.
+ *
+ * @example
+ * ```ts ignore
+ * const { root, manager } = await ensureRootKey({ secureDir: "data/secure", logger: consoleSecurityLogger });
+ * ```
+ */
+export async function ensureRootKey(
+  options: EnsureRootKeyOptions,
+): Promise<{ root: KeyEntry; manager: Ed25519KeyPair }> {
   const privatePath = join(options.secureDir, SecureFiles.rootPrivateKey);
   const modulePath = options.modulePath ?? DEFAULT_ROOT_KEY_MODULE;
-  let module = await importRootKeyModule(options.modulePath);
-  const hasPrivate = await exists(privatePath);
-  if (!module && !hasPrivate) {
-    const { keyId } = await initRootKey({ secureDir: options.secureDir, modulePath });
+  const module = await importRootKeyModule(options.modulePath);
+  if (options.release) return await releaseRootKey(module, privatePath, modulePath);
+  let manager: Ed25519KeyPair;
+  if (await exists(privatePath)) {
+    manager = await importPrivateKey(fromPem(await Deno.readTextFile(privatePath)));
+  } else {
+    manager = await generateEd25519();
+    await writeKeyFiles(options.secureDir, manager);
     options.logger.info(
-      `Created the root key manager ${keyId}: private key "${privatePath}" (0600), module "${modulePath}"`,
+      `Created the root key manager ${manager.keyId} for this data folder: "${privatePath}" (0600)`,
     );
-  } else if (!module) {
-    const pair = await importPrivateKey(fromPem(await Deno.readTextFile(privatePath)));
-    await writeModule(modulePath, "root", pair.publicKeyRaw);
-    options.logger.info(`Wrote the root key module "${modulePath}" for the existing key ${pair.keyId}`);
   }
-  module ??= await importRootKeyModule(modulePath, true);
+  const publicKey = toBase64Url(manager.publicKeyRaw);
+  const name = module?.name ?? "root";
+  if (module?.publicKey !== publicKey) {
+    await writeModule(modulePath, name, manager.publicKeyRaw);
+    options.logger.info(
+      `Development: the root key module "${modulePath}" now holds this data folder's key ${manager.keyId}` +
+        (module ? " (it held another folder's key)" : ""),
+    );
+  }
+  return { root: await rootKeyEntry({ name, publicKey }), manager };
+}
+
+async function releaseRootKey(
+  module: RootKeyModule["ROOT_KEY_MANAGER"] | undefined,
+  privatePath: string,
+  modulePath: string,
+): Promise<{ root: KeyEntry; manager: Ed25519KeyPair }> {
   if (!module) throw new RootKeyMissingError(modulePath);
   const root = await rootKeyEntry(module);
   if (!(await exists(privatePath))) {
     throw new RootKeyMismatchError(
-      `The root key manager's private key is not at "${privatePath}"; provisioning needs it (copy it there, or ` +
-        `provision from elsewhere with signed requests)`,
+      `Release mode: the private key of the compiled-in root key ${root.keyId} is not at "${privatePath}"; ` +
+        `copy the root-key-manager.pem this program was built with there (or start without DENDRITE_RELEASE)`,
     );
   }
   const manager = await importPrivateKey(fromPem(await Deno.readTextFile(privatePath)));
   if (manager.keyId !== root.keyId) {
     throw new RootKeyMismatchError(
-      `The private key at "${privatePath}" (${manager.keyId}) is not the compiled-in root key (${root.keyId})`,
+      `Release mode: the private key at "${privatePath}" (${manager.keyId}) is not the compiled-in root key ` +
+        `(${root.keyId}); put the matching key there, or rebuild with this folder's key ` +
+        `("deno task keys init --force" with DATA_DIR set to this folder)`,
     );
   }
   return { root, manager };

@@ -81,33 +81,65 @@ Deno.test("loadRootKey() names the fix when the module is missing", async () => 
   }
 });
 
-Deno.test("ensureRootKey() creates, re-derives the module, and refuses a mismatch or a missing private key", async () => {
+Deno.test("ensureRootKey() in development: a new data folder gets its own root key and the module follows the folder", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const secureDir = join(dir, "secure");
     const modulePath = join(dir, "root.ts");
-    const created = await ensureRootKey({ secureDir, modulePath, logger: quiet });
+    const first = join(dir, "first", "secure");
+    const created = await ensureRootKey({ secureDir: first, modulePath, logger: quiet });
     assertEquals(created.root.keyId, created.manager.keyId);
     // The module is rewritten from the existing private key.
     await Deno.remove(modulePath);
     assertEquals(
-      (await ensureRootKey({ secureDir, modulePath, logger: quiet })).root.keyId,
+      (await ensureRootKey({ secureDir: first, modulePath, logger: quiet })).root.keyId,
       created.root.keyId,
     );
-    // Another key pair under secure/ does not match the module.
+    // A new folder (or a deleted one): a fresh pair, and the module now holds it.
+    const second = await ensureRootKey({
+      secureDir: join(dir, "second", "secure"),
+      modulePath,
+      logger: quiet,
+    });
+    assert(second.root.keyId !== created.root.keyId);
+    assertEquals(second.root.keyId, second.manager.keyId);
+    assertEquals((await loadRootKey(modulePath)).keyId, second.root.keyId);
+    // Back to the first folder: its own key again.
+    assertEquals(
+      (await ensureRootKey({ secureDir: first, modulePath, logger: quiet })).root.keyId,
+      created.root.keyId,
+    );
+    await assertRejects(() => initRootKey({ secureDir: first, modulePath }), RootKeyExistsError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ensureRootKey() in release mode refuses another or a missing private key and never writes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const secureDir = join(dir, "secure");
+    const modulePath = join(dir, "root.ts");
+    await assertRejects(
+      () => ensureRootKey({ secureDir, modulePath, logger: quiet, release: true }),
+      RootKeyMissingError,
+      "deno task keys init",
+    );
+    const { keyId } = await initRootKey({ secureDir, modulePath });
+    const ok = await ensureRootKey({ secureDir, modulePath, logger: quiet, release: true });
+    assertEquals(ok.root.keyId, keyId);
     await initRootKey({ secureDir, modulePath: join(dir, "other.ts"), force: true });
     await assertRejects(
-      () => ensureRootKey({ secureDir, modulePath, logger: quiet }),
+      () => ensureRootKey({ secureDir, modulePath, logger: quiet, release: true }),
       RootKeyMismatchError,
-      "not the",
+      "is not the compiled-in root key",
     );
     await Deno.remove(join(secureDir, SecureFiles.rootPrivateKey));
     await assertRejects(
-      () => ensureRootKey({ secureDir, modulePath, logger: quiet }),
+      () => ensureRootKey({ secureDir, modulePath, logger: quiet, release: true }),
       RootKeyMismatchError,
-      "not at",
+      "is not at",
     );
-    await assertRejects(() => initRootKey({ secureDir, modulePath }), RootKeyExistsError);
+    assertEquals((await loadRootKey(modulePath)).keyId, keyId, "the module was not rewritten");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

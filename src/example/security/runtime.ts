@@ -33,7 +33,7 @@ import {
 } from "../../dendrite/security/mod.ts";
 import { CredentialAggregate, KeyAggregate, PropertyAggregate } from "./aggregates.ts";
 import { type KeyEntry, SecurityModel, securityProjection } from "./model.ts";
-import { SECURITY_POLICY } from "./services.ts";
+import { SECURITY_POLICY } from "./policy.ts";
 
 /** The ports the security domain needs. */
 export interface SecurityPorts {

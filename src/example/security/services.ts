@@ -1,7 +1,7 @@
 /**
  * The security API (connect-es service implementations): Login, GetChallenge, key management, credentials,
  * configuration and the signing-key upload. Access control is NOT done here: the auth interceptor applies
- * {@link SECURITY_POLICY} (signed changes, admin-only lists, public Login/GetChallenge) before a handler runs.
+ * `SECURITY_POLICY` (policy.ts) (signed changes, admin-only lists, public Login/GetChallenge) before a handler runs.
  * Every change goes through the command bus as a command, and the handler waits until the model has caught up,
  * so a change is visible to the next request.
  *
@@ -23,7 +23,6 @@ import {
   sendToAggregate,
 } from "../../dendrite/mod.ts";
 import {
-  type AuthPolicy,
   hashPassword,
   importPrivateKey,
   keyIdOf,
@@ -45,30 +44,6 @@ import {
 import type { KeyEntry } from "./model.ts";
 import { JWT_LIFETIME_SECONDS, KNOWN_PROPERTIES } from "./properties.ts";
 import type { SecurityCore } from "./runtime.ts";
-
-const PKG = "dendrite.security.v1";
-
-/** The access policy of the security API. */
-export const SECURITY_POLICY: AuthPolicy = {
-  public: [`${PKG}.AuthService/Login`, `${PKG}.ChallengeService/GetChallenge`],
-  signed: [
-    `${PKG}.KeyService/AddTrustedKey`,
-    `${PKG}.KeyService/RemoveTrustedKey`,
-    `${PKG}.KeyService/AddKeyManager`,
-    `${PKG}.KeyService/RemoveKeyManager`,
-    `${PKG}.KeyService/UploadSigningKey`,
-    `${PKG}.CredentialService/RegisterCredential`,
-    `${PKG}.CredentialService/RemoveCredential`,
-    `${PKG}.ConfigService/SetProperty`,
-  ],
-  roles: {
-    [`${PKG}.KeyService/ListTrustedKeys`]: ["admin"],
-    [`${PKG}.KeyService/ListKeyManagers`]: ["admin"],
-    [`${PKG}.CredentialService/ListCredentials`]: ["admin"],
-    [`${PKG}.ConfigService/GetProperty`]: ["admin"],
-    [`${PKG}.ConfigService/ListProperties`]: ["admin"],
-  },
-};
 
 /** The shortest password RegisterCredential accepts. */
 export const MIN_PASSWORD_LENGTH = 8;

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file example/v1/domain.proto.
  */
 export const file_example_v1_domain: GenFile = /*@__PURE__*/
-  fileDesc("ChdleGFtcGxlL3YxL2RvbWFpbi5wcm90bxIKZXhhbXBsZS52MSIzCgxHcmVldENvbW1hbmQSEgoKZ3JlZXRlcl9pZBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIiMKDVJlY29yZENvbW1hbmQSEgoKZ3JlZXRlcl9pZBgBIAEoCSIhCgtTdG9wQ29tbWFuZBISCgpncmVldGVyX2lkGAEgASgJIiMKDlJlY29yZGluZ1N0YXRlEhEKCXJlY29yZGluZxgBIAEoCCIzCgxHcmVldGVkRXZlbnQSEgoKZ3JlZXRlcl9pZBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIisKFVJlY29yZGluZ1N0YXJ0ZWRFdmVudBISCgpncmVldGVyX2lkGAEgASgJIisKFVJlY29yZGluZ1N0b3BwZWRFdmVudBISCgpncmVldGVyX2lkGAEgASgJIjkKDEdyZWV0ZXJTdGF0ZRIRCglyZWNvcmRpbmcYASABKAgSFgoOZ3JlZXRpbmdfY291bnQYAiABKAMiKwoLU2VhcmNoUXVlcnkSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiEAoOR3JlZXRpbmdzUXVlcnkiNwoMR3JlZXRpbmdMaXN0EicKCWdyZWV0aW5ncxgBIAMoCzIULmV4YW1wbGUudjEuR3JlZXRpbmciKAoSR3JlZXRlclN0YXR1c1F1ZXJ5EhIKCmdyZWV0ZXJfaWQYASABKAkiOgoNR3JlZXRlclN0YXR1cxIRCglyZWNvcmRpbmcYASABKAgSFgoOZ3JlZXRpbmdfY291bnQYAiABKANiBnByb3RvMw", [file_example_v1_greeter]);
+  fileDesc("ChdleGFtcGxlL3YxL2RvbWFpbi5wcm90bxIKZXhhbXBsZS52MSIzCgxHcmVldENvbW1hbmQSEgoKZ3JlZXRlcl9pZBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIiMKDVJlY29yZENvbW1hbmQSEgoKZ3JlZXRlcl9pZBgBIAEoCSIhCgtTdG9wQ29tbWFuZBISCgpncmVldGVyX2lkGAEgASgJIiMKDlJlY29yZGluZ1N0YXRlEhEKCXJlY29yZGluZxgBIAEoCCIzCgxHcmVldGVkRXZlbnQSEgoKZ3JlZXRlcl9pZBgBIAEoCRIPCgdtZXNzYWdlGAIgASgJIisKFVJlY29yZGluZ1N0YXJ0ZWRFdmVudBISCgpncmVldGVyX2lkGAEgASgJIisKFVJlY29yZGluZ1N0b3BwZWRFdmVudBISCgpncmVldGVyX2lkGAEgASgJIjkKDEdyZWV0ZXJTdGF0ZRIRCglyZWNvcmRpbmcYASABKAgSFgoOZ3JlZXRpbmdfY291bnQYAiABKAMiKwoLU2VhcmNoUXVlcnkSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiEAoOR3JlZXRpbmdzUXVlcnkiNwoMR3JlZXRpbmdMaXN0EicKCWdyZWV0aW5ncxgBIAMoCzIULmV4YW1wbGUudjEuR3JlZXRpbmciKAoSR3JlZXRlclN0YXR1c1F1ZXJ5EhIKCmdyZWV0ZXJfaWQYASABKAkiTAoNR3JlZXRlclN0YXR1cxIRCglyZWNvcmRpbmcYASABKAgSFgoOZ3JlZXRpbmdfY291bnQYAiABKAMSEAoIc2VxdWVuY2UYAyABKANiBnByb3RvMw", [file_example_v1_greeter]);
 
 /**
  * @generated from message example.v1.GreetCommand
@@ -227,6 +227,8 @@ export const GreetingListSchema: GenMessage<GreetingList> = /*@__PURE__*/
   messageDesc(file_example_v1_domain, 10);
 
 /**
+ * A greeter's status; as a subscription query its updates are GreeterStatus messages, one per change.
+ *
  * @generated from message example.v1.GreeterStatusQuery
  */
 export type GreeterStatusQuery = Message<"example.v1.GreeterStatusQuery"> & {
@@ -256,6 +258,13 @@ export type GreeterStatus = Message<"example.v1.GreeterStatus"> & {
    * @generated from field: int64 greeting_count = 2;
    */
   greetingCount: bigint;
+
+  /**
+   * The aggregate sequence of the last event in it (-1: none yet), so a subscriber can drop an older update.
+   *
+   * @generated from field: int64 sequence = 3;
+   */
+  sequence: bigint;
 };
 
 /**

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file example/v1/greeter.proto.
  */
 export const file_example_v1_greeter: GenFile = /*@__PURE__*/
-  fileDesc("ChhleGFtcGxlL3YxL2dyZWV0ZXIucHJvdG8SCmV4YW1wbGUudjEiHwoMR3JlZXRSZXF1ZXN0Eg8KB21lc3NhZ2UYASABKAkiJAoNR3JlZXRSZXNwb25zZRITCgtncmVldGluZ19pZBgBIAEoCSIPCg1SZWNvcmRSZXF1ZXN0IiMKDlJlY29yZFJlc3BvbnNlEhEKCXJlY29yZGluZxgBIAEoCCINCgtTdG9wUmVxdWVzdCIhCgxTdG9wUmVzcG9uc2USEQoJcmVjb3JkaW5nGAEgASgIIi0KDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiEgoQR3JlZXRpbmdzUmVxdWVzdCISChBHZXRTdGF0dXNSZXF1ZXN0Ij4KEUdldFN0YXR1c1Jlc3BvbnNlEhEKCXJlY29yZGluZxgBIAEoCBIWCg5ncmVldGluZ19jb3VudBgCIAEoAyI7CghHcmVldGluZxIPCgdtZXNzYWdlGAEgASgJEgoKAmlkGAIgASgJEhIKCmdyZWV0ZWRfYXQYAyABKAMylAMKDkdyZWV0ZXJTZXJ2aWNlEjwKBUdyZWV0EhguZXhhbXBsZS52MS5HcmVldFJlcXVlc3QaGS5leGFtcGxlLnYxLkdyZWV0UmVzcG9uc2USPwoGUmVjb3JkEhkuZXhhbXBsZS52MS5SZWNvcmRSZXF1ZXN0GhouZXhhbXBsZS52MS5SZWNvcmRSZXNwb25zZRI5CgRTdG9wEhcuZXhhbXBsZS52MS5TdG9wUmVxdWVzdBoYLmV4YW1wbGUudjEuU3RvcFJlc3BvbnNlEjsKBlNlYXJjaBIZLmV4YW1wbGUudjEuU2VhcmNoUmVxdWVzdBoULmV4YW1wbGUudjEuR3JlZXRpbmcwARJBCglHcmVldGluZ3MSHC5leGFtcGxlLnYxLkdyZWV0aW5nc1JlcXVlc3QaFC5leGFtcGxlLnYxLkdyZWV0aW5nMAESSAoJR2V0U3RhdHVzEhwuZXhhbXBsZS52MS5HZXRTdGF0dXNSZXF1ZXN0Gh0uZXhhbXBsZS52MS5HZXRTdGF0dXNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChhleGFtcGxlL3YxL2dyZWV0ZXIucHJvdG8SCmV4YW1wbGUudjEiHwoMR3JlZXRSZXF1ZXN0Eg8KB21lc3NhZ2UYASABKAkiJAoNR3JlZXRSZXNwb25zZRITCgtncmVldGluZ19pZBgBIAEoCSIPCg1SZWNvcmRSZXF1ZXN0IiMKDlJlY29yZFJlc3BvbnNlEhEKCXJlY29yZGluZxgBIAEoCCINCgtTdG9wUmVxdWVzdCIhCgxTdG9wUmVzcG9uc2USEQoJcmVjb3JkaW5nGAEgASgIIi0KDVNlYXJjaFJlcXVlc3QSDQoFcXVlcnkYASABKAkSDQoFbGltaXQYAiABKAUiEgoQR3JlZXRpbmdzUmVxdWVzdCISChBHZXRTdGF0dXNSZXF1ZXN0IhQKEldhdGNoU3RhdHVzUmVxdWVzdCI+ChFHZXRTdGF0dXNSZXNwb25zZRIRCglyZWNvcmRpbmcYASABKAgSFgoOZ3JlZXRpbmdfY291bnQYAiABKAMiOwoIR3JlZXRpbmcSDwoHbWVzc2FnZRgBIAEoCRIKCgJpZBgCIAEoCRISCgpncmVldGVkX2F0GAMgASgDMuQDCg5HcmVldGVyU2VydmljZRI8CgVHcmVldBIYLmV4YW1wbGUudjEuR3JlZXRSZXF1ZXN0GhkuZXhhbXBsZS52MS5HcmVldFJlc3BvbnNlEj8KBlJlY29yZBIZLmV4YW1wbGUudjEuUmVjb3JkUmVxdWVzdBoaLmV4YW1wbGUudjEuUmVjb3JkUmVzcG9uc2USOQoEU3RvcBIXLmV4YW1wbGUudjEuU3RvcFJlcXVlc3QaGC5leGFtcGxlLnYxLlN0b3BSZXNwb25zZRI7CgZTZWFyY2gSGS5leGFtcGxlLnYxLlNlYXJjaFJlcXVlc3QaFC5leGFtcGxlLnYxLkdyZWV0aW5nMAESQQoJR3JlZXRpbmdzEhwuZXhhbXBsZS52MS5HcmVldGluZ3NSZXF1ZXN0GhQuZXhhbXBsZS52MS5HcmVldGluZzABEkgKCUdldFN0YXR1cxIcLmV4YW1wbGUudjEuR2V0U3RhdHVzUmVxdWVzdBodLmV4YW1wbGUudjEuR2V0U3RhdHVzUmVzcG9uc2USTgoLV2F0Y2hTdGF0dXMSHi5leGFtcGxlLnYxLldhdGNoU3RhdHVzUmVxdWVzdBodLmV4YW1wbGUudjEuR2V0U3RhdHVzUmVzcG9uc2UwAWIGcHJvdG8z");
 
 /**
  * @generated from message example.v1.GreetRequest
@@ -115,7 +115,8 @@ export const StopResponseSchema: GenMessage<StopResponse> = /*@__PURE__*/
  */
 export type SearchRequest = Message<"example.v1.SearchRequest"> & {
   /**
-   * Full-text query (SQLite FTS5 or Elasticsearch simple_query_string syntax, see README).
+   * Full-text query: words that must all match, "quoted phrases" and prefix*, the same on every store (see
+   * docs/query-side.md, section "Search syntax").
    *
    * @generated from field: string query = 1;
    */
@@ -163,6 +164,19 @@ export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*
   messageDesc(file_example_v1_greeter, 8);
 
 /**
+ * @generated from message example.v1.WatchStatusRequest
+ */
+export type WatchStatusRequest = Message<"example.v1.WatchStatusRequest"> & {
+};
+
+/**
+ * Describes the message example.v1.WatchStatusRequest.
+ * Use `create(WatchStatusRequestSchema)` to create a new message.
+ */
+export const WatchStatusRequestSchema: GenMessage<WatchStatusRequest> = /*@__PURE__*/
+  messageDesc(file_example_v1_greeter, 9);
+
+/**
  * @generated from message example.v1.GetStatusResponse
  */
 export type GetStatusResponse = Message<"example.v1.GetStatusResponse"> & {
@@ -182,7 +196,7 @@ export type GetStatusResponse = Message<"example.v1.GetStatusResponse"> & {
  * Use `create(GetStatusResponseSchema)` to create a new message.
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
-  messageDesc(file_example_v1_greeter, 9);
+  messageDesc(file_example_v1_greeter, 10);
 
 /**
  * A greeting as the query model keeps it.
@@ -213,7 +227,7 @@ export type Greeting = Message<"example.v1.Greeting"> & {
  * Use `create(GreetingSchema)` to create a new message.
  */
 export const GreetingSchema: GenMessage<Greeting> = /*@__PURE__*/
-  messageDesc(file_example_v1_greeter, 10);
+  messageDesc(file_example_v1_greeter, 11);
 
 /**
  * GreeterService greets, turns recording on and off, and reads the greetings back.
@@ -222,7 +236,8 @@ export const GreetingSchema: GenMessage<Greeting> = /*@__PURE__*/
  */
 export const GreeterService: GenService<{
   /**
-   * Greet records a greeting. Refused with FAILED_PRECONDITION (domain code EX001) while the greeter is stopped.
+   * Greet records a greeting of 1 to 1000 characters (Unicode code points, after trimming; else INVALID_ARGUMENT,
+   * domain code EX002). Refused with FAILED_PRECONDITION (domain code EX001) while the greeter is stopped.
    *
    * @generated from rpc example.v1.GreeterService.Greet
    */
@@ -279,6 +294,17 @@ export const GreeterService: GenService<{
   getStatus: {
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
+    output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * WatchStatus streams the status now, then again each time it changes (a greeting, Record, Stop), from the
+   * same query model as Greetings, so the count and the list agree.
+   *
+   * @generated from rpc example.v1.GreeterService.WatchStatus
+   */
+  watchStatus: {
+    methodKind: "server_streaming";
+    input: typeof WatchStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
   },
 }> = /*@__PURE__*/
