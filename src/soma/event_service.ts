@@ -7,6 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import {
   type handleBidiStreamingCall,
   type MethodDefinition,
@@ -89,11 +90,16 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
     call.on("cancelled", () => (cancelled = true));
     call.on("error", () => (cancelled = true));
     call.on("end", () => {
-      if (cancelled) return;
-      store.append(events).then(
-        () => callback(null, create(ConfirmationSchema, { success: true })),
-        (error) => callback(toServiceError(error)),
-      );
+      // A reset stream (client cancel, dead connection) also ends the readable side, and grpc-js reports the
+      // cancel only in a later tick: commit after a macrotask, once every pending tick ran, and only if the
+      // stream was a real half-close. Cancel = discard.
+      setImmediate(() => {
+        if (cancelled) return;
+        store.append(events).then(
+          () => callback(null, create(ConfirmationSchema, { success: true })),
+          (error) => callback(toServiceError(error)),
+        );
+      });
     });
   };
 
