@@ -86,7 +86,11 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
   ) => {
     const events: EventRecord[] = [];
     let cancelled = false;
-    call.on("data", (event: Event) => events.push(fromWireEvent(event)));
+    let refused: string | undefined;
+    call.on("data", (event: Event) => {
+      refused ??= aggregateFieldsProblem(event, events.length);
+      if (refused === undefined) events.push(fromWireEvent(event));
+    });
     call.on("cancelled", () => (cancelled = true));
     call.on("error", () => (cancelled = true));
     call.on("end", () => {
@@ -95,6 +99,9 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
       // stream was a real half-close. Cancel = discard.
       setImmediate(() => {
         if (cancelled) return;
+        if (refused !== undefined) {
+          return callback(axonError(AxonErrorCode.OTHER, refused, Status.INVALID_ARGUMENT));
+        }
         store.append(events).then(
           () => callback(null, create(ConfirmationSchema, { success: true })),
           (error) => callback(toServiceError(error)),
@@ -285,6 +292,19 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
         callback,
       ),
   };
+}
+
+/**
+ * Why an event's aggregate fields cannot be stored as sent, if they cannot. A domain event has an aggregate type
+ * (Axon's rule); an aggregate identifier or sequence without one would be stored without them and without a
+ * sequence check, so it is refused instead (docs/soma.md).
+ */
+function aggregateFieldsProblem(event: Event, index: number): string | undefined {
+  if (event.aggregateType !== "") return undefined;
+  if (event.aggregateIdentifier === "" && event.aggregateSequenceNumber === 0n) return undefined;
+  return `Event ${index} ("${event.messageIdentifier}") has aggregate identifier "${event.aggregateIdentifier}" ` +
+    `and sequence ${event.aggregateSequenceNumber} but no aggregate type: a domain event needs its aggregate ` +
+    "type, a non-domain event has no aggregate identifier or sequence";
 }
 
 function blacklistKey(type: string, revision: string): string {
