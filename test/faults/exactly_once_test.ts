@@ -9,8 +9,10 @@ import { assert, assertEquals } from "../assert.ts";
 import { type LogRecord, ProgramProcess } from "../roles/processes.ts";
 import { AnswerCount, ApiEndpoint, exactlyOnce, greetingClient, storedGreetings } from "./greeting_load.ts";
 
-const CLIENTS = 8;
+const CLIENTS = 16;
 const GREETINGS = 30;
+/** A kill after this many answers, each. */
+const KILL_AFTER = [CLIENTS * 4, CLIENTS * 12, CLIENTS * 20];
 
 function programEnv(dataDir: string): Record<string, string> {
   return {
@@ -62,7 +64,7 @@ Deno.test({
 
       let kills = 0;
       const records = await underLoad(endpoint, async (answers) => {
-        for (const after of [CLIENTS * 4, CLIENTS * 12]) {
+        for (const after of KILL_AFTER) {
           await answers.reach(after, 60_000);
           await command.stop("SIGKILL");
           kills++;
@@ -70,7 +72,7 @@ Deno.test({
           await command.waitFor(connected, "a connection after the restart");
         }
       });
-      assertEquals(kills, 2);
+      assertEquals(kills, KILL_AFTER.length);
       const retried = records.reduce((sum, record) => sum + record.retries, 0);
       assert(retried > 0, "no client saw a failure: the kills hit nothing");
       assertEquals(records.reduce((sum, record) => sum + record.answered.size, 0), CLIENTS * GREETINGS);
@@ -78,7 +80,7 @@ Deno.test({
       assertEquals(exactlyOnce(records, stored), []);
       assertEquals(stored.size, CLIENTS * GREETINGS);
       console.log(
-        `split mode: ${CLIENTS * GREETINGS} greetings, ${retried} retries after 2 kills, none doubled`,
+        `split mode: ${CLIENTS * GREETINGS} greetings, ${retried} retries after ${kills} kills, none doubled`,
       );
     } finally {
       endpoint.close();
@@ -107,20 +109,26 @@ Deno.test({
     try {
       endpoint.set(`http://127.0.0.1:${(await program.waitFor(listening, "the program listening")).port}`);
       const records = await underLoad(endpoint, async (answers) => {
-        await answers.reach(CLIENTS * 8, 60_000);
-        await program.stop("SIGKILL");
-        program = new ProgramProcess("program", [], env);
-        endpoint.set(`http://127.0.0.1:${(await program.waitFor(listening, "the restart listening")).port}`);
+        for (const after of KILL_AFTER) {
+          await answers.reach(after, 60_000);
+          await program.stop("SIGKILL");
+          program = new ProgramProcess("program", [], env);
+          endpoint.set(
+            `http://127.0.0.1:${(await program.waitFor(listening, "the restart listening")).port}`,
+          );
+        }
       });
       const retried = records.reduce((sum, record) => sum + record.retries, 0);
-      assert(retried > 0, "no client saw a failure: the kill hit nothing");
+      assert(retried > 0, "no client saw a failure: the kills hit nothing");
       const somaPort = (await program.waitFor((r) => r.msg === "soma listening", "soma listening"))
         .port as number;
       const stored = await storedGreetings(somaPort);
       assertEquals(exactlyOnce(records, stored), []);
       assertEquals(stored.size, CLIENTS * GREETINGS);
       console.log(
-        `embedded mode: ${CLIENTS * GREETINGS} greetings, ${retried} retries after a kill, none doubled`,
+        `embedded mode: ${
+          CLIENTS * GREETINGS
+        } greetings, ${retried} retries after ${KILL_AFTER.length} kills, none doubled`,
       );
     } finally {
       endpoint.close();
