@@ -85,7 +85,9 @@ export type ProgramConfig =
     | "tls"
     | "rootKeyModule"
   >
-  & Partial<Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions">>;
+  & Partial<
+    Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions" | "idempotencyWindowMs">
+  >;
 
 type Closer = () => Promise<void> | void;
 
