@@ -70,7 +70,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
     const call = reader.bidi(events.listEvents);
     const perBatch = new Map<string, number>();
     let seen = 0n;
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve, reject) => {
       timer = setTimeout(
         () => reject(new Error(`the stream stopped at ${seen} of ${last.token + 1n}`)),
