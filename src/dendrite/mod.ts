@@ -35,6 +35,7 @@ export { SqliteEventStore, type SqliteEventStoreOptions } from "./eventstore/sql
 export * from "./commands/command_bus.ts";
 export * from "./commands/aggregate.ts";
 export * from "./commands/repository.ts";
+export * from "./commands/unreadable.ts";
 export * from "./queries/query_bus.ts";
 export * from "./queries/subscription_limits.ts";
 

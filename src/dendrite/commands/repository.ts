@@ -20,6 +20,7 @@ import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
 import { duplicateOutcome, IDEMPOTENCY_KEY, type IdempotentOutcome } from "../eventstore/idempotency.ts";
 import { replayResult } from "./replay.ts";
+import { UnreadableEventError } from "./unreadable.ts";
 import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
 import type { AggregateDefinition, Decision, DomainEventMessage } from "./aggregate.ts";
 
@@ -108,11 +109,13 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         signal,
       })
     ) {
-      if (record.snapshot) {
-        state = this.#registry.decode(record.payload) as S;
-      } else {
-        state = this.definition.evolve(state, this.#registry.decode(record.payload) as E);
+      let payload: Message;
+      try {
+        payload = this.#registry.decode(record.payload);
+      } catch (cause) {
+        throw new UnreadableEventError(this.definition.type, record, cause);
       }
+      state = record.snapshot ? payload as S : this.definition.evolve(state, payload as E);
       sequence = record.aggregate.sequence;
     }
     return { state, sequence };
