@@ -7,7 +7,14 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { type LogRecord, ProgramProcess } from "../roles/processes.ts";
-import { AnswerCount, ApiEndpoint, exactlyOnce, greetingClient, storedGreetings } from "./greeting_load.ts";
+import {
+  AnswerCount,
+  ApiEndpoint,
+  exactlyOnce,
+  greetingClient,
+  SOMA_TOKEN,
+  storedGreetings,
+} from "./greeting_load.ts";
 
 const CLIENTS = 16;
 const GREETINGS = 30;
@@ -21,6 +28,7 @@ function programEnv(dataDir: string): Record<string, string> {
     DENDRITE_ADMIN_PASSWORD: "faults-test-password",
     LOG_LEVEL: "info",
     NO_COLOR: "1",
+    AXON_TOKEN: SOMA_TOKEN,
   };
 }
 
@@ -76,7 +84,7 @@ Deno.test({
       const retried = records.reduce((sum, record) => sum + record.retries, 0);
       assert(retried > 0, "no client saw a failure: the kills hit nothing");
       assertEquals(records.reduce((sum, record) => sum + record.answered.size, 0), CLIENTS * GREETINGS);
-      const stored = await storedGreetings(somaPort);
+      const stored = await storedGreetings(somaPort, SOMA_TOKEN);
       assertEquals(exactlyOnce(records, stored), []);
       assertEquals(stored.size, CLIENTS * GREETINGS);
       console.log(
@@ -122,7 +130,7 @@ Deno.test({
       assert(retried > 0, "no client saw a failure: the kills hit nothing");
       const somaPort = (await program.waitFor((r) => r.msg === "soma listening", "soma listening"))
         .port as number;
-      const stored = await storedGreetings(somaPort);
+      const stored = await storedGreetings(somaPort, SOMA_TOKEN);
       assertEquals(exactlyOnce(records, stored), []);
       assertEquals(stored.size, CLIENTS * GREETINGS);
       console.log(

@@ -97,9 +97,12 @@ export async function greetingClient(
   return record;
 }
 
-/** The greetings of greeter `main` stored in soma (at `port`): message → event ids, in order. */
-export async function storedGreetings(port: number): Promise<Map<string, string[]>> {
-  const reader = new RawClient(port);
+/** The access token the fault tests give soma (`AXON_TOKEN`). */
+export const SOMA_TOKEN = "faults-test-token";
+
+/** The greetings of greeter `main` stored in soma (at `port`, with access token `token`): message → event ids, in order. */
+export async function storedGreetings(port: number, token: string): Promise<Map<string, string[]>> {
+  const reader = new RawClient(port, { token });
   try {
     const stored: Event[] = await collect(reader.serverStream(events.listAggregateEvents, {
       $typeName: "io.axoniq.axonserver.grpc.event.GetAggregateEventsRequest",

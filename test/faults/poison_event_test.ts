@@ -14,7 +14,7 @@ import { GreetedEventSchema, GreeterStateSchema } from "../../src/gen/example/v1
 import { exampleRegistry } from "../../src/example/wiring.ts";
 import { ProgramProcess } from "../roles/processes.ts";
 import { events, RawClient } from "../soma/raw_client.ts";
-import { ApiEndpoint } from "./greeting_load.ts";
+import { ApiEndpoint, SOMA_TOKEN } from "./greeting_load.ts";
 
 Deno.test({
   name:
@@ -34,6 +34,7 @@ Deno.test({
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       AXON_HOST: "127.0.0.1",
+      AXON_TOKEN: SOMA_TOKEN,
     });
     let soma: RawClient | undefined;
     try {
@@ -42,7 +43,7 @@ Deno.test({
       );
       const somaPort = (await program.waitFor((r) => r.msg === "soma listening", "soma listening"))
         .port as number;
-      soma = new RawClient(somaPort);
+      soma = new RawClient(somaPort, { token: SOMA_TOKEN });
       const greet = (message: string) => endpoint.client.greet({ message }, { timeoutMs: 5_000 });
       await greet("before the poison");
 
