@@ -7,16 +7,17 @@ import { create } from "@bufbuild/protobuf";
 import { Greeter } from "../../example/greeter/aggregate.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
 import type { Greeting } from "../../gen/example/v1/greeter_pb.ts";
-import { assertEquals } from "../../../test/assert.ts";
+import { assertEquals, assertRejects } from "../../../test/assert.ts";
+import { DomainError } from "../core/errors.ts";
 import { type CommandMessage, envelope } from "../core/message.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import { IDEMPOTENCY_KEY } from "../eventstore/idempotency.ts";
 import { InMemoryEventStore } from "../eventstore/memory.ts";
 import { AggregateRepository } from "./repository.ts";
 
-function greet(message: string, key: string): CommandMessage<domain.GreetCommand> {
-  const payload = create(domain.GreetCommandSchema, { greeterId: "main", message });
-  return { ...envelope(payload, { [IDEMPOTENCY_KEY]: key }), routingKey: "main" };
+function greet(message: string, key: string, greeterId = "main"): CommandMessage<domain.GreetCommand> {
+  const payload = create(domain.GreetCommandSchema, { greeterId, message });
+  return { ...envelope(payload, { [IDEMPOTENCY_KEY]: key }), routingKey: greeterId };
 }
 
 Deno.test("idempotency: a retried command is answered with its first result and stored once", async () => {
@@ -35,4 +36,8 @@ Deno.test("idempotency: a retried command is answered with its first result and 
   assertEquals(await eventStore.highestSequence("main"), 25);
   const state = await other.load("main");
   assertEquals(state.state.greetingCount, 26n);
+  // the same key on another aggregate is a clear refusal, not a second decision
+  const reused = await assertRejects(() => other.handle(greet("hi", "k1", "other")), DomainError);
+  assertEquals(reused.code, "IDEMPOTENCY_KEY_REUSED");
+  assertEquals(await eventStore.highestSequence("other"), -1);
 });

@@ -14,7 +14,7 @@
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { backoff, delay } from "../core/async.ts";
-import { AxonErrorCode, ConcurrencyError, DendriteError, DomainError } from "../core/errors.ts";
+import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
@@ -259,9 +259,10 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
   #answerRetry(aggregateId: string, item: Pending<C>, outcome: IdempotentOutcome): void {
     if (outcome.aggregateId !== aggregateId) {
       item.reject(
-        new DendriteError(
-          AxonErrorCode.COMMAND_DUPLICATED,
+        new DomainError(
+          "IDEMPOTENCY_KEY_REUSED",
           `Idempotency key "${outcome.key}" was used before for aggregate "${outcome.aggregateId}"`,
+          { kind: "invalid-argument" },
         ),
       );
       return;
