@@ -60,7 +60,7 @@ export interface ClientRecord {
 
 /**
  * A client greeting `count` messages `<name>-<i>` one after another, each with its own idempotency key; an
- * ambiguous failure is retried with the same key (after 20 ms) until `deadline`. Resolves when all are answered.
+ * ambiguous failure is retried with the same key (backing off from 20 to 200 ms) until `deadline`. Resolves when all are answered.
  */
 export async function greetingClient(
   endpoint: ApiEndpoint,
@@ -73,6 +73,7 @@ export async function greetingClient(
   for (let i = 0; i < count; i++) {
     const message = `${name}-${i}`;
     const key = `${name}-key-${i}`;
+    let tries = 0;
     while (true) {
       try {
         const answer = await endpoint.client.greet({ message }, {
@@ -90,7 +91,8 @@ export async function greetingClient(
           });
         }
         record.retries++;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        tries++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, 10 * 2 ** tries)));
       }
     }
   }
