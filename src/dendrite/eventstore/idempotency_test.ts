@@ -1,5 +1,6 @@
 /**
- * Idempotency keys expire after the store's window, in memory and in a SQLite file (also across a reopen).
+ * Idempotency keys expire after the store's window, in memory and in a SQLite file (also across a reopen); the
+ * stores get a test clock, so the window is exact.
  */
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../../../test/assert.ts";
@@ -8,7 +9,13 @@ import { DuplicateCommandError, IDEMPOTENCY_KEY } from "./idempotency.ts";
 import { InMemoryEventStore } from "./memory.ts";
 import { SqliteEventStore } from "./sqlite.ts";
 
-const WINDOW_MS = 40;
+const WINDOW_MS = 60_000;
+
+/** A clock the test moves. */
+class TestClock {
+  now = 1_000_000;
+  readonly read = () => this.now;
+}
 
 function keyed(sequence: number, key: string): EventRecord {
   return {
@@ -20,39 +27,35 @@ function keyed(sequence: number, key: string): EventRecord {
   };
 }
 
-/** Waits until the window of a key stored at `storedAt` is over (the condition is the clock itself). */
-async function windowOver(storedAt: number): Promise<void> {
-  while (Date.now() <= storedAt + WINDOW_MS) {
-    await new Promise((resolve) => setTimeout(resolve, storedAt + WINDOW_MS + 1 - Date.now()));
-  }
-}
-
-async function expires(store: () => EventStore): Promise<void> {
-  const storedAt = Date.now();
+async function expires(store: () => EventStore, clock: TestClock): Promise<void> {
   await store().append([keyed(0, "k")]);
+  clock.now += WINDOW_MS - 1;
   await assertRejects(() => store().append([keyed(1, "k")]), DuplicateCommandError);
-  await windowOver(storedAt);
+  clock.now += 1;
   await store().append([keyed(1, "k")]);
   assertEquals(await store().highestSequence("a"), 1);
 }
 
 Deno.test("idempotency: an in-memory key is forgotten after the window", async () => {
-  const store = new InMemoryEventStore({ idempotencyWindowMs: WINDOW_MS });
-  await expires(() => store);
+  const clock = new TestClock();
+  const store = new InMemoryEventStore({ idempotencyWindowMs: WINDOW_MS, clock: clock.read });
+  await expires(() => store, clock);
 });
 
 Deno.test("idempotency: a SQLite key is forgotten after the window, also in a reopened file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "idempotency-" });
   const path = join(dir, "events.sqlite");
-  let store = new SqliteEventStore({ path, idempotencyWindowMs: WINDOW_MS });
+  const clock = new TestClock();
+  const open = () => new SqliteEventStore({ path, idempotencyWindowMs: WINDOW_MS, clock: clock.read });
+  let store = open();
   try {
-    await expires(() => store);
-    const storedAt = Date.now();
+    await expires(() => store, clock);
     await store.append([keyed(2, "k2")]);
     store.close();
-    store = new SqliteEventStore({ path, idempotencyWindowMs: WINDOW_MS });
+    store = open();
+    clock.now += WINDOW_MS - 1;
     await assertRejects(() => store.append([keyed(3, "k2")]), DuplicateCommandError);
-    await windowOver(storedAt);
+    clock.now += 1;
     await store.append([keyed(3, "k2")]);
   } finally {
     store.close();

@@ -40,19 +40,22 @@ import {
 export class InMemoryEventStore implements EventStore {
   readonly #keys = new Map<string, IdempotentOutcome & { readonly storedAt: number }>();
   readonly #idempotencyWindowMs: number;
+  readonly #clock: () => number;
   readonly #events: TrackedEventRecord[] = [];
   readonly #byAggregate = new Map<string, TrackedEventRecord[]>();
   readonly #snapshots = new Map<string, AggregateEventRecord[]>();
   readonly #notifier = new Notifier();
 
-  constructor(options: { readonly idempotencyWindowMs?: number } = {}) {
+  /** `idempotencyWindowMs`: how long a key is remembered (24 h); `clock`: what dates keys (`Date.now`). */
+  constructor(options: { readonly idempotencyWindowMs?: number; readonly clock?: () => number } = {}) {
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#clock = options.clock ?? Date.now;
   }
 
   append(batch: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     options?.signal?.throwIfAborted();
     const { events, outcomes } = takeIdempotencyKeys(batch);
-    const now = Date.now();
+    const now = this.#clock();
     // keys are kept in the order they were stored: the expired ones come first
     for (const [key, kept] of this.#keys) {
       if (kept.storedAt > now - this.#idempotencyWindowMs) break;

@@ -98,6 +98,8 @@ export interface SqliteEventStoreOptions extends OpenOptions {
   readonly pollIntervalMs?: number;
   /** How long an idempotency key is remembered (default {@link DEFAULT_IDEMPOTENCY_WINDOW_MS}, 24 h). */
   readonly idempotencyWindowMs?: number;
+  /** The clock that dates idempotency keys (default `Date.now`; tests pass their own). */
+  readonly clock?: () => number;
 }
 
 /**
@@ -121,11 +123,13 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   #closed = false;
   readonly #pollIntervalMs: number;
   readonly #idempotencyWindowMs: number;
+  readonly #clock: () => number;
   #purgedAt = 0;
 
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#clock = options.clock ?? Date.now;
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
   }
@@ -219,7 +223,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   /** Stores the keys of a batch, or throws {@link DuplicateCommandError} for one still remembered. */
   #rememberKeys(outcomes: readonly IdempotentOutcome[]): void {
     if (outcomes.length === 0) return;
-    const now = Date.now();
+    const now = this.#clock();
     for (const outcome of outcomes) {
       const row = this.#sql.get<{ aggregate_id: string; first_seq: number; last_seq: number }>(
         "SELECT aggregate_id, first_seq, last_seq FROM idempotency WHERE key = ? AND stored_at > ?",
@@ -242,7 +246,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
 
   /** Forgets expired keys, at most once a minute (inside the append transaction). */
   #purgeKeys(): void {
-    const now = Date.now();
+    const now = this.#clock();
     if (now - this.#purgedAt < 60_000) return;
     this.#purgedAt = now;
     this.#sql.statement("DELETE FROM idempotency WHERE stored_at <= ?").run(now - this.#idempotencyWindowMs);
