@@ -194,6 +194,7 @@ export async function startProgram(
         httpPort: config.axonHttpPort,
         registry,
         synchronous: options.synchronous,
+        idempotencyWindowMs: config.idempotencyWindowMs,
         accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
         limits: config.somaLimits,
         subscriptionLimits: config.subscriptions,
