@@ -59,6 +59,8 @@ export interface Config {
   /** TLS on the HTTP listener (`TLS_CERT_FILE` and `TLS_KEY_FILE`, both or neither). */
   readonly tls?: TlsConfig;
   readonly logLevel: LogLevel;
+  /** How long the event store remembers a command's idempotency key (`IDEMPOTENCY_WINDOW_SECONDS`, 24 h). */
+  readonly idempotencyWindowMs?: number;
   /**
    * A root key module outside the program (`DENDRITE_ROOT_KEY_MODULE`): tests and tools that must not touch the
    * compiled-in `src/example/security/root_key.generated.ts`. Unset means the compiled-in one.
@@ -128,6 +130,7 @@ Environment:
   TLS_CERT_FILE, TLS_KEY_FILE PEM certificate chain and key: serve HTTPS (HTTP/2 and HTTP/1.1) and gRPC over
                               TLS on the embedded Axon-API server
   DENDRITE_ADMIN_PASSWORD     password of user "admin" (default: generated into DIR/secure/admin-password)
+  IDEMPOTENCY_WINDOW_SECONDS  how long a command's idempotency key is remembered (default 86400)
   DENDRITE_ROOT_KEY_MODULE    root key module to load instead of the compiled-in one (tests, tools)
   PROCESSOR_OWNER             claim owner id of the projection processor (default: role, host name and data
                               directory, so a restart takes its own segments back at once; must differ between
@@ -314,6 +317,10 @@ export function parseConfig(
     elasticsearchIndexPrefix: nonEmpty(env.ELASTICSEARCH_INDEX_PREFIX),
     tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
     logLevel,
+    idempotencyWindowMs: parseSeconds(
+      "IDEMPOTENCY_WINDOW_SECONDS",
+      nonEmpty(env.IDEMPOTENCY_WINDOW_SECONDS) ?? "86400",
+    ),
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
     processorOwner: nonEmpty(env.PROCESSOR_OWNER),
     processorClaimTimeoutMs: parsePositiveInt(
@@ -354,6 +361,14 @@ export function describeConfig(config: Config): Record<string, string | number |
   if (config.processorOwner) described.processorOwner = config.processorOwner;
   if (config.rootKeyModule) described.rootKeyModule = config.rootKeyModule;
   return described;
+}
+
+function parseSeconds(setting: string, value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(seconds * 1000) || seconds < 1) {
+    throw new ConfigError(setting, `${setting} must be a whole number of seconds ≥ 1, got "${value}"`);
+  }
+  return seconds * 1000;
 }
 
 function redactUrl(url: URL): string {

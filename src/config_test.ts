@@ -14,6 +14,8 @@ Deno.test("parseConfig() uses the defaults with no flags and no environment", ()
   assertEquals(config.tls, undefined);
   assertEquals(config.logLevel, "info");
   assertEquals(config.rootKeyModule, undefined);
+  assertEquals(config.idempotencyWindowMs, 86_400_000);
+  assertEquals(parseConfig([], { IDEMPOTENCY_WINDOW_SECONDS: "60" }).idempotencyWindowMs, 60_000);
 });
 
 Deno.test("parseConfig() reads the environment and lets flags win", () => {
@@ -76,6 +78,8 @@ Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting
     [[], { AXON_SERVER: "axon" }, "AXON_SERVER", "host:port"],
     [[], { AXON_PORT: "x" }, "AXON_PORT", "port number"],
     [[], { ELASTICSEARCH_URL: "ftp://es" }, "ELASTICSEARCH_URL", "http(s) URL"],
+    [[], { IDEMPOTENCY_WINDOW_SECONDS: "0" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],
+    [[], { IDEMPOTENCY_WINDOW_SECONDS: "1.5" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],
     [[], { ELASTICSEARCH_URL: "not a url" }, "ELASTICSEARCH_URL", "http(s) URL"],
   ];
   for (const [args, env, setting, message] of cases) {

@@ -22,12 +22,20 @@ export { backoff, combineSignals, delay, KeyedMutex, Notifier } from "./core/asy
 export { Channel, ChannelOverflowError } from "./core/channel.ts";
 
 export * from "./eventstore/event_store.ts";
+export {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DuplicateCommandError,
+  duplicateOutcome,
+  IDEMPOTENCY_KEY,
+  type IdempotentOutcome,
+} from "./eventstore/idempotency.ts";
 export { InMemoryEventStore } from "./eventstore/memory.ts";
 export { SqliteEventStore, type SqliteEventStoreOptions } from "./eventstore/sqlite.ts";
 
 export * from "./commands/command_bus.ts";
 export * from "./commands/aggregate.ts";
 export * from "./commands/repository.ts";
+export * from "./commands/unreadable.ts";
 export * from "./queries/query_bus.ts";
 export * from "./queries/subscription_limits.ts";
 

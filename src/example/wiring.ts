@@ -86,7 +86,9 @@ export type ProgramConfig =
     | "tls"
     | "rootKeyModule"
   >
-  & Partial<Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions">>;
+  & Partial<
+    Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions" | "idempotencyWindowMs">
+  >;
 
 type Closer = () => Promise<void> | void;
 
@@ -195,6 +197,7 @@ export async function startProgram(
         httpPort: config.axonHttpPort,
         registry,
         synchronous: options.synchronous,
+        idempotencyWindowMs: config.idempotencyWindowMs,
         accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
         limits: config.somaLimits,
         subscriptionLimits: config.subscriptions,

@@ -7,6 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import {
   type handleBidiStreamingCall,
   type MethodDefinition,
@@ -85,15 +86,27 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
   ) => {
     const events: EventRecord[] = [];
     let cancelled = false;
-    call.on("data", (event: Event) => events.push(fromWireEvent(event)));
+    let refused: string | undefined;
+    call.on("data", (event: Event) => {
+      refused ??= aggregateFieldsProblem(event, events.length);
+      if (refused === undefined) events.push(fromWireEvent(event));
+    });
     call.on("cancelled", () => (cancelled = true));
     call.on("error", () => (cancelled = true));
     call.on("end", () => {
-      if (cancelled) return;
-      store.append(events).then(
-        () => callback(null, create(ConfirmationSchema, { success: true })),
-        (error) => callback(toServiceError(error)),
-      );
+      // A reset stream (client cancel, dead connection) also ends the readable side, and grpc-js reports the
+      // cancel only in a later tick: commit after a macrotask, once every pending tick ran, and only if the
+      // stream was a real half-close. Cancel = discard.
+      setImmediate(() => {
+        if (cancelled) return;
+        if (refused !== undefined) {
+          return callback(axonError(AxonErrorCode.OTHER, refused, Status.INVALID_ARGUMENT));
+        }
+        store.append(events).then(
+          () => callback(null, create(ConfirmationSchema, { success: true })),
+          (error) => callback(toServiceError(error)),
+        );
+      });
     });
   };
 
@@ -279,6 +292,19 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
         callback,
       ),
   };
+}
+
+/**
+ * Why an event's aggregate fields cannot be stored as sent, if they cannot. A domain event has an aggregate type
+ * (Axon's rule); an aggregate identifier or sequence without one would be stored without them and without a
+ * sequence check, so it is refused instead (docs/soma.md).
+ */
+function aggregateFieldsProblem(event: Event, index: number): string | undefined {
+  if (event.aggregateType !== "") return undefined;
+  if (event.aggregateIdentifier === "" && event.aggregateSequenceNumber === 0n) return undefined;
+  return `Event ${index} ("${event.messageIdentifier}") has aggregate identifier "${event.aggregateIdentifier}" ` +
+    `and sequence ${event.aggregateSequenceNumber} but no aggregate type: a domain event needs its aggregate ` +
+    "type, a non-domain event has no aggregate identifier or sequence";
 }
 
 function blacklistKey(type: string, revision: string): string {

@@ -27,6 +27,7 @@ async function main(): Promise<number> {
   const controller = new AbortController();
   const synchronous = Deno.env.get("SOMA_SYNCHRONOUS") === "NORMAL" ? "NORMAL" : "FULL";
   const dataDir = Deno.env.get("DATA_DIR") || "./data";
+  const windowSeconds = Number(Deno.env.get("IDEMPOTENCY_WINDOW_SECONDS") || "86400");
   let soma: Soma;
   try {
     soma = await startSoma({
@@ -37,6 +38,9 @@ async function main(): Promise<number> {
       accessToken: Deno.env.get("AXON_TOKEN") || await loadOrCreateSomaToken(dataDir),
       limits: limitsFromEnv(Deno.env.toObject()),
       synchronous,
+      idempotencyWindowMs: Number.isFinite(windowSeconds) && windowSeconds > 0
+        ? windowSeconds * 1000
+        : undefined,
       signal: controller.signal,
     });
   } catch (error) {

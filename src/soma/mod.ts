@@ -104,6 +104,8 @@ export interface SomaOptions {
   readonly advertisedHost?: string;
   /** SQLite durability of the stores soma opens (default FULL). */
   readonly synchronous?: Synchronous;
+  /** How long the event store remembers a command's idempotency key (default 24 h). */
+  readonly idempotencyWindowMs?: number;
   /**
    * When set, every gRPC call must carry it in `AxonIQ-Access-Token`, and the status port's processor state and
    * actions need it too (see `loadOrCreateSomaToken`). Without it, soma listens on loopback only.
@@ -203,6 +205,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   const ownStore = options.eventStore ? undefined : new SqliteEventStore({
     path: join(options.dataDir!, "events.sqlite"),
     synchronous: options.synchronous,
+    idempotencyWindowMs: options.idempotencyWindowMs,
   });
   const store: EventStore = options.eventStore ?? ownStore!;
   const scheduler = new Scheduler({

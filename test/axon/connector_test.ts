@@ -24,7 +24,7 @@ eventStoreContract(adapter, async () => {
       await server.close();
     },
   };
-}, { shared: Boolean(AXON_SERVER), reportsTokens: false });
+}, { shared: Boolean(AXON_SERVER), reportsTokens: false, idempotency: !AXON_SERVER });
 
 commandBusContract(adapter, async () => {
   const server = await startServer();

@@ -8,8 +8,10 @@ import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   ConcurrencyError,
+  duplicateOutcome,
   type EventRecord,
   type EventStore,
+  IDEMPOTENCY_KEY,
   streamPagesOf,
   type TrackedEventRecord,
 } from "../../src/dendrite/mod.ts";
@@ -33,6 +35,8 @@ export interface EventStoreContractOptions {
   readonly reportsTokens?: boolean;
   /** Whether `streamPages` fills every page while events are stored (local stores; a network store pages what arrived). */
   readonly fullPages?: boolean;
+  /** Whether the store remembers idempotency keys (default true; Axon Server does not). */
+  readonly idempotency?: boolean;
 }
 
 let counter = 0;
@@ -280,6 +284,31 @@ export function eventStoreContract(
     assertEquals(await store.tokenAt(now + 2_000), firstToken + 2);
     assertEquals(await store.tokenAt(now + 10_000), firstToken + 3);
   });
+
+  if (options.idempotency ?? true) {
+    test("stores the events of an idempotency key once and reports the first outcome, across a reopen", async (fixture) => {
+      const id = aggregateId();
+      const key = crypto.randomUUID();
+      const keyed = (sequence: number) =>
+        testEvent({ id, sequence }, undefined, { [IDEMPOTENCY_KEY]: key, n: 1 });
+      await fixture.store.append([keyed(0), keyed(1)]);
+      const first = { key, aggregateId: id, firstSequence: 0, lastSequence: 1 };
+      const retry = await assertRejects(() => fixture.store.append([keyed(2)]));
+      assertEquals(duplicateOutcome(retry), first);
+      // the whole batch of a retry is refused, and the key is not kept in the events
+      await assertRejects(() => fixture.store.append([...testEvents(aggregateId(), 0, 1), keyed(2)]));
+      assertEquals(await fixture.store.highestSequence(id), 1);
+      const stored = await collect(fixture.store.readAggregate(id));
+      assertEquals(stored.map((event) => event.metadata), [{ n: 1 }, { n: 1 }]);
+      // another key goes through
+      await fixture.store.append([
+        testEvent({ id, sequence: 2 }, undefined, { [IDEMPOTENCY_KEY]: `${key}-2` }),
+      ]);
+      const reopened = fixture.reopen ? await fixture.reopen() : fixture.store;
+      assertEquals(duplicateOutcome(await assertRejects(() => reopened.append([keyed(3)]))), first);
+      assertEquals(await reopened.highestSequence(id), 2);
+    });
+  }
 
   test("keeps everything across a reopen", async (fixture) => {
     if (!fixture.reopen) return;

@@ -284,3 +284,36 @@ Deno.test("soma EventScheduler: scheduled events are durable across a restart an
     await dispose();
   }
 });
+
+Deno.test("soma EventStore: an aggregate id or sequence without an aggregate type is INVALID_ARGUMENT, nothing stored", async () => {
+  const { soma, dispose } = await testSoma();
+  const client = new RawClient(soma.port);
+  try {
+    const untyped = { ...event("u", 3), aggregateType: "" };
+    const error = await assertRejects(() =>
+      client.clientStream(events.appendEvent, [event("v", 0), untyped])
+    );
+    assertEquals((error as unknown as { code: number }).code, Status.INVALID_ARGUMENT);
+    assertEquals(errorCode(error), "AXONIQ-0001");
+    assert(
+      error.message.includes(`aggregate identifier "u" and sequence 3 but no aggregate type`),
+      error.message,
+    );
+    const sequenceOnly = { ...event("", 0), aggregateSequenceNumber: 2n };
+    assertEquals(
+      errorCode(await assertRejects(() => client.clientStream(events.appendEvent, [sequenceOnly]))),
+      "AXONIQ-0001",
+    );
+    assertEquals(
+      (await client.unary(events.getLastToken, {
+        $typeName: "io.axoniq.axonserver.grpc.event.GetLastTokenRequest",
+      })).token,
+      -1n,
+    );
+    // the server keeps serving
+    assertEquals((await client.clientStream(events.appendEvent, [event("v", 0)])).success, true);
+  } finally {
+    client.close();
+    await dispose();
+  }
+});

@@ -42,7 +42,12 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
       }
     };
     const writers = Array.from({ length: 8 }, writer);
-    while (confirmed.size < 150) await new Promise((resolve) => setTimeout(resolve, 5));
+    // bounded: soma must confirm 150 batches within 30 s (it takes well under a second alone)
+    const deadline = Date.now() + 30_000;
+    while (confirmed.size < 150) {
+      if (Date.now() > deadline) throw new Error(`only ${confirmed.size} batches confirmed within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     first.process.kill("SIGKILL");
     killed = true;
     await first.process.status;
@@ -65,7 +70,12 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
     const call = reader.bidi(events.listEvents);
     const perBatch = new Map<string, number>();
     let seen = 0n;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the stream stopped at ${seen} of ${last.token + 1n}`)),
+        30_000,
+      );
       call.on("data", (message: { token: bigint; event?: { aggregateIdentifier: string } }) => {
         const id = message.event!.aggregateIdentifier;
         perBatch.set(id, (perBatch.get(id) ?? 0) + 1);
@@ -75,7 +85,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
       call.on("error", reject);
       call.write(request);
       if (last.token < 0n) resolve();
-    });
+    }).finally(() => clearTimeout(timer));
     call.cancel();
     for (const batch of confirmed) {
       assertEquals(perBatch.get(`agg-${batch}`), BATCH, `batch ${batch} is missing`);

@@ -6,6 +6,10 @@
  * only arise between processes; the cache then keeps the correct last sequence after every append, so it never
  * causes a conflict of its own.
  *
+ * A command with an idempotency key (metadata `idempotency_key`) hands it to its events; when the store reports
+ * the key as used before, the command is answered with the first handling's result (see `replay.ts`), and a
+ * retry that arrives while the first try is still running here shares its outcome.
+ *
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
@@ -14,6 +18,9 @@ import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
+import { duplicateOutcome, IDEMPOTENCY_KEY, type IdempotentOutcome } from "../eventstore/idempotency.ts";
+import { replayResult } from "./replay.ts";
+import { UnreadableEventError } from "./unreadable.ts";
 import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
 import type { AggregateDefinition, Decision, DomainEventMessage } from "./aggregate.ts";
 
@@ -68,6 +75,8 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
   readonly #cacheSize: number;
   readonly #retry: RetryPolicy;
   readonly #queues = new Map<string, Pending<C>[]>();
+  /** Commands with an idempotency key that are being handled here, by key. */
+  readonly #keyed = new Map<string, Promise<Message | undefined>>();
   readonly #maxBatch: number;
   readonly #onSnapshotError: (error: unknown, aggregateId: string) => void;
 
@@ -100,11 +109,13 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         signal,
       })
     ) {
-      if (record.snapshot) {
-        state = this.#registry.decode(record.payload) as S;
-      } else {
-        state = this.definition.evolve(state, this.#registry.decode(record.payload) as E);
+      let payload: Message;
+      try {
+        payload = this.#registry.decode(record.payload);
+      } catch (cause) {
+        throw new UnreadableEventError(this.definition.type, record, cause);
       }
+      state = record.snapshot ? payload as S : this.definition.evolve(state, payload as E);
       sequence = record.aggregate.sequence;
     }
     return { state, sequence };
@@ -118,6 +129,16 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
    * to one commit per command. A refused command fails alone; the others in its batch go on.
    */
   handle(command: CommandMessage<C>, signal?: AbortSignal): Promise<Message | undefined> {
+    const key = command.metadata[IDEMPOTENCY_KEY];
+    if (typeof key !== "string") return this.#enqueue(command, signal);
+    const running = this.#keyed.get(key);
+    if (running) return running;
+    const handled = this.#enqueue(command, signal).finally(() => this.#keyed.delete(key));
+    this.#keyed.set(key, handled);
+    return handled;
+  }
+
+  #enqueue(command: CommandMessage<C>, signal?: AbortSignal): Promise<Message | undefined> {
     const aggregateId = this.definition.aggregateId(command.payload);
     if (!aggregateId) {
       return Promise.reject(
@@ -158,6 +179,15 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         for (const settle of outcomes) settle();
         return;
       } catch (error) {
+        const outcome = duplicateOutcome(error);
+        const retried = outcome &&
+          live.find((item) => item.command.metadata[IDEMPOTENCY_KEY] === outcome.key);
+        if (retried) {
+          this.#answerRetry(aggregateId, retried, outcome);
+          batch = live.filter((item) => item !== retried);
+          attempt--;
+          continue;
+        }
         if (error instanceof ConcurrencyError) this.#cache.delete(aggregateId);
         if (!(error instanceof ConcurrencyError) || attempt + 1 >= this.#retry.attempts) {
           for (const item of live) item.reject(error);
@@ -223,6 +253,22 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
     this.#remember(aggregateId, { state, sequence });
     this.#maybeSnapshot(aggregateId, state, loaded.sequence, sequence);
     return settles;
+  }
+
+  /** Answers a command whose key the store knows with the result of its first handling. */
+  #answerRetry(aggregateId: string, item: Pending<C>, outcome: IdempotentOutcome): void {
+    if (outcome.aggregateId !== aggregateId) {
+      item.reject(
+        new DomainError(
+          "IDEMPOTENCY_KEY_REUSED",
+          `Idempotency key "${outcome.key}" was used before for aggregate "${outcome.aggregateId}"`,
+          { kind: "invalid-argument" },
+        ),
+      );
+      return;
+    }
+    replayResult(this.definition, item.command.payload, outcome, this.#store, this.#registry, item.signal)
+      .then(item.resolve, item.reject);
   }
 
   #remember(aggregateId: string, loaded: Loaded<S>): void {

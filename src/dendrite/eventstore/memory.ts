@@ -20,6 +20,12 @@ import {
   type TrackedEventRecord,
   validateSequences,
 } from "./event_store.ts";
+import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DuplicateCommandError,
+  type IdempotentOutcome,
+  takeIdempotencyKeys,
+} from "./idempotency.ts";
 
 /**
  * An EventStore kept in memory.
@@ -32,16 +38,38 @@ import {
  * ```
  */
 export class InMemoryEventStore implements EventStore {
+  readonly #keys = new Map<string, IdempotentOutcome & { readonly storedAt: number }>();
+  readonly #idempotencyWindowMs: number;
+  readonly #clock: () => number;
   readonly #events: TrackedEventRecord[] = [];
   readonly #byAggregate = new Map<string, TrackedEventRecord[]>();
   readonly #snapshots = new Map<string, AggregateEventRecord[]>();
   readonly #notifier = new Notifier();
 
-  append(events: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
+  /** `idempotencyWindowMs`: how long a key is remembered (24 h); `clock`: what dates keys (`Date.now`). */
+  constructor(options: { readonly idempotencyWindowMs?: number; readonly clock?: () => number } = {}) {
+    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  append(batch: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     options?.signal?.throwIfAborted();
+    const { events, outcomes } = takeIdempotencyKeys(batch);
+    const now = this.#clock();
+    // keys are kept in the order they were stored: the expired ones come first
+    for (const [key, kept] of this.#keys) {
+      if (kept.storedAt > now - this.#idempotencyWindowMs) break;
+      this.#keys.delete(key);
+    }
+    const seen = outcomes.map((outcome) => this.#keys.get(outcome.key)).find((kept) => kept !== undefined);
+    if (seen) {
+      const { storedAt: _, ...outcome } = seen;
+      return Promise.reject(new DuplicateCommandError(outcome));
+    }
     const error = validateSequences(events, (id) => this.#highest(id));
     if (error) return Promise.reject(new ConcurrencyError(error));
     if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
+    for (const outcome of outcomes) this.#keys.set(outcome.key, { ...outcome, storedAt: now });
     const firstToken = this.#events.length;
     for (const event of events) {
       const tracked: TrackedEventRecord = { ...event, token: this.#events.length };

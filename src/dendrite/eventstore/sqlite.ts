@@ -6,6 +6,9 @@
  * (one fsync at `synchronous=FULL`), each inside its own savepoint, so one failing batch never affects another
  * and a failed batch leaves nothing behind.
  *
+ * Idempotency keys (see `idempotency.ts`) live in their own table, written in the savepoint of their events and
+ * forgotten after the configured window.
+ *
  * @module
  */
 import { setImmediate } from "node:timers";
@@ -13,6 +16,12 @@ import { Notifier } from "../core/async.ts";
 import { ConcurrencyError } from "../core/errors.ts";
 import type { AggregateRef } from "../core/message.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
+import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DuplicateCommandError,
+  type IdempotentOutcome,
+  takeIdempotencyKeys,
+} from "./idempotency.ts";
 import { encodeMetadata, eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
 import {
   type AggregateEventRecord,
@@ -55,6 +64,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
   metadata TEXT,
   PRIMARY KEY (aggregate_id, seq)
 );
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  aggregate_id TEXT NOT NULL,
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  stored_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (stored_at);
 `;
 
 const COLUMNS =
@@ -79,6 +96,10 @@ export interface SqliteEventStoreOptions extends OpenOptions {
    * milliseconds without news (default 250; 0 turns polling off).
    */
   readonly pollIntervalMs?: number;
+  /** How long an idempotency key is remembered (default {@link DEFAULT_IDEMPOTENCY_WINDOW_MS}, 24 h). */
+  readonly idempotencyWindowMs?: number;
+  /** The clock that dates idempotency keys (default `Date.now`; tests pass their own). */
+  readonly clock?: () => number;
 }
 
 /**
@@ -101,9 +122,14 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   #flushScheduled = false;
   #closed = false;
   readonly #pollIntervalMs: number;
+  readonly #idempotencyWindowMs: number;
+  readonly #clock: () => number;
+  #purgedAt = 0;
 
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    this.#clock = options.clock ?? Date.now;
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
   }
@@ -130,6 +156,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     const db = this.#sql.db;
     try {
       db.exec("BEGIN IMMEDIATE");
+      this.#purgeKeys();
       for (const item of batch) {
         db.exec("SAVEPOINT append");
         try {
@@ -153,7 +180,9 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#notifier.notify();
   }
 
-  #insert(events: readonly EventRecord[]): Required<AppendResult> {
+  #insert(batch: readonly EventRecord[]): Required<AppendResult> {
+    const { events, outcomes } = takeIdempotencyKeys(batch);
+    this.#rememberKeys(outcomes);
     const error = validateSequences(events, (id) => this.#highest(id));
     if (error) throw new ConcurrencyError(error);
     const next =
@@ -189,6 +218,38 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       }
     }
     return { firstToken: next, lastToken: token - 1 };
+  }
+
+  /** Stores the keys of a batch, or throws {@link DuplicateCommandError} for one still remembered. */
+  #rememberKeys(outcomes: readonly IdempotentOutcome[]): void {
+    if (outcomes.length === 0) return;
+    const now = this.#clock();
+    for (const outcome of outcomes) {
+      const row = this.#sql.get<{ aggregate_id: string; first_seq: number; last_seq: number }>(
+        "SELECT aggregate_id, first_seq, last_seq FROM idempotency WHERE key = ? AND stored_at > ?",
+        outcome.key,
+        now - this.#idempotencyWindowMs,
+      );
+      if (row) {
+        throw new DuplicateCommandError({
+          key: outcome.key,
+          aggregateId: row.aggregate_id,
+          firstSequence: row.first_seq,
+          lastSequence: row.last_seq,
+        });
+      }
+      this.#sql.statement(
+        "INSERT OR REPLACE INTO idempotency (key, aggregate_id, first_seq, last_seq, stored_at) VALUES (?, ?, ?, ?, ?)",
+      ).run(outcome.key, outcome.aggregateId, outcome.firstSequence, outcome.lastSequence, now);
+    }
+  }
+
+  /** Forgets expired keys, at most once a minute (inside the append transaction). */
+  #purgeKeys(): void {
+    const now = this.#clock();
+    if (now - this.#purgedAt < 60_000) return;
+    this.#purgedAt = now;
+    this.#sql.statement("DELETE FROM idempotency WHERE stored_at <= ?").run(now - this.#idempotencyWindowMs);
   }
 
   #highest(aggregateId: string): number {

@@ -12,6 +12,8 @@ import {
   combineSignals,
   type CommandBus,
   DendriteError,
+  DomainError,
+  IDEMPOTENCY_KEY,
   type Metadata,
   MetadataKeys,
   type QueryBus,
@@ -27,6 +29,27 @@ import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/ex
 export const CORRELATION_HEADER = "x-correlation-id";
 
 const CORRELATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Request header carrying a caller-chosen idempotency key for a command (docs/api.md). */
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+
+const IDEMPOTENCY_VALUE = /^[\x21-\x7e]{1,128}$/;
+
+/** The command metadata for the caller's idempotency key, scoped to its subject; none without the header. */
+function idempotencyMetadata(context: HandlerContext, metadata: Metadata): Metadata {
+  const key = context.requestHeader.get(IDEMPOTENCY_HEADER);
+  if (key === null) return metadata;
+  if (!IDEMPOTENCY_VALUE.test(key)) {
+    throw new DomainError(
+      "INVALID_IDEMPOTENCY_KEY",
+      "The idempotency-key header must be 1 to 128 visible ASCII characters",
+      {
+        kind: "invalid-argument",
+      },
+    );
+  }
+  return { ...metadata, [IDEMPOTENCY_KEY]: `${metadata[MetadataKeys.subject] ?? ""}:${key}` };
+}
 
 /** What the service needs. */
 export interface GreeterApiOptions {
@@ -85,7 +108,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
   const { commandBus, queryBus, greeterId } = options;
   const dispatchOptions = (context: HandlerContext) => ({
     routingKey: greeterId,
-    metadata: callMetadata(context),
+    metadata: idempotencyMetadata(context, callMetadata(context)),
     signal: context.signal,
     timeoutMs: context.timeoutMs(),
   });

@@ -1,0 +1,40 @@
+/**
+ * An aggregate whose stored history cannot be read: one of its events (or its snapshot) does not decode or upcast
+ * with this process's registry. Every command on it is refused with this error until the operator either
+ * registers an upcaster for that payload type and revision or stores a snapshot at or after that sequence with
+ * the aggregate's correct state (docs/api.md, "Unreadable events").
+ *
+ * @module
+ */
+import { DomainError } from "../core/errors.ts";
+import type { AggregateEventRecord } from "../eventstore/event_store.ts";
+
+/** The error code of {@link UnreadableEventError}. */
+export const UNREADABLE_EVENT = "DENDRITE-EVENT-UNREADABLE";
+
+/** A stored event or snapshot of an aggregate that cannot be decoded; the command is not decided. */
+export class UnreadableEventError extends DomainError {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly sequence: number;
+  readonly payloadType: string;
+  readonly revision: string;
+
+  constructor(aggregateType: string, record: AggregateEventRecord, cause: unknown) {
+    const what = record.snapshot ? "snapshot" : "event";
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      UNREADABLE_EVENT,
+      `Aggregate "${record.aggregate.id}" (${aggregateType}) cannot be loaded: its ${what} at sequence ` +
+        `${record.aggregate.sequence} of type "${record.payload.type}" revision "${record.payload.revision}" ` +
+        `cannot be read (${reason}). An upcaster for that type and revision, or a snapshot at or after ` +
+        "that sequence, lets it load again.",
+      { cause, kind: "failed-precondition" },
+    );
+    this.aggregateType = aggregateType;
+    this.aggregateId = record.aggregate.id;
+    this.sequence = record.aggregate.sequence;
+    this.payloadType = record.payload.type;
+    this.revision = record.payload.revision;
+  }
+}

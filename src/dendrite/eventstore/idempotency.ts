@@ -1,0 +1,85 @@
+/**
+ * Idempotency keys in the event store: a command that carries a caller-supplied key (command metadata
+ * {@link IDEMPOTENCY_KEY}) passes it on to its events' metadata; a store that supports keys takes it off the events
+ * and remembers it, in the same transaction as the events, with what the command stored (aggregate, first and last
+ * sequence). A later append with a key it still remembers stores nothing and fails with
+ * {@link DuplicateCommandError}, which carries the first outcome; the repository answers the retry from it.
+ *
+ * The error crosses gRPC as `AXONIQ-4005` with its outcome in the message ({@link duplicateOutcome} reads both).
+ *
+ * @module
+ */
+import { AxonErrorCode, DendriteError } from "../core/errors.ts";
+import type { EventRecord } from "./event_store.ts";
+
+/** The metadata key of a command's idempotency key (and of its events' on their way into the store). */
+export const IDEMPOTENCY_KEY = "idempotency_key";
+
+/** How long a store remembers a key by default: 24 hours. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** What a command with an idempotency key stored: events `firstSequence..lastSequence` of one aggregate. */
+export interface IdempotentOutcome {
+  readonly key: string;
+  readonly aggregateId: string;
+  readonly firstSequence: number;
+  readonly lastSequence: number;
+}
+
+const PATTERN = /Idempotency key "(.*)" was used before: aggregate "(.*)", sequences (-?\d+) to (-?\d+)/s;
+
+/** An append carried an idempotency key the store remembers: nothing was stored. */
+export class DuplicateCommandError extends DendriteError {
+  readonly outcome: IdempotentOutcome;
+
+  constructor(outcome: IdempotentOutcome) {
+    super(
+      AxonErrorCode.COMMAND_DUPLICATED,
+      `Idempotency key "${outcome.key}" was used before: aggregate "${outcome.aggregateId}", ` +
+        `sequences ${outcome.firstSequence} to ${outcome.lastSequence}`,
+    );
+    this.outcome = outcome;
+  }
+}
+
+/** The first outcome an append failure reports, also when it crossed gRPC (a `RemoteError` with the message). */
+export function duplicateOutcome(error: unknown): IdempotentOutcome | undefined {
+  if (error instanceof DuplicateCommandError) return error.outcome;
+  if (!(error instanceof DendriteError) || error.code !== AxonErrorCode.COMMAND_DUPLICATED) return undefined;
+  const match = PATTERN.exec(error.message);
+  if (!match) return undefined;
+  return {
+    key: match[1],
+    aggregateId: match[2],
+    firstSequence: Number(match[3]),
+    lastSequence: Number(match[4]),
+  };
+}
+
+/**
+ * Splits a batch into its events without the key metadata and the outcome of every key in it (one key names
+ * the events of one command; its aggregate is the one of its first event).
+ */
+export function takeIdempotencyKeys(
+  events: readonly EventRecord[],
+): { events: readonly EventRecord[]; outcomes: IdempotentOutcome[] } {
+  if (!events.some((event) => typeof event.metadata[IDEMPOTENCY_KEY] === "string")) {
+    return { events, outcomes: [] };
+  }
+  const outcomes = new Map<string, IdempotentOutcome>();
+  const stripped = events.map((event) => {
+    const key = event.metadata[IDEMPOTENCY_KEY];
+    if (typeof key !== "string") return event;
+    const { [IDEMPOTENCY_KEY]: _, ...metadata } = event.metadata;
+    const sequence = event.aggregate?.sequence ?? -1;
+    const seen = outcomes.get(key);
+    outcomes.set(key, {
+      key,
+      aggregateId: seen?.aggregateId ?? event.aggregate?.id ?? "",
+      firstSequence: seen?.firstSequence ?? sequence,
+      lastSequence: sequence,
+    });
+    return { ...event, metadata };
+  });
+  return { events: stripped, outcomes: [...outcomes.values()] };
+}
