@@ -29,6 +29,9 @@ import {
   type Synchronous,
 } from "../dendrite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
+import { type DcbEventStore as DcbStore, SqliteDcbEventStore } from "../dendrite/dcb/mod.ts";
+import { DcbEventStore as DcbEventStoreService } from "../gen/axon/dcb_pb.ts";
+import { dcbEventStoreService } from "./dcb_service.ts";
 import { CommandService } from "../gen/axon/command_pb.ts";
 import { PlatformService } from "../gen/axon/control_pb.ts";
 import { EventScheduler } from "../gen/axon/event_pb.ts";
@@ -157,6 +160,8 @@ export interface Soma {
   readonly queryBus: QueryBus;
   /** The event store (in-process; the gRPC EventStore serves the same one). */
   readonly eventStore: EventStore;
+  /** The DCB event store (in-process; the gRPC DcbEventStore serves the same one; `dcb.sqlite`). */
+  readonly dcbEventStore: DcbStore;
   /** The registry used at the gRPC boundary. */
   readonly registry: MessageRegistry;
   status(): Promise<SomaStatus>;
@@ -205,6 +210,11 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     synchronous: options.synchronous,
   });
   const store: EventStore = options.eventStore ?? ownStore!;
+  // DCB events have their own store and sequence (see docs/soma.md, "DCB").
+  const dcbStore = new SqliteDcbEventStore({
+    path: options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:",
+    synchronous: options.synchronous,
+  });
   const scheduler = new Scheduler({
     path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
     synchronous: options.synchronous,
@@ -273,6 +283,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   server.addService(
     lenientRequests(eventStoreDefinition(), maxMessageSize),
     eventStoreService({ store, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbEventStoreService), maxMessageSize),
+    dcbEventStoreService({ store: dcbStore, signal: shutdown.signal }),
   );
   server.addService(
     lenientRequests(grpcService(EventScheduler), maxMessageSize),
@@ -368,6 +382,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       await http?.close();
       await scheduler.close();
       ownStore?.close();
+      dcbStore.close();
     })();
     return closing;
   };
@@ -406,6 +421,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     commandBus: new SomaCommandBus(commandRouter, registry, identity),
     queryBus: new SomaQueryBus(queryRouter, registry, identity),
     eventStore: store,
+    dcbEventStore: dcbStore,
     registry,
     status,
     processors,
