@@ -14,3 +14,4 @@
 export * from "./dcb_event_store.ts";
 export { InMemoryDcbEventStore } from "./memory.ts";
 export { SqliteDcbEventStore, type SqliteDcbEventStoreOptions } from "./sqlite.ts";
+export * from "./decision.ts";
