@@ -30,8 +30,9 @@ import {
 } from "../dendrite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
 import { type DcbEventStore as DcbStore, SqliteDcbEventStore } from "../dendrite/dcb/mod.ts";
-import { DcbEventStore as DcbEventStoreService } from "../gen/axon/dcb_pb.ts";
+import { DcbEventStore as DcbEventStoreService, DcbSnapshotStore } from "../gen/axon/dcb_pb.ts";
 import { dcbEventStoreService } from "./dcb_service.ts";
+import { DcbSnapshots, dcbSnapshotService } from "./dcb_snapshots.ts";
 import { CommandService } from "../gen/axon/command_pb.ts";
 import { PlatformService } from "../gen/axon/control_pb.ts";
 import { EventScheduler } from "../gen/axon/event_pb.ts";
@@ -211,10 +212,9 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   });
   const store: EventStore = options.eventStore ?? ownStore!;
   // DCB events have their own store and sequence (see docs/soma.md, "DCB").
-  const dcbStore = new SqliteDcbEventStore({
-    path: options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:",
-    synchronous: options.synchronous,
-  });
+  const dcbPath = options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:";
+  const dcbStore = new SqliteDcbEventStore({ path: dcbPath, synchronous: options.synchronous });
+  const dcbSnapshots = new DcbSnapshots({ path: dcbPath, synchronous: options.synchronous });
   const scheduler = new Scheduler({
     path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
     synchronous: options.synchronous,
@@ -287,6 +287,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   server.addService(
     lenientRequests(grpcService(DcbEventStoreService), maxMessageSize),
     dcbEventStoreService({ store: dcbStore, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbSnapshotStore), maxMessageSize),
+    dcbSnapshotService(dcbSnapshots, shutdown.signal),
   );
   server.addService(
     lenientRequests(grpcService(EventScheduler), maxMessageSize),
@@ -383,6 +387,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       await scheduler.close();
       ownStore?.close();
       dcbStore.close();
+      dcbSnapshots.close();
     })();
     return closing;
   };
