@@ -1,13 +1,15 @@
 /**
  * The SQLite DCB event store (`node:sqlite`, WAL, synchronous FULL by default): events keyed by their global
  * sequence, tags in an indexed table so that sourcing by criteria is an index lookup (see sqlite_criteria.ts), and
- * the conditional append's check and insert in one immediate transaction: a violation stores nothing.
+ * each conditional append's check and insert in one transaction (appends arriving together share one commit,
+ * each in its own savepoint): a violation stores nothing of that append.
  *
  * Live streams wake on appends made through this instance; appends by another process are seen on the next
  * append here (or the next read), not pushed.
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { Notifier } from "../core/async.ts";
 import { Sqlite, type Synchronous } from "../sqlite/database.ts";
 import {
@@ -70,6 +72,13 @@ interface EventRow {
 
 const END = Number.MAX_SAFE_INTEGER;
 
+interface PendingAppend {
+  readonly events: readonly TaggedEvent[];
+  readonly condition: AppendCondition | undefined;
+  resolve(result: DcbAppendResult): void;
+  reject(error: unknown): void;
+}
+
 /**
  * A {@link DcbEventStore} in one SQLite file.
  *
@@ -84,6 +93,7 @@ const END = Number.MAX_SAFE_INTEGER;
 export class SqliteDcbEventStore implements DcbEventStore {
   readonly #sql: Sqlite;
   readonly #appended = new Notifier();
+  readonly #pending: PendingAppend[] = [];
 
   constructor(options: SqliteDcbEventStoreOptions) {
     this.#sql = new Sqlite(options.path, options);
@@ -91,31 +101,65 @@ export class SqliteDcbEventStore implements DcbEventStore {
   }
 
   append(events: readonly TaggedEvent[], condition?: AppendCondition): Promise<DcbAppendResult> {
-    return attempt(() => {
+    return new Promise((resolve, reject) => {
       if (condition) checkSequence(condition.marker, "consistency marker");
-      const now = Date.now();
-      const result = this.#sql.transaction(() => {
-        if (condition) this.#check(condition);
-        const first = this.#head();
-        events.forEach((tagged, i) => {
-          const event = completeEvent(tagged.event, now);
-          this.#sql.run(
-            "INSERT INTO dcb_events (sequence, id, timestamp, name, version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            first + i,
-            event.id,
-            event.timestamp,
-            event.name,
-            event.version,
-            event.payload,
-            JSON.stringify(event.metadata),
-          );
-          this.#insertTags(first + i, tagged.tags);
-        });
-        return { firstSequence: first, count: events.length, marker: first + events.length };
-      });
-      if (events.length > 0) this.#appended.notify();
-      return result;
+      this.#pending.push({ events, condition, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
     });
+  }
+
+  /**
+   * Group commit: every append that arrived since the last commit goes into one SQLite transaction, each in its
+   * own savepoint, checked against what the earlier ones stored. A violation rolls back that append only; a
+   * failed commit rejects them all (nothing stored).
+   */
+  #commitPending(): void {
+    const batch = this.#pending.splice(0);
+    const outcomes: ({ result: DcbAppendResult } | { error: unknown })[] = [];
+    try {
+      this.#sql.transaction(() => {
+        for (const pending of batch) {
+          this.#sql.db.exec("SAVEPOINT dcb_append");
+          try {
+            outcomes.push({ result: this.#appendNow(pending.events, pending.condition) });
+          } catch (error) {
+            this.#sql.db.exec("ROLLBACK TO dcb_append");
+            outcomes.push({ error });
+          }
+          this.#sql.db.exec("RELEASE dcb_append");
+        }
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    if (outcomes.some((o) => "result" in o && o.result.count > 0)) this.#appended.notify();
+    batch.forEach((pending, i) => {
+      const outcome = outcomes[i];
+      if ("result" in outcome) pending.resolve(outcome.result);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  #appendNow(events: readonly TaggedEvent[], condition: AppendCondition | undefined): DcbAppendResult {
+    if (condition) this.#check(condition);
+    const now = Date.now();
+    const first = this.#head();
+    events.forEach((tagged, i) => {
+      const event = completeEvent(tagged.event, now);
+      this.#sql.run(
+        "INSERT INTO dcb_events (sequence, id, timestamp, name, version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        first + i,
+        event.id,
+        event.timestamp,
+        event.name,
+        event.version,
+        event.payload,
+        JSON.stringify(event.metadata),
+      );
+      this.#insertTags(first + i, tagged.tags);
+    });
+    return { firstSequence: first, count: events.length, marker: first + events.length };
   }
 
   source(criteria: readonly Criterion[], options: DcbReadOptions = {}): Promise<Sourced> {
