@@ -30,7 +30,12 @@ import {
 } from "../dendrite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
 import { type DcbEventStore as DcbStore, SqliteDcbEventStore } from "../dendrite/dcb/mod.ts";
-import { DcbEventStore as DcbEventStoreService, DcbSnapshotStore } from "../gen/axon/dcb_pb.ts";
+import {
+  DcbEventScheduler,
+  DcbEventStore as DcbEventStoreService,
+  DcbSnapshotStore,
+} from "../gen/axon/dcb_pb.ts";
+import { dcbPublisher, dcbSchedulerService } from "./dcb_scheduler.ts";
 import { dcbEventStoreService } from "./dcb_service.ts";
 import { DcbSnapshots, dcbSnapshotService } from "./dcb_snapshots.ts";
 import { CommandService } from "../gen/axon/command_pb.ts";
@@ -215,6 +220,12 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   const dcbPath = options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:";
   const dcbStore = new SqliteDcbEventStore({ path: dcbPath, synchronous: options.synchronous });
   const dcbSnapshots = new DcbSnapshots({ path: dcbPath, synchronous: options.synchronous });
+  const dcbScheduler = new Scheduler({
+    path: options.dataDir ? join(options.dataDir, "dcb_scheduler.sqlite") : ":memory:",
+    synchronous: options.synchronous,
+    eventStore: dcbPublisher(dcbStore),
+    onError: (error, token) => onError(error, `publishing scheduled DCB event ${token}`),
+  });
   const scheduler = new Scheduler({
     path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
     synchronous: options.synchronous,
@@ -291,6 +302,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   server.addService(
     lenientRequests(grpcService(DcbSnapshotStore), maxMessageSize),
     dcbSnapshotService(dcbSnapshots, shutdown.signal),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbEventScheduler), maxMessageSize),
+    dcbSchedulerService(dcbScheduler),
   );
   server.addService(
     lenientRequests(grpcService(EventScheduler), maxMessageSize),
@@ -385,6 +400,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       });
       await http?.close();
       await scheduler.close();
+      await dcbScheduler.close();
       ownStore?.close();
       dcbStore.close();
       dcbSnapshots.close();
