@@ -29,6 +29,15 @@ import {
   type Synchronous,
 } from "../dendrite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
+import { type DcbEventStore as DcbStore, SqliteDcbEventStore } from "../dendrite/dcb/mod.ts";
+import {
+  DcbEventScheduler,
+  DcbEventStore as DcbEventStoreService,
+  DcbSnapshotStore,
+} from "../gen/axon/dcb_pb.ts";
+import { dcbPublisher, dcbSchedulerService } from "./dcb_scheduler.ts";
+import { dcbEventStoreService } from "./dcb_service.ts";
+import { DcbSnapshots, dcbSnapshotService } from "./dcb_snapshots.ts";
 import { CommandService } from "../gen/axon/command_pb.ts";
 import { PlatformService } from "../gen/axon/control_pb.ts";
 import { EventScheduler } from "../gen/axon/event_pb.ts";
@@ -159,6 +168,8 @@ export interface Soma {
   readonly queryBus: QueryBus;
   /** The event store (in-process; the gRPC EventStore serves the same one). */
   readonly eventStore: EventStore;
+  /** The DCB event store (in-process; the gRPC DcbEventStore serves the same one; `dcb.sqlite`). */
+  readonly dcbEventStore: DcbStore;
   /** The registry used at the gRPC boundary. */
   readonly registry: MessageRegistry;
   status(): Promise<SomaStatus>;
@@ -208,6 +219,16 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     idempotencyWindowMs: options.idempotencyWindowMs,
   });
   const store: EventStore = options.eventStore ?? ownStore!;
+  // DCB events have their own store and sequence (see docs/soma.md, "DCB").
+  const dcbPath = options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:";
+  const dcbStore = new SqliteDcbEventStore({ path: dcbPath, synchronous: options.synchronous });
+  const dcbSnapshots = new DcbSnapshots({ path: dcbPath, synchronous: options.synchronous });
+  const dcbScheduler = new Scheduler({
+    path: options.dataDir ? join(options.dataDir, "dcb_scheduler.sqlite") : ":memory:",
+    synchronous: options.synchronous,
+    eventStore: dcbPublisher(dcbStore),
+    onError: (error, token) => onError(error, `publishing scheduled DCB event ${token}`),
+  });
   const scheduler = new Scheduler({
     path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
     synchronous: options.synchronous,
@@ -276,6 +297,18 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   server.addService(
     lenientRequests(eventStoreDefinition(), maxMessageSize),
     eventStoreService({ store, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbEventStoreService), maxMessageSize),
+    dcbEventStoreService({ store: dcbStore, signal: shutdown.signal }),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbSnapshotStore), maxMessageSize),
+    dcbSnapshotService(dcbSnapshots, shutdown.signal),
+  );
+  server.addService(
+    lenientRequests(grpcService(DcbEventScheduler), maxMessageSize),
+    dcbSchedulerService(dcbScheduler),
   );
   server.addService(
     lenientRequests(grpcService(EventScheduler), maxMessageSize),
@@ -370,7 +403,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       });
       await http?.close();
       await scheduler.close();
+      await dcbScheduler.close();
       ownStore?.close();
+      dcbStore.close();
+      dcbSnapshots.close();
     })();
     return closing;
   };
@@ -409,6 +445,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     commandBus: new SomaCommandBus(commandRouter, registry, identity),
     queryBus: new SomaQueryBus(queryRouter, registry, identity),
     eventStore: store,
+    dcbEventStore: dcbStore,
     registry,
     status,
     processors,

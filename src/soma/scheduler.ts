@@ -29,7 +29,7 @@ export interface SchedulerOptions extends OpenOptions {
   /** The SQLite file holding scheduled events (`:memory:` for a non-durable one). */
   readonly path: string;
   /** Where scheduled events are published. */
-  readonly eventStore: EventStore;
+  readonly eventStore: Pick<EventStore, "append">;
   /** Called when publishing a due event fails (the event is then dropped). */
   readonly onError?: (error: unknown, token: string) => void;
 }

@@ -7,6 +7,7 @@
  */
 import { benchApi } from "./api.ts";
 import { benchConnector } from "./connector.ts";
+import { benchDcb } from "./dcb.ts";
 import { benchFoundation } from "./foundation.ts";
 import { benchQuery } from "./query.ts";
 import { benchSecurity } from "./security.ts";
@@ -20,6 +21,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   connector: benchConnector,
   query: benchQuery,
   security: benchSecurity,
+  dcb: benchDcb,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(groups);

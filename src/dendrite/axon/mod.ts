@@ -25,6 +25,7 @@ export {
   type ManagedProcessor,
 } from "./connection.ts";
 export { AxonEventStore } from "./event_store.ts";
+export { AxonDcbEventStore } from "./dcb_event_store.ts";
 export { AxonQueryBus } from "./query_bus.ts";
 export { GrpcError } from "./rpc.ts";
 

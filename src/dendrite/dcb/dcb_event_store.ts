@@ -1,0 +1,191 @@
+/**
+ * The DCB (Dynamic Consistency Boundary) event store port: one global sequence of tagged events; a decision
+ * sources the events matching its criteria, gets a consistency marker, and appends on the condition that no event
+ * matching those criteria was stored at or after the marker. The model of Axon Framework 5 and of Axon Server's
+ * `DcbEventStore` API (`dcb.proto`).
+ *
+ * Matching: an event matches a {@link Criterion} when its name is one of the criterion's names (any name when the
+ * list is empty) AND it carries every tag of the criterion (any tags when empty). A list of criteria matches when
+ * at least one criterion does; an empty list matches every event.
+ *
+ * Sequences start at 0. The head is the sequence the next event gets (0 when empty); the tail is the first
+ * stored sequence (0: dendrite stores never truncate).
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDcbEventStore, tag } from "./mod.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const criteria = [{ names: ["CourseCreated"], tags: [tag("course", "c1")] }];
+ * const { marker } = await store.source(criteria);
+ * await store.append([{ event: { name: "CourseCreated", payload: new Uint8Array() }, tags: [tag("course", "c1")] }], {
+ *   marker,
+ *   criteria,
+ * });
+ * ```
+ *
+ * @module
+ */
+import { ConcurrencyError, DendriteError } from "../core/errors.ts";
+
+/** A tag: a key and a value describing an event in domain terms (e.g. `course` = `c1`). */
+export interface Tag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A tag from its key and value. */
+export function tag(key: string, value: string): Tag {
+  return { key, value };
+}
+
+/** An event as stored in a DCB store. */
+export interface DcbEvent {
+  /** Unique id (a random UUID when omitted on append). */
+  readonly id?: string;
+  /** Epoch milliseconds, given by the client (now when omitted on append). */
+  readonly timestamp?: number;
+  /** The event's name, matched by criteria. */
+  readonly name: string;
+  /** The payload's version (revision); "" when omitted. */
+  readonly version?: string;
+  readonly payload: Uint8Array;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** An event with its tags, as appended. */
+export interface TaggedEvent {
+  readonly event: DcbEvent;
+  readonly tags: readonly Tag[];
+}
+
+/** A stored event: every field filled in, with its global sequence. */
+export interface SequencedEvent {
+  readonly sequence: number;
+  readonly event: Required<DcbEvent>;
+}
+
+/** Names AND tags (see the module description). */
+export interface Criterion {
+  readonly names: readonly string[];
+  readonly tags: readonly Tag[];
+}
+
+/** The condition of an append: no event matching `criteria` stored at or after `marker`. */
+export interface AppendCondition {
+  readonly marker: number;
+  readonly criteria: readonly Criterion[];
+}
+
+/** What an append stored. */
+export interface DcbAppendResult {
+  /** Sequence of the first event appended (the head before the append). */
+  readonly firstSequence: number;
+  readonly count: number;
+  /** A marker for a following append on the same criteria: the head after this append. */
+  readonly marker: number;
+}
+
+/** The events matching some criteria and the marker to append with. */
+export interface Sourced {
+  readonly events: readonly SequencedEvent[];
+  /** The head when the events were read: a condition with this marker sees every later matching event. */
+  readonly marker: number;
+}
+
+/** Options of every call. */
+export interface DcbCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `source` and `stream`. */
+export interface DcbReadOptions extends DcbCallOptions {
+  /** Inclusive first sequence (default 0). */
+  readonly from?: number;
+}
+
+/** The port. */
+export interface DcbEventStore {
+  /**
+   * Appends `events` as one transaction, with a global sequence each, if `condition` holds (always without one).
+   * Throws {@link ConsistencyViolationError} and stores nothing when an event matching the condition's criteria
+   * was stored at or after its marker.
+   */
+  append(
+    events: readonly TaggedEvent[],
+    condition?: AppendCondition,
+    options?: DcbCallOptions,
+  ): Promise<DcbAppendResult>;
+  /** The events matching `criteria` from `options.from` up to the head, and the head as marker. */
+  source(criteria: readonly Criterion[], options?: DcbReadOptions): Promise<Sourced>;
+  /** The events matching `criteria` from `options.from`, then every matching event as it is stored, until aborted. */
+  stream(criteria: readonly Criterion[], options?: DcbReadOptions): AsyncIterable<SequencedEvent>;
+  /** The sequence the next event gets (0 when empty). */
+  head(options?: DcbCallOptions): Promise<number>;
+  /** The first stored sequence (0 when empty or not truncated). */
+  tail(options?: DcbCallOptions): Promise<number>;
+  /** The lowest sequence of an event with a timestamp ≥ `timestamp`, else the head. */
+  sequenceAt(timestamp: number, options?: DcbCallOptions): Promise<number>;
+  /** Adds tags to a stored event (tags it has already are ignored). Sourcing sees the change. */
+  addTags(sequence: number, tags: readonly Tag[], options?: DcbCallOptions): Promise<void>;
+  /** Removes tags from a stored event (tags it does not have are skipped). */
+  removeTags(sequence: number, tags: readonly Tag[], options?: DcbCallOptions): Promise<void>;
+  /** The tags of a stored event. */
+  getTags(sequence: number, options?: DcbCallOptions): Promise<Tag[]>;
+}
+
+/**
+ * An append whose condition failed: an event matching the criteria was stored at or after the marker. Code
+ * `AXONIQ-2000` (Axon's invalid-sequence code, the one Axon uses for append conflicts). Retry by sourcing again.
+ */
+export class ConsistencyViolationError extends ConcurrencyError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConsistencyViolationError";
+  }
+}
+
+/** A tag call named a sequence that holds no event. */
+export class UnknownSequenceError extends DendriteError {
+  constructor(sequence: number) {
+    super("AXONIQ-0001", `No event at sequence ${sequence}`);
+  }
+}
+
+/** Whether `event` with `tags` matches `criteria` (see the module description). */
+export function matches(criteria: readonly Criterion[], name: string, tags: readonly Tag[]): boolean {
+  if (criteria.length === 0) return true;
+  return criteria.some((criterion) =>
+    (criterion.names.length === 0 || criterion.names.includes(name)) &&
+    criterion.tags.every((wanted) => tags.some((t) => t.key === wanted.key && t.value === wanted.value))
+  );
+}
+
+/** The event with every optional field filled in. */
+export function completeEvent(event: DcbEvent, now = Date.now()): Required<DcbEvent> {
+  return {
+    id: event.id || crypto.randomUUID(),
+    timestamp: event.timestamp ?? now,
+    name: event.name,
+    version: event.version ?? "",
+    payload: event.payload,
+    metadata: event.metadata ?? {},
+  };
+}
+
+/** Throws a clear error for a bad sequence argument. */
+export function checkSequence(sequence: number, what = "sequence"): void {
+  if (!Number.isSafeInteger(sequence) || sequence < 0) {
+    throw new RangeError(`The ${what} must be a non-negative integer, got ${sequence}`);
+  }
+}
+
+/** Unique tags, in first-seen order. */
+export function uniqueTags(tags: readonly Tag[]): Tag[] {
+  const seen = new Set<string>();
+  return tags.filter((t) => {
+    const key = `${t.key}\u0000${t.value}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
