@@ -138,6 +138,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   } else {
     const h1 = http.createServer(track);
     h1.on("clientError", (_error: Error, socket: net.Socket) => socket.destroy());
+    // This server never listens itself: it gets its sockets from the sniffer below. Deno's node:http destroys a
+    // socket after each response when its server is not `listening` (keep-alive announced, then a reset on the
+    // next request), so it reports the outer server's state instead.
+    Object.defineProperty(h1, "listening", { get: () => !closing });
     const h2 = http2.createServer(h2Options, track);
     h2.on("session", onSession);
     const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
