@@ -150,7 +150,7 @@ Environment:
   API_HEADER_TIMEOUT_MS       close a connection that takes longer to send a request head (default 10000)
   API_IDLE_TIMEOUT_MS         close an HTTP/2 connection without open streams after this (default 60000)
   API_MAX_CONNECTIONS         connections the HTTP port holds at most (default 4096)
-  API_MAX_STREAMS             concurrent streams per HTTP/2 connection (default 256)
+  API_MAX_STREAMS             concurrent streams per HTTP/2 connection (default 1000)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";

@@ -28,7 +28,7 @@ export const DEFAULT_LIMITS: Readonly<ConnectionLimits> = {
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   maxConnections: 4_096,
-  maxStreamsPerConnection: 256,
+  maxStreamsPerConnection: 1_000,
 };
 
 /** How long a session told to go away (idle) may take to close before it is destroyed. */
