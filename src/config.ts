@@ -25,6 +25,18 @@ export interface TlsConfig {
   readonly keyFile: string;
 }
 
+/** Connection limits of the HTTP listener; unset ones keep the server's defaults (see docs/api.md). */
+export interface ApiLimits {
+  /** `API_HEADER_TIMEOUT_MS`: time to send a complete request head (or the HTTP/2 preface). */
+  readonly headersTimeoutMs?: number;
+  /** `API_IDLE_TIMEOUT_MS`: an HTTP/2 connection without an open stream is closed after this. */
+  readonly idleTimeoutMs?: number;
+  /** `API_MAX_CONNECTIONS`: connections beyond this many are closed at once. */
+  readonly maxConnections?: number;
+  /** `API_MAX_STREAMS`: concurrent streams per HTTP/2 connection. */
+  readonly maxStreamsPerConnection?: number;
+}
+
 /** The program's configuration. */
 export interface Config {
   /** `--help` was given: print {@link HELP} and exit. */
@@ -61,6 +73,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** How long the event store remembers a command's idempotency key (`IDEMPOTENCY_WINDOW_SECONDS`, 24 h). */
   readonly idempotencyWindowMs?: number;
+  /** Connection limits of the HTTP listener. */
+  readonly apiLimits: ApiLimits;
   /**
    * A root key module outside the program (`DENDRITE_ROOT_KEY_MODULE`): tests and tools that must not touch the
    * compiled-in `src/example/security/root_key.generated.ts`. Unset means the compiled-in one.
@@ -139,6 +153,10 @@ Environment:
   SUBSCRIPTIONS_MAX           live Greetings streams in all (default 200; more get RESOURCE_EXHAUSTED)
   SUBSCRIPTIONS_PER_CLIENT    live Greetings streams per client address (default 20)
   SUBSCRIPTION_BUFFER         updates a stream may fall behind before it is dropped (default 1024)
+  API_HEADER_TIMEOUT_MS       close a connection that takes longer to send a request head (default 10000)
+  API_IDLE_TIMEOUT_MS         close an HTTP/2 connection without open streams after this (default 60000)
+  API_MAX_CONNECTIONS         connections the HTTP port holds at most (default 4096)
+  API_MAX_STREAMS             concurrent streams per HTTP/2 connection (default 1000)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -250,6 +268,10 @@ function parsePositiveInt(setting: string, text: string): number {
   return value;
 }
 
+function parseLimit(setting: string, text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parsePositiveInt(setting, text);
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
@@ -321,6 +343,12 @@ export function parseConfig(
       "IDEMPOTENCY_WINDOW_SECONDS",
       nonEmpty(env.IDEMPOTENCY_WINDOW_SECONDS) ?? "86400",
     ),
+    apiLimits: {
+      headersTimeoutMs: parseLimit("API_HEADER_TIMEOUT_MS", nonEmpty(env.API_HEADER_TIMEOUT_MS)),
+      idleTimeoutMs: parseLimit("API_IDLE_TIMEOUT_MS", nonEmpty(env.API_IDLE_TIMEOUT_MS)),
+      maxConnections: parseLimit("API_MAX_CONNECTIONS", nonEmpty(env.API_MAX_CONNECTIONS)),
+      maxStreamsPerConnection: parseLimit("API_MAX_STREAMS", nonEmpty(env.API_MAX_STREAMS)),
+    },
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
     processorOwner: nonEmpty(env.PROCESSOR_OWNER),
     processorClaimTimeoutMs: parsePositiveInt(

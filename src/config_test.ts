@@ -81,12 +81,30 @@ Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting
     [[], { IDEMPOTENCY_WINDOW_SECONDS: "0" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],
     [[], { IDEMPOTENCY_WINDOW_SECONDS: "1.5" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],
     [[], { ELASTICSEARCH_URL: "not a url" }, "ELASTICSEARCH_URL", "http(s) URL"],
+    [[], { API_MAX_CONNECTIONS: "0" }, "API_MAX_CONNECTIONS", "whole number above 0"],
+    [[], { API_HEADER_TIMEOUT_MS: "5s" }, "API_HEADER_TIMEOUT_MS", "whole number above 0"],
   ];
   for (const [args, env, setting, message] of cases) {
     const error = assertThrows(() => parseConfig(args, env), message);
     assert(error instanceof ConfigError, `${args.join(" ")}: expected a ConfigError, got ${error}`);
     assertEquals(error.setting, setting);
   }
+});
+
+Deno.test("parseConfig() reads the API port's connection limits; unset ones stay undefined", () => {
+  const config = parseConfig([], {
+    API_HEADER_TIMEOUT_MS: "2000",
+    API_IDLE_TIMEOUT_MS: "30000",
+    API_MAX_CONNECTIONS: "100",
+    API_MAX_STREAMS: "8",
+  });
+  assertEquals(config.apiLimits, {
+    headersTimeoutMs: 2000,
+    idleTimeoutMs: 30000,
+    maxConnections: 100,
+    maxStreamsPerConnection: 8,
+  });
+  assertEquals(parseConfig([], {}).apiLimits.maxConnections, undefined);
 });
 
 Deno.test("describeConfig() masks URL credentials and never includes the TLS key", () => {

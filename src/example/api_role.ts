@@ -45,7 +45,7 @@ export interface ApiPorts {
 /** What {@link startApi} reads from the configuration. */
 export type ApiConfig =
   & Pick<Config, "port" | "dataDir" | "tls" | "rootKeyModule">
-  & Partial<Pick<Config, "subscriptions">>;
+  & Partial<Pick<Config, "subscriptions" | "apiLimits">>;
 
 /** Options that do not come from the configuration. */
 export interface ApiOptions {
@@ -144,6 +144,7 @@ export async function startApi(
       logger,
       ui: options.ui,
       shutdownDeadlineMs: options.shutdownDeadlineMs,
+      limits: config.apiLimits,
       api(router, context) {
         registerSecurityServices(router, security, { interceptors: [errorMappingInterceptor(logger), auth] });
         greeterRoutes(router, context);

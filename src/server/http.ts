@@ -9,6 +9,7 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import { type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ACCEPT_COMPRESSION } from "./compression.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import type { UiAssets } from "./ui.ts";
@@ -148,6 +149,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       createContextValues().set(clientAddressKey, request.socket?.remoteAddress ?? "unknown"),
     readMaxBytes: maxBytes,
     writeMaxBytes: maxBytes,
+    acceptCompression: [...ACCEPT_COMPRESSION],
     fallback(request, response) {
       const path = pathOf(request.url);
       if (request.method === "GET" || request.method === "HEAD") {

@@ -13,6 +13,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import type tls from "node:tls";
 import { Buffer } from "node:buffer";
+import { closeWhenIdle, type ConnectionLimits, HeadTimers, resolveLimits } from "./limits.ts";
 
 /** A request handler for both protocols (node:http and the node:http2 compatibility API). */
 export type NodeHandler = (
@@ -28,8 +29,8 @@ export interface ListenOptions {
   /** PEM certificate chain and key: serve TLS (HTTP/2 and HTTP/1.1 by ALPN). */
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly handler: NodeHandler;
-  /** A connection that sends nothing for this long before its first request is closed (default 30 s). */
-  readonly firstByteTimeoutMs?: number;
+  /** Timeouts and caps of connections (unset ones: `DEFAULT_LIMITS`). */
+  readonly limits?: { readonly [K in keyof ConnectionLimits]?: number | undefined };
 }
 
 /** A listening port. */
@@ -66,6 +67,8 @@ export function sniffProtocol(head: Uint8Array): "h1" | "h2" | undefined {
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
+  const limits = resolveLimits(options.limits);
+  const heads = new HeadTimers(limits.headersTimeoutMs);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   /** Sockets that carry HTTP/2 (their sessions are closed with GOAWAY instead). */
@@ -80,6 +83,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     inFlight++;
     const h1Socket = request.httpVersionMajor === 1 ? request.socket as net.Socket : undefined;
     if (h1Socket) {
+      heads.disarm(h1Socket);
       h1Busy.set(h1Socket, (h1Busy.get(h1Socket) ?? 0) + 1);
       if (closing && !response.headersSent) response.setHeader("connection", "close");
     }
@@ -94,6 +98,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         else {
           h1Busy.delete(h1Socket);
           if (closing) h1Socket.destroySoon();
+          else heads.arm(h1Socket);
         }
       }
       if (inFlight === 0) drained?.();
@@ -122,30 +127,41 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     session.once("close", () => sessions.delete(session));
     session.on("error", () => {});
     if (closing) session.close();
+    else closeWhenIdle(session, limits.idleTimeoutMs);
   };
 
-  const h2Options = { settings: { maxConcurrentStreams: 1_000 } };
+  const h2Options = { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } };
   let server: net.Server | tls.Server;
   if (options.tls) {
-    const secure = http2.createSecureServer({ ...h2Options, ...options.tls, allowHTTP1: true }, track);
+    const secure = http2.createSecureServer({
+      ...h2Options,
+      ...options.tls,
+      allowHTTP1: true,
+      handshakeTimeout: limits.headersTimeoutMs,
+    }, track);
     secure.on("session", onSession);
     secure.on("secureConnection", (socket: tls.TLSSocket) => {
       addSocket(socket);
       if (socket.alpnProtocol === "h2") h2Sockets.add(socket);
+      else heads.arm(socket);
     });
     secure.on("tlsClientError", () => {});
     server = secure;
   } else {
     const h1 = http.createServer(track);
     h1.on("clientError", (_error: Error, socket: net.Socket) => socket.destroy());
+    // This server never listens itself: it gets its sockets from the sniffer below. Deno's node:http destroys a
+    // socket after each response when its server is not `listening` (keep-alive announced, then a reset on the
+    // next request), so it reports the outer server's state instead.
+    Object.defineProperty(h1, "listening", { get: () => !closing });
     const h2 = http2.createServer(h2Options, track);
     h2.on("session", onSession);
-    const firstByteTimeoutMs = options.firstByteTimeoutMs ?? 30_000;
     server = net.createServer((socket) => {
       addSocket(socket);
       if (closing) return void socket.destroy();
+      const accepted = performance.now();
       let head = Buffer.alloc(0);
-      const timer = setTimeout(() => socket.destroy(), firstByteTimeoutMs);
+      const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
       const onReadable = () => {
         let chunk: Buffer | null;
         while ((chunk = socket.read()) !== null) head = Buffer.concat([head, chunk]);
@@ -156,6 +172,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
         socket.off("end", onEnd);
         socket.unshift(head);
         if (protocol === "h2") h2Sockets.add(socket);
+        else heads.arm(socket, performance.now() - accepted);
         (protocol === "h2" ? h2 : h1).emit("connection", socket);
       };
       const onEnd = () => {
@@ -177,6 +194,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     });
   }
 
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {

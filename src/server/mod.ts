@@ -7,12 +7,14 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createHttpHandler, MAX_MESSAGE_BYTES } from "./http.ts";
+import type { ConnectionLimits } from "./limits.ts";
 import { listen } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import { registerReflection } from "./reflection.ts";
 import type { UiAssets } from "./ui.ts";
 
 export { MAX_MESSAGE_BYTES } from "./http.ts";
+export { type ConnectionLimits, DEFAULT_LIMITS } from "./limits.ts";
 export { createLogger, type Logger, silentLogger } from "./log.ts";
 export { buildUi, type UiAssets } from "./ui.ts";
 
@@ -39,6 +41,8 @@ export interface ServerOptions {
   readonly maxMessageBytes?: number;
   /** How long shutdown waits for unfinished requests (default 10 s). */
   readonly shutdownDeadlineMs?: number;
+  /** Connection timeouts and caps (defaults: `DEFAULT_LIMITS`). */
+  readonly limits?: { readonly [K in keyof ConnectionLimits]?: number | undefined };
 }
 
 /** A running server. */
@@ -81,6 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hostname: options.hostname,
     tls: options.tls,
     handler,
+    limits: options.limits,
   });
   let stopped: Promise<void> | undefined;
   return {

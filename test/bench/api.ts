@@ -7,12 +7,16 @@
  *
  * @module
  */
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
-import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
+import { GreeterService, GreetRequestSchema } from "../../src/gen/example/v1/greeter_pb.ts";
+import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { spawnReady } from "../child.ts";
 import { type RunningServer, silentLogger, startServer } from "../../src/server/mod.ts";
 import { startTestApp } from "../api/fixture.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
+import { available, envelope, h2load, type LoadRequest, type LoadResult, wrk } from "./load_generators.ts";
 
 const IN_FLIGHT = 64;
 
@@ -79,6 +83,182 @@ export async function benchApi(seconds = 2): Promise<BenchRow[]> {
   }
 }
 
+const GREET_PATH = "/example.v1.GreeterService/Greet";
+const GREET_BINARY = toBinary(GreetRequestSchema, create(GreetRequestSchema, { message: "hello" }));
+
+function connectJson(port: number): LoadRequest {
+  return {
+    url: `http://127.0.0.1:${port}${GREET_PATH}`,
+    headers: { "content-type": "application/json" },
+    body: new TextEncoder().encode(JSON.stringify({ message: "hello" })),
+  };
+}
+
+function grpcWeb(port: number): LoadRequest {
+  return {
+    url: `http://127.0.0.1:${port}${GREET_PATH}`,
+    headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    body: envelope(GREET_BINARY),
+  };
+}
+
+function grpc(port: number, path = GREET_PATH, message = GREET_BINARY): LoadRequest {
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    headers: { "content-type": "application/grpc", te: "trailers" },
+    body: envelope(message),
+  };
+}
+
+/** "0 socket errors, 0 non-2xx, p99 …" */
+function health(result: LoadResult): string {
+  const latency = result.p99 !== undefined
+    ? `p99 ${result.p99.toFixed(1)} ms`
+    : result.mean !== undefined
+    ? `mean ${result.mean.toFixed(1)} ms`
+    : "";
+  return `${result.socketErrors} socket errors, ${result.non2xx} non-2xx, ${latency}`;
+}
+
+/** A ratio row that is also not met when any call failed (and, with `maxP99`, when p99 is above it). */
+function loadRow(
+  scenario: string,
+  result: LoadResult,
+  limit: { name: string; value: number },
+  minFraction: number,
+  maxP99?: number,
+): BenchRow {
+  const row = ratioRow(scenario, "calls/s", result.perSecond, limit, minFraction, health(result));
+  const clean = result.socketErrors === 0 && result.non2xx === 0;
+  const fast = maxP99 === undefined || (result.p99 !== undefined && result.p99 < maxP99);
+  return {
+    ...row,
+    target: `${row.target}${maxP99 === undefined ? "" : `, p99 < ${maxP99} ms`}, no errors`,
+    met: row.met && clean && fast,
+  };
+}
+
+/** Greet dispatched on the command bus inside the process, 64 in flight: what the API could reach at best. */
+async function inProcessGreet(seconds: number): Promise<number> {
+  const app = await startTestApp({ logger: silentLogger, synchronous: "FULL" });
+  try {
+    const greet = (i: number) =>
+      app.app.ports.commandBus.dispatch(
+        create(domain.GreetCommandSchema, { greeterId: "main", message: `m${i}` }),
+      );
+    const warm = await measure(300, IN_FLIGHT, greet);
+    return (await measure(Math.max(500, Math.round(warm.perSecond * seconds)), IN_FLIGHT, greet)).perSecond;
+  } finally {
+    await app.close();
+  }
+}
+
+/** Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after. */
+async function withServer<T>(kind: string, body: (port: number) => Promise<T>): Promise<T> {
+  const { child, line } = await spawnReady(new URL("./fixtures/api_server.ts", import.meta.url), {
+    args: [kind],
+  });
+  try {
+    return await body(Number(line));
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+async function withEchoGrpc<T>(body: (port: number) => Promise<T>): Promise<T> {
+  const { child, line } = await spawnReady(new URL("./fixtures/echo_server.ts", import.meta.url));
+  try {
+    return await body(Number(line));
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+/**
+ * The API from an external load generator (wrk over HTTP/1.1, h2load over h2c; 64 connections or streams), each
+ * next to a `Deno.serve` JSON echo measured in the same run; gRPC next to a raw grpc-js echo.
+ */
+export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
+  const [hasWrk, hasH2load] = [await available("wrk"), await available("h2load")];
+  if (!hasWrk || !hasH2load) {
+    console.error(
+      "api: wrk and/or h2load are not installed (apt-get install wrk nghttp2-client): rows skipped",
+    );
+  }
+  const rows: BenchRow[] = [];
+  const echo = await withServer("echo", async (port) => ({
+    h1: hasWrk ? await wrk(connectJson(port), IN_FLIGHT, seconds) : undefined,
+    h2: hasH2load ? await h2load(connectJson(port), 16, 4, seconds) : undefined,
+  }));
+  const echoH1 = echo.h1 && { name: "Deno.serve JSON echo, wrk", value: echo.h1.perSecond };
+  const echoH2 = echo.h2 && { name: "Deno.serve JSON echo, h2load h2c", value: echo.h2.perSecond };
+  await withServer("trivial", async (port) => {
+    if (echoH1) {
+      rows.push(
+        loadRow(
+          "api (wrk): trivial Greet, Connect JSON, 64 keep-alive connections",
+          await wrk(connectJson(port), IN_FLIGHT, seconds),
+          echoH1,
+          0.5,
+        ),
+      );
+      rows.push(
+        loadRow(
+          "api (wrk): trivial Greet, grpc-web, 64 keep-alive connections",
+          await wrk(grpcWeb(port), IN_FLIGHT, seconds),
+          echoH1,
+          0.5,
+        ),
+      );
+    }
+    if (echoH2) {
+      rows.push(
+        loadRow(
+          "api (h2load): trivial Greet, Connect JSON, h2c 16×4 streams",
+          await h2load(connectJson(port), 16, 4, seconds),
+          echoH2,
+          0.5,
+        ),
+      );
+    }
+  });
+  const inProcess = { name: "in-process Greet, 64 in flight (FULL)", value: await inProcessGreet(seconds) };
+  await withServer("app", async (port) => {
+    if (!echoH1) return;
+    for (
+      const [name, request] of [["Connect JSON", connectJson(port)], ["grpc-web", grpcWeb(port)]] as const
+    ) {
+      const result = await wrk(request, IN_FLIGHT, seconds);
+      rows.push(
+        loadRow(`api (wrk): Greet at synchronous=FULL, ${name}, 64 connections`, result, echoH1, 0.1, 20),
+      );
+      rows.push(
+        loadRow(`api (wrk): Greet at synchronous=FULL, ${name}, vs in-process`, result, inProcess, 0.5, 20),
+      );
+    }
+  });
+  if (hasH2load) {
+    const raw = await withEchoGrpc((port) =>
+      h2load(
+        grpc(port, "/io.axoniq.axonserver.grpc.command.CommandService/Dispatch", new Uint8Array()),
+        16,
+        4,
+        seconds,
+      )
+    );
+    const grpcGreet = await withServer("trivial", (port) => h2load(grpc(port), 16, 4, seconds));
+    rows.push(loadRow(
+      "api (h2load): gRPC unary trivial Greet, h2c 16×4 streams",
+      grpcGreet,
+      { name: "raw grpc-js unary echo, h2load", value: raw.perSecond },
+      0.5,
+    ));
+  }
+  return rows;
+}
+
 if (import.meta.main) {
-  console.log(formatTable(await benchApi()));
+  console.log(formatTable([...await benchApiExternal(), ...await benchApi()]));
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { benchApi } from "./api.ts";
+import { benchApi, benchApiExternal } from "./api.ts";
 import { benchConnector } from "./connector.ts";
 import { benchDcb } from "./dcb.ts";
 import { benchFoundation } from "./foundation.ts";
@@ -16,7 +16,7 @@ import { type BenchRow, formatTable } from "./harness.ts";
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
   foundation: benchFoundation,
-  api: benchApi,
+  api: async () => [...await benchApiExternal(), ...await benchApi()],
   soma: benchSoma,
   connector: benchConnector,
   query: benchQuery,
