@@ -10,7 +10,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { assert, assertEquals } from "../assert.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
-import { startSoma } from "../../src/soma/mod.ts";
 import { exampleRegistry } from "../../src/example/wiring.ts";
 import { startGreeter } from "../../src/example/greeter/mod.ts";
 import { GreetCommandSchema, GreetedEventSchema } from "../../src/gen/example/v1/domain_pb.ts";
@@ -24,6 +23,7 @@ import {
 } from "../../src/gen/axon/query_pb.ts";
 import { collect, queries, RawClient } from "../soma/raw_client.ts";
 import { available, buildJavaApp, JavaApp } from "./java_app.ts";
+import { SomaProcess } from "./soma_process.ts";
 
 const TOKEN = "interop-token";
 const SCENARIOS = [
@@ -41,6 +41,8 @@ const SCENARIOS = [
   "events-from-deno",
   "processor-control-http",
   "event-scheduler",
+  "command-routing-killed-handler",
+  "soma-restart",
 ];
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -104,7 +106,7 @@ Deno.test({
     const classpath = await buildJavaApp();
     const dataDir = await Deno.makeTempDir({ prefix: "soma-interop-" });
     const registry = exampleRegistry();
-    const soma = await startSoma({ dataDir, port: 0, httpPort: 0, accessToken: TOKEN, registry });
+    let soma = await SomaProcess.start({ dataDir, token: TOKEN });
     const raw = new RawClient(soma.port, { token: TOKEN });
     const deno = await connectAxon(
       {
@@ -118,6 +120,7 @@ Deno.test({
     );
     const echo = denoEcho(raw);
     let java: JavaApp | undefined;
+    let handlerB: JavaApp | undefined;
     try {
       const greeter = await startGreeter({ ...deno, registry }, { command: true, projection: false });
       const greetings = ["hello from deno", "grüße aus deno"];
@@ -134,13 +137,25 @@ Deno.test({
         ].join("|")
       );
 
-      java = new JavaApp(classpath, {
+      const env = {
         SOMA_PORT: String(soma.port),
         SOMA_HTTP_PORT: String(soma.httpPort),
         SOMA_TOKEN: TOKEN,
         DENO_EVENTS: denoEvents.join(","),
-      });
-      await java.waitFor("READY", 100_000);
+      };
+      // Process B (a second handler of Ping/Hold) starts beside the app; it is killed once it holds a command.
+      const b = handlerB = new JavaApp(classpath, env, ["handler"]);
+      const app = java = new JavaApp(classpath, env);
+      const failure = (error: unknown) => error instanceof Error ? error : new Error(String(error));
+      const killedB = b.waitFor("HOLDING", 110_000).then(() => b.kill()).then(() => undefined, failure);
+      // soma is killed (-9) when the app asks, and started again on the same ports and data dir.
+      const restarted = app.waitFor("KILL-SOMA", 110_000).then(async () => {
+        await soma.kill();
+        soma = await SomaProcess.start({ dataDir, token: TOKEN, port: soma.port, httpPort: soma.httpPort });
+        await app.send("SOMA-BACK");
+      }).then(() => undefined, failure);
+      await app.waitFor("READY", 120_000);
+      for (const error of [await killedB, await restarted]) if (error) throw error;
 
       // Deno asks, Java answers (Axon Framework's Jackson format: java.lang.String as JSON).
       const responses = await collect(raw.serverStream(
@@ -172,11 +187,12 @@ Deno.test({
         .map((name) => `${name}: ${results.get(name)?.detail ?? "no result line"}`);
       assertEquals(failed, [], `Java scenarios failed; output tail:\n${java.tail()}`);
     } finally {
+      await handlerB?.stop();
       await java?.stop();
       echo.close();
       raw.close();
       await deno.close();
-      await soma.close();
+      await soma.stop();
       await Deno.remove(dataDir, { recursive: true });
     }
   },

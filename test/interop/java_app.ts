@@ -56,7 +56,7 @@ export class JavaApp {
   readonly #done: Promise<void>;
   #waiters: (() => void)[] = [];
 
-  constructor(classpath: string, env: Record<string, string>) {
+  constructor(classpath: string, env: Record<string, string>, args: string[] = []) {
     this.#process = new Deno.Command("java", {
       args: [
         "-Ddisable-axoniq-console-message=true",
@@ -66,6 +66,7 @@ export class JavaApp {
         "-cp",
         classpath,
         "interop.Main",
+        ...args,
       ],
       env,
       stdin: "piped",
@@ -135,10 +136,28 @@ export class JavaApp {
     return this.lines.slice(-count).join("\n");
   }
 
+  /** Writes one line to its standard input. */
+  async send(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  /** Kills the JVM with SIGKILL and waits for it to end. */
+  async kill(): Promise<void> {
+    this.#process.kill("SIGKILL");
+    await this.#process.status;
+    await this.#done;
+  }
+
   /** Closes stdin (the app shuts down); kills it if it does not end within `timeoutMs`. */
   async stop(timeoutMs = 15_000): Promise<void> {
     await this.#stdin.close().catch(() => {});
-    const timer = setTimeout(() => this.#process.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        this.#process.kill("SIGKILL");
+      } catch {
+        // it ended meanwhile
+      }
+    }, timeoutMs);
     try {
       await this.#process.status;
       await this.#done;
