@@ -12,7 +12,15 @@ import { assert, assertEquals } from "../assert.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { exampleRegistry } from "../../src/example/wiring.ts";
 import { startGreeter } from "../../src/example/greeter/mod.ts";
-import { GreetCommandSchema, GreetedEventSchema } from "../../src/gen/example/v1/domain_pb.ts";
+import {
+  GreetCommandSchema,
+  GreetedEventSchema,
+  type GreetingList,
+  GreetingListSchema,
+  GreetingsQuerySchema,
+  SearchQuerySchema,
+} from "../../src/gen/example/v1/domain_pb.ts";
+import { GreetingSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import {
   type QueryProviderInbound,
   type QueryProviderOutbound,
@@ -38,6 +46,8 @@ const SCENARIOS = [
   "exception-details-command",
   "exception-details-query",
   "query-answered-by-deno",
+  "streaming-query-answered-by-deno",
+  "streaming-permits-deno-handler",
   "events-from-deno",
   "processor-control-http",
   "event-scheduler",
@@ -48,6 +58,25 @@ const SCENARIOS = [
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const base64 = (data: Uint8Array) => btoa(String.fromCharCode(...data));
+const page = (message: string) =>
+  create(GreetingListSchema, { greetings: [create(GreetingSchema, { message })] });
+const pageBytes = (message: string) => base64(toBinary(GreetingListSchema, page(message)));
+const MANY = 1_000;
+const pageText = (query: string, i: number) =>
+  query === "many" ? `many-${i}-${"x".repeat(16_384)}` : `deno-${i}`;
+
+/** Polls `read` until its value stays the same for a second (within 20 s); resolves with that value. */
+async function settled(read: () => number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < 1_000) {
+    if (Date.now() > deadline) throw new Error(`still changing after 20 s (at ${read()})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (read() !== value) [value, since] = [read(), Date.now()];
+  }
+  return value;
+}
 
 /** A Deno query handler for "deno.Echo" speaking Axon Framework's Jackson format (java.lang.String as JSON). */
 function denoEcho(client: RawClient): { close(): void } {
@@ -137,7 +166,45 @@ Deno.test({
         ].join("|")
       );
 
+      // A Java streaming query answered by this connector (300 pages), and pages Java streams to our query.
+      await deno.queryBus.subscribe(
+        SearchQuerySchema,
+        ({ payload }) =>
+          Promise.resolve(Array.from({ length: payload.limit }, (_, i) => page(pageText(payload.query, i)))),
+      );
+      // What this connector's handler sends of the "many" stream: it serializes each response as it sends it.
+      const encode = registry.encode.bind(registry);
+      let sentMany = 0;
+      registry.encode = (message) => {
+        if (message.$typeName === GreetingListSchema.typeName) {
+          if ((message as GreetingList).greetings[0]?.message.startsWith("many-")) sentMany++;
+        }
+        return encode(message);
+      };
+      const search = create(SearchQuerySchema, { limit: 300 });
+      const javaPages = Array.from({ length: 50 }, (_, i) => `java-${i}`);
+      const pageRevision = registry.revision(GreetingListSchema.typeName);
       const env = {
+        DENO_SEARCH: [
+          SearchQuerySchema.typeName,
+          registry.revision(SearchQuerySchema.typeName),
+          base64(
+            toBinary(SearchQuerySchema, search),
+          ),
+        ].join("|"),
+        DENO_MANY: [
+          SearchQuerySchema.typeName,
+          registry.revision(SearchQuerySchema.typeName),
+          base64(
+            toBinary(SearchQuerySchema, create(SearchQuerySchema, { query: "many", limit: MANY })),
+          ),
+        ].join("|"),
+        DENO_FIRST: pageBytes("deno-0"),
+        DENO_LAST: pageBytes("deno-299"),
+        DENO_PAGES: javaPages.map((m) => [GreetingListSchema.typeName, pageRevision, pageBytes(m)].join("|"))
+          .join(
+            ",",
+          ),
         SOMA_PORT: String(soma.port),
         SOMA_HTTP_PORT: String(soma.httpPort),
         SOMA_TOKEN: TOKEN,
@@ -147,15 +214,35 @@ Deno.test({
       const b = handlerB = new JavaApp(classpath, env, ["handler"]);
       const app = java = new JavaApp(classpath, env);
       const failure = (error: unknown) => error instanceof Error ? error : new Error(String(error));
-      const killedB = b.waitFor("HOLDING", 110_000).then(() => b.kill()).then(() => undefined, failure);
+      const killedB = b.waitFor("HOLDING", 240_000).then(() => b.kill()).then(() => undefined, failure);
       // soma is killed (-9) when the app asks, and started again on the same ports and data dir.
-      const restarted = app.waitFor("KILL-SOMA", 110_000).then(async () => {
+      const restarted = app.waitFor("KILL-SOMA", 240_000).then(async () => {
         await soma.kill();
         soma = await SomaProcess.start({ dataDir, token: TOKEN, port: soma.port, httpPort: soma.httpPort });
         await app.send("SOMA-BACK");
       }).then(() => undefined, failure);
-      await app.waitFor("READY", 120_000);
-      for (const error of [await killedB, await restarted]) if (error) throw error;
+      // Java takes one page of the "many" stream and pauses: count what the handler sent until it stops.
+      let sentWhilePaused = -1;
+      const counted = app.waitFor("STREAM-PAUSED", 240_000).then(async () => {
+        sentWhilePaused = await settled(() => sentMany);
+        await app.send("COUNTED");
+      }).then(() => undefined, failure);
+      await app.waitFor("READY", 240_000);
+      for (const error of [await killedB, await restarted, await counted]) {
+        if (error) {
+          const results = app.lines.filter((line) => line.startsWith("RESULT")).join("\n");
+          throw new Error(`${error.message}\nThe app's results so far:\n${results}`);
+        }
+      }
+      // soma grants 32 permits and one more per response written to the caller; the Java caller holds one page,
+      // its connector buffers some and HTTP/2 windows (1 MiB grpc-java, 64 KiB soma) hold ~70 pages of 16 KiB.
+      console.log(
+        `streaming permits: the Deno handler sent ${sentWhilePaused} of ${MANY} to a paused Java caller`,
+      );
+      assert(
+        sentWhilePaused >= 32 && sentWhilePaused <= 300,
+        `the Deno handler sent ${sentWhilePaused} of ${MANY} pages to a caller that took one`,
+      );
 
       // Deno asks, Java answers (Axon Framework's Jackson format: java.lang.String as JSON).
       const responses = await collect(raw.serverStream(
@@ -181,6 +268,19 @@ Deno.test({
         "java.lang.String",
         JSON.stringify("PING from java"),
       ]);
+
+      // A streaming query of this connector answered by Java (after soma's restart: the connector reconnected).
+      const streamed: string[] = [];
+      for await (const response of deno.queryBus.query(create(GreetingsQuerySchema), { streaming: true })) {
+        assertEquals(response.$typeName, GreetingListSchema.typeName);
+        streamed.push((response as GreetingList).greetings[0].message);
+      }
+      assertEquals(streamed, javaPages);
+      let taken = 0;
+      for await (const _ of deno.queryBus.query(create(GreetingsQuerySchema), { streaming: true })) {
+        if (++taken === 3) break;
+      }
+      assertEquals(taken, 3);
 
       const results = java.results();
       const failed = SCENARIOS.filter((name) => !results.get(name)?.pass)

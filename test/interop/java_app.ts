@@ -1,8 +1,8 @@
 /**
  * Builds and runs the Axon Framework interop app (test/interop/axon-framework) with Maven and Java.
  *
- * The build output goes to a cache folder under the system temp dir (not into the repository); Maven runs
- * offline (`-o`) first and online only when the local repository lacks something.
+ * The build output goes to a cache folder per checkout under the system temp dir (not into the repository);
+ * Maven runs offline (`-o`) first and online only when the local repository lacks something.
  *
  * @module
  */
@@ -32,7 +32,10 @@ async function maven(args: string[]): Promise<{ ok: boolean; output: string }> {
 
 /** Compiles the app; resolves with the java classpath. */
 export async function buildJavaApp(): Promise<string> {
-  const target = join(tmpdir(), "dendrite-axon-interop-target");
+  // One build folder per checkout: worktrees built side by side must not share (and wipe) one.
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project)));
+  const id = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  const target = join(tmpdir(), `dendrite-axon-interop-${id}`);
   const classpathFile = join(target, "classpath.txt");
   const args = [
     "-q",

@@ -49,4 +49,16 @@ public final class Api {
     /** Like Ping, but process B holds it (never answers) until it is killed. */
     public record Hold(@RoutingKey String key) {
     }
+
+    /** A protobuf message of the Deno side, bytes untouched (see {@link ProtoSerializer}). */
+    public record ProtoBytes(String type, String revision, byte[] data) {
+        static ProtoBytes parse(String line) {
+            String[] parts = line.split("\\|", -1);
+            return new ProtoBytes(parts[0], parts[1], java.util.Base64.getDecoder().decode(parts[2]));
+        }
+
+        String base64() {
+            return java.util.Base64.getEncoder().encodeToString(data);
+        }
+    }
 }

@@ -100,8 +100,8 @@ public final class Main {
     static Configurer base(String component) {
         return DefaultConfigurer.defaultConfiguration()
                                 .registerComponent(AxonServerConfiguration.class, c -> axonServer(component))
-                                .configureSerializer(c -> JacksonSerializer.defaultSerializer())
-                                .configureMessageSerializer(c -> JacksonSerializer.defaultSerializer())
+                                .configureSerializer(c -> new ProtoSerializer(JacksonSerializer.defaultSerializer()))
+                                .configureMessageSerializer(c -> new ProtoSerializer(JacksonSerializer.defaultSerializer()))
                                 .configureEventSerializer(c -> JacksonSerializer.defaultSerializer());
     }
 
@@ -269,6 +269,24 @@ public final class Main {
             check("HELLO from deno".equals(answer), "answer " + answer);
             return "answer=" + answer;
         });
+        scenario("streaming-query-answered-by-deno", () -> {
+            Api.ProtoBytes search = Api.ProtoBytes.parse(System.getenv("DENO_SEARCH"));
+            List<Api.ProtoBytes> all = Flux.from(queries.streamingQuery(search.type(), search, Api.ProtoBytes.class))
+                                           .collectList().block(Duration.ofSeconds(20));
+            check(all != null && all.size() == 300, "received " + (all == null ? null : all.size()));
+            Set<String> distinct = new HashSet<>();
+            all.forEach(page -> distinct.add(page.base64()));
+            check(distinct.size() == 300 && all.stream().allMatch(p -> p.type().equals("example.v1.GreetingList")),
+                  "distinct " + distinct.size() + ", types " + all.get(0).type());
+            check(all.get(0).base64().equals(System.getenv("DENO_FIRST"))
+                          && all.get(299).base64().equals(System.getenv("DENO_LAST")), "first/last bytes differ");
+            List<Api.ProtoBytes> few = Flux.from(queries.streamingQuery(search.type(), search, Api.ProtoBytes.class))
+                                           .take(3).collectList().block(Duration.ofSeconds(20));
+            check(few != null && few.size() == 3 && few.get(0).base64().equals(System.getenv("DENO_FIRST")),
+                  "took " + few);
+            return "received 300 protobuf pages in order from the Deno connector; then took 3 and cancelled";
+        });
+        scenario("streaming-permits-deno-handler", () -> Resilience.slowCaller(queries, stdin));
         scenario("events-from-deno", () -> {
             String expected = System.getenv().getOrDefault("DENO_EVENTS", "");
             List<String> wanted = expected.isEmpty() ? List.of() : List.of(expected.split(","));

@@ -7,6 +7,10 @@ import org.axonframework.axonserver.connector.AxonServerException;
 import org.axonframework.commandhandling.gateway.CommandGateway;
 import org.axonframework.config.Configuration;
 
+import org.reactivestreams.Subscription;
+import reactor.core.publisher.BaseSubscriber;
+import reactor.core.publisher.Flux;
+
 import java.io.BufferedReader;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -33,7 +37,7 @@ final class Resilience {
 
     /** Keys 0..31 that soma routes to process B, once B has subscribed (polled: B starts in parallel). */
     static List<String> keysOfB(CommandGateway commands) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 90_000;
+        long deadline = System.currentTimeMillis() + 180_000;
         while (true) {
             List<String> keys = new ArrayList<>();
             for (int i = 0; i < 32; i++) {
@@ -81,6 +85,41 @@ final class Resilience {
         check(survivors.equals(Set.of(SELF)), "keys of the killed process went to " + survivors);
         return keys.size() + " of 32 keys were on B; held command failed (connection to handler lost), retry and all keys "
                 + "went to the survivor";
+    }
+
+    /**
+     * A streaming query to the Deno handler (DENO_MANY: 1000 pages of 16 KiB) of which this caller takes one and
+     * then nothing more: it prints {@code STREAM-PAUSED} and waits for {@code COUNTED} (the Deno side counted what
+     * its handler sent meanwhile), then cancels.
+     */
+    static String slowCaller(org.axonframework.queryhandling.QueryGateway queries, BufferedReader stdin)
+            throws Exception {
+        Api.ProtoBytes many = Api.ProtoBytes.parse(System.getenv("DENO_MANY"));
+        CompletableFuture<Api.ProtoBytes> first = new CompletableFuture<>();
+        BaseSubscriber<Api.ProtoBytes> slow = new BaseSubscriber<>() {
+            @Override
+            protected void hookOnSubscribe(Subscription subscription) {
+                request(1);
+            }
+
+            @Override
+            protected void hookOnNext(Api.ProtoBytes page) {
+                first.complete(page);
+            }
+
+            @Override
+            protected void hookOnError(Throwable error) {
+                first.completeExceptionally(error);
+            }
+        };
+        Flux.from(queries.streamingQuery(many.type(), many, Api.ProtoBytes.class)).subscribe(slow);
+        Api.ProtoBytes page = first.get(20, TimeUnit.SECONDS);
+        System.out.println("STREAM-PAUSED");
+        System.out.flush();
+        String line = stdin.readLine();
+        slow.dispose();
+        check("COUNTED".equals(line), "expected COUNTED on stdin, got " + line);
+        return "took 1 page of " + page.data().length + " bytes, then paused until the Deno side counted";
     }
 
     /** Identifiers of every event in the store, in order (reads until the stream stays empty for a second). */
