@@ -18,7 +18,6 @@ import org.axonframework.queryhandling.QueryUpdateEmitter;
 import org.axonframework.serialization.UnknownSerializedType;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -110,13 +109,6 @@ public final class Handlers {
         @QueryHandler
         public String broken(BrokenQuery query) {
             throw new QueryExecutionException("Query refused: " + query.reason(), null, "query-detail:" + query.reason());
-        }
-
-        /** A streaming query of the Deno side: the pages it announced (DENO_PAGES), as protobuf bytes. */
-        @QueryHandler(queryName = "example.v1.GreetingsQuery")
-        public List<Api.ProtoBytes> greetings(Api.ProtoBytes query) {
-            String pages = System.getenv().getOrDefault("DENO_PAGES", "");
-            return pages.isEmpty() ? List.of() : Arrays.stream(pages.split(",")).map(Api.ProtoBytes::parse).toList();
         }
 
         @QueryHandler(queryName = "java.Echo")

@@ -11,8 +11,7 @@ import org.axonframework.serialization.SimpleSerializedObject;
 /**
  * The message serializer of the interop app: Jackson, except for protobuf payloads of the Deno side (type names
  * {@code example.v1.*}), which travel as {@link ProtoBytes} with their bytes untouched. A query without a response
- * type (the dendrite connector sends none; this app only gets streaming ones from it) is read as a stream of
- * {@link ProtoBytes}.
+ * type (the dendrite connector sends none) is read as a stream of {@link ProtoBytes}.
  */
 final class ProtoSerializer implements Serializer {
     private final Serializer json;
