@@ -13,6 +13,7 @@ import { AXON_SERVER, connector, exampleRegistry } from "./fixture.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import {
   defineProjection,
+  InMemoryDeadLetterQueue,
   InMemoryTokenStore,
   MessageRegistry,
   queryOne,
@@ -111,6 +112,7 @@ Deno.test({
         eventStore: handler.eventStore,
         tokenStore: new InMemoryTokenStore(),
         registry: new MessageRegistry(),
+        deadLetters: new InMemoryDeadLetterQueue(),
         onError: () => {},
       },
     );
