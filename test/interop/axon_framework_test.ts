@@ -3,17 +3,26 @@
  * ephemeral ports, with an access token: aggregates, snapshots, tracking and pooled processors with segments,
  * processor control over soma's HTTP API (Java's HttpClient), point-to-point, scatter-gather, subscription and
  * streaming queries, exception details; cross-language: a Java query answered by a Deno handler, a Deno query
- * answered by Java, and Java tracking processors reading events the Deno greeter appended.
+ * answered by Java, a Java streaming query answered by the dendrite connector, and Java tracking processors
+ * reading events the Deno greeter appended. Processes die: soma runs as its own process (SIGKILLed and restarted
+ * on the same ports when the app prints KILL-SOMA), and a second JVM handling the same commands is SIGKILLed
+ * while it holds one (HOLDING).
  *
  * Skips (with a message) when `java` or `mvn` is missing.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { assert, assertEquals } from "../assert.ts";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
-import { startSoma } from "../../src/soma/mod.ts";
 import { exampleRegistry } from "../../src/example/wiring.ts";
 import { startGreeter } from "../../src/example/greeter/mod.ts";
-import { GreetCommandSchema, GreetedEventSchema } from "../../src/gen/example/v1/domain_pb.ts";
+import {
+  GreetCommandSchema,
+  GreetedEventSchema,
+  type GreetingList,
+  GreetingListSchema,
+  SearchQuerySchema,
+} from "../../src/gen/example/v1/domain_pb.ts";
+import { GreetingSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import {
   type QueryProviderInbound,
   type QueryProviderOutbound,
@@ -24,6 +33,7 @@ import {
 } from "../../src/gen/axon/query_pb.ts";
 import { collect, queries, RawClient } from "../soma/raw_client.ts";
 import { available, buildJavaApp, JavaApp } from "./java_app.ts";
+import { SomaProcess } from "./soma_process.ts";
 
 const TOKEN = "interop-token";
 const SCENARIOS = [
@@ -38,14 +48,37 @@ const SCENARIOS = [
   "exception-details-command",
   "exception-details-query",
   "query-answered-by-deno",
+  "streaming-query-answered-by-deno",
+  "streaming-permits-deno-handler",
   "events-from-deno",
   "processor-control-http",
   "event-scheduler",
+  "command-routing-killed-handler",
+  "soma-restart",
 ];
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const base64 = (data: Uint8Array) => btoa(String.fromCharCode(...data));
+const page = (message: string) =>
+  create(GreetingListSchema, { greetings: [create(GreetingSchema, { message })] });
+const pageBytes = (message: string) => base64(toBinary(GreetingListSchema, page(message)));
+const MANY = 1_000;
+const pageText = (query: string, i: number) =>
+  query === "many" ? `many-${i}-${"x".repeat(16_384)}` : `deno-${i}`;
+
+/** Polls `read` until its value stays the same for a second (within 20 s); resolves with that value. */
+async function settled(read: () => number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  let value = read();
+  let since = Date.now();
+  while (Date.now() - since < 1_000) {
+    if (Date.now() > deadline) throw new Error(`still changing after 20 s (at ${read()})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (read() !== value) [value, since] = [read(), Date.now()];
+  }
+  return value;
+}
 
 /** A Deno query handler for "deno.Echo" speaking Axon Framework's Jackson format (java.lang.String as JSON). */
 function denoEcho(client: RawClient): { close(): void } {
@@ -104,7 +137,7 @@ Deno.test({
     const classpath = await buildJavaApp();
     const dataDir = await Deno.makeTempDir({ prefix: "soma-interop-" });
     const registry = exampleRegistry();
-    const soma = await startSoma({ dataDir, port: 0, httpPort: 0, accessToken: TOKEN, registry });
+    let soma = await SomaProcess.start({ dataDir, token: TOKEN });
     const raw = new RawClient(soma.port, { token: TOKEN });
     const deno = await connectAxon(
       {
@@ -118,6 +151,7 @@ Deno.test({
     );
     const echo = denoEcho(raw);
     let java: JavaApp | undefined;
+    let handlerB: JavaApp | undefined;
     try {
       const greeter = await startGreeter({ ...deno, registry }, { command: true, projection: false });
       const greetings = ["hello from deno", "grüße aus deno"];
@@ -134,13 +168,75 @@ Deno.test({
         ].join("|")
       );
 
-      java = new JavaApp(classpath, {
+      // A Java streaming query answered by this connector (300 pages).
+      await deno.queryBus.subscribe(
+        SearchQuerySchema,
+        ({ payload }) =>
+          Promise.resolve(Array.from({ length: payload.limit }, (_, i) => page(pageText(payload.query, i)))),
+      );
+      // What this connector's handler sends of the "many" stream: it serializes each response as it sends it.
+      const encode = registry.encode.bind(registry);
+      let sentMany = 0;
+      registry.encode = (message) => {
+        if (message.$typeName === GreetingListSchema.typeName) {
+          if ((message as GreetingList).greetings[0]?.message.startsWith("many-")) sentMany++;
+        }
+        return encode(message);
+      };
+      const search = create(SearchQuerySchema, { limit: 300 });
+      const env = {
+        DENO_SEARCH: [
+          SearchQuerySchema.typeName,
+          registry.revision(SearchQuerySchema.typeName),
+          base64(
+            toBinary(SearchQuerySchema, search),
+          ),
+        ].join("|"),
+        DENO_MANY: [
+          SearchQuerySchema.typeName,
+          registry.revision(SearchQuerySchema.typeName),
+          base64(
+            toBinary(SearchQuerySchema, create(SearchQuerySchema, { query: "many", limit: MANY })),
+          ),
+        ].join("|"),
+        DENO_FIRST: pageBytes("deno-0"),
+        DENO_LAST: pageBytes("deno-299"),
         SOMA_PORT: String(soma.port),
         SOMA_HTTP_PORT: String(soma.httpPort),
         SOMA_TOKEN: TOKEN,
         DENO_EVENTS: denoEvents.join(","),
-      });
-      await java.waitFor("READY", 100_000);
+      };
+      // Process B (a second handler of Ping/Hold) starts beside the app; it is killed once it holds a command.
+      const b = handlerB = new JavaApp(classpath, env, ["handler"]);
+      const app = java = new JavaApp(classpath, env);
+      const failure = (error: unknown) => error instanceof Error ? error : new Error(String(error));
+      const killedB = b.waitFor("HOLDING", 240_000).then(() => b.kill()).then(() => undefined, failure);
+      // soma is killed (-9) when the app asks, and started again on the same ports and data dir.
+      const restarted = app.waitFor("KILL-SOMA", 240_000).then(async () => {
+        await soma.kill();
+        soma = await SomaProcess.start({ dataDir, token: TOKEN, port: soma.port, httpPort: soma.httpPort });
+        await app.send("SOMA-BACK");
+      }).then(() => undefined, failure);
+      // Java takes one page of the "many" stream and pauses: count what the handler sent until it stops.
+      let sentWhilePaused = -1;
+      const counted = app.waitFor("STREAM-PAUSED", 240_000).then(async () => {
+        sentWhilePaused = await settled(() => sentMany);
+        await app.send("COUNTED");
+      }).then(() => undefined, failure);
+      await app.waitFor("READY", 240_000);
+      for (const error of [await killedB, await restarted, await counted]) {
+        if (error) {
+          const results = app.lines.filter((line) => line.startsWith("RESULT")).join("\n");
+          throw new Error(`${error.message}\nThe app's results so far:\n${results}`);
+        }
+      }
+      // A measurement, not an assertion (yet): soma grants 32 permits and one more per response written to the
+      // caller, but under Deno's node:http2 a write never waits for the caller's HTTP/2 window, so the handler is
+      // not held back (docs/soma.md, "Known gap"). The bound to assert once soma is fixed: 32 + the caller's buffers.
+      console.log(
+        `streaming permits: the Deno handler sent ${sentWhilePaused} of ${MANY} to a paused Java caller`,
+      );
+      assert(sentWhilePaused >= 1, "the Deno handler sent nothing to the paused Java caller");
 
       // Deno asks, Java answers (Axon Framework's Jackson format: java.lang.String as JSON).
       const responses = await collect(raw.serverStream(
@@ -172,11 +268,12 @@ Deno.test({
         .map((name) => `${name}: ${results.get(name)?.detail ?? "no result line"}`);
       assertEquals(failed, [], `Java scenarios failed; output tail:\n${java.tail()}`);
     } finally {
+      await handlerB?.stop();
       await java?.stop();
       echo.close();
       raw.close();
       await deno.close();
-      await soma.close();
+      await soma.stop();
       await Deno.remove(dataDir, { recursive: true });
     }
   },

@@ -1,8 +1,8 @@
 /**
  * Builds and runs the Axon Framework interop app (test/interop/axon-framework) with Maven and Java.
  *
- * The build output goes to a cache folder under the system temp dir (not into the repository); Maven runs
- * offline (`-o`) first and online only when the local repository lacks something.
+ * The build output goes to a cache folder per checkout under the system temp dir (not into the repository);
+ * Maven runs offline (`-o`) first and online only when the local repository lacks something.
  *
  * @module
  */
@@ -32,7 +32,10 @@ async function maven(args: string[]): Promise<{ ok: boolean; output: string }> {
 
 /** Compiles the app; resolves with the java classpath. */
 export async function buildJavaApp(): Promise<string> {
-  const target = join(tmpdir(), "dendrite-axon-interop-target");
+  // One build folder per checkout: worktrees built side by side must not share (and wipe) one.
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project)));
+  const id = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  const target = join(tmpdir(), `dendrite-axon-interop-${id}`);
   const classpathFile = join(target, "classpath.txt");
   const args = [
     "-q",
@@ -56,7 +59,7 @@ export class JavaApp {
   readonly #done: Promise<void>;
   #waiters: (() => void)[] = [];
 
-  constructor(classpath: string, env: Record<string, string>) {
+  constructor(classpath: string, env: Record<string, string>, args: string[] = []) {
     this.#process = new Deno.Command("java", {
       args: [
         "-Ddisable-axoniq-console-message=true",
@@ -66,6 +69,7 @@ export class JavaApp {
         "-cp",
         classpath,
         "interop.Main",
+        ...args,
       ],
       env,
       stdin: "piped",
@@ -135,10 +139,28 @@ export class JavaApp {
     return this.lines.slice(-count).join("\n");
   }
 
+  /** Writes one line to its standard input. */
+  async send(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  /** Kills the JVM with SIGKILL and waits for it to end. */
+  async kill(): Promise<void> {
+    this.#process.kill("SIGKILL");
+    await this.#process.status;
+    await this.#done;
+  }
+
   /** Closes stdin (the app shuts down); kills it if it does not end within `timeoutMs`. */
   async stop(timeoutMs = 15_000): Promise<void> {
     await this.#stdin.close().catch(() => {});
-    const timer = setTimeout(() => this.#process.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => {
+      try {
+        this.#process.kill("SIGKILL");
+      } catch {
+        // it ended meanwhile
+      }
+    }, timeoutMs);
     try {
       await this.#process.status;
       await this.#done;

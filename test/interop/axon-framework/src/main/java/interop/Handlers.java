@@ -6,6 +6,9 @@ import interop.Api.Deposited;
 import interop.Api.GetBalance;
 import interop.Api.WatchBalance;
 import interop.Api.WhoIsThere;
+import interop.Api.Hold;
+import interop.Api.Ping;
+import org.axonframework.commandhandling.CommandHandler;
 import org.axonframework.config.ProcessingGroup;
 import org.axonframework.eventhandling.EventHandler;
 import org.axonframework.eventhandling.EventMessage;
@@ -33,6 +36,8 @@ public final class Handlers {
         final Map<String, Long> balances = new ConcurrentHashMap<>();
         /** Events of types this JVM does not know (appended by the Deno side): "type|revision|base64". */
         final List<String> foreign = new CopyOnWriteArrayList<>();
+        /** Identifiers of every event handled, in order (a duplicate delivery shows up twice). */
+        final List<String> handled = new CopyOnWriteArrayList<>();
         private final QueryUpdateEmitter emitter;
 
         Balances(QueryUpdateEmitter emitter) {
@@ -40,13 +45,15 @@ public final class Handlers {
         }
 
         @EventHandler
-        public void on(Deposited event) {
+        public void on(Deposited event, EventMessage<?> message) {
+            handled.add(message.getIdentifier());
             balances.put(event.id(), event.balance());
             emitter.emit(WatchBalance.class, q -> q.id().equals(event.id()), event.balance());
         }
 
         @EventHandler
         public void on(Object payload, EventMessage<?> message) {
+            handled.add(message.getIdentifier());
             if (payload instanceof UnknownSerializedType unknown) {
                 byte[] data = unknown.readData(byte[].class);
                 String revision = unknown.serializedType().getRevision();
@@ -70,9 +77,11 @@ public final class Handlers {
     @ProcessingGroup("interop-pooled")
     public static class DepositCounter {
         final List<String> seen = new CopyOnWriteArrayList<>();
+        final List<String> handled = new CopyOnWriteArrayList<>();
 
         @EventHandler
-        public void on(Deposited event) {
+        public void on(Deposited event, EventMessage<?> message) {
+            handled.add(message.getIdentifier());
             seen.add(event.id() + ":" + event.balance());
         }
     }
@@ -105,6 +114,32 @@ public final class Handlers {
         @QueryHandler(queryName = "java.Echo")
         public String echo(String text) {
             return text.toUpperCase() + " from java";
+        }
+    }
+
+    /** Command handlers present in two processes; process B holds {@link Hold} until it is killed. */
+    public static class Router {
+        private final String component;
+        private final boolean holds;
+
+        Router(String component, boolean holds) {
+            this.component = component;
+            this.holds = holds;
+        }
+
+        @CommandHandler
+        public String ping(Ping command) {
+            return component;
+        }
+
+        @CommandHandler
+        public String hold(Hold command) throws InterruptedException {
+            if (holds) {
+                System.out.println("HOLDING");
+                System.out.flush();
+                Thread.sleep(Long.MAX_VALUE);
+            }
+            return component;
         }
     }
 }

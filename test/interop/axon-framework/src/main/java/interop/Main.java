@@ -28,7 +28,9 @@ import org.axonframework.queryhandling.SubscriptionQueryResult;
 import org.axonframework.serialization.json.JacksonSerializer;
 import reactor.core.publisher.Flux;
 
-import java.io.InputStream;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -74,7 +76,11 @@ public final class Main {
     }
 
     static void eventually(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 15_000;
+        eventually(condition, what, 15_000);
+    }
+
+    static void eventually(BooleanSupplier condition, String what, long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
         while (!condition.getAsBoolean()) {
             if (System.currentTimeMillis() > deadline) throw new AssertionError("timed out waiting for " + what);
             Thread.sleep(20);
@@ -94,8 +100,8 @@ public final class Main {
     static Configurer base(String component) {
         return DefaultConfigurer.defaultConfiguration()
                                 .registerComponent(AxonServerConfiguration.class, c -> axonServer(component))
-                                .configureSerializer(c -> JacksonSerializer.defaultSerializer())
-                                .configureMessageSerializer(c -> JacksonSerializer.defaultSerializer())
+                                .configureSerializer(c -> new ProtoSerializer(JacksonSerializer.defaultSerializer()))
+                                .configureMessageSerializer(c -> new ProtoSerializer(JacksonSerializer.defaultSerializer()))
                                 .configureEventSerializer(c -> JacksonSerializer.defaultSerializer());
     }
 
@@ -105,7 +111,25 @@ public final class Main {
         return holder[0];
     }
 
+    /** Process B of the routing scenario: a second handler of Ping and Hold, killed by the Deno side. */
+    static void handlerProcess(BufferedReader stdin) throws Exception {
+        Configuration b = base(Resilience.OTHER)
+                .registerCommandHandler(c -> new Handlers.Router(Resilience.OTHER, true))
+                .start();
+        System.out.println("HANDLER-READY");
+        System.out.flush();
+        while (stdin.readLine() != null) {
+            // serve until killed or our standard input closes
+        }
+        b.shutdown();
+    }
+
     public static void main(String[] args) throws Exception {
+        BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        if (args.length > 0 && args[0].equals("handler")) {
+            handlerProcess(stdin);
+            return;
+        }
         Handlers.DepositCounter counter = new Handlers.DepositCounter();
         Handlers.Balances[] balances = new Handlers.Balances[1];
         Configurer configurer = base("interop-java")
@@ -113,6 +137,7 @@ public final class Main {
                                                        .configureSnapshotTrigger(c -> new EventCountSnapshotTriggerDefinition(
                                                                c.snapshotter(), 3)))
                 .registerQueryHandler(c -> new Handlers.Answers("interop-java"))
+                .registerCommandHandler(c -> new Handlers.Router(Resilience.SELF, false))
                 .eventProcessing(ep -> ep
                         .registerTrackingEventProcessor(
                                 "interop-tracking", Configuration::eventStore,
@@ -129,11 +154,10 @@ public final class Main {
                 .registerQueryHandler(c -> new Handlers.Answers("interop-java-b"))
                 .start();
         try {
-            run(app, balances[0], counter);
+            run(app, balances[0], counter, stdin);
             System.out.println("READY");
             System.out.flush();
-            InputStream in = System.in;
-            while (in.read() != -1) {
+            while (stdin.readLine() != null) {
                 // serve until the Deno side closes our standard input
             }
         } finally {
@@ -142,7 +166,8 @@ public final class Main {
         }
     }
 
-    static void run(Configuration app, Handlers.Balances balances, Handlers.DepositCounter counter) {
+    static void run(Configuration app, Handlers.Balances balances, Handlers.DepositCounter counter,
+                    BufferedReader stdin) {
         var commands = app.commandGateway();
         var queries = app.queryGateway();
         String account = "acc-" + UUID.randomUUID();
@@ -244,6 +269,24 @@ public final class Main {
             check("HELLO from deno".equals(answer), "answer " + answer);
             return "answer=" + answer;
         });
+        scenario("streaming-query-answered-by-deno", () -> {
+            Api.ProtoBytes search = Api.ProtoBytes.parse(System.getenv("DENO_SEARCH"));
+            List<Api.ProtoBytes> all = Flux.from(queries.streamingQuery(search.type(), search, Api.ProtoBytes.class))
+                                           .collectList().block(Duration.ofSeconds(20));
+            check(all != null && all.size() == 300, "received " + (all == null ? null : all.size()));
+            Set<String> distinct = new HashSet<>();
+            all.forEach(page -> distinct.add(page.base64()));
+            check(distinct.size() == 300 && all.stream().allMatch(p -> p.type().equals("example.v1.GreetingList")),
+                  "distinct " + distinct.size() + ", types " + all.get(0).type());
+            check(all.get(0).base64().equals(System.getenv("DENO_FIRST"))
+                          && all.get(299).base64().equals(System.getenv("DENO_LAST")), "first/last bytes differ");
+            List<Api.ProtoBytes> few = Flux.from(queries.streamingQuery(search.type(), search, Api.ProtoBytes.class))
+                                           .take(3).collectList().block(Duration.ofSeconds(20));
+            check(few != null && few.size() == 3 && few.get(0).base64().equals(System.getenv("DENO_FIRST")),
+                  "took " + few);
+            return "received 300 protobuf pages in order from the Deno connector; then took 3 and cancelled";
+        });
+        scenario("streaming-permits-deno-handler", () -> Resilience.slowCaller(queries, stdin));
         scenario("events-from-deno", () -> {
             String expected = System.getenv().getOrDefault("DENO_EVENTS", "");
             List<String> wanted = expected.isEmpty() ? List.of() : List.of(expected.split(","));
@@ -283,6 +326,8 @@ public final class Main {
                 scheduler.shutdownDispatching();
             }
         });
+        scenario("command-routing-killed-handler", () -> Resilience.killedHandler(commands));
+        scenario("soma-restart", () -> Resilience.somaRestart(app, account, balances, counter, stdin));
     }
 
     static String processorControl(Configuration app) throws Exception {
