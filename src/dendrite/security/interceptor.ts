@@ -13,8 +13,8 @@ import { Code, ConnectError, createContextKey, type Interceptor } from "@connect
 import { DomainError } from "../core/errors.ts";
 import type { Claims } from "./jwt.ts";
 import { type AuthPolicy, ruleFor } from "./policy.ts";
+import type { ChallengeStore } from "./challenges.ts";
 import {
-  type ChallengeStore,
   type KeyManagerResolver,
   signatureField,
   type Signer,

@@ -18,6 +18,7 @@ export * from "./password.ts";
 export * from "./jwt.ts";
 export * from "./claims.ts";
 export * from "./policy.ts";
+export * from "./challenges.ts";
 export * from "./signed_request.ts";
 export * from "./interceptor.ts";
 export * from "./tls.ts";
