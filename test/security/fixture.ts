@@ -11,6 +11,7 @@ import {
   type Client,
   type ConnectRouter,
   createClient,
+  createContextValues,
   type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
@@ -33,6 +34,7 @@ import {
   fromPem,
   importPrivateKey,
   metadataFromClaims,
+  peerAddressKey,
   type SecurityLogger,
 } from "../../src/dendrite/security/mod.ts";
 import { Greeter, startGreeter } from "../../src/example/greeter/mod.ts";
@@ -169,7 +171,11 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     registerSecurityServices(router, security);
     testGreeterRoutes(router, commandBus);
   };
-  const handler = connectNodeAdapter({ routes, interceptors });
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors,
+    contextValues: (request) => createContextValues().set(peerAddressKey, request.socket.remoteAddress ?? ""),
+  });
   const h2 = http2.createServer(handler);
   const h1 = http.createServer(handler);
   const [h2Port, h1Port] = [await listen(h2), await listen(h1)];

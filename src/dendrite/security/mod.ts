@@ -21,5 +21,7 @@ export * from "./policy.ts";
 export * from "./challenges.ts";
 export * from "./signed_request.ts";
 export * from "./interceptor.ts";
+export * from "./throttle.ts";
+export * from "./work_limit.ts";
 export * from "./tls.ts";
 export * from "./logger.ts";
