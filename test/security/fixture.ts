@@ -40,6 +40,7 @@ import {
 import { Greeter, startGreeter } from "../../src/example/greeter/mod.ts";
 import {
   GREETER_POLICY,
+  type LoginLimitOptions,
   provisionEmbedded,
   registerSecurityServices,
   SecureFiles,
@@ -89,6 +90,8 @@ export interface FixtureOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Install the auth interceptor (default true); false gives the same server without auth (benchmarks). */
   readonly auth?: boolean;
+  /** Login limits (the fixture's clock drives their back-off). */
+  readonly login?: LoginLimitOptions;
 }
 
 export interface SecurityFixture {
@@ -139,7 +142,10 @@ function close(server: http.Server | http2.Http2Server): Promise<void> {
 export async function startSecurityFixture(options: FixtureOptions = {}): Promise<SecurityFixture> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "dendrite-security-" });
   const logs: string[] = [];
-  const logger: SecurityLogger = { info: (m) => logs.push(`INFO ${m}`), warn: (m) => logs.push(`WARN ${m}`) };
+  const logger: SecurityLogger = {
+    info: (m) => logs.push(`INFO ${m}`),
+    warn: (m, fields) => logs.push(`WARN ${m}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
+  };
   const eventStore = options.eventStore ?? new InMemoryEventStore();
   const commandBus = new LocalCommandBus();
   const queryBus = new LocalQueryBus();
@@ -154,6 +160,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     rootKeyModule: join(dir, "root_key.generated.ts"),
     env: (name) => env[name],
     scrypt: FAST_SCRYPT,
+    login: options.login,
     logger,
     clock: () => Date.now() + offset,
   });

@@ -128,8 +128,6 @@ export class TrustVerifier {
     if (!authorization?.signature) return UNSIGNED;
     const signer = await verifyAuthorization(authorization, resolveManager);
     if ("problem" in signer) return signer.problem;
-    const nonce = hex(authorization.signature.nonce);
-    if (this.#usedNonces.has(nonce)) return "replayed: an earlier event used the same signed request";
     let requested: Message | undefined;
     try {
       requested = await requestedEvent(authorization);
@@ -143,6 +141,8 @@ export class TrustVerifier {
     if (requested.$typeName !== event.$typeName || !equals(schema, requested as never, bare as never)) {
       return "the event is not the change its signed request asks for";
     }
+    const nonce = hex(authorization.signature.nonce);
+    if (this.#usedNonces.has(nonce)) return "replayed: an earlier event used the same signed request";
     this.#usedNonces.add(nonce);
     return undefined;
   }
