@@ -92,6 +92,8 @@ export interface FixtureOptions {
   readonly auth?: boolean;
   /** Login limits (the fixture's clock drives their back-off). */
   readonly login?: LoginLimitOptions;
+  /** Stop the security clock at the start time; only `advance` moves it (default false: it follows Date.now). */
+  readonly freezeClock?: boolean;
 }
 
 export interface SecurityFixture {
@@ -151,6 +153,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
   const queryBus = new LocalQueryBus();
   const registry = new MessageRegistry();
   let offset = 0;
+  const frozen = options.freezeClock ? Date.now() : undefined;
   const env = options.env ?? {};
   const { security } = await provisionEmbedded({
     dataDir: dir,
@@ -162,7 +165,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     scrypt: FAST_SCRYPT,
     login: options.login,
     logger,
-    clock: () => Date.now() + offset,
+    clock: () => (frozen ?? Date.now()) + offset,
   });
   const greeter = await startGreeter({ commandBus, queryBus, eventStore, registry }, {
     command: true,
