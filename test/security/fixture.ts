@@ -35,6 +35,7 @@ import {
   importPrivateKey,
   metadataFromClaims,
   peerAddressKey,
+  type ScryptParams,
   type SecurityLogger,
 } from "../../src/dendrite/security/mod.ts";
 import { Greeter, startGreeter } from "../../src/example/greeter/mod.ts";
@@ -92,6 +93,8 @@ export interface FixtureOptions {
   readonly auth?: boolean;
   /** Login limits (the fixture's clock drives their back-off). */
   readonly login?: LoginLimitOptions;
+  /** scrypt parameters (default {@link FAST_SCRYPT}; benchmarks use the production ones). */
+  readonly scrypt?: ScryptParams;
   /** Stop the security clock at the start time; only `advance` moves it (default false: it follows Date.now). */
   readonly freezeClock?: boolean;
 }
@@ -105,6 +108,8 @@ export interface SecurityFixture {
   readonly manager: Ed25519KeyPair;
   readonly adminPassword: string | undefined;
   readonly grpc: Transport;
+  /** The HTTP/2 (gRPC) listener's URL. */
+  readonly grpcUrl: string;
   readonly connectUrl: string;
   readonly greeter: Client<typeof GreeterService>;
   readonly auth: Client<typeof AuthService>;
@@ -162,7 +167,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     registry,
     rootKeyModule: join(dir, "root_key.generated.ts"),
     env: (name) => env[name],
-    scrypt: FAST_SCRYPT,
+    scrypt: options.scrypt ?? FAST_SCRYPT,
     login: options.login,
     logger,
     clock: () => (frozen ?? Date.now()) + offset,
@@ -201,6 +206,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     manager,
     adminPassword,
     grpc,
+    grpcUrl: baseUrl,
     connectUrl: `http://127.0.0.1:${h1Port}`,
     greeter: createClient(GreeterService, grpc),
     auth,
