@@ -4,7 +4,7 @@
  * PERMISSION_DENIED, 403). Commands and queries carry the caller's subject and roles, never the token, and the
  * log holds no password or token.
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { type Metadata, MetadataKeys, type QueryBus } from "../../src/dendrite/mod.ts";
 import { credentialRequest, SecureFiles, signedCall } from "../../src/example/security/mod.ts";

@@ -245,7 +245,7 @@ Deno.test("key managers can be added and removed; removed keys leave the lists; 
       Code.Unauthenticated,
     );
     assertEquals(
-      await code(async () =>
+      await code(() =>
         f.signed(
           KeyService.method.removeKeyManager,
           create(RemoveKeyManagerRequestSchema, { keyId: f.manager.keyId }),
@@ -266,7 +266,7 @@ Deno.test("key managers can be added and removed; removed keys leave the lists; 
     );
     assertEquals((await f.keys.listTrustedKeys({}, admin)).keys.map((k) => k.name), ["jwt-signing"]);
     assertEquals(
-      await code(async () =>
+      await code(() =>
         f.signed(
           KeyService.method.removeTrustedKey,
           create(RemoveTrustedKeyRequestSchema, { keyId: extra.keyId }),
@@ -296,7 +296,7 @@ Deno.test("jwt.lifetime.seconds sets the token lifetime (default 900) and is val
     );
     assertEquals(await lifetime(), 60);
     assertEquals(
-      await code(async () =>
+      await code(() =>
         f.signed(
           ConfigService.method.setProperty,
           create(SetPropertyRequestSchema, { name: "jwt.lifetime.seconds", value: "ten" }),
@@ -336,7 +336,7 @@ Deno.test("a removed credential cannot log in and leaves the list; a wrong passw
       "admin",
     ]);
     assertEquals(
-      await code(async () =>
+      await code(() =>
         f.signed(
           CredentialService.method.registerCredential,
           create(RegisterCredentialRequestSchema, { identifier: "eve", passwordHash: "plain-password" }),
@@ -346,7 +346,7 @@ Deno.test("a removed credential cannot log in and leaves the list; a wrong passw
     );
     const cheap = await hashPassword("long-enough", { logN: 4, r: 8, p: 1 });
     assertEquals(
-      await code(async () =>
+      await code(() =>
         f.signed(
           CredentialService.method.registerCredential,
           create(RegisterCredentialRequestSchema, { identifier: "eve", passwordHash: cheap }),

@@ -24,6 +24,12 @@ export interface LoginLimitOptions {
   readonly work?: WorkLimitOptions;
   /** The password check (default scrypt's `verifyPassword`); tests count calls through it. */
   readonly checkPassword?: (password: string, hash: string) => Promise<boolean>;
+  /**
+   * Take the client address from the last `x-forwarded-for` entry (the one the proxy in front added) instead
+   * of the connection's peer (default false). Only behind a proxy that sets it (Envoy: `use_remote_address`);
+   * otherwise clients could pick their own address.
+   */
+  readonly trustForwardedFor?: boolean;
 }
 
 /** The running limits. */
@@ -31,6 +37,7 @@ export interface LoginLimits {
   readonly identifiers: BackOff;
   readonly addresses: BackOff;
   readonly work: WorkLimit;
+  readonly trustForwardedFor: boolean;
   checkPassword(password: string, hash: string): Promise<boolean>;
 }
 
@@ -42,6 +49,7 @@ export const LOGIN_ENV = {
   maxDelayMs: "DENDRITE_LOGIN_MAX_BACKOFF_MS",
   kdfConcurrency: "DENDRITE_KDF_CONCURRENCY",
   kdfQueue: "DENDRITE_KDF_QUEUE",
+  trustForwardedFor: "DENDRITE_LOGIN_TRUST_FORWARDED_FOR",
 } as const;
 
 function integer(env: (name: string) => string | undefined, name: string, min: number): number | undefined {
@@ -52,6 +60,14 @@ function integer(env: (name: string) => string | undefined, name: string, min: n
     throw new RangeError(`${name} must be an integer of at least ${min}, not ${JSON.stringify(text)}`);
   }
   return value;
+}
+
+function flag(env: (name: string) => string | undefined, name: string): boolean | undefined {
+  const text = env(name);
+  if (text === undefined || text === "") return undefined;
+  if (text === "1" || text === "true") return true;
+  if (text === "0" || text === "false") return false;
+  throw new RangeError(`${name} must be true or false (1 or 0), not ${JSON.stringify(text)}`);
 }
 
 /**
@@ -69,6 +85,7 @@ export function loginLimitsFromEnv(env: (name: string) => string | undefined): L
       concurrency: integer(env, LOGIN_ENV.kdfConcurrency, 1),
       queue: integer(env, LOGIN_ENV.kdfQueue, 0),
     },
+    trustForwardedFor: flag(env, LOGIN_ENV.trustForwardedFor),
   };
 }
 
@@ -93,6 +110,14 @@ export function createLoginLimits(
       ...defined(options.address),
     }),
     work,
+    trustForwardedFor: options.trustForwardedFor ?? fallback.trustForwardedFor ?? false,
     checkPassword: (password, hash) => work.run(() => check(password, hash)),
   };
+}
+
+/** The client address a login is counted against: the peer, or the proxy's last `x-forwarded-for` entry. */
+export function clientAddress(limits: LoginLimits, peer: string, headers: Headers): string {
+  if (!limits.trustForwardedFor) return peer;
+  const last = headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
+  return last || peer;
 }

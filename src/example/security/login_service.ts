@@ -10,6 +10,7 @@ import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { peerAddressKey, TooManyAttemptsError } from "../../dendrite/security/mod.ts";
 import { AuthService, ChallengeService } from "../../gen/dendrite/security/v1/auth_pb.ts";
 import type { SecurityCore } from "./core.ts";
+import { clientAddress } from "./login_limits.ts";
 import { JWT_LIFETIME_SECONDS } from "./properties.ts";
 import { type ServiceOptions, toConnectError } from "./service_support.ts";
 
@@ -32,7 +33,7 @@ export function registerLoginServices(
       const issuer = core.issuer();
       if (!issuer) throw new ConnectError("No signing key has been uploaded yet", Code.Unavailable);
       const identifier = request.identifier;
-      const address = context.values.get(peerAddressKey);
+      const address = clientAddress(limits, context.values.get(peerAddressKey), context.requestHeader);
       const wait = Math.max(
         limits.identifiers.waitMs(identifier),
         address ? limits.addresses.waitMs(address) : 0,

@@ -159,7 +159,7 @@ export const CredentialInfoSchema: GenMessage<CredentialInfo> = /*@__PURE__*/
  */
 export const CredentialService: GenService<{
   /**
-   * RegisterCredential creates or replaces a credential; the server hashes the password (scrypt).
+   * RegisterCredential creates or replaces a credential from a password hash the client made (scrypt).
    *
    * @generated from rpc dendrite.security.v1.CredentialService.RegisterCredential
    */
