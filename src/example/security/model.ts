@@ -84,6 +84,11 @@ export class SecurityModel {
     return { count: this.#rejectedCount, events: [...this.#rejected] };
   }
 
+  /** How many security events were ignored so far. */
+  get rejectedCount(): number {
+    return this.#rejectedCount;
+  }
+
   /** Records an ignored event. */
   reject(event: RejectedEvent): void {
     this.#rejectedCount++;
@@ -129,7 +134,11 @@ export function securityProjection(model: SecurityModel, logger: SecurityLogger)
         reason,
       };
       model.reject(rejected);
+      const count = model.rejectedCount;
+      // Each one is logged up to the listed maximum, then every thousandth: appending cannot flood the log.
+      if (count > MAX_LISTED_REJECTIONS && count % 1_000 !== 0) return;
       logger.warn("Security event ignored: it does not verify", {
+        ignoredSoFar: count,
         token: token ?? -1,
         type: rejected.type,
         aggregateId: rejected.aggregateId ?? "",
