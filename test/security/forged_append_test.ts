@@ -1,8 +1,10 @@
 /**
- * The attack of issue #12 against the real program: with soma's gRPC port reachable (no access token, or a
- * known one), append a `TrustedKeyAddedEvent` for one's own key with AppendEvent (raw grpc-js), then call Stop
- * with an admin JWT signed by that key. It must be refused (401), while a change signed by the root key manager
- * through the API works, also after the program restarts over the same data folder.
+ * The attack of issue #12 against the real program: with soma's gRPC port reachable, append a
+ * `TrustedKeyAddedEvent` for one's own key with AppendEvent (raw grpc-js), then call Stop with an admin JWT
+ * signed by that key. It must be refused (401), while a change signed by the root key manager through the API
+ * works, also after the program restarts over the same data folder. Twice: a soma without access token (started
+ * alone, the program joining it), and the program's embedded soma with its token known to the attacker (read
+ * from the data folder, as any process of the same user can).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
@@ -22,6 +24,8 @@ import { AddTrustedKeyRequestSchema, KeyService } from "../../src/gen/dendrite/s
 import { connectJson, GREETER } from "../api/wire.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { events, RawClient } from "../soma/raw_client.ts";
+import { readSomaToken } from "../../src/soma/mod.ts";
+import { spawnReady } from "../child.ts";
 import { type Program, startProgram } from "./program.ts";
 
 const ADD_TRUSTED_KEY = "dendrite.security.v1.KeyService/AddTrustedKey";
@@ -36,7 +40,12 @@ async function stopStatus(program: Program, key: Ed25519KeyPair): Promise<number
 }
 
 /** The forged events: as in the report (no signature), and signed by the attacker's own key. */
-async function forge(program: Program, mallory: Ed25519KeyPair, token: string | undefined): Promise<void> {
+async function forge(
+  program: Program,
+  somaPort: number,
+  mallory: Ed25519KeyPair,
+  token: string | undefined,
+): Promise<void> {
   const request = create(AddTrustedKeyRequestSchema, { name: "forged", publicKey: mallory.publicKeyRaw });
   const transport = createConnectTransport({ baseUrl: program.url, httpVersion: "1.1" });
   const { nonce } = await createClient(ChallengeService, transport).getChallenge({});
@@ -54,7 +63,7 @@ async function forge(program: Program, mallory: Ed25519KeyPair, token: string | 
       authorization: authorizationOf(AddTrustedKeyRequestSchema, request, ADD_TRUSTED_KEY),
     }),
   ];
-  const client = new RawClient(program.somaPort, { token });
+  const client = new RawClient(somaPort, { token });
   try {
     await new Promise<void>((resolve, reject) => {
       const call = client.client.makeClientStreamRequest(
@@ -97,38 +106,60 @@ async function trustLegitimately(program: Program, key: Ed25519KeyPair): Promise
   );
 }
 
-for (const token of [undefined, "known-soma-token"]) {
-  Deno.test(`a TrustedKeyAddedEvent appended through soma's port (${token ? "with" : "without"} a soma token) grants nothing; signed changes survive a restart`, async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "dendrite-forge-" });
-    const env = {
-      DENDRITE_ADMIN_PASSWORD: "admin-password-for-the-forge-test",
-      ...(token ? { AXON_TOKEN: token } : {}),
-    };
-    const mallory = await generateEd25519();
-    const legit = await generateEd25519();
-    let program = await startProgram(dataDir, env);
-    try {
-      await forge(program, mallory, token);
-      // The signed change is processed after the forged events, so the model has seen them when it returns.
-      await trustLegitimately(program, legit);
-      assertEquals(await stopStatus(program, mallory), 401, "the forged key signs no accepted JWT");
-      assertEquals(await stopStatus(program, legit), 200, "the signed change is in effect");
-      const ignored = program.lines.filter((l) => l.msg === "Security event ignored: it does not verify");
-      assertEquals(ignored.map((l) => l.reason), [
-        "unsigned",
-        `signer ${mallory.keyId} is not a key manager at this point`,
-      ]);
-      assert(
-        ignored.every((l) => l.component === "security" && l.aggregateId === keyAggregateId(mallory.keyId)),
-      );
+async function attackAndRestart(
+  dataDir: string,
+  axonServer: { port: number; token?: string } | undefined,
+): Promise<void> {
+  const env = { DENDRITE_ADMIN_PASSWORD: "admin-password-for-the-forge-test" };
+  const join = axonServer ? `127.0.0.1:${axonServer.port}` : undefined;
+  const mallory = await generateEd25519();
+  const legit = await generateEd25519();
+  let program = await startProgram(dataDir, env, join);
+  try {
+    const somaPort = axonServer?.port ?? program.somaPort;
+    const token = axonServer ? axonServer.token : await readSomaToken(dataDir);
+    await forge(program, somaPort, mallory, token);
+    // The signed change is processed after the forged events, so the model has seen them when it returns.
+    await trustLegitimately(program, legit);
+    assertEquals(await stopStatus(program, mallory), 401, "the forged key signs no accepted JWT");
+    assertEquals(await stopStatus(program, legit), 200, "the signed change is in effect");
+    const ignored = program.lines.filter((l) => l.msg === "Security event ignored: it does not verify");
+    assertEquals(ignored.map((l) => l.reason), [
+      "unsigned",
+      `signer ${mallory.keyId} is not a key manager at this point`,
+    ]);
+    assert(
+      ignored.every((l) => l.component === "security" && l.aggregateId === keyAggregateId(mallory.keyId)),
+    );
 
-      assertEquals(await program.stop(), 0);
-      program = await startProgram(dataDir, env);
-      assertEquals(await stopStatus(program, legit), 200, "the signed change holds after the restart");
-      assertEquals(await stopStatus(program, mallory), 401, "the forged key is still refused");
-    } finally {
-      await program.stop();
-      await Deno.remove(dataDir, { recursive: true });
-    }
-  });
+    assertEquals(await program.stop(), 0);
+    program = await startProgram(dataDir, env, join);
+    assertEquals(await stopStatus(program, legit), 200, "the signed change holds after the restart");
+    assertEquals(await stopStatus(program, mallory), 401, "the forged key is still refused");
+  } finally {
+    await program.stop();
+  }
 }
+
+Deno.test("a TrustedKeyAddedEvent appended through the port of a soma without access token grants nothing; signed changes survive a restart", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dendrite-forge-" });
+  const somaDir = await Deno.makeTempDir({ prefix: "dendrite-forge-soma-" });
+  const soma = await spawnReady(new URL("./open_soma.ts", import.meta.url), { args: [somaDir] });
+  try {
+    await attackAndRestart(dataDir, { port: (JSON.parse(soma.line) as { port: number }).port });
+  } finally {
+    soma.child.kill("SIGTERM");
+    await soma.child.status;
+    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(somaDir, { recursive: true });
+  }
+});
+
+Deno.test("a TrustedKeyAddedEvent appended with the embedded soma's access token grants nothing; signed changes survive a restart", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "dendrite-forge-" });
+  try {
+    await attackAndRestart(dataDir, undefined);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});

@@ -14,6 +14,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** A running program. */
 export interface Program {
   readonly url: string;
+  /** The embedded soma's gRPC port (0 when it joined another server). */
   readonly somaPort: number;
   /** Every log line so far (stdout and stderr), parsed. */
   readonly lines: Record<string, unknown>[];
@@ -45,15 +46,24 @@ async function pump(
   }
 }
 
-/** Starts `src/main.ts` over `dataDir` and waits (bounded) until its API and soma listen. */
-export async function startProgram(dataDir: string, env: Record<string, string> = {}): Promise<Program> {
+/**
+ * Starts `src/main.ts` over `dataDir` and waits (bounded) until its API listens, and its soma unless
+ * `axonServer` names another one to join (then it runs the command, projection and API roles).
+ */
+export async function startProgram(
+  dataDir: string,
+  env: Record<string, string> = {},
+  axonServer?: string,
+): Promise<Program> {
+  const roles = axonServer ? ["--role=command,projection,api"] : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", "--port=0", `--data-dir=${dataDir}`],
+    args: ["run", "-A", "src/main.ts", "--port=0", `--data-dir=${dataDir}`, ...roles],
     cwd: ROOT,
     env: {
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
+      ...(axonServer ? { AXON_SERVER: axonServer } : {}),
       ...env,
     },
     stdout: "piped",
@@ -69,7 +79,7 @@ export async function startProgram(dataDir: string, env: Record<string, string> 
   const deadline = Date.now() + 60_000;
   let exited = false;
   child.status.then(() => (exited = true));
-  while (!(find("listening") && find("soma listening"))) {
+  while (!(find("listening") && (axonServer || find("soma listening")))) {
     if (exited || Date.now() > deadline) {
       try {
         child.kill("SIGKILL");
@@ -84,7 +94,7 @@ export async function startProgram(dataDir: string, env: Record<string, string> 
   }
   return {
     url: `http://127.0.0.1:${find("listening")!.port}`,
-    somaPort: Number(find("soma listening")!.port),
+    somaPort: Number(find("soma listening")?.port ?? 0),
     lines,
     async rootKeyManager() {
       return await importPrivateKey(
