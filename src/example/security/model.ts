@@ -126,12 +126,13 @@ export function securityProjection(model: SecurityModel, logger: SecurityLogger)
         model.accepted++;
         return await apply(model, payload);
       }
+      // Whoever appended the event chose these strings: they are kept short.
       const rejected: RejectedEvent = {
         token,
         type: payload.$typeName,
-        aggregateId: aggregate?.id,
-        signer: payload.authorization?.signature?.keyId || undefined,
-        reason,
+        aggregateId: aggregate?.id.slice(0, 200),
+        signer: payload.authorization?.signature?.keyId.slice(0, 100) || undefined,
+        reason: reason.slice(0, 300),
       };
       model.reject(rejected);
       const count = model.rejectedCount;
@@ -143,7 +144,7 @@ export function securityProjection(model: SecurityModel, logger: SecurityLogger)
         type: rejected.type,
         aggregateId: rejected.aggregateId ?? "",
         signer: rejected.signer ?? "",
-        reason,
+        reason: rejected.reason,
       });
     },
     reset() {
