@@ -7,8 +7,8 @@
  * from the data folder, as any process of the same user can).
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   authorizationOf,
   type Ed25519KeyPair,
@@ -47,8 +47,10 @@ async function forge(
   token: string | undefined,
 ): Promise<void> {
   const request = create(AddTrustedKeyRequestSchema, { name: "forged", publicKey: mallory.publicKeyRaw });
-  const transport = createConnectTransport({ baseUrl: program.url, httpVersion: "1.1" });
-  const { nonce } = await createClient(ChallengeService, transport).getChallenge({});
+  const { nonce } = await withApi(
+    program,
+    (transport) => createClient(ChallengeService, transport).getChallenge({}),
+  );
   await signRequest(AddTrustedKeyRequestSchema, request, ADD_TRUSTED_KEY, nonce, mallory);
   const payloads = [
     create(domain.TrustedKeyAddedEventSchema, {
@@ -97,13 +99,24 @@ async function forge(
 
 /** A change signed by the root key manager through the API; it returns once the model shows it. */
 async function trustLegitimately(program: Program, key: Ed25519KeyPair): Promise<void> {
-  const transport = createConnectTransport({ baseUrl: program.url, httpVersion: "1.1" });
-  await signedCall(
-    transport,
-    await program.rootKeyManager(),
-    KeyService.method.addTrustedKey,
-    create(AddTrustedKeyRequestSchema, { name: "legit", publicKey: key.publicKeyRaw }),
-  );
+  const manager = await program.rootKeyManager();
+  await withApi(program, (transport) =>
+    signedCall(
+      transport,
+      manager,
+      KeyService.method.addTrustedKey,
+      create(AddTrustedKeyRequestSchema, { name: "legit", publicKey: key.publicKeyRaw }),
+    ));
+}
+
+/** Runs `calls` over gRPC (HTTP/2) to the program's API, then closes the session. */
+async function withApi<T>(program: Program, calls: (transport: Transport) => Promise<T>): Promise<T> {
+  const sessions = new Http2SessionManager(program.url);
+  try {
+    return await calls(createGrpcTransport({ baseUrl: program.url, sessionManager: sessions }));
+  } finally {
+    sessions.abort();
+  }
 }
 
 async function attackAndRestart(
