@@ -122,6 +122,12 @@ export async function startSecurity(
     await processor.start();
     await processor.caughtUp(await ports.eventStore.lastToken());
     refuseUnsignedHistory(model);
+    if (model.rejectedCount > 0) {
+      logger.warn("Security events ignored at rebuild: they do not verify (see rejectedEvents())", {
+        accepted: model.accepted,
+        ignored: model.rejectedCount,
+      });
+    }
   } catch (error) {
     await Promise.allSettled(registrations.map((r) => r.cancel()));
     await processor.stop();
