@@ -75,7 +75,7 @@ export interface RunningApi {
 export function securityLogger(logger: Logger): SecurityLogger {
   return {
     info: (message) => logger.info(message, { component: "security" }),
-    warn: (message) => logger.warn(message, { component: "security" }),
+    warn: (message, fields) => logger.warn(message, { ...fields, component: "security" }),
   };
 }
 

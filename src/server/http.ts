@@ -8,6 +8,7 @@
 import type http from "node:http";
 import type http2 from "node:http2";
 import { type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
+import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ACCEPT_COMPRESSION } from "./compression.ts";
 import type { NodeHandler } from "./listener.ts";
@@ -145,8 +146,11 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
 
   const rpc = connectNodeAdapter({
     routes: options.routes,
+    // The client's address, for per-client limits (subscriptions; the login back-off through peerAddressKey).
     contextValues: (request) =>
-      createContextValues().set(clientAddressKey, request.socket?.remoteAddress ?? "unknown"),
+      createContextValues()
+        .set(clientAddressKey, request.socket?.remoteAddress ?? "unknown")
+        .set(peerAddressKey, request.socket?.remoteAddress ?? ""),
     readMaxBytes: maxBytes,
     writeMaxBytes: maxBytes,
     acceptCompression: [...ACCEPT_COMPRESSION],

@@ -4,17 +4,15 @@
  * PERMISSION_DENIED, 403). Commands and queries carry the caller's subject and roles, never the token, and the
  * log holds no password or token.
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { type Metadata, MetadataKeys, type QueryBus } from "../../src/dendrite/mod.ts";
-import { SecureFiles, signedCall } from "../../src/example/security/mod.ts";
-import {
-  CredentialService,
-  RegisterCredentialRequestSchema,
-} from "../../src/gen/dendrite/security/v1/credentials_pb.ts";
+import { credentialRequest, SecureFiles, signedCall } from "../../src/example/security/mod.ts";
+import { CredentialService } from "../../src/gen/dendrite/security/v1/credentials_pb.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { GreeterService, StopRequestSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { FAST_SCRYPT } from "../security/fixture.ts";
 import { startTestApp, type TestApp } from "./fixture.ts";
 import { grpc, grpcClient, isServiceError, unary } from "./grpc_client.ts";
 import { connectJson, GREETER, grpcWebBody, grpcWebCall } from "./wire.ts";
@@ -27,7 +25,7 @@ async function registerViewer(t: TestApp): Promise<void> {
     t.transport,
     await t.rootKeyManager(),
     CredentialService.method.registerCredential,
-    create(RegisterCredentialRequestSchema, VIEWER),
+    await credentialRequest(VIEWER.identifier, VIEWER.password, VIEWER.roles, FAST_SCRYPT),
   );
 }
 

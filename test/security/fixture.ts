@@ -11,6 +11,7 @@ import {
   type Client,
   type ConnectRouter,
   createClient,
+  createContextValues,
   type Interceptor,
   type Transport,
 } from "@connectrpc/connect";
@@ -33,11 +34,14 @@ import {
   fromPem,
   importPrivateKey,
   metadataFromClaims,
+  peerAddressKey,
+  type ScryptParams,
   type SecurityLogger,
 } from "../../src/dendrite/security/mod.ts";
 import { Greeter, startGreeter } from "../../src/example/greeter/mod.ts";
 import {
   GREETER_POLICY,
+  type LoginLimitOptions,
   provisionEmbedded,
   registerSecurityServices,
   SecureFiles,
@@ -87,6 +91,12 @@ export interface FixtureOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Install the auth interceptor (default true); false gives the same server without auth (benchmarks). */
   readonly auth?: boolean;
+  /** Login limits (the fixture's clock drives their back-off). */
+  readonly login?: LoginLimitOptions;
+  /** scrypt parameters (default {@link FAST_SCRYPT}; benchmarks use the production ones). */
+  readonly scrypt?: ScryptParams;
+  /** Stop the security clock at the start time; only `advance` moves it (default false: it follows Date.now). */
+  readonly freezeClock?: boolean;
 }
 
 export interface SecurityFixture {
@@ -98,6 +108,8 @@ export interface SecurityFixture {
   readonly manager: Ed25519KeyPair;
   readonly adminPassword: string | undefined;
   readonly grpc: Transport;
+  /** The HTTP/2 (gRPC) listener's URL. */
+  readonly grpcUrl: string;
   readonly connectUrl: string;
   readonly greeter: Client<typeof GreeterService>;
   readonly auth: Client<typeof AuthService>;
@@ -137,12 +149,16 @@ function close(server: http.Server | http2.Http2Server): Promise<void> {
 export async function startSecurityFixture(options: FixtureOptions = {}): Promise<SecurityFixture> {
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "dendrite-security-" });
   const logs: string[] = [];
-  const logger: SecurityLogger = { info: (m) => logs.push(`INFO ${m}`), warn: (m) => logs.push(`WARN ${m}`) };
+  const logger: SecurityLogger = {
+    info: (m) => logs.push(`INFO ${m}`),
+    warn: (m, fields) => logs.push(`WARN ${m}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
+  };
   const eventStore = options.eventStore ?? new InMemoryEventStore();
   const commandBus = new LocalCommandBus();
   const queryBus = new LocalQueryBus();
   const registry = new MessageRegistry();
   let offset = 0;
+  const frozen = options.freezeClock ? Date.now() : undefined;
   const env = options.env ?? {};
   const { security } = await provisionEmbedded({
     dataDir: dir,
@@ -151,9 +167,10 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     registry,
     rootKeyModule: join(dir, "root_key.generated.ts"),
     env: (name) => env[name],
-    scrypt: FAST_SCRYPT,
+    scrypt: options.scrypt ?? FAST_SCRYPT,
+    login: options.login,
     logger,
-    clock: () => Date.now() + offset,
+    clock: () => (frozen ?? Date.now()) + offset,
   });
   const greeter = await startGreeter({ commandBus, queryBus, eventStore, registry }, {
     command: true,
@@ -169,7 +186,11 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     registerSecurityServices(router, security);
     testGreeterRoutes(router, commandBus);
   };
-  const handler = connectNodeAdapter({ routes, interceptors });
+  const handler = connectNodeAdapter({
+    routes,
+    interceptors,
+    contextValues: (request) => createContextValues().set(peerAddressKey, request.socket.remoteAddress ?? ""),
+  });
   const h2 = http2.createServer(handler);
   const h1 = http.createServer(handler);
   const [h2Port, h1Port] = [await listen(h2), await listen(h1)];
@@ -185,6 +206,7 @@ export async function startSecurityFixture(options: FixtureOptions = {}): Promis
     manager,
     adminPassword,
     grpc,
+    grpcUrl: baseUrl,
     connectUrl: `http://127.0.0.1:${h1Port}`,
     greeter: createClient(GreeterService, grpc),
     auth,

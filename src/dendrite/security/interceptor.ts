@@ -13,13 +13,19 @@ import { Code, ConnectError, createContextKey, type Interceptor } from "@connect
 import { DomainError } from "../core/errors.ts";
 import type { Claims } from "./jwt.ts";
 import { type AuthPolicy, ruleFor } from "./policy.ts";
+import type { ChallengeStore } from "./challenges.ts";
 import {
-  type ChallengeStore,
   type KeyManagerResolver,
   signatureField,
   type Signer,
   verifySignedRequest,
 } from "./signed_request.ts";
+
+/**
+ * The client's network address, when the server puts it into the call's context values (e.g. connect-node's
+ * `contextValues: (req) => createContextValues().set(peerAddressKey, req.socket.remoteAddress ?? "")`).
+ */
+export const peerAddressKey = createContextKey<string>("", { description: "dendrite.peer-address" });
 
 /** The verified claims of the caller (undefined for an anonymous call). */
 export const claimsKey = createContextKey<Claims | undefined>(undefined, { description: "dendrite.claims" });

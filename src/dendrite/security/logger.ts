@@ -8,11 +8,13 @@
 /** Where security messages go. */
 export interface SecurityLogger {
   info(message: string): void;
-  warn(message: string): void;
+  /** `fields` are structured context (never a secret), for loggers that keep them apart from the message. */
+  warn(message: string, fields?: Readonly<Record<string, string | number>>): void;
 }
 
 /** Logs to the console with a `[security]` prefix. */
 export const consoleSecurityLogger: SecurityLogger = {
   info: (message) => console.info(`[security] ${message}`),
-  warn: (message) => console.warn(`[security] ${message}`),
+  warn: (message, fields) =>
+    console.warn(`[security] ${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`),
 };

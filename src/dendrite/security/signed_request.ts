@@ -11,9 +11,14 @@
  */
 import { clone, type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { type Signature, SignatureSchema } from "../../gen/dendrite/security/v1/signature_pb.ts";
+import {
+  type Authorization,
+  AuthorizationSchema,
+  type Signature,
+  SignatureSchema,
+} from "../../gen/dendrite/security/v1/signature_pb.ts";
+import type { ChallengeStore } from "./challenges.ts";
 import { UnauthenticatedError } from "./errors.ts";
-import type { Clock } from "./jwt.ts";
 import { type Ed25519KeyPair, signEd25519, verifyEd25519 } from "./keys.ts";
 
 const DOMAIN = new TextEncoder().encode("dendrite.security.v1.signed-request");
@@ -52,12 +57,20 @@ export function signedBytes<S extends DescMessage>(
   methodName: string,
   nonce: Uint8Array,
 ): Uint8Array {
+  return contentBytes(methodName, nonce, signedContent(schema, message));
+}
+
+/** The signed content of a request: its protobuf binary with `signature` cleared and no unknown fields. */
+export function signedContent<S extends DescMessage>(schema: S, message: Message): Uint8Array {
   const field = signatureField(schema);
   if (!field) throw new TypeError(`"${schema.typeName}" has no signature field`);
   const copy = clone(schema, message as never) as Message & Record<string, unknown>;
   copy[field.localName] = undefined;
-  const body = toBinary(schema, copy as never, { writeUnknownFields: false });
-  return lengthPrefixed([DOMAIN, new TextEncoder().encode(methodName), nonce, body]);
+  return toBinary(schema, copy as never, { writeUnknownFields: false });
+}
+
+function contentBytes(methodName: string, nonce: Uint8Array, content: Uint8Array): Uint8Array {
+  return lengthPrefixed([DOMAIN, new TextEncoder().encode(methodName), nonce, content]);
 }
 
 /**
@@ -88,83 +101,6 @@ export async function signRequest<S extends DescMessage>(
   });
 }
 
-/** A nonce as handed out. */
-export interface Challenge {
-  readonly nonce: Uint8Array;
-  /** Epoch milliseconds. */
-  readonly expiresAt: number;
-}
-
-export interface ChallengeStoreOptions {
-  /** How long a nonce stays valid (default 60 s). */
-  readonly ttlMs?: number;
-  /** At most this many outstanding nonces; the oldest is dropped beyond it (default 10 000). */
-  readonly capacity?: number;
-  readonly clock?: Clock;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * Issues single-use nonces and consumes them. Kept in memory: a nonce must be used on the process that issued
- * it.
- *
- * @example
- * ```ts
- * import { ChallengeStore } from "./signed_request.ts";
- * const store = new ChallengeStore({ ttlMs: 30_000 });
- * const { nonce } = store.issue();
- * console.log(store.consume(nonce), store.consume(nonce)); // true false
- * ```
- */
-export class ChallengeStore {
-  readonly #outstanding = new Map<string, number>();
-  readonly #ttlMs: number;
-  readonly #capacity: number;
-  readonly #clock: Clock;
-
-  constructor(options: ChallengeStoreOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 60_000;
-    this.#capacity = options.capacity ?? 10_000;
-    this.#clock = options.clock ?? Date.now;
-  }
-
-  /** A fresh 32-byte nonce. */
-  issue(): Challenge {
-    this.#sweep();
-    const nonce = crypto.getRandomValues(new Uint8Array(32));
-    const expiresAt = this.#clock() + this.#ttlMs;
-    this.#outstanding.set(hex(nonce), expiresAt);
-    while (this.#outstanding.size > this.#capacity) {
-      this.#outstanding.delete(this.#outstanding.keys().next().value!);
-    }
-    return { nonce, expiresAt };
-  }
-
-  /** Takes a nonce out: true only the first time, and only before it expires. */
-  consume(nonce: Uint8Array): boolean {
-    const key = hex(nonce);
-    const expiresAt = this.#outstanding.get(key);
-    if (expiresAt === undefined) return false;
-    this.#outstanding.delete(key);
-    return this.#clock() <= expiresAt;
-  }
-
-  /** How many nonces are outstanding. */
-  get size(): number {
-    return this.#outstanding.size;
-  }
-
-  #sweep(): void {
-    const now = this.#clock();
-    for (const [key, expiresAt] of this.#outstanding) {
-      if (expiresAt < now) this.#outstanding.delete(key);
-    }
-  }
-}
-
 /** Finds a key manager's public key by key id; undefined when the key is not a key manager. */
 export type KeyManagerResolver = (keyId: string) => CryptoKey | undefined | Promise<CryptoKey | undefined>;
 
@@ -174,8 +110,8 @@ export interface Signer {
 }
 
 /**
- * Verifies a signed request: the nonce is consumed first (so every attempt burns it), then the signer must be a
- * key manager and the signature must cover this method, this nonce and this content. Throws an
+ * Verifies a signed request: the nonce must be current and unused, the signer a key manager, and the signature
+ * must cover this method, this nonce and this content; then the nonce is consumed. Throws an
  * {@link UnauthenticatedError} otherwise.
  */
 export async function verifySignedRequest<S extends DescMessage>(
@@ -191,9 +127,8 @@ export async function verifySignedRequest<S extends DescMessage>(
   if (!signature || signature.nonce.length === 0 || signature.signature.length === 0) {
     throw new UnauthenticatedError("This request must be signed by a key manager");
   }
-  if (!challenges.consume(signature.nonce)) {
-    throw new UnauthenticatedError("The challenge is unknown, used or expired; get a new one");
-  }
+  const stale = () => new UnauthenticatedError("The challenge is unknown, used or expired; get a new one");
+  if (!challenges.check(signature.nonce)) throw stale();
   const key = await resolveManager(signature.keyId);
   if (!key) throw new UnauthenticatedError("The request is not signed by a key manager");
   const valid = await verifyEd25519(
@@ -202,5 +137,50 @@ export async function verifySignedRequest<S extends DescMessage>(
     signedBytes(schema, message, methodName, signature.nonce),
   );
   if (!valid) throw new UnauthenticatedError("The signature does not match the request");
+  // Taken only now, in one synchronous step: of two copies of one signed request, exactly one passes.
+  if (!challenges.consume(signature.nonce)) throw stale();
   return { keyId: signature.keyId };
+}
+
+/**
+ * The {@link Authorization} a verified signed request gives the change it causes: the method, the signed
+ * content and the signature. Stored in the event, it lets anyone verify the event again later.
+ *
+ * @example
+ * ```ts ignore
+ * const authorization = authorizationOf(SetPropertyRequestSchema, request, "dendrite.security.v1.ConfigService/SetProperty");
+ * ```
+ */
+export function authorizationOf<S extends DescMessage>(
+  schema: S,
+  message: Message,
+  methodName: string,
+): Authorization {
+  const field = signatureField(schema);
+  if (!field) throw new TypeError(`"${schema.typeName}" has no signature field`);
+  const signature = (message as Message & Record<string, unknown>)[field.localName] as Signature | undefined;
+  if (!signature) throw new TypeError("The request is not signed");
+  return create(AuthorizationSchema, {
+    method: methodName,
+    request: signedContent(schema, message),
+    signature,
+  });
+}
+
+/**
+ * Checks an {@link Authorization} against the key managers of the moment (no nonce check: the caller decides
+ * about replays). Returns the signer, or why it does not verify.
+ */
+export async function verifyAuthorization(
+  authorization: Authorization | undefined,
+  resolveManager: KeyManagerResolver,
+): Promise<Signer | { readonly problem: string }> {
+  const signature = authorization?.signature;
+  if (!authorization || !signature) return { problem: "unsigned" };
+  const key = await resolveManager(signature.keyId);
+  if (!key) return { problem: `signer ${signature.keyId} is not a key manager at this point` };
+  const bytes = contentBytes(authorization.method, signature.nonce, authorization.request);
+  return await verifyEd25519(key, signature.signature, bytes)
+    ? { keyId: signature.keyId }
+    : { problem: "the signature does not match the content" };
 }

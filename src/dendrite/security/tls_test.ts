@@ -8,7 +8,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { ChallengeService } from "../../gen/dendrite/security/v1/auth_pb.ts";
-import { ChallengeStore } from "./signed_request.ts";
+import { ChallengeStore } from "./challenges.ts";
 import { createTestCertificates, hasOpenssl } from "./testing/certificates.ts";
 import { loadTls } from "./tls.ts";
 

@@ -1,13 +1,19 @@
 /**
  * The security domain's aggregates: one per key (trusted key and/or key manager), one per credential, one per
  * configuration property. Ids are prefixed (`security.key:`…) so they never collide with other aggregates in the
- * same event store. Changes that change nothing emit no event; removing what is absent is refused (not found).
+ * same event store. Every command carries the signed request that authorised it (an `Authorization`) and every
+ * event copies it, so the security model can verify each event when it is rebuilt.
+ *
+ * The aggregates only validate: whether a key is trusted or a credential exists is decided by the verified
+ * security model (the services check it before sending a command), never by an aggregate's own stream, because
+ * anyone who can write to the event store can append to that stream.
  *
  * @module
  */
 import { create } from "@bufbuild/protobuf";
 import { defineAggregate, DomainError } from "../../dendrite/mod.ts";
 import * as domain from "../../gen/dendrite/security/v1/domain_pb.ts";
+import type { Authorization } from "../../gen/dendrite/security/v1/signature_pb.ts";
 import { propertyProblem } from "./properties.ts";
 
 /** Domain error codes of the security domain. */
@@ -23,21 +29,26 @@ export const credentialAggregateId = (identifier: string) => `security.credentia
 /** Aggregate id of a property. */
 export const propertyAggregateId = (name: string) => `security.property:${name}`;
 
-function notFound(message: string) {
-  return new DomainError(SecurityDomainErrors.NOT_FOUND, message, { kind: "not-found" });
-}
-
 function invalid(message: string) {
   return new DomainError(SecurityDomainErrors.INVALID, message, { kind: "invalid-argument" });
 }
 
-function keyFields(command: { keyId: string; name: string; publicKey: Uint8Array }) {
-  return { keyId: command.keyId, name: command.name, publicKey: command.publicKey };
+function keyFields(
+  command: { keyId: string; name: string; publicKey: Uint8Array; authorization?: Authorization },
+) {
+  return {
+    keyId: command.keyId,
+    name: command.name,
+    publicKey: command.publicKey,
+    authorization: command.authorization,
+  };
 }
 
-interface KeyState {
-  readonly trusted: boolean;
-  readonly manager: boolean;
+/** Why a command is refused before anything else: it does not carry a signed request. */
+function unauthorised(command: { authorization?: Authorization }): DomainError | undefined {
+  return command.authorization?.signature
+    ? undefined
+    : invalid("A security change needs the signed request that authorised it");
 }
 
 /** A public key: trusted to sign JWTs, a key manager, both or (after removals) neither. */
@@ -55,40 +66,28 @@ export const KeyAggregate = defineAggregate({
     domain.KeyManagerAddedEventSchema,
     domain.KeyManagerRemovedEventSchema,
   ],
-  initialState: (): KeyState => ({ trusted: false, manager: false }),
+  initialState: () => undefined,
   aggregateId: (command) => command.keyId === "" ? "" : keyAggregateId(command.keyId),
 
-  decide(command, state) {
+  decide(command) {
+    const refused = unauthorised(command);
+    if (refused) return refused;
+    const { keyId, authorization } = command;
     switch (command.$typeName) {
       case "dendrite.security.v1.RegisterTrustedKeyCommand":
         if (command.publicKey.length !== 32) return invalid("An Ed25519 public key has 32 bytes");
-        return state.trusted ? [] : create(domain.TrustedKeyAddedEventSchema, keyFields(command));
+        return create(domain.TrustedKeyAddedEventSchema, keyFields(command));
       case "dendrite.security.v1.RemoveTrustedKeyCommand":
-        return state.trusted
-          ? create(domain.TrustedKeyRemovedEventSchema, { keyId: command.keyId })
-          : notFound(`Key "${command.keyId}" is not trusted`);
+        return create(domain.TrustedKeyRemovedEventSchema, { keyId, authorization });
       case "dendrite.security.v1.RegisterKeyManagerCommand":
         if (command.publicKey.length !== 32) return invalid("An Ed25519 public key has 32 bytes");
-        return state.manager ? [] : create(domain.KeyManagerAddedEventSchema, keyFields(command));
+        return create(domain.KeyManagerAddedEventSchema, keyFields(command));
       case "dendrite.security.v1.RemoveKeyManagerCommand":
-        return state.manager
-          ? create(domain.KeyManagerRemovedEventSchema, { keyId: command.keyId })
-          : notFound(`Key "${command.keyId}" is not a key manager`);
+        return create(domain.KeyManagerRemovedEventSchema, { keyId, authorization });
     }
   },
 
-  evolve(state, event) {
-    switch (event.$typeName) {
-      case "dendrite.security.v1.TrustedKeyAddedEvent":
-        return { ...state, trusted: true };
-      case "dendrite.security.v1.TrustedKeyRemovedEvent":
-        return { ...state, trusted: false };
-      case "dendrite.security.v1.KeyManagerAddedEvent":
-        return { ...state, manager: true };
-      case "dendrite.security.v1.KeyManagerRemovedEvent":
-        return { ...state, manager: false };
-    }
-  },
+  evolve: () => undefined,
 });
 
 const IDENTIFIER = /^[^\s,\p{Cc}]{1,128}$/u;
@@ -107,9 +106,9 @@ export function rolesProblem(roles: readonly string[]): string | undefined {
   return bad === undefined ? undefined : `Role "${bad.slice(0, 64)}" is not valid (letters, digits, _ . -)`;
 }
 
-interface CredentialState {
-  readonly passwordHash: string;
-  readonly roles: readonly string[];
+/** The roles a credential keeps: without duplicates, sorted. */
+export function normalRoles(roles: readonly string[]): string[] {
+  return [...new Set(roles)].sort();
 }
 
 /** A credential: an scrypt hash (never a password) and roles. */
@@ -117,40 +116,31 @@ export const CredentialAggregate = defineAggregate({
   type: "dendrite.security.v1.Credential",
   commands: [domain.RegisterCredentialsCommandSchema, domain.RemoveCredentialsCommandSchema],
   events: [domain.CredentialsAddedEventSchema, domain.CredentialsRemovedEventSchema],
-  initialState: (): CredentialState | undefined => undefined,
+  initialState: () => undefined,
   aggregateId: (command) => command.identifier === "" ? "" : credentialAggregateId(command.identifier),
 
-  decide(command, state) {
+  decide(command) {
+    const refused = unauthorised(command);
+    if (refused) return refused;
+    const { identifier, authorization } = command;
     switch (command.$typeName) {
       case "dendrite.security.v1.RegisterCredentialsCommand": {
-        const problem = identifierProblem(command.identifier) ?? rolesProblem(command.roles);
+        const problem = identifierProblem(identifier) ?? rolesProblem(command.roles);
         if (problem) return invalid(problem);
         if (!command.passwordHash.startsWith("scrypt$")) return invalid("Credentials need an scrypt hash");
-        const roles = [...new Set(command.roles)].sort();
-        if (state && state.passwordHash === command.passwordHash && state.roles.join() === roles.join()) {
-          return [];
-        }
         return create(domain.CredentialsAddedEventSchema, {
-          identifier: command.identifier,
+          identifier,
           passwordHash: command.passwordHash,
-          roles,
+          roles: normalRoles(command.roles),
+          authorization,
         });
       }
       case "dendrite.security.v1.RemoveCredentialsCommand":
-        return state
-          ? create(domain.CredentialsRemovedEventSchema, { identifier: command.identifier })
-          : notFound(`No credentials for "${command.identifier}"`);
+        return create(domain.CredentialsRemovedEventSchema, { identifier, authorization });
     }
   },
 
-  evolve(_state, event) {
-    switch (event.$typeName) {
-      case "dendrite.security.v1.CredentialsAddedEvent":
-        return { passwordHash: event.passwordHash, roles: event.roles };
-      case "dendrite.security.v1.CredentialsRemovedEvent":
-        return undefined;
-    }
-  },
+  evolve: () => undefined,
 });
 
 /** A configuration property's value ("" = the default). */
@@ -158,16 +148,15 @@ export const PropertyAggregate = defineAggregate({
   type: "dendrite.security.v1.Property",
   commands: [domain.ChangePropertyCommandSchema],
   events: [domain.PropertyChangedEventSchema],
-  initialState: () => "",
+  initialState: () => undefined,
   aggregateId: (command) => command.name === "" ? "" : propertyAggregateId(command.name),
 
-  decide(command, value) {
-    const problem = propertyProblem(command.name, command.value);
+  decide(command) {
+    const problem = unauthorised(command)?.message ?? propertyProblem(command.name, command.value);
     if (problem) return invalid(problem);
-    return command.value === value
-      ? []
-      : create(domain.PropertyChangedEventSchema, { name: command.name, value: command.value });
+    const { name, value, authorization } = command;
+    return create(domain.PropertyChangedEventSchema, { name, value, authorization });
   },
 
-  evolve: (_value, event) => event.value,
+  evolve: () => undefined,
 });

@@ -7,10 +7,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
-import { bearer, startSecurityFixture } from "../../../test/security/fixture.ts";
+import { bearer, FAST_SCRYPT, startSecurityFixture } from "../../../test/security/fixture.ts";
 import {
   fromPem,
   generateEd25519,
+  hashPassword,
   importPrivateKey,
   JwtIssuer,
   signRequest,
@@ -30,6 +31,7 @@ import {
   RemoveKeyManagerRequestSchema,
   RemoveTrustedKeyRequestSchema,
 } from "../../gen/dendrite/security/v1/keys_pb.ts";
+import { credentialRequest } from "./client.ts";
 import { SecureFiles } from "./root_key.ts";
 
 async function code(call: () => Promise<unknown>): Promise<Code> {
@@ -38,7 +40,7 @@ async function code(call: () => Promise<unknown>): Promise<Code> {
 }
 
 function register(identifier: string, password: string, roles: string[] = []) {
-  return create(RegisterCredentialRequestSchema, { identifier, password, roles });
+  return credentialRequest(identifier, password, roles, FAST_SCRYPT);
 }
 
 Deno.test("Record and Stop need role admin; Greet is public; bad tokens are UNAUTHENTICATED", async () => {
@@ -99,7 +101,7 @@ Deno.test("Record and Stop need role admin; Greet is public; bad tokens are UNAU
     assertEquals(await code(() => f.greeter.stop({}, bearer(unknownKid))), Code.Unauthenticated);
 
     // A valid token without the role.
-    await f.signed(CredentialService.method.registerCredential, register("bob", "bob-password-1"));
+    await f.signed(CredentialService.method.registerCredential, await register("bob", "bob-password-1"));
     const bob = await f.login("bob", "bob-password-1");
     assertEquals(await code(() => f.greeter.stop({}, bearer(bob))), Code.PermissionDenied);
     assertEquals(await code(() => f.credentials.listCredentials({}, bearer(bob))), Code.PermissionDenied);
@@ -131,7 +133,7 @@ Deno.test("Connect answers HTTP 401 without a token and 403 without the role", a
     assertEquals(none.status, 401);
     assertEquals(none.body.code, "unauthenticated");
     assertEquals((await post("example.v1.GreeterService/Stop", "x.y.z")).status, 401);
-    await f.signed(CredentialService.method.registerCredential, register("bob", "bob-password-1"));
+    await f.signed(CredentialService.method.registerCredential, await register("bob", "bob-password-1"));
     assertEquals(
       (await post("example.v1.GreeterService/Stop", await f.login("bob", "bob-password-1"))).status,
       403,
@@ -229,12 +231,16 @@ Deno.test("key managers can be added and removed; removed keys leave the lists; 
     const managers = await f.keys.listKeyManagers({}, admin);
     assertEquals(managers.keys.map((k) => k.name), ["root", "deputy"]);
     // The deputy may sign now.
-    await f.signed(CredentialService.method.registerCredential, register("carol", "carol-password"), deputy);
+    await f.signed(
+      CredentialService.method.registerCredential,
+      await register("carol", "carol-password"),
+      deputy,
+    );
     await f.signed(KeyService.method.removeKeyManager, create(RemoveKeyManagerRequestSchema, { keyId }));
     assertEquals((await f.keys.listKeyManagers({}, admin)).keys.map((k) => k.name), ["root"]);
     assertEquals(
-      await code(() =>
-        f.signed(CredentialService.method.registerCredential, register("dave", "dave-password"), deputy)
+      await code(async () =>
+        f.signed(CredentialService.method.registerCredential, await register("dave", "dave-password"), deputy)
       ),
       Code.Unauthenticated,
     );
@@ -315,7 +321,7 @@ Deno.test("a removed credential cannot log in and leaves the list; a wrong passw
   try {
     await f.signed(
       CredentialService.method.registerCredential,
-      register("carol", "carol-password", ["editor"]),
+      await register("carol", "carol-password", ["editor"]),
     );
     await f.login("carol", "carol-password");
     assertEquals(await code(() => f.login("carol", "carol-passwore")), Code.Unauthenticated);
@@ -330,12 +336,28 @@ Deno.test("a removed credential cannot log in and leaves the list; a wrong passw
       "admin",
     ]);
     assertEquals(
-      await code(() => f.signed(CredentialService.method.registerCredential, register("eve", "short"))),
+      await code(() =>
+        f.signed(
+          CredentialService.method.registerCredential,
+          create(RegisterCredentialRequestSchema, { identifier: "eve", passwordHash: "plain-password" }),
+        )
+      ),
       Code.InvalidArgument,
     );
+    const cheap = await hashPassword("long-enough", { logN: 4, r: 8, p: 1 });
     assertEquals(
       await code(() =>
-        f.signed(CredentialService.method.registerCredential, register("eve", "long-enough", ["a,b"]))
+        f.signed(
+          CredentialService.method.registerCredential,
+          create(RegisterCredentialRequestSchema, { identifier: "eve", passwordHash: cheap }),
+        )
+      ),
+      Code.InvalidArgument,
+    );
+    await assertRejects(() => register("eve", "short"), RangeError, "8 to 1024 characters");
+    assertEquals(
+      await code(async () =>
+        f.signed(CredentialService.method.registerCredential, await register("eve", "long-enough", ["a,b"]))
       ),
       Code.InvalidArgument,
     );
@@ -349,7 +371,7 @@ Deno.test("the captured log names keys, users and files but holds no password, p
   try {
     await f.signed(
       CredentialService.method.registerCredential,
-      register("carol", "carol-secret-pw", ["admin"]),
+      await register("carol", "carol-secret-pw", ["admin"]),
     );
     const token = await f.login("carol", "carol-secret-pw");
     await code(() => f.login("carol", "not-carols-password"));
@@ -386,7 +408,7 @@ Deno.test("the captured log names keys, users and files but holds no password, p
 
 Deno.test("a restart rebuilds keys, credentials and properties from the events and keeps the admin password", async () => {
   const first = await startSecurityFixture();
-  await first.signed(CredentialService.method.registerCredential, register("carol", "carol-password"));
+  await first.signed(CredentialService.method.registerCredential, await register("carol", "carol-password"));
   await first.signed(
     ConfigService.method.setProperty,
     create(SetPropertyRequestSchema, { name: "jwt.lifetime.seconds", value: "300" }),

@@ -15,6 +15,8 @@
  */
 export * from "./aggregates.ts";
 export * from "./client.ts";
+export * from "./core.ts";
+export * from "./login_limits.ts";
 export * from "./model.ts";
 export * from "./policy.ts";
 export * from "./properties.ts";
@@ -22,3 +24,4 @@ export * from "./provision.ts";
 export * from "./root_key.ts";
 export * from "./runtime.ts";
 export * from "./services.ts";
+export * from "./trust.ts";

@@ -1,9 +1,10 @@
 /**
  * Embedded provisioning: what `deno task start` does so the quick start needs no manual step. It makes sure a
  * root key manager exists (in development: the data folder's own, created in a new folder, with the module
- * following it; in release mode, `DENDRITE_RELEASE=1`: only the compiled-in one), starts the
- * security domain, then — as the root key manager, through the same signed API any key manager uses — uploads
- * the JWT signing key (generated once, kept in `<dataDir>/secure/jwt-signing-key.pem`, 0600) and creates user
+ * following it; in release mode, `DENDRITE_RELEASE=1`: only the compiled-in one), starts the security domain,
+ * then — as the root key manager, through the same signed API any key manager uses, so these events verify at
+ * every rebuild like any other — trusts and uploads the JWT signing key (generated once, kept in
+ * `<dataDir>/secure/jwt-signing-key.pem`, 0600) and creates user
  * `admin` with the password from `DENDRITE_ADMIN_PASSWORD`, or a generated one written to
  * `<dataDir>/secure/admin-password` (0600). The log says where, never what.
  *
@@ -24,10 +25,14 @@ import {
   toPem,
   verifyPassword,
 } from "../../dendrite/security/mod.ts";
-import { RegisterCredentialRequestSchema } from "../../gen/dendrite/security/v1/credentials_pb.ts";
 import { CredentialService } from "../../gen/dendrite/security/v1/credentials_pb.ts";
-import { KeyService, UploadSigningKeyRequestSchema } from "../../gen/dendrite/security/v1/keys_pb.ts";
-import { signedCall } from "./client.ts";
+import {
+  AddTrustedKeyRequestSchema,
+  KeyService,
+  UploadSigningKeyRequestSchema,
+} from "../../gen/dendrite/security/v1/keys_pb.ts";
+import { credentialRequest, signedCall } from "./client.ts";
+import { loginLimitsFromEnv } from "./login_limits.ts";
 import { ensureRootKey, SecureFiles, writeSecret } from "./root_key.ts";
 import { type SecurityOptions, type SecurityPorts, type SecurityRuntime, startSecurity } from "./runtime.ts";
 import { registerSecurityServices } from "./services.ts";
@@ -102,12 +107,21 @@ export async function provisionEmbedded(options: ProvisionOptions): Promise<Prov
     logger,
     release: isRelease(env),
   });
-  const security = await startSecurity(options, { ...options, root, logger });
+  const loginDefaults = loginLimitsFromEnv(env);
+  const security = await startSecurity(options, { ...options, root, logger, loginDefaults });
   try {
     const transport = createRouterTransport((router) => registerSecurityServices(router, security), {
       router: { interceptors: [security.interceptor()] },
     });
     const key = await signingKey(secureDir, logger);
+    if (!security.model.trustedKeys.has(key.keyId)) {
+      await signedCall(
+        transport,
+        manager,
+        KeyService.method.addTrustedKey,
+        create(AddTrustedKeyRequestSchema, { name: "jwt-signing", publicKey: key.publicKeyRaw }),
+      );
+    }
     await signedCall(
       transport,
       manager,
@@ -136,16 +150,12 @@ async function provisionAdmin(
   const passwordFile = join(secureDir, SecureFiles.adminPassword);
   const fromEnv = env(ADMIN_PASSWORD_ENV) || undefined;
   const existing = security.model.credentials.get(ADMIN.identifier);
-  const register = (password: string) =>
-    signedCall(
+  const register = async (password: string) =>
+    await signedCall(
       transport,
       manager,
       CredentialService.method.registerCredential,
-      create(RegisterCredentialRequestSchema, {
-        identifier: ADMIN.identifier,
-        password,
-        roles: [ADMIN.role],
-      }),
+      await credentialRequest(ADMIN.identifier, password, [ADMIN.role], security.scrypt),
     );
   if (fromEnv !== undefined) {
     if (!existing || !(await verifyPassword(fromEnv, existing.passwordHash))) {

@@ -1,7 +1,7 @@
 /**
  * The security domain at run time: its aggregates' command handlers, the projection into the in-memory model
- * (replayed from the first event at every start), the challenge store, the JWT issuer (once a signing key is
- * uploaded) and verifier, and the auth interceptor for a policy.
+ * (replayed and verified from the first event at every start), the challenge store, the login limits, the JWT
+ * issuer (once a signing key is uploaded) and verifier, and the auth interceptor for a policy.
  *
  * @module
  */
@@ -23,7 +23,6 @@ import {
   consoleSecurityLogger,
   createAuthInterceptor,
   DEFAULT_SCRYPT,
-  type Ed25519KeyPair,
   hashPassword,
   JwtIssuer,
   JwtVerifier,
@@ -32,8 +31,11 @@ import {
   type SecurityLogger,
 } from "../../dendrite/security/mod.ts";
 import { CredentialAggregate, KeyAggregate, PropertyAggregate } from "./aggregates.ts";
-import { type KeyEntry, SecurityModel, securityProjection } from "./model.ts";
+import type { SecurityCore } from "./core.ts";
+import { createLoginLimits, type LoginLimitOptions } from "./login_limits.ts";
+import { type KeyEntry, type Rejections, SecurityModel, securityProjection } from "./model.ts";
 import { SECURITY_POLICY } from "./policy.ts";
+import { UNSIGNED } from "./trust.ts";
 
 /** The ports the security domain needs. */
 export interface SecurityPorts {
@@ -52,24 +54,13 @@ export interface SecurityOptions {
   /** How long a challenge nonce is valid (default 60 s). */
   readonly challengeTtlMs?: number;
   readonly scrypt?: ScryptParams;
+  /** Login back-off and the bound on concurrent password checks. */
+  readonly login?: LoginLimitOptions;
+  /** What `login` falls back to before the defaults (e.g. `loginLimitsFromEnv(env)`). */
+  readonly loginDefaults?: LoginLimitOptions;
   readonly logger?: SecurityLogger;
   readonly clock?: Clock;
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
-}
-
-/** What the services use (internal surface of the runtime). */
-export interface SecurityCore {
-  readonly model: SecurityModel;
-  readonly challenges: ChallengeStore;
-  readonly commandBus: CommandBus;
-  readonly logger: SecurityLogger;
-  readonly scrypt: ScryptParams;
-  issuer(): JwtIssuer | undefined;
-  setSigningKey(key: Ed25519KeyPair): void;
-  /** Waits until the model reflects every event stored so far. */
-  caughtUp(): Promise<void>;
-  /** An scrypt hash of a random password, so unknown identifiers cost as much as known ones. */
-  dummyHash(): Promise<string>;
 }
 
 /** The running security domain. */
@@ -80,6 +71,8 @@ export interface SecurityRuntime extends SecurityCore {
   interceptor(appPolicy?: AuthPolicy): Interceptor;
   /** The key id JWTs are signed with, once a signing key was uploaded. */
   signingKeyId(): string | undefined;
+  /** The security events the model ignored because they do not verify, with the reason (for status pages). */
+  rejectedEvents(): Rejections;
   stop(): Promise<void>;
 }
 
@@ -97,13 +90,14 @@ export async function startSecurity(
   options: SecurityOptions,
 ): Promise<SecurityRuntime> {
   const model = new SecurityModel(options.root);
+  const logger = options.logger ?? consoleSecurityLogger;
   const audience = { issuer: options.issuer ?? "dendrite", audience: options.audience ?? "dendrite-api" };
   const clock = options.clock ?? Date.now;
   const scrypt = options.scrypt ?? DEFAULT_SCRYPT;
   const challenges = new ChallengeStore({ ttlMs: options.challengeTtlMs, clock });
   const verifier = new JwtVerifier({ ...audience, clock, resolveKey: (kid) => model.trustedKey(kid) });
   const registrations: Registration[] = [];
-  const processor = new TrackingProcessor(securityProjection(model), {
+  const processor = new TrackingProcessor(securityProjection(model, logger), {
     eventStore: ports.eventStore,
     tokenStore: new InMemoryTokenStore(),
     // Rebuilt from the first event at every start, so its dead letters are too.
@@ -127,6 +121,13 @@ export async function startSecurity(
     );
     await processor.start();
     await processor.caughtUp(await ports.eventStore.lastToken());
+    refuseUnsignedHistory(model);
+    if (model.rejectedCount > 0) {
+      logger.warn("Security events ignored at rebuild: they do not verify (see rejectedEvents())", {
+        accepted: model.accepted,
+        ignored: model.rejectedCount,
+      });
+    }
   } catch (error) {
     await Promise.allSettled(registrations.map((r) => r.cancel()));
     await processor.stop();
@@ -136,8 +137,9 @@ export async function startSecurity(
     model,
     challenges,
     commandBus: ports.commandBus,
-    logger: options.logger ?? consoleSecurityLogger,
+    logger,
     scrypt,
+    login: createLoginLimits(options.login, clock, options.loginDefaults),
     verifier,
     processor,
     issuer: () => issuer,
@@ -145,6 +147,7 @@ export async function startSecurity(
       issuer = new JwtIssuer(key, audience, clock);
     },
     signingKeyId: () => issuer?.keyId,
+    rejectedEvents: () => model.rejected(),
     async caughtUp() {
       await processor.caughtUp(await ports.eventStore.lastToken());
     },
@@ -165,4 +168,27 @@ export async function startSecurity(
     },
   };
   return runtime;
+}
+
+/**
+ * The event store holds security events from a version before they were signed: none verifies, and all are
+ * unsigned. Starting anyway would silently drop every key and credential in it, so this refuses with the fix.
+ */
+export class UnsignedSecurityHistoryError extends Error {
+  constructor(count: number) {
+    super(
+      `The event store holds ${count} security event(s) written before security events were signed ` +
+        "(an earlier version of dendrite); this version ignores unsigned ones, so their keys and credentials " +
+        "would vanish. For a development data folder: stop, delete the data folder (DATA_DIR, ./data by " +
+        'default) and start again. Otherwise see docs/security.md, section "Upgrading".',
+    );
+    this.name = "UnsignedSecurityHistoryError";
+  }
+}
+
+function refuseUnsignedHistory(model: SecurityModel): void {
+  const { count, events } = model.rejected();
+  if (model.accepted === 0 && count > 0 && events.every((e) => e.reason === UNSIGNED)) {
+    throw new UnsignedSecurityHistoryError(count);
+  }
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dendrite/security/v1/credentials.proto.
  */
 export const file_dendrite_security_v1_credentials: GenFile = /*@__PURE__*/
-  fileDesc("CiZkZW5kcml0ZS9zZWN1cml0eS92MS9jcmVkZW50aWFscy5wcm90bxIUZGVuZHJpdGUuc2VjdXJpdHkudjEihAEKGVJlZ2lzdGVyQ3JlZGVudGlhbFJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRINCgVyb2xlcxgDIAMoCRIyCglzaWduYXR1cmUYDyABKAsyHy5kZW5kcml0ZS5zZWN1cml0eS52MS5TaWduYXR1cmUiHAoaUmVnaXN0ZXJDcmVkZW50aWFsUmVzcG9uc2UiYQoXUmVtb3ZlQ3JlZGVudGlhbFJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIyCglzaWduYXR1cmUYDyABKAsyHy5kZW5kcml0ZS5zZWN1cml0eS52MS5TaWduYXR1cmUiGgoYUmVtb3ZlQ3JlZGVudGlhbFJlc3BvbnNlIhgKFkxpc3RDcmVkZW50aWFsc1JlcXVlc3QiVAoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USOQoLY3JlZGVudGlhbHMYASADKAsyJC5kZW5kcml0ZS5zZWN1cml0eS52MS5DcmVkZW50aWFsSW5mbyIzCg5DcmVkZW50aWFsSW5mbxISCgppZGVudGlmaWVyGAEgASgJEg0KBXJvbGVzGAIgAygJMu8CChFDcmVkZW50aWFsU2VydmljZRJ3ChJSZWdpc3RlckNyZWRlbnRpYWwSLy5kZW5kcml0ZS5zZWN1cml0eS52MS5SZWdpc3RlckNyZWRlbnRpYWxSZXF1ZXN0GjAuZGVuZHJpdGUuc2VjdXJpdHkudjEuUmVnaXN0ZXJDcmVkZW50aWFsUmVzcG9uc2UScQoQUmVtb3ZlQ3JlZGVudGlhbBItLmRlbmRyaXRlLnNlY3VyaXR5LnYxLlJlbW92ZUNyZWRlbnRpYWxSZXF1ZXN0Gi4uZGVuZHJpdGUuc2VjdXJpdHkudjEuUmVtb3ZlQ3JlZGVudGlhbFJlc3BvbnNlEm4KD0xpc3RDcmVkZW50aWFscxIsLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkxpc3RDcmVkZW50aWFsc1JlcXVlc3QaLS5kZW5kcml0ZS5zZWN1cml0eS52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZWIGcHJvdG8z", [file_dendrite_security_v1_signature]);
+  fileDesc("CiZkZW5kcml0ZS9zZWN1cml0eS92MS9jcmVkZW50aWFscy5wcm90bxIUZGVuZHJpdGUuc2VjdXJpdHkudjEimQEKGVJlZ2lzdGVyQ3JlZGVudGlhbFJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRINCgVyb2xlcxgDIAMoCRIVCg1wYXNzd29yZF9oYXNoGAQgASgJEjIKCXNpZ25hdHVyZRgPIAEoCzIfLmRlbmRyaXRlLnNlY3VyaXR5LnYxLlNpZ25hdHVyZUoECAIQA1IIcGFzc3dvcmQiHAoaUmVnaXN0ZXJDcmVkZW50aWFsUmVzcG9uc2UiYQoXUmVtb3ZlQ3JlZGVudGlhbFJlcXVlc3QSEgoKaWRlbnRpZmllchgBIAEoCRIyCglzaWduYXR1cmUYDyABKAsyHy5kZW5kcml0ZS5zZWN1cml0eS52MS5TaWduYXR1cmUiGgoYUmVtb3ZlQ3JlZGVudGlhbFJlc3BvbnNlIhgKFkxpc3RDcmVkZW50aWFsc1JlcXVlc3QiVAoXTGlzdENyZWRlbnRpYWxzUmVzcG9uc2USOQoLY3JlZGVudGlhbHMYASADKAsyJC5kZW5kcml0ZS5zZWN1cml0eS52MS5DcmVkZW50aWFsSW5mbyIzCg5DcmVkZW50aWFsSW5mbxISCgppZGVudGlmaWVyGAEgASgJEg0KBXJvbGVzGAIgAygJMu8CChFDcmVkZW50aWFsU2VydmljZRJ3ChJSZWdpc3RlckNyZWRlbnRpYWwSLy5kZW5kcml0ZS5zZWN1cml0eS52MS5SZWdpc3RlckNyZWRlbnRpYWxSZXF1ZXN0GjAuZGVuZHJpdGUuc2VjdXJpdHkudjEuUmVnaXN0ZXJDcmVkZW50aWFsUmVzcG9uc2UScQoQUmVtb3ZlQ3JlZGVudGlhbBItLmRlbmRyaXRlLnNlY3VyaXR5LnYxLlJlbW92ZUNyZWRlbnRpYWxSZXF1ZXN0Gi4uZGVuZHJpdGUuc2VjdXJpdHkudjEuUmVtb3ZlQ3JlZGVudGlhbFJlc3BvbnNlEm4KD0xpc3RDcmVkZW50aWFscxIsLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkxpc3RDcmVkZW50aWFsc1JlcXVlc3QaLS5kZW5kcml0ZS5zZWN1cml0eS52MS5MaXN0Q3JlZGVudGlhbHNSZXNwb25zZWIGcHJvdG8z", [file_dendrite_security_v1_signature]);
 
 /**
  * @generated from message dendrite.security.v1.RegisterCredentialRequest
@@ -26,16 +26,18 @@ export type RegisterCredentialRequest = Message<"dendrite.security.v1.RegisterCr
   identifier: string;
 
   /**
-   * Plaintext; send it over TLS only. It never leaves the server unhashed.
-   *
-   * @generated from field: string password = 2;
-   */
-  password: string;
-
-  /**
    * @generated from field: repeated string roles = 3;
    */
   roles: string[];
+
+  /**
+   * The scrypt hash of the password, made by the client: "scrypt$logN$r$p$salt$hash" (base64url salt and
+   * hash, see dendrite's password module). Its cost must be at least the server's. The plaintext password
+   * never reaches the server.
+   *
+   * @generated from field: string password_hash = 4;
+   */
+  passwordHash: string;
 
   /**
    * @generated from field: dendrite.security.v1.Signature signature = 15;
@@ -157,7 +159,7 @@ export const CredentialInfoSchema: GenMessage<CredentialInfo> = /*@__PURE__*/
  */
 export const CredentialService: GenService<{
   /**
-   * RegisterCredential creates or replaces a credential; the server hashes the password (scrypt).
+   * RegisterCredential creates or replaces a credential from a password hash the client made (scrypt).
    *
    * @generated from rpc dendrite.security.v1.CredentialService.RegisterCredential
    */

@@ -7,13 +7,15 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Authorization } from "./signature_pb.ts";
+import { file_dendrite_security_v1_signature } from "./signature_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file dendrite/security/v1/domain.proto.
  */
 export const file_dendrite_security_v1_domain: GenFile = /*@__PURE__*/
-  fileDesc("CiFkZW5kcml0ZS9zZWN1cml0eS92MS9kb21haW4ucHJvdG8SFGRlbmRyaXRlLnNlY3VyaXR5LnYxIk0KGVJlZ2lzdGVyVHJ1c3RlZEtleUNvbW1hbmQSDgoGa2V5X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDCIpChdSZW1vdmVUcnVzdGVkS2V5Q29tbWFuZBIOCgZrZXlfaWQYASABKAkiTQoZUmVnaXN0ZXJLZXlNYW5hZ2VyQ29tbWFuZBIOCgZrZXlfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMIikKF1JlbW92ZUtleU1hbmFnZXJDb21tYW5kEg4KBmtleV9pZBgBIAEoCSJIChRUcnVzdGVkS2V5QWRkZWRFdmVudBIOCgZrZXlfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMIigKFlRydXN0ZWRLZXlSZW1vdmVkRXZlbnQSDgoGa2V5X2lkGAEgASgJIkgKFEtleU1hbmFnZXJBZGRlZEV2ZW50Eg4KBmtleV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwiKAoWS2V5TWFuYWdlclJlbW92ZWRFdmVudBIOCgZrZXlfaWQYASABKAkiVgoaUmVnaXN0ZXJDcmVkZW50aWFsc0NvbW1hbmQSEgoKaWRlbnRpZmllchgBIAEoCRIVCg1wYXNzd29yZF9oYXNoGAIgASgJEg0KBXJvbGVzGAMgAygJIi4KGFJlbW92ZUNyZWRlbnRpYWxzQ29tbWFuZBISCgppZGVudGlmaWVyGAEgASgJIlEKFUNyZWRlbnRpYWxzQWRkZWRFdmVudBISCgppZGVudGlmaWVyGAEgASgJEhUKDXBhc3N3b3JkX2hhc2gYAiABKAkSDQoFcm9sZXMYAyADKAkiLQoXQ3JlZGVudGlhbHNSZW1vdmVkRXZlbnQSEgoKaWRlbnRpZmllchgBIAEoCSI0ChVDaGFuZ2VQcm9wZXJ0eUNvbW1hbmQSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCSIzChRQcm9wZXJ0eUNoYW5nZWRFdmVudBIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJYgZwcm90bzM");
+  fileDesc("CiFkZW5kcml0ZS9zZWN1cml0eS92MS9kb21haW4ucHJvdG8SFGRlbmRyaXRlLnNlY3VyaXR5LnYxIokBChlSZWdpc3RlclRydXN0ZWRLZXlDb21tYW5kEg4KBmtleV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSOgoNYXV0aG9yaXphdGlvbhgPIAEoCzIjLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkF1dGhvcml6YXRpb24iZQoXUmVtb3ZlVHJ1c3RlZEtleUNvbW1hbmQSDgoGa2V5X2lkGAEgASgJEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uIokBChlSZWdpc3RlcktleU1hbmFnZXJDb21tYW5kEg4KBmtleV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSOgoNYXV0aG9yaXphdGlvbhgPIAEoCzIjLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkF1dGhvcml6YXRpb24iZQoXUmVtb3ZlS2V5TWFuYWdlckNvbW1hbmQSDgoGa2V5X2lkGAEgASgJEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uIoQBChRUcnVzdGVkS2V5QWRkZWRFdmVudBIOCgZrZXlfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uImQKFlRydXN0ZWRLZXlSZW1vdmVkRXZlbnQSDgoGa2V5X2lkGAEgASgJEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uIoQBChRLZXlNYW5hZ2VyQWRkZWRFdmVudBIOCgZrZXlfaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uImQKFktleU1hbmFnZXJSZW1vdmVkRXZlbnQSDgoGa2V5X2lkGAEgASgJEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uIpIBChpSZWdpc3RlckNyZWRlbnRpYWxzQ29tbWFuZBISCgppZGVudGlmaWVyGAEgASgJEhUKDXBhc3N3b3JkX2hhc2gYAiABKAkSDQoFcm9sZXMYAyADKAkSOgoNYXV0aG9yaXphdGlvbhgPIAEoCzIjLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkF1dGhvcml6YXRpb24iagoYUmVtb3ZlQ3JlZGVudGlhbHNDb21tYW5kEhIKCmlkZW50aWZpZXIYASABKAkSOgoNYXV0aG9yaXphdGlvbhgPIAEoCzIjLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkF1dGhvcml6YXRpb24ijQEKFUNyZWRlbnRpYWxzQWRkZWRFdmVudBISCgppZGVudGlmaWVyGAEgASgJEhUKDXBhc3N3b3JkX2hhc2gYAiABKAkSDQoFcm9sZXMYAyADKAkSOgoNYXV0aG9yaXphdGlvbhgPIAEoCzIjLmRlbmRyaXRlLnNlY3VyaXR5LnYxLkF1dGhvcml6YXRpb24iaQoXQ3JlZGVudGlhbHNSZW1vdmVkRXZlbnQSEgoKaWRlbnRpZmllchgBIAEoCRI6Cg1hdXRob3JpemF0aW9uGA8gASgLMiMuZGVuZHJpdGUuc2VjdXJpdHkudjEuQXV0aG9yaXphdGlvbiJwChVDaGFuZ2VQcm9wZXJ0eUNvbW1hbmQSDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRI6Cg1hdXRob3JpemF0aW9uGA8gASgLMiMuZGVuZHJpdGUuc2VjdXJpdHkudjEuQXV0aG9yaXphdGlvbiJvChRQcm9wZXJ0eUNoYW5nZWRFdmVudBIMCgRuYW1lGAEgASgJEg0KBXZhbHVlGAIgASgJEjoKDWF1dGhvcml6YXRpb24YDyABKAsyIy5kZW5kcml0ZS5zZWN1cml0eS52MS5BdXRob3JpemF0aW9uYgZwcm90bzM", [file_dendrite_security_v1_signature]);
 
 /**
  * @generated from message dendrite.security.v1.RegisterTrustedKeyCommand
@@ -33,6 +35,13 @@ export type RegisterTrustedKeyCommand = Message<"dendrite.security.v1.RegisterTr
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -50,6 +59,13 @@ export type RemoveTrustedKeyCommand = Message<"dendrite.security.v1.RemoveTruste
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -77,6 +93,13 @@ export type RegisterKeyManagerCommand = Message<"dendrite.security.v1.RegisterKe
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -94,6 +117,13 @@ export type RemoveKeyManagerCommand = Message<"dendrite.security.v1.RemoveKeyMan
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -121,6 +151,13 @@ export type TrustedKeyAddedEvent = Message<"dendrite.security.v1.TrustedKeyAdded
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -138,6 +175,13 @@ export type TrustedKeyRemovedEvent = Message<"dendrite.security.v1.TrustedKeyRem
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -165,6 +209,13 @@ export type KeyManagerAddedEvent = Message<"dendrite.security.v1.KeyManagerAdded
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -182,6 +233,13 @@ export type KeyManagerRemovedEvent = Message<"dendrite.security.v1.KeyManagerRem
    * @generated from field: string key_id = 1;
    */
   keyId: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -211,6 +269,13 @@ export type RegisterCredentialsCommand = Message<"dendrite.security.v1.RegisterC
    * @generated from field: repeated string roles = 3;
    */
   roles: string[];
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -228,6 +293,13 @@ export type RemoveCredentialsCommand = Message<"dendrite.security.v1.RemoveCrede
    * @generated from field: string identifier = 1;
    */
   identifier: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -255,6 +327,13 @@ export type CredentialsAddedEvent = Message<"dendrite.security.v1.CredentialsAdd
    * @generated from field: repeated string roles = 3;
    */
   roles: string[];
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -272,6 +351,13 @@ export type CredentialsRemovedEvent = Message<"dendrite.security.v1.CredentialsR
    * @generated from field: string identifier = 1;
    */
   identifier: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -296,6 +382,13 @@ export type ChangePropertyCommand = Message<"dendrite.security.v1.ChangeProperty
    * @generated from field: string value = 2;
    */
   value: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**
@@ -318,6 +411,13 @@ export type PropertyChangedEvent = Message<"dendrite.security.v1.PropertyChanged
    * @generated from field: string value = 2;
    */
   value: string;
+
+  /**
+   * The signed request that authorised this change (see Authorization).
+   *
+   * @generated from field: dendrite.security.v1.Authorization authorization = 15;
+   */
+  authorization?: Authorization | undefined;
 };
 
 /**

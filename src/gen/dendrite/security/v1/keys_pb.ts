@@ -384,7 +384,8 @@ export const KeyService: GenService<{
     output: typeof ListKeyManagersResponseSchema;
   },
   /**
-   * UploadSigningKey hands the server the private key it signs JWTs with; its public half becomes trusted.
+   * UploadSigningKey hands the server the private key it signs JWTs with. Its public half must already be a
+   * trusted key (AddTrustedKey first): the upload itself writes no event, so no private key reaches the store.
    *
    * @generated from rpc dendrite.security.v1.KeyService.UploadSigningKey
    */

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dendrite/security/v1/signature.proto.
  */
 export const file_dendrite_security_v1_signature: GenFile = /*@__PURE__*/
-  fileDesc("CiRkZW5kcml0ZS9zZWN1cml0eS92MS9zaWduYXR1cmUucHJvdG8SFGRlbmRyaXRlLnNlY3VyaXR5LnYxIj0KCVNpZ25hdHVyZRIOCgZrZXlfaWQYASABKAkSDQoFbm9uY2UYAiABKAwSEQoJc2lnbmF0dXJlGAMgASgMYgZwcm90bzM");
+  fileDesc("CiRkZW5kcml0ZS9zZWN1cml0eS92MS9zaWduYXR1cmUucHJvdG8SFGRlbmRyaXRlLnNlY3VyaXR5LnYxIj0KCVNpZ25hdHVyZRIOCgZrZXlfaWQYASABKAkSDQoFbm9uY2UYAiABKAwSEQoJc2lnbmF0dXJlGAMgASgMImQKDUF1dGhvcml6YXRpb24SDgoGbWV0aG9kGAEgASgJEg8KB3JlcXVlc3QYAiABKAwSMgoJc2lnbmF0dXJlGAMgASgLMh8uZGVuZHJpdGUuc2VjdXJpdHkudjEuU2lnbmF0dXJlYgZwcm90bzM");
 
 /**
  * A key manager's Ed25519 signature over a server challenge and the request content.
@@ -56,4 +56,43 @@ export type Signature = Message<"dendrite.security.v1.Signature"> & {
  */
 export const SignatureSchema: GenMessage<Signature> = /*@__PURE__*/
   messageDesc(file_dendrite_security_v1_signature, 0);
+
+/**
+ * The signed request that authorised a security event. Every security event carries one, so the security model
+ * verifies each event again whenever it is rebuilt (against the key managers trusted at that point of the
+ * history, back to the compiled-in root key) and does not depend on who can write to the event store.
+ *
+ * @generated from message dendrite.security.v1.Authorization
+ */
+export type Authorization = Message<"dendrite.security.v1.Authorization"> & {
+  /**
+   * The full method name the request was signed for, e.g. "dendrite.security.v1.KeyService/AddTrustedKey".
+   *
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * The signed content: the request in protobuf binary with its `signature` field cleared and without unknown
+   * fields (part 4 of the signed bytes above). It never holds a secret: the APIs that change security state
+   * take no password or private key in a signed request that leads to an event.
+   *
+   * @generated from field: bytes request = 2;
+   */
+  request: Uint8Array;
+
+  /**
+   * The key manager's signature over the method, the nonce and `request`.
+   *
+   * @generated from field: dendrite.security.v1.Signature signature = 3;
+   */
+  signature?: Signature | undefined;
+};
+
+/**
+ * Describes the message dendrite.security.v1.Authorization.
+ * Use `create(AuthorizationSchema)` to create a new message.
+ */
+export const AuthorizationSchema: GenMessage<Authorization> = /*@__PURE__*/
+  messageDesc(file_dendrite_security_v1_signature, 1);
 
