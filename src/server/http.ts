@@ -7,16 +7,13 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ACCEPT_COMPRESSION } from "./compression.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import type { UiAssets } from "./ui.ts";
-
-/** The address of the client that sent an RPC (for per-client limits); "unknown" when the socket has none. */
-export const clientAddressKey = createContextKey<string>("unknown", { description: "client address" });
 
 /** The largest request or response message, in bytes (bigger ones fail with `ResourceExhausted`). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -146,11 +143,9 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
 
   const rpc = connectNodeAdapter({
     routes: options.routes,
-    // The client's address, for per-client limits (subscriptions; the login back-off through peerAddressKey).
+    // The client's address, for per-client limits (subscriptions, the login back-off).
     contextValues: (request) =>
-      createContextValues()
-        .set(clientAddressKey, request.socket?.remoteAddress ?? "unknown")
-        .set(peerAddressKey, request.socket?.remoteAddress ?? ""),
+      createContextValues().set(peerAddressKey, request.socket?.remoteAddress ?? ""),
     readMaxBytes: maxBytes,
     writeMaxBytes: maxBytes,
     acceptCompression: [...ACCEPT_COMPRESSION],

@@ -20,9 +20,8 @@ import {
   queryOne,
   type SubscriptionLimiter,
 } from "../../dendrite/mod.ts";
-import { clientAddressKey } from "../../server/http.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
-import { claimsKey, metadataFromClaims } from "../../dendrite/security/mod.ts";
+import { claimsKey, metadataFromClaims, peerAddressKey } from "../../dendrite/security/mod.ts";
 import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
 
 /** Request header carrying a caller-chosen correlation id (echoed in the response headers). */
@@ -150,7 +149,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
 
     async *greetings(_request, context) {
       const signal = combineSignals([context.signal, options.shutdown]);
-      const release = options.subscriptions?.acquire(context.values.get(clientAddressKey)) ?? (() => {});
+      const release = options.subscriptions?.acquire(context.values.get(peerAddressKey)) ?? (() => {});
       let subscription;
       try {
         subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
