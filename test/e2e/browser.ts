@@ -13,7 +13,7 @@ export const CI = Deno.env.get("CI") === "true";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Launch flags that work on the project's machines (see docs: toolchain). */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -35,7 +35,7 @@ function chromiumMissing(): boolean {
 export const missing = chromiumMissing();
 if (missing && !CI) {
   console.warn(
-    `test/e2e: ignoring the browser tests: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
+    `ignoring the browser tests: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`,
   );
 }
 

@@ -17,29 +17,7 @@ import {
   somaHeaders,
   startProgramProcess,
 } from "./program.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CI = Deno.env.get("CI") === "true";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const missing = (() => {
-  try {
-    return !Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return true;
-  }
-})();
-if (missing && !CI) {
-  console.warn(`test/processing: ignoring the dead-letter browser test: no Chromium at ${CHROMIUM}`);
-}
+import { CHROMIUM, CHROMIUM_ARGS, CI, missing } from "../e2e/browser.ts";
 
 Deno.test({
   name:

@@ -10,30 +10,7 @@ import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../assert.ts";
 import { processorClient } from "./processor_client.ts";
 import { testSoma } from "./raw_client.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CI = Deno.env.get("CI") === "true";
-/** Launch flags that work on the project's machines (as test/e2e/browser_test.ts). */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-const missing = (() => {
-  try {
-    return !Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return true;
-  }
-})();
-if (missing && !CI) {
-  console.warn(`test/soma: ignoring the dashboard browser test: no Chromium at ${CHROMIUM}`);
-}
+import { CHROMIUM, CHROMIUM_ARGS, CI, missing } from "../e2e/browser.ts";
 
 const TOKEN = "dashboard-test-token";
 const EVIL_PROCESSOR = "p'><img src=x onerror=window.__pwned=1>";
