@@ -156,3 +156,44 @@ export class ClaimError extends DendriteError {
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
 }
+
+/**
+ * A store, transport or server was unavailable (a refused connection, a timeout, a 429/502/503/504, a busy
+ * database, a gRPC UNAVAILABLE): the operation may succeed unchanged once the infrastructure is back. A tracking
+ * processor backs off and retries such a failure forever and never counts it as a poison attempt.
+ */
+export class TransientError extends DendriteError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(AxonErrorCode.OTHER, message, options);
+  }
+}
+
+/** SQLITE_BUSY (5) or SQLITE_LOCKED (6), by result code (Node) or by SQLite's message for them (Deno). */
+function isBusy(errcode: unknown, message: unknown): boolean {
+  if (typeof errcode === "number") return (errcode & 0xff) === 5 || (errcode & 0xff) === 6;
+  return typeof message === "string" && /database (table )?is locked/.test(message);
+}
+
+/** gRPC / Connect status UNAVAILABLE. */
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * True when `error` (or an error in its `cause` chain) is a {@link TransientError}, or is recognized as one
+ * structurally: `node:sqlite`'s `SQLITE_BUSY` / `SQLITE_LOCKED` and a gRPC/Connect `UNAVAILABLE` status (read without
+ * depending on the libraries that raise them).
+ */
+export function isTransient(error: unknown): boolean {
+  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {
+    if (e instanceof TransientError) return true;
+    const { code, name, message, errcode } = e as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      errcode?: unknown;
+    };
+    if (code === "ERR_SQLITE_ERROR" && isBusy(errcode, message)) return true;
+    if (name === "ConnectError" && code === GRPC_UNAVAILABLE) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

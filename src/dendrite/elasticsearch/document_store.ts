@@ -26,6 +26,7 @@ import {
   type ListOptions,
 } from "../documents/document_store.ts";
 import { ensureIndex, sendBulk, statusOf } from "./errors.ts";
+import { withTransientErrors } from "./transient.ts";
 import { collectionMappings, indexedWords, type StoredDocument, toSearchQuery } from "./mappings.ts";
 
 let lastOrder = 0;
@@ -251,7 +252,7 @@ export class ElasticsearchDocumentStore implements DocumentStore {
   readonly #store: StoreContext;
 
   constructor(options: ElasticsearchDocumentStoreOptions) {
-    this.#client = options.client;
+    this.#client = withTransientErrors(options.client);
     this.#prefix = options.indexPrefix ?? "dendrite-";
     this.#store = {
       client: this.#client,

@@ -24,3 +24,4 @@ export {
   WORDS_FIELD,
 } from "./mappings.ts";
 export { BulkWriteError, type RejectedWrite } from "./errors.ts";
+export { asTransient, withTransientErrors } from "./transient.ts";

@@ -12,6 +12,7 @@ import type { Client } from "@elastic/elasticsearch";
 import { ClaimError } from "../core/errors.ts";
 import type { SegmentEntry, TokenStore, TrackingToken } from "../processing/token_store.ts";
 import { ensureIndex, statusOf } from "./errors.ts";
+import { withTransientErrors } from "./transient.ts";
 
 /** The stored document. */
 interface TokenDocument {
@@ -86,7 +87,7 @@ export class ElasticsearchTokenStore implements TokenStore {
   #ready: Promise<void> | undefined;
 
   constructor(options: ElasticsearchTokenStoreOptions) {
-    this.#client = options.client;
+    this.#client = withTransientErrors(options.client);
     this.#index = options.index ?? "dendrite-tokens";
     this.#now = options.now ?? Date.now;
   }

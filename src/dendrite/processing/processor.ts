@@ -20,7 +20,7 @@
  * @module
  */
 import { backoff, delay, KeyedMutex, Notifier } from "../core/async.ts";
-import { ClaimError, SerializationError } from "../core/errors.ts";
+import { ClaimError, isTransient, SerializationError } from "../core/errors.ts";
 import type { EventMessage } from "../core/message.ts";
 import { streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
 import { type DeadLetter, type DeadLetterQueue, describeError } from "./dead_letter.ts";
@@ -29,6 +29,7 @@ import {
   SequencedDeadLetters,
   type SequenceOutcome,
 } from "./sequenced_dead_letters.ts";
+import { rideOut } from "./outage.ts";
 import type { Projection } from "./projection.ts";
 import {
   computeSegment,
@@ -41,6 +42,7 @@ import {
 import type { TrackingToken } from "./token_store.ts";
 
 export type { PoisonPolicy, ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
+export { type OutageBackoff, outageDelayMs, type Sleep } from "./outage.ts";
 import type { ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
 
 interface Worker {
@@ -576,6 +578,7 @@ export class TrackingProcessor {
           worker.controller.abort(error);
           return;
         }
+        if (isTransient(error)) worker.error = describeError(error);
         this.#report(error, worker.segment.id, worker.position);
         await delay(backoff(attempt, 100, 5_000), signal).catch(() => undefined);
       }
@@ -606,8 +609,16 @@ export class TrackingProcessor {
           }
         });
       try {
-        if (withToken) await this.#inFlushOrder(worker, () => run().then(() => this.#stored(worker, token)));
-        else await run();
+        // The store being down is no fault of these events: retry the whole unit until it is back.
+        await this.#rideOut(
+          worker,
+          next,
+          signal,
+          () =>
+            withToken
+              ? this.#inFlushOrder(worker, () => run().then(() => this.#stored(worker, token)))
+              : run(),
+        );
         worker.error = undefined;
       } catch (error) {
         if (signal.aborted || error instanceof ClaimError) throw error;
@@ -660,7 +671,7 @@ export class TrackingProcessor {
     for (let attempt = 0;; attempt++) {
       signal.throwIfAborted();
       try {
-        await this.#handleOnce(worker, record, signal);
+        await this.#rideOut(worker, record.token, signal, () => this.#handleOnce(worker, record, signal));
         worker.error = undefined;
         return;
       } catch (error) {
@@ -753,6 +764,25 @@ export class TrackingProcessor {
   #stored(worker: Worker, token: TrackingToken): void {
     worker.stored = Math.max(worker.stored, token.index);
     if (token.replayUntil === undefined) worker.replayUntil = undefined;
+  }
+
+  /** Runs `operation` until the infrastructure it needs is available, showing the outage on the status. */
+  #rideOut(
+    worker: Worker,
+    token: number,
+    signal: AbortSignal,
+    operation: () => Promise<void>,
+  ): Promise<void> {
+    return rideOut(operation, {
+      signal,
+      backoff: this.#options.outage,
+      sleep: this.#options.sleep,
+      onOutage: (error) => {
+        worker.error = describeError(error);
+        this.#report(error, worker.segment.id, token);
+        this.#progress.notify();
+      },
+    });
   }
 
   #report(error: unknown, segment: number, token: number): void {

@@ -7,6 +7,7 @@
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventStore } from "../eventstore/event_store.ts";
 import type { DeadLetterQueue } from "./dead_letter.ts";
+import type { OutageBackoff, Sleep } from "./outage.ts";
 import type { TokenStore } from "./token_store.ts";
 
 /** What to do with an event whose handler keeps failing. */
@@ -55,6 +56,13 @@ export interface ProcessorOptions {
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
   readonly poison?: PoisonPolicy;
   /**
+   * Back-off while the infrastructure is unavailable (a `TransientError`: Elasticsearch or SQLite busy/down,
+   * gRPC UNAVAILABLE). Such failures are retried forever and never count towards `poison.maxAttempts`.
+   */
+  readonly outage?: OutageBackoff;
+  /** How the processor waits during an outage (default a timer; tests inject a fake clock). */
+  readonly sleep?: Sleep;
+  /**
    * Where poison events go: a required choice of the composition root (a durable one such as
    * `SqliteDeadLetterQueue` in production; `InMemoryDeadLetterQueue` loses the letters, and the events queued behind
    * them, on restart).
@@ -79,7 +87,7 @@ export interface SegmentStatus {
   /** True while re-processing events up to `replayUntil` after a reset. */
   readonly replaying: boolean;
   readonly replayUntil?: number;
-  /** The handler error being retried, as "ErrorName: message" (Axon's `error_state`). */
+  /** The handler or store error being retried, as "ErrorName: message" (Axon's `error_state`). */
   readonly error?: string;
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Riding out an outage of the infrastructure: an operation that fails with a transient error (see
+ * `isTransient`: the store, the transport or the server is unavailable) is retried after a capped exponential
+ * back-off, for as long as it takes, until it succeeds, fails otherwise, or the signal aborts. Such failures say
+ * nothing about the event being handled, so they never count as poison attempts.
+ *
+ * @module
+ */
+import { delay } from "../core/async.ts";
+import { isTransient } from "../core/errors.ts";
+
+/** Back-off while the infrastructure is unavailable (defaults 200 ms doubling to 10 s). */
+export interface OutageBackoff {
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/** Waits `ms` or rejects when `signal` aborts (injectable for tests; default a timer). */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** The wait before retry number `attempt` (0-based): `baseDelayMs · 2^attempt`, capped at `maxDelayMs`. */
+export function outageDelayMs(attempt: number, backoff: OutageBackoff = {}): number {
+  const base = Math.max(1, backoff.baseDelayMs ?? 200);
+  const max = Math.max(base, backoff.maxDelayMs ?? 10_000);
+  return Math.min(max, base * 2 ** Math.min(attempt, 30));
+}
+
+export interface RideOutOptions {
+  readonly signal: AbortSignal;
+  readonly backoff?: OutageBackoff;
+  readonly sleep?: Sleep;
+  /** Called on every transient failure, before the wait. */
+  readonly onOutage: (error: unknown, waitMs: number) => void;
+}
+
+/** Runs `operation`, retrying it while it fails transiently; other failures and aborts are thrown. */
+export async function rideOut<T>(operation: () => Promise<T>, options: RideOutOptions): Promise<T> {
+  const sleep = options.sleep ?? delay;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (options.signal.aborted || !isTransient(error)) throw error;
+      const waitMs = outageDelayMs(attempt, options.backoff);
+      options.onOutage(error, waitMs);
+      await sleep(waitMs, options.signal);
+    }
+  }
+}
