@@ -87,6 +87,10 @@ export interface Config {
   readonly processorOwner?: string;
   /** A processor claim not extended for this long may be taken over (`PROCESSOR_CLAIM_TIMEOUT_MS`, default 10000). */
   readonly processorClaimTimeoutMs: number;
+  /** Handler attempts before a poison event is dead-lettered (`PROCESSOR_MAX_ATTEMPTS`, default 10). */
+  readonly processorMaxAttempts?: number;
+  /** Elasticsearch request timeout (`ELASTICSEARCH_REQUEST_TIMEOUT_MS`, default 30000). */
+  readonly elasticsearchRequestTimeoutMs?: number;
   /** Bounds of the API's live Greetings streams. */
   readonly subscriptions: SubscriptionConfig;
 }
@@ -150,6 +154,9 @@ Environment:
                               directory, so a restart takes its own segments back at once; must differ between
                               live processes)
   PROCESSOR_CLAIM_TIMEOUT_MS  a processor claim not extended for this long is taken over (default 10000)
+  PROCESSOR_MAX_ATTEMPTS      handler attempts before a poison event is dead-lettered (default 10; an
+                              unavailable store never counts as an attempt)
+  ELASTICSEARCH_REQUEST_TIMEOUT_MS  Elasticsearch request timeout (default 30000)
   SUBSCRIPTIONS_MAX           live Greetings streams in all (default 200; more get RESOURCE_EXHAUSTED)
   SUBSCRIPTIONS_PER_CLIENT    live Greetings streams per client address (default 20)
   SUBSCRIPTION_BUFFER         updates a stream may fall behind before it is dropped (default 1024)
@@ -260,6 +267,15 @@ function parseSomaLimits(env: Readonly<Record<string, string | undefined>>): Som
   }
 }
 
+/** An optional positive whole number from the environment: undefined when unset. */
+function optionalPositiveInt(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): number | undefined {
+  const text = nonEmpty(env[name]);
+  return text === undefined ? undefined : parsePositiveInt(name, text);
+}
+
 function parsePositiveInt(setting: string, text: string): number {
   const value = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -355,6 +371,8 @@ export function parseConfig(
       "PROCESSOR_CLAIM_TIMEOUT_MS",
       nonEmpty(env.PROCESSOR_CLAIM_TIMEOUT_MS) ?? "10000",
     ),
+    processorMaxAttempts: optionalPositiveInt(env, "PROCESSOR_MAX_ATTEMPTS"),
+    elasticsearchRequestTimeoutMs: optionalPositiveInt(env, "ELASTICSEARCH_REQUEST_TIMEOUT_MS"),
     subscriptions: {
       maxTotal: parsePositiveInt("SUBSCRIPTIONS_MAX", nonEmpty(env.SUBSCRIPTIONS_MAX) ?? "200"),
       maxPerClient: parsePositiveInt(

@@ -88,7 +88,8 @@ export type ProgramConfig =
   >
   & Partial<
     Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions" | "idempotencyWindowMs">
-  >;
+  >
+  & Partial<Pick<Config, "processorMaxAttempts" | "elasticsearchRequestTimeoutMs">>;
 
 type Closer = () => Promise<void> | void;
 
@@ -110,7 +111,8 @@ function openQueryStores(
 } {
   if (config.elasticsearchUrl) {
     // A bounded request time, so a hung server shows as an error (and a back-off) rather than a stall.
-    const client = new Client({ node: config.elasticsearchUrl.href, requestTimeout: 30_000 });
+    const requestTimeout = config.elasticsearchRequestTimeoutMs ?? 30_000;
+    const client = new Client({ node: config.elasticsearchUrl.href, requestTimeout });
     const indexPrefix = config.elasticsearchIndexPrefix ?? "dendrite-";
     const letters = new Sqlite(join(config.dataDir, "dead-letters.sqlite"), { synchronous });
     return {
@@ -266,6 +268,7 @@ export async function startProgram(
           segments: PROJECTION_SEGMENTS,
           owner: config.processorOwner ?? await processorOwner(config.dataDir),
           claimTimeoutMs: config.processorClaimTimeoutMs,
+          maxAttempts: config.processorMaxAttempts,
           tokenInUnitOfWork: stores.shared,
           onError: onProcessorError,
         },

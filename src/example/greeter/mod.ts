@@ -53,6 +53,8 @@ export interface GreeterOptions {
   readonly owner?: string;
   /** A claim not extended for this long may be taken over by another instance (default 10 s). */
   readonly claimTimeoutMs?: number;
+  /** Handler attempts before a poison event is dead-lettered (default 10). */
+  readonly maxAttempts?: number;
   /** The token store joins the document store's unit of work (one SQLite database): exactly-once projection. */
   readonly tokenInUnitOfWork?: boolean;
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
@@ -101,6 +103,7 @@ export async function startGreeter(ports: GreeterPorts, options: GreeterOptions)
           initialSegments: options.segments,
           owner: options.owner,
           claimTimeoutMs: options.claimTimeoutMs,
+          poison: { maxAttempts: options.maxAttempts },
           tokenInUnitOfWork: options.tokenInUnitOfWork,
           onError: options.onError,
         },
