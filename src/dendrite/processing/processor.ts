@@ -16,6 +16,8 @@
  * segments go on. After `poison.maxAttempts` attempts the event goes to the dead-letter queue and the segment
  * moves on (policy "dead-letter", the default) or keeps retrying (policy "block"). Later events of the same
  * aggregate are parked behind a dead letter, so a projection never sees an aggregate's events out of order.
+ * Transient errors (the store or transport unavailable, see `isTransient`) are not poison: the batch is retried
+ * with the `outage` back-off for as long as the outage lasts (`outage.ts`).
  *
  * @module
  */
@@ -40,26 +42,11 @@ import {
   splitSegment,
 } from "./segment.ts";
 import type { TrackingToken } from "./token_store.ts";
+import { markStored, tokenOf, type Worker } from "./worker.ts";
 
 export type { PoisonPolicy, ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
 export { type OutageBackoff, outageDelayMs, type Sleep } from "./outage.ts";
 import type { ProcessorOptions, ProcessorStatus, SegmentStatus } from "./processor_options.ts";
-
-interface Worker {
-  segment: Segment;
-  readonly controller: AbortController;
-  position: number;
-  stored: number;
-  head: number;
-  caughtUp: boolean;
-  replayUntil?: number;
-  mergedUpper?: number;
-  mergedUpperSegment?: Segment;
-  error?: string;
-  flushTimer?: ReturnType<typeof setTimeout>;
-  flushing: Promise<void>;
-  done: Promise<void>;
-}
 
 const MEMBERS_SUFFIX = "@members";
 
@@ -228,7 +215,7 @@ export class TrackingProcessor {
       const store = this.#options.tokenStore;
       const segment = computeSegment(segmentId, await store.segments(this.name));
       const [keep, sibling] = splitSegment(segment);
-      const token = this.#tokenOf(worker);
+      const token = tokenOf(worker);
       await store.store(this.name, segmentId, this.owner, token);
       await store.initializeSegment(this.name, sibling.id, token);
       this.#segmentCount++;
@@ -258,7 +245,7 @@ export class TrackingProcessor {
         const worker = this.#workers.get(id);
         if (worker) {
           await this.#retire(worker, false, true);
-          tokens.set(id, this.#tokenOf(worker));
+          tokens.set(id, tokenOf(worker));
           continue;
         }
         const token = await store.claim(this.name, id, this.owner, this.#claimTimeoutMs);
@@ -596,7 +583,7 @@ export class TrackingProcessor {
       const unit = this.projection.unitOfWork?.bind(this.projection) ?? ((work) => work());
       const next = batch[batch.length - 1].token;
       const withToken = transactional && this.#options.tokenInUnitOfWork === true;
-      const token = this.#tokenOf(worker, next);
+      const token = tokenOf(worker, next);
       let done = 0;
       const run = () =>
         unit(async () => {
@@ -615,9 +602,7 @@ export class TrackingProcessor {
           next,
           signal,
           () =>
-            withToken
-              ? this.#inFlushOrder(worker, () => run().then(() => this.#stored(worker, token)))
-              : run(),
+            withToken ? this.#inFlushOrder(worker, () => run().then(() => markStored(worker, token))) : run(),
         );
         worker.error = undefined;
       } catch (error) {
@@ -710,22 +695,6 @@ export class TrackingProcessor {
     this.#deadLettered++;
   }
 
-  #tokenOf(worker: Worker, position = worker.position): TrackingToken {
-    return {
-      index: position,
-      ...(worker.replayUntil !== undefined && position < worker.replayUntil
-        ? { replayUntil: worker.replayUntil }
-        : {}),
-      ...(worker.mergedUpper !== undefined && worker.mergedUpperSegment && position < worker.mergedUpper
-        ? {
-          mergedUpper: worker.mergedUpper,
-          mergedUpperSegment: worker.mergedUpperSegment.id,
-          mergedUpperMask: worker.mergedUpperSegment.mask,
-        }
-        : {}),
-    };
-  }
-
   #scheduleFlush(worker: Worker): void {
     if (worker.flushTimer !== undefined) return;
     worker.flushTimer = setTimeout(() => {
@@ -755,15 +724,9 @@ export class TrackingProcessor {
   }
 
   async #store(worker: Worker, position: number): Promise<void> {
-    const token = this.#tokenOf(worker, position);
+    const token = tokenOf(worker, position);
     await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
-    this.#stored(worker, token);
-  }
-
-  /** Notes a token as committed. */
-  #stored(worker: Worker, token: TrackingToken): void {
-    worker.stored = Math.max(worker.stored, token.index);
-    if (token.replayUntil === undefined) worker.replayUntil = undefined;
+    markStored(worker, token);
   }
 
   /** Runs `operation` until the infrastructure it needs is available, showing the outage on the status. */
