@@ -177,6 +177,12 @@ function isBusy(errcode: unknown, message: unknown): boolean {
 /** gRPC / Connect status UNAVAILABLE. */
 const GRPC_UNAVAILABLE = 14;
 
+/** UNAVAILABLE from Connect, from `@grpc/grpc-js` (a `ServiceError`) or the Axon connector's `GrpcError`. */
+function isUnavailable(error: object, name: unknown, code: unknown): boolean {
+  if (name === "ConnectError" || "metadata" in error) return code === GRPC_UNAVAILABLE;
+  return name === "GrpcError" && (error as { status?: unknown }).status === GRPC_UNAVAILABLE;
+}
+
 /**
  * True when `error` (or an error in its `cause` chain) is a {@link TransientError}, or is recognized as one
  * structurally: `node:sqlite`'s `SQLITE_BUSY` / `SQLITE_LOCKED` and a gRPC/Connect `UNAVAILABLE` status (read without
@@ -192,7 +198,7 @@ export function isTransient(error: unknown): boolean {
       errcode?: unknown;
     };
     if (code === "ERR_SQLITE_ERROR" && isBusy(errcode, message)) return true;
-    if (name === "ConnectError" && code === GRPC_UNAVAILABLE) return true;
+    if (isUnavailable(e, name, code)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;

@@ -6,6 +6,7 @@ import { assert, assertEquals, eventually } from "../../../test/assert.ts";
 import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
 import { isTransient, TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
+import { GrpcError } from "../axon/rpc.ts";
 import { asTransient } from "../elasticsearch/transient.ts";
 import { InMemoryEventStore } from "../eventstore/memory.ts";
 import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
@@ -169,6 +170,8 @@ Deno.test("isTransient: Elasticsearch unavailability, SQLITE_BUSY and gRPC UNAVA
   }
   assert(isTransient(new ConnectError("down", Code.Unavailable)));
   assert(!isTransient(new ConnectError("bad", Code.InvalidArgument)));
+  assert(isTransient(new GrpcError(14, "Axon connector: server unavailable")));
+  assert(!isTransient(new GrpcError(3, "Axon connector: invalid argument")));
   assert(isTransient(new Error("wrapped", { cause: new TransientError("inner") })));
   assert(!isTransient(new Error("a handler bug")));
 
