@@ -65,6 +65,13 @@ Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting
     [[], { SUBSCRIPTIONS_MAX: "0" }, "SUBSCRIPTIONS_MAX", "whole number above 0"],
     [[], { SUBSCRIPTION_BUFFER: "many" }, "SUBSCRIPTION_BUFFER", "whole number above 0"],
     [[], { PROCESSOR_CLAIM_TIMEOUT_MS: "1.5" }, "PROCESSOR_CLAIM_TIMEOUT_MS", "whole number above 0"],
+    [[], { PROCESSOR_MAX_ATTEMPTS: "0" }, "PROCESSOR_MAX_ATTEMPTS", "whole number above 0"],
+    [
+      [],
+      { ELASTICSEARCH_REQUEST_TIMEOUT_MS: "soon" },
+      "ELASTICSEARCH_REQUEST_TIMEOUT_MS",
+      "whole number above 0",
+    ],
     [[], { PORT: "70000" }, "PORT", "port number"],
     [[], { PORT: "-1" }, "PORT", "port number"],
     [["--role=web"], {}, "--role", 'Unknown role "web"'],
@@ -148,4 +155,10 @@ Deno.test("parseConfig() reads the subscription bounds and the processor's claim
   });
   assertEquals(set.subscriptions, { maxTotal: 50, maxPerClient: 5, buffer: 64 });
   assertEquals([set.processorClaimTimeoutMs, set.processorOwner], [60_000, "projection-1"]);
+  assertEquals([defaults.processorMaxAttempts, defaults.elasticsearchRequestTimeoutMs], [
+    undefined,
+    undefined,
+  ]);
+  const tuned = parseConfig([], { PROCESSOR_MAX_ATTEMPTS: "2", ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1500" });
+  assertEquals([tuned.processorMaxAttempts, tuned.elasticsearchRequestTimeoutMs], [2, 1_500]);
 });
