@@ -33,6 +33,7 @@ import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
 import { file_example_v1_greeter } from "../gen/example/v1/greeter_pb.ts";
 import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
 import { type GreeterPorts, startGreeter } from "./greeter/mod.ts";
+import { rejectedEventsSection } from "./security/mod.ts";
 
 /** The Axon component name of every process of the example. */
 export const COMPONENT = "dendrite-example";
@@ -279,6 +280,9 @@ export async function startProgram(
     if (config.roles.has("api")) {
       api = await startApi(ports, config, logger, options);
       closers.push(() => api!.stop());
+      const security = api.security;
+      // Embedded: soma's status page lists the security events the model ignored.
+      if (soma) closers.push(soma.addStatusSection(() => rejectedEventsSection(security.rejectedEvents())));
       logger.info("listening", { url: api.server.url, port: api.server.port });
     }
     return { soma, ports, api, stop };

@@ -6,6 +6,8 @@
  * To add a view (e.g. dead letters), add its JSON source to `SOURCES` and a table to `VIEWS` in {@link SCRIPT}: a
  * view names its source, turns the document into rows, and lists columns as `[title, cell]`, where a cell returns
  * text (numbers and booleans are shown as text) or `{ actions: [{ label, path }] }` for buttons that POST to `path`.
+ * Components of soma's process add tables without changing this file: `/v1/status` lists their `sections`
+ * (`Soma.addStatusSection`), rendered after the views as text.
  *
  * @module
  */
@@ -45,6 +47,7 @@ export const PAGE = `<!doctype html>
 <span id="auth-state" role="status"></span>
 </form>
 <main id="views"></main>
+<div id="sections"></div>
 <p id="result" role="status"></p>
 </body></html>
 `;
@@ -166,6 +169,34 @@ function render(view, document_) {
   table.replaceChildren(head, ...body);
 }
 
+/** Tables other components of soma's process contribute (status.sections: id, title, columns, rows). */
+function renderSections(status) {
+  const parts = [];
+  for (const section of (status && status.sections) || []) {
+    const h2 = document.createElement("h2");
+    const listed = section.rows.length;
+    h2.textContent = section.title + (section.count !== undefined && section.count !== listed
+      ? " (" + listed + " of " + section.count + ")"
+      : " (" + listed + ")");
+    const table = document.createElement("table");
+    table.id = "section-" + section.id;
+    const head = document.createElement("tr");
+    for (const title of section.columns) {
+      const th = document.createElement("th");
+      th.textContent = title;
+      head.append(th);
+    }
+    table.append(head);
+    for (const row of section.rows) {
+      const tr = document.createElement("tr");
+      for (const value of row) tr.append(cell(typeof value === "object" ? String(value) : value));
+      table.append(tr);
+    }
+    parts.push(h2, table);
+  }
+  document.getElementById("sections").replaceChildren(...parts);
+}
+
 function layout() {
   const main = document.getElementById("views");
   for (const view of VIEWS) {
@@ -196,6 +227,7 @@ async function refresh() {
     ? (token() ? "the token was refused" : "enter soma's access token (DATA_DIR/secure/soma-token) to see all")
     : (token() ? "token in use (this tab only)" : "");
   for (const view of VIEWS) render(view, loaded[view.source].body);
+  renderSections(status);
 }
 
 async function act(button) {

@@ -66,6 +66,9 @@ import {
   runLocalAction,
   SegmentMemory,
   type SomaStatus,
+  type StatusCell,
+  type StatusSection,
+  type StatusSectionProvider,
 } from "./status.ts";
 import { runDeadLetterAction, withDeadLetters } from "./dead_letters.ts";
 
@@ -78,6 +81,9 @@ export type {
   ProcessorView,
   SomaLimits,
   SomaStatus,
+  StatusCell,
+  StatusSection,
+  StatusSectionProvider,
 };
 export { DEFAULT_LIMITS, LIMIT_VARIABLES, limitsFromEnv } from "./limits.ts";
 export {
@@ -176,6 +182,8 @@ export interface Soma {
   processors(): Promise<ProcessorView[]>;
   /** Lists an in-process processor on the status surface and lets its actions reach it; returns an unregister. */
   registerProcessor(processor: LocalProcessor): () => void;
+  /** Adds a table to the status page and `/v1/status` (token-protected part); returns a remover. */
+  addStatusSection(provider: StatusSectionProvider): () => void;
   /** Sends a processor action to its instances (gRPC clients and in-process) and waits for the outcomes. */
   processorAction(
     action: ProcessorAction,
@@ -316,6 +324,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   );
 
   const localProcessors = new Map<string, LocalProcessor>();
+  const sectionProviders = new Set<StatusSectionProvider>();
   const segmentMemory = new SegmentMemory();
   const processors = async () =>
     await withDeadLetters(
@@ -360,6 +369,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     queryHandlers: queryRouter.handlers(),
     subscriptionQueries: queryRouter.subscriptionCount,
     events: { firstToken: await store.firstToken(), lastToken: await store.lastToken() },
+    sections: await Promise.all([...sectionProviders].map((provide) => provide())),
   });
 
   /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
@@ -456,6 +466,13 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       };
     },
     processorAction,
+    addStatusSection(provider) {
+      const entry: StatusSectionProvider = () => provider();
+      sectionProviders.add(entry);
+      return () => {
+        sectionProviders.delete(entry);
+      };
+    },
     close,
   };
 }

@@ -61,7 +61,27 @@ export interface SomaStatus {
   readonly queryHandlers: readonly QueryHandlerStatus[];
   readonly subscriptionQueries: number;
   readonly events: { readonly firstToken: number; readonly lastToken: number };
+  /** Tables contributed by components running in soma's process (see {@link StatusSectionProvider}). */
+  readonly sections: readonly StatusSection[];
 }
+
+/** A cell of a {@link StatusSection}: shown as text. */
+export type StatusCell = string | number | boolean;
+
+/**
+ * A table another component of soma's process shows on the status page (e.g. the security events a security
+ * model ignored): soma knows nothing of its content. `count` is the total when `rows` lists only some.
+ */
+export interface StatusSection {
+  readonly id: string;
+  readonly title: string;
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly StatusCell[])[];
+  readonly count?: number;
+}
+
+/** Supplies one {@link StatusSection} each time the status is read. */
+export type StatusSectionProvider = () => StatusSection | Promise<StatusSection>;
 
 /** One segment of one processor instance. */
 export interface SegmentView {

@@ -119,6 +119,27 @@ async function withApi<T>(program: Program, calls: (transport: Transport) => Pro
   }
 }
 
+/** The embedded soma's `/v1/status` (with its token) lists both ignored events with their reasons. */
+async function assertShownOnSomaStatus(program: Program, token: string, keyId: string): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${program.somaHttpPort}/v1/status`, {
+    headers: { "AxonIQ-Access-Token": token },
+  });
+  assertEquals(response.status, 200);
+  const status = await response.json() as {
+    sections: { id: string; columns: string[]; rows: unknown[][]; count: number }[];
+  };
+  const section = status.sections.find((s) => s.id === "security-rejected");
+  assert(section, `no rejected-events section in ${JSON.stringify(status.sections)}`);
+  assertEquals(section.count, 2);
+  const reason = section.columns.indexOf("reason");
+  const aggregate = section.columns.indexOf("aggregate");
+  assertEquals(section.rows.map((row) => row[reason]), [
+    "unsigned",
+    `signer ${keyId} is not a key manager at this point`,
+  ]);
+  assert(section.rows.every((row) => row[aggregate] === keyAggregateId(keyId)));
+}
+
 async function attackAndRestart(
   dataDir: string,
   axonServer: { port: number; token?: string } | undefined,
@@ -144,6 +165,8 @@ async function attackAndRestart(
     assert(
       ignored.every((l) => l.component === "security" && l.aggregateId === keyAggregateId(mallory.keyId)),
     );
+
+    if (!axonServer) await assertShownOnSomaStatus(program, token!, mallory.keyId);
 
     assertEquals(await program.stop(), 0);
     program = await startProgram(dataDir, env, join);

@@ -16,6 +16,8 @@ export interface Program {
   readonly url: string;
   /** The embedded soma's gRPC port (0 when it joined another server). */
   readonly somaPort: number;
+  /** The embedded soma's status port (0 when it joined another server). */
+  readonly somaHttpPort: number;
   /** Every log line so far (stdout and stderr), parsed. */
   readonly lines: Record<string, unknown>[];
   rootKeyManager(): Promise<Ed25519KeyPair>;
@@ -95,6 +97,7 @@ export async function startProgram(
   return {
     url: `http://127.0.0.1:${find("listening")!.port}`,
     somaPort: Number(find("soma listening")?.port ?? 0),
+    somaHttpPort: Number(find("soma listening")?.httpPort ?? 0),
     lines,
     async rootKeyManager() {
       return await importPrivateKey(

@@ -11,10 +11,12 @@ import { assert, assertEquals } from "../assert.ts";
 import { processorClient } from "./processor_client.ts";
 import { testSoma } from "./raw_client.ts";
 import { CHROMIUM, CHROMIUM_ARGS, CI, missing } from "../e2e/browser.ts";
+import { rejectedEventsSection } from "../../src/example/security/mod.ts";
 
 const TOKEN = "dashboard-test-token";
 const EVIL_PROCESSOR = "p'><img src=x onerror=window.__pwned=1>";
 const EVIL_CLIENT = `c"><img src=x onerror=window.__pwned=2>`;
+const EVIL_REASON = `signer k1 is not a key manager <img src=x onerror=window.__pwned=3>`;
 
 Deno.test({
   name: "soma dashboard: hostile names are text, no script runs, actions need the token and the same origin",
@@ -33,6 +35,19 @@ Deno.test({
       onePartOf: 2,
       tokenPosition: 0,
     }]);
+    // As the embedded program does: the security events its model ignored, as a section of the status page.
+    soma.addStatusSection(() =>
+      rejectedEventsSection({
+        count: 3,
+        events: [{
+          token: 7,
+          type: "dendrite.security.v1.TrustedKeyAddedEvent",
+          aggregateId: "security.key:k1",
+          signer: "k1",
+          reason: EVIL_REASON,
+        }],
+      })
+    );
     const userDataDir = await Deno.makeTempDir({ prefix: "soma-chromium-" });
     const browser = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -61,6 +76,7 @@ Deno.test({
       // Without the token: no processor state, and the page asks for the token.
       await page.locator("#auth-state", { hasText: "enter soma's access token" }).waitFor();
       assertEquals(await page.locator("#processors td").count(), 0);
+      assertEquals(await page.locator("#sections table").count(), 0, "sections need the token");
 
       await page.getByLabel("Access token").fill(TOKEN);
       await page.getByRole("button", { name: "Use" }).click();
@@ -68,6 +84,20 @@ Deno.test({
       await rows.first().waitFor();
       assertEquals(await rows.count(), 2, "one row per segment");
       assertEquals(await page.locator("#processors td", { hasText: EVIL_CLIENT }).count(), 2);
+      const rejected = page.locator("#section-security-rejected tr", { hasText: "TrustedKeyAddedEvent" });
+      await rejected.waitFor();
+      assertEquals(await rejected.locator("td").allTextContents(), [
+        "7",
+        "dendrite.security.v1.TrustedKeyAddedEvent",
+        "security.key:k1",
+        "k1",
+        EVIL_REASON,
+      ]);
+      assert(
+        (await page.locator("#sections h2").allTextContents()).includes(
+          "Security events ignored (they do not verify) (1 of 3)",
+        ),
+      );
       assertEquals(await page.locator("img").count(), 0, "no element built from data");
       assertEquals(await page.evaluate(() => sessionStorage.getItem("soma-token")), TOKEN);
 

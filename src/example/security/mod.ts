@@ -24,4 +24,5 @@ export * from "./provision.ts";
 export * from "./root_key.ts";
 export * from "./runtime.ts";
 export * from "./services.ts";
+export * from "./status_section.ts";
 export * from "./trust.ts";
