@@ -35,6 +35,10 @@ export interface ApiLimits {
   readonly maxConnections?: number;
   /** `API_MAX_STREAMS`: concurrent streams per HTTP/2 connection. */
   readonly maxStreamsPerConnection?: number;
+  /** `API_KEEPALIVE_TIME_MS`: interval of the server's HTTP/2 keepalive PINGs. */
+  readonly keepAliveTimeMs?: number;
+  /** `API_KEEPALIVE_TIMEOUT_MS`: an HTTP/2 connection not answering a PING this soon is closed. */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** The program's configuration. */
@@ -164,6 +168,8 @@ Environment:
   API_IDLE_TIMEOUT_MS         close an HTTP/2 connection without open streams after this (default 60000)
   API_MAX_CONNECTIONS         connections the HTTP port holds at most (default 4096)
   API_MAX_STREAMS             concurrent streams per HTTP/2 connection (default 1000)
+  API_KEEPALIVE_TIME_MS       send an HTTP/2 PING this long after the previous answer (default 60000)
+  API_KEEPALIVE_TIMEOUT_MS    close an HTTP/2 connection that does not answer a PING this soon (default 20000)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -364,6 +370,8 @@ export function parseConfig(
       idleTimeoutMs: parseLimit("API_IDLE_TIMEOUT_MS", nonEmpty(env.API_IDLE_TIMEOUT_MS)),
       maxConnections: parseLimit("API_MAX_CONNECTIONS", nonEmpty(env.API_MAX_CONNECTIONS)),
       maxStreamsPerConnection: parseLimit("API_MAX_STREAMS", nonEmpty(env.API_MAX_STREAMS)),
+      keepAliveTimeMs: parseLimit("API_KEEPALIVE_TIME_MS", nonEmpty(env.API_KEEPALIVE_TIME_MS)),
+      keepAliveTimeoutMs: parseLimit("API_KEEPALIVE_TIMEOUT_MS", nonEmpty(env.API_KEEPALIVE_TIMEOUT_MS)),
     },
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
     processorOwner: nonEmpty(env.PROCESSOR_OWNER),

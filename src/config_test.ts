@@ -104,12 +104,16 @@ Deno.test("parseConfig() reads the API port's connection limits; unset ones stay
     API_IDLE_TIMEOUT_MS: "30000",
     API_MAX_CONNECTIONS: "100",
     API_MAX_STREAMS: "8",
+    API_KEEPALIVE_TIME_MS: "15000",
+    API_KEEPALIVE_TIMEOUT_MS: "5000",
   });
   assertEquals(config.apiLimits, {
     headersTimeoutMs: 2000,
     idleTimeoutMs: 30000,
     maxConnections: 100,
     maxStreamsPerConnection: 8,
+    keepAliveTimeMs: 15_000,
+    keepAliveTimeoutMs: 5_000,
   });
   assertEquals(parseConfig([], {}).apiLimits.maxConnections, undefined);
 });

@@ -1,6 +1,7 @@
 /**
  * Connection limits of the API port: how long a client may take to send a request head, how long an HTTP/2
- * connection may stay without an open stream, how many connections the port holds and how many streams one
+ * connection may stay without an open stream, how long its peer may take to answer a keepalive PING, how many
+ * connections the port holds and how many streams one
  * HTTP/2 connection may have open. A slow or idle client is closed; the others keep being served.
  *
  * @module
@@ -21,6 +22,10 @@ export interface ConnectionLimits {
   readonly maxConnections: number;
   /** Concurrent streams one HTTP/2 connection may have open (advertised in SETTINGS). */
   readonly maxStreamsPerConnection: number;
+  /** The server sends an HTTP/2 PING this long after the previous one was answered (or the preface). */
+  readonly keepAliveTimeMs: number;
+  /** An HTTP/2 connection whose peer does not answer a PING this soon is closed (with its streams). */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** The defaults. */
@@ -29,6 +34,8 @@ export const DEFAULT_LIMITS: Readonly<ConnectionLimits> = {
   idleTimeoutMs: 60_000,
   maxConnections: 4_096,
   maxStreamsPerConnection: 1_000,
+  keepAliveTimeMs: 60_000,
+  keepAliveTimeoutMs: 20_000,
 };
 
 /** How long a session told to go away (idle) may take to close before it is destroyed. */
@@ -90,6 +97,37 @@ export function closeWhenIdle(session: http2.ServerHttp2Session, idleTimeoutMs: 
   });
   session.once("close", () => clearTimeout(timer));
   arm();
+}
+
+/**
+ * Pings `session` every `timeMs` (after the previous answer) and destroys it when a PING is not answered within
+ * `timeoutMs`: a peer that stopped reading (or vanished without a FIN) cannot hold its streams forever.
+ */
+export function closeWhenUnresponsive(
+  session: http2.ServerHttp2Session,
+  timeMs: number,
+  timeoutMs: number,
+): void {
+  let next: ReturnType<typeof setTimeout> | undefined;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const probe = () => {
+    if (session.closed || session.destroyed) return;
+    deadline = setTimeout(() => session.destroy(), timeoutMs);
+    const sent = session.ping((error) => {
+      clearTimeout(deadline);
+      // An error means the session is going away (ping cancelled): nothing more to watch.
+      if (!error) next = setTimeout(probe, timeMs);
+    });
+    if (!sent) {
+      // Too many PINGs outstanding (cannot happen with one at a time): try again later, the deadline still runs.
+      next = setTimeout(probe, timeMs);
+    }
+  };
+  session.once("close", () => {
+    clearTimeout(next);
+    clearTimeout(deadline);
+  });
+  next = setTimeout(probe, timeMs);
 }
 
 /** The defaults overridden by the limits that are set; throws a `RangeError` for one that is not a positive integer. */

@@ -13,7 +13,13 @@ import http2 from "node:http2";
 import net from "node:net";
 import type tls from "node:tls";
 import { Buffer } from "node:buffer";
-import { closeWhenIdle, type ConnectionLimits, HeadTimers, resolveLimits } from "./limits.ts";
+import {
+  closeWhenIdle,
+  closeWhenUnresponsive,
+  type ConnectionLimits,
+  HeadTimers,
+  resolveLimits,
+} from "./limits.ts";
 
 /** A request handler for both protocols (node:http and the node:http2 compatibility API). */
 export type NodeHandler = (
@@ -127,7 +133,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     session.once("close", () => sessions.delete(session));
     session.on("error", () => {});
     if (closing) session.close();
-    else closeWhenIdle(session, limits.idleTimeoutMs);
+    else {
+      closeWhenIdle(session, limits.idleTimeoutMs);
+      closeWhenUnresponsive(session, limits.keepAliveTimeMs, limits.keepAliveTimeoutMs);
+    }
   };
 
   const h2Options = { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } };

@@ -175,3 +175,95 @@ Deno.test("HTTP/2: the per-connection stream cap is advertised and calls beyond 
     await server.shutdown();
   }
 });
+
+/** One HTTP/2 frame: length, type, flags, stream id, payload. */
+function frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Uint8Array = new Uint8Array(),
+): Uint8Array {
+  const bytes = new Uint8Array(9 + payload.length);
+  bytes.set([payload.length >> 16, (payload.length >> 8) & 255, payload.length & 255, type, flags]);
+  new DataView(bytes.buffer).setUint32(5, streamId);
+  bytes.set(payload, 9);
+  return bytes;
+}
+
+/** HPACK literal (without indexing) of a header whose name is entry `index` of the static table. */
+function literal(index: number, value: string): number[] {
+  const prefix = index < 15 ? [index] : [15, index - 15];
+  return [...prefix, value.length, ...new TextEncoder().encode(value)];
+}
+
+Deno.test("HTTP/2: a peer with an open stream that stops answering PINGs is closed; one that answers is kept", async () => {
+  const keepAliveTimeMs = 200;
+  const keepAliveTimeoutMs = 300;
+  const server = await startTrivial({ keepAliveTimeMs, keepAliveTimeoutMs, idleTimeoutMs: 60_000 });
+  const healthy = http2.connect(`http://127.0.0.1:${server.port}`);
+  const socket = await connect(server.port);
+  try {
+    // A raw client: preface, SETTINGS (and the ack of the server's), a Greet whose body never comes, then silence.
+    const pings: number[] = [];
+    socket.on("data", (chunk: Uint8Array) => {
+      for (
+        let at = 0;
+        at + 9 <= chunk.length;
+        at += 9 + ((chunk[at] << 16) | (chunk[at + 1] << 8) | chunk[at + 2])
+      ) {
+        if (chunk[at + 3] === 6 && (chunk[at + 4] & 1) === 0) pings.push(Date.now());
+      }
+    });
+    // The healthy connection has answered three PINGs (more than one keepalive timeout) once this resolves.
+    const healthyPinged = new Promise<void>((resolve, reject) => {
+      let received = 0;
+      const timer = setTimeout(() => reject(new Error(`${received} PINGs in ${BOUND_MS} ms`)), BOUND_MS);
+      healthy.on("ping", () => {
+        if (++received < 3) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const opened = Date.now();
+    const headers = new Uint8Array([
+      0x83, // :method POST
+      0x86, // :scheme http
+      ...literal(4, `${GREETER}/Greet`), // :path
+      ...literal(1, "x"), // :authority
+      ...literal(31, "application/json"), // content-type
+    ]);
+    socket.write(new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    socket.write(frame(4, 0, 0));
+    socket.write(frame(4, 1, 0));
+    socket.write(frame(1, 4, 1, headers)); // END_HEADERS, not END_STREAM: the stream stays open
+
+    // A node:http2 client with an open stream answers the PINGs and outlives several of them.
+    const stream = healthy.request({
+      ":method": "POST",
+      ":path": `${GREETER}/Greet`,
+      "content-type": "application/json",
+    });
+    stream.write(BODY);
+
+    await closed(socket, "the connection not answering PINGs");
+    const elapsed = Date.now() - opened;
+    assert(pings.length >= 1, "the server sent a PING");
+    assert(
+      elapsed >= keepAliveTimeMs + keepAliveTimeoutMs - 50,
+      `closed after ${elapsed} ms, before the timeout`,
+    );
+    await healthyPinged;
+    assert(!healthy.closed && !healthy.destroyed, "the connection answering PINGs was closed");
+    const status = await new Promise<number>((resolve, reject) => {
+      stream.on("response", (h) => resolve(Number(h[":status"])));
+      stream.on("error", reject);
+      stream.end();
+    });
+    assertEquals(status, 200);
+    stream.resume();
+  } finally {
+    socket.destroy();
+    healthy.close();
+    await server.shutdown();
+  }
+});
