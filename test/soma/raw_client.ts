@@ -6,6 +6,7 @@
  */
 import {
   type CallOptions,
+  type ChannelCredentials,
   type ChannelOptions,
   Client,
   type ClientDuplexStream,
@@ -34,6 +35,10 @@ export interface RawClientOptions {
   readonly context?: string;
   readonly token?: string;
   readonly channel?: ChannelOptions;
+  /** Default: plaintext to `127.0.0.1`. */
+  readonly credentials?: ChannelCredentials;
+  /** Host name to connect to (default `127.0.0.1`; e.g. `localhost` to match a test certificate). */
+  readonly host?: string;
 }
 
 /** A grpc-js client with typed helpers per call shape. */
@@ -42,7 +47,11 @@ export class RawClient {
   readonly #options: RawClientOptions;
 
   constructor(port: number, options: RawClientOptions = {}) {
-    this.client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), options.channel);
+    this.client = new Client(
+      `${options.host ?? "127.0.0.1"}:${port}`,
+      options.credentials ?? credentials.createInsecure(),
+      options.channel,
+    );
     this.#options = options;
   }
 

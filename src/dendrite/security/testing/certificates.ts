@@ -1,6 +1,6 @@
 /**
- * Test certificates: a CA and a leaf certificate it signed (Deno refuses a self-signed certificate that is also a
- * CA, so tests need both), made with the `openssl` command line tool in a temporary directory.
+ * Test certificates: a CA, a server leaf certificate and a client leaf certificate it signed (Deno refuses a
+ * self-signed certificate that is also a CA, so tests need both), made with the `openssl` command line tool in a temporary directory.
  *
  * @module
  */
@@ -15,6 +15,9 @@ export interface TestCertificates {
   readonly certFile: string;
   readonly key: string;
   readonly keyFile: string;
+  /** A client certificate (extended key usage clientAuth, CN `client`) the same CA signed, for TLS client auth. */
+  readonly clientCert: string;
+  readonly clientKey: string;
   /** Removes the directory. */
   remove(): Promise<void>;
 }
@@ -36,8 +39,53 @@ export async function hasOpenssl(): Promise<boolean> {
   }
 }
 
+/** Makes `<name>.key` and `<name>.crt`, signed by `ca.crt`/`ca.key` in `dir`, with the given extensions. */
+async function issueLeaf(dir: string, name: string, commonName: string, extensions: string[]): Promise<void> {
+  await openssl(dir, [
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-out",
+    `${name}.key`,
+  ]);
+  await openssl(dir, [
+    "req",
+    "-new",
+    "-key",
+    `${name}.key`,
+    "-subj",
+    `/CN=${commonName}`,
+    "-out",
+    `${name}.csr`,
+  ]);
+  await Deno.writeTextFile(
+    join(dir, `${name}.ext`),
+    ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", ...extensions].join("\n") +
+      "\n",
+  );
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    `${name}.ext`,
+    "-out",
+    `${name}.crt`,
+  ]); // deno-fmt-ignore
+}
+
 /**
- * Creates a CA and a leaf certificate for `localhost`, `127.0.0.1` and `::1` (Ed25519 keys, one day).
+ * Creates a CA, a client leaf certificate and a server leaf certificate for `localhost`, `127.0.0.1` and `::1` (Ed25519 keys, one day).
  *
  * @example
  * ```ts ignore
@@ -76,34 +124,11 @@ export async function createTestCertificates(commonName = "localhost"): Promise<
       "-addext",
       "keyUsage=critical,keyCertSign,cRLSign",
     ]); // deno-fmt-ignore
-    await openssl(dir, ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "leaf.key"]);
-    await openssl(dir, ["req", "-new", "-key", "leaf.key", "-subj", `/CN=${commonName}`, "-out", "leaf.csr"]);
-    await Deno.writeTextFile(
-      join(dir, "leaf.ext"),
-      [
-        "basicConstraints=critical,CA:FALSE",
-        "keyUsage=critical,digitalSignature",
-        "extendedKeyUsage=serverAuth",
-        `subjectAltName=DNS:${commonName},IP:127.0.0.1,IP:::1`,
-      ].join("\n") + "\n",
-    );
-    await openssl(dir, [
-      "x509",
-      "-req",
-      "-in",
-      "leaf.csr",
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      "leaf.ext",
-      "-out",
-      "leaf.crt",
-    ]); // deno-fmt-ignore
+    await issueLeaf(dir, "leaf", commonName, [
+      "extendedKeyUsage=serverAuth",
+      `subjectAltName=DNS:${commonName},IP:127.0.0.1,IP:::1`,
+    ]);
+    await issueLeaf(dir, "client", "client", ["extendedKeyUsage=clientAuth"]);
     const read = (name: string) => Deno.readTextFile(join(dir, name));
     return {
       dir,
@@ -113,6 +138,8 @@ export async function createTestCertificates(commonName = "localhost"): Promise<
       certFile: join(dir, "leaf.crt"),
       key: await read("leaf.key"),
       keyFile: join(dir, "leaf.key"),
+      clientCert: await read("client.crt"),
+      clientKey: await read("client.key"),
       remove: () => Deno.remove(dir, { recursive: true }),
     };
   } catch (error) {
