@@ -12,7 +12,7 @@ import {
   type TestCertificates,
 } from "../../src/dendrite/security/testing/certificates.ts";
 import { startSoma, UnsafeExposureError } from "../../src/soma/mod.ts";
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assertEquals, assertRejects } from "../assert.ts";
 import { events, RawClient } from "./raw_client.ts";
 
 const openssl = await hasOpenssl();
