@@ -56,8 +56,8 @@ function setStatus(headers: Headers, error: ConnectError): void {
   headers.set("grpc-message", grpcMessage(error.rawMessage));
 }
 
-function fixHeaders(headers: Headers | undefined, rewrite: Rewrite): void {
-  if (!headers) return;
+function fixHeaders(headers: HeadersInit | undefined, rewrite: Rewrite): void {
+  if (!(headers instanceof Headers)) return;
   const error = findTrailerError(headers);
   const fixed = error && rewrite(error);
   if (fixed) setStatus(headers, fixed);
@@ -166,14 +166,14 @@ export function withRequestParseErrors(handler: UniversalHandler): UniversalHand
     const response = await handler(request);
     const contentType = new Headers(response.header).get("content-type") ?? "";
     if (contentType.startsWith("application/grpc-web")) {
-      fixHeaders(response.header as Headers | undefined, rewrite);
+      fixHeaders(response.header, rewrite);
       if (!response.body) return response;
       return { ...response, body: mapChunks(response.body, (c) => fixGrpcWebTrailer(c, rewrite), () => {}) };
     }
     if (contentType.startsWith("application/grpc")) {
-      fixHeaders(response.header as Headers | undefined, rewrite);
+      fixHeaders(response.header, rewrite);
       if (!response.body) return response;
-      const trailer = response.trailer as Headers | undefined;
+      const trailer = response.trailer;
       return { ...response, body: mapChunks(response.body, (c) => c, () => fixHeaders(trailer, rewrite)) };
     }
     if (contentType.startsWith("application/connect+")) {
