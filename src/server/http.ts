@@ -7,10 +7,11 @@
  */
 import type http from "node:http";
 import type http2 from "node:http2";
-import { type ConnectRouter, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, createContextValues } from "@connectrpc/connect";
 import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ACCEPT_COMPRESSION } from "./compression.ts";
+import { withRequestParseErrors } from "./parse_errors.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import type { UiAssets } from "./ui.ts";
@@ -30,6 +31,24 @@ export interface HttpHandlerOptions {
   /** Whether `/healthz` reports healthy (false while shutting down). */
   readonly healthy?: () => boolean;
 }
+
+/**
+ * JSON requests are strict: a body that is not UTF-8 or names a field the message does not have is refused with
+ * `InvalidArgument` rather than repaired (U+FFFD) or ignored.
+ */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const REQUEST_JSON = {
+  ignoreUnknownFields: false,
+  textDecoder: {
+    decode(bytes: Uint8Array): string {
+      try {
+        return strictUtf8.decode(bytes);
+      } catch {
+        throw new ConnectError("the request body is not valid UTF-8", Code.InvalidArgument);
+      }
+    },
+  },
+};
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -142,7 +161,11 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
   const maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
 
   const rpc = connectNodeAdapter({
-    routes: options.routes,
+    routes(router) {
+      options.routes(router);
+      router.handlers.splice(0, router.handlers.length, ...router.handlers.map(withRequestParseErrors));
+    },
+    jsonOptions: REQUEST_JSON,
     // The client's address, for per-client limits (subscriptions, the login back-off).
     contextValues: (request) =>
       createContextValues().set(peerAddressKey, request.socket?.remoteAddress ?? ""),

@@ -41,8 +41,9 @@ Deno.test("a body that is not valid br or gzip data → 400 invalid_argument / I
       assertEquals(web.grpcStatus, "3", `${encoding} grpc-web`);
     }
     // grpc-web-text (base64) is not served; docs/api.md says so.
-    const text = await grpcWebCall(url, `${GREETER}/Greet`, frame(GARBAGE), "application/grpc-web-text");
+    const text = await connectJson(url, `${GREETER}/Greet`, frame(GARBAGE), "application/grpc-web-text");
     assertEquals(text.response.status, 415);
+    assert(text.text.includes("application/grpc-web+proto"), text.text);
     const body = JSON.stringify({ message: "compressed" });
     for (const [encoding, bytes] of [["br", brotliCompressSync(body)], ["gzip", gzipSync(body)]] as const) {
       const good = await connectJson(url, `${GREETER}/Greet`, new Uint8Array(bytes), "application/json", {

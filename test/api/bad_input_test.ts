@@ -60,28 +60,83 @@ Deno.test("bad input gets the right status and the server keeps serving", async 
       await stillServes(t, "a short frame header");
     });
 
-    await test.step("invalid protobuf bytes → INTERNAL (connect-es, like grpc-go), no internals leaked", async () => {
-      // Field 1 (string) claims 50 bytes but only 2 follow; then a field with a reserved wire type.
-      for (const bytes of [[0x0a, 0x32, 0x68, 0x69], [0x0f, 0x01]]) {
+    await test.step("invalid protobuf bytes → INVALID_ARGUMENT naming the request type", async () => {
+      // Field 1 (string) claims 50 bytes but only 2 follow; a field with a reserved wire type; a string field
+      // holding 0xC3 0x28 (not UTF-8).
+      for (const bytes of [[0x0a, 0x32, 0x68, 0x69], [0x0f, 0x01], [0x0a, 0x02, 0xc3, 0x28]]) {
         const call = await grpcWebCall(t.url, `${GREETER}/Greet`, frame(new Uint8Array(bytes)));
-        assertEquals(call.grpcStatus, Status.INTERNAL, `bytes ${bytes}`);
+        assertEquals(call.grpcStatus, Status.INVALID_ARGUMENT, `bytes ${bytes}`);
         const message = decodeURIComponent(call.trailer?.get("grpc-message") ?? "");
-        assert(message.startsWith("parse binary"), message);
+        assert(message.startsWith("the request is not a valid example.v1.GreetRequest: "), message);
         assertNoInternals(message);
+
+        const proto = await connectJson(
+          t.url,
+          `${GREETER}/Greet`,
+          new Uint8Array(bytes),
+          "application/proto",
+        );
+        assertEquals(proto.response.status, 400, `bytes ${bytes}`);
+        const error = proto.json as { code: string; message: string };
+        assertEquals(error.code, "invalid_argument");
+        assert(
+          error.message.startsWith("the request is not a valid example.v1.GreetRequest: "),
+          error.message,
+        );
       }
-      const proto = await connectJson(
-        t.url,
-        `${GREETER}/Greet`,
-        new Uint8Array([0x0a, 0x32]),
-        "application/proto",
-      );
-      assertEquals(proto.response.status, 500);
-      assertEquals((proto.json as { code: string }).code, "internal");
       const json = await connectJson(t.url, `${GREETER}/Greet`, "{not json");
       assertEquals(json.response.status, 400);
       assertEquals((json.json as { code: string }).code, "invalid_argument");
       assertNoInternals(json.text);
       await stillServes(t, "invalid protobuf");
+    });
+
+    await test.step("a streaming call with invalid protobuf → INVALID_ARGUMENT (grpc-web and Connect)", async () => {
+      const path = `${GREETER}/Search`;
+      const web = await grpcWebCall(t.url, path, frame(new Uint8Array([0x0f, 0x01])));
+      assertEquals(web.grpcStatus, Status.INVALID_ARGUMENT);
+      const connect = await fetch(`${t.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/connect+proto" },
+        body: frame(new Uint8Array([0x0f, 0x01])),
+      });
+      const end = parseFrames(new Uint8Array(await connect.arrayBuffer())).find((f) => f.flags & 0b10);
+      assert(end, "an end-of-stream message");
+      const { error } = JSON.parse(new TextDecoder().decode(end.data)) as { error?: { code: string } };
+      assertEquals(error?.code, "invalid_argument");
+      await stillServes(t, "a bad streaming request");
+    });
+
+    await test.step("JSON that is not UTF-8 → 400 invalid_argument", async () => {
+      const prefix = new TextEncoder().encode('{"message":"a');
+      const suffix = new TextEncoder().encode('b"}');
+      const body = new Uint8Array([...prefix, 0xc3, 0x28, ...suffix]);
+      const answer = await connectJson(t.url, `${GREETER}/Greet`, body);
+      assertEquals(answer.response.status, 400, answer.text);
+      const error = answer.json as { code: string; message: string };
+      assertEquals(error.code, "invalid_argument");
+      assert(error.message.includes("not valid UTF-8"), error.message);
+      await stillServes(t, "JSON that is not UTF-8");
+    });
+
+    await test.step("JSON naming an unknown field → 400 invalid_argument naming the field", async () => {
+      const answer = await connectJson(t.url, `${GREETER}/Greet`, { message: "hi", shout: true });
+      assertEquals(answer.response.status, 400, answer.text);
+      const error = answer.json as { code: string; message: string };
+      assertEquals(error.code, "invalid_argument");
+      assert(error.message.includes("shout"), error.message);
+      await stillServes(t, "an unknown JSON field");
+    });
+
+    await test.step("a missing content type → 415 naming the accepted types", async () => {
+      const response = await fetch(`${t.url}${GREETER}/Greet`, {
+        method: "POST",
+        body: new TextEncoder().encode('{"message":"hi"}'),
+      });
+      const text = await response.text();
+      assertEquals(response.status, 415, text);
+      assert(text.includes("application/json") && text.includes("application/grpc-web+proto"), text);
+      await stillServes(t, "a missing content type");
     });
 
     await test.step("wrong content type → 415 Unsupported Media Type", async () => {
@@ -172,7 +227,7 @@ Deno.test("bad input gets the right status and the server keeps serving", async 
       await stillServes(t, "unknown procedures");
     });
 
-    await test.step("native gRPC with invalid protobuf → INTERNAL, then a good call", async () => {
+    await test.step("native gRPC with invalid protobuf → INVALID_ARGUMENT, then a good call", async () => {
       const client = new grpc.Client(t.address, grpc.credentials.createInsecure());
       const typed = grpcClient(GreeterService, t.address);
       try {
@@ -186,8 +241,11 @@ Deno.test("bad input gets the right status and the server keeps serving", async 
           );
         });
         assert(isServiceError(error), String(error));
-        assertEquals(error.code, grpc.status.INTERNAL);
-        assert(error.details.startsWith("parse binary"), error.details);
+        assertEquals(error.code, grpc.status.INVALID_ARGUMENT);
+        assert(
+          error.details.startsWith("the request is not a valid example.v1.GreetRequest: "),
+          error.details,
+        );
         const ok = await unary(typed, GreeterService.method.greet, { message: "after bad grpc" });
         assert(ok.greetingId.length > 0);
       } finally {
