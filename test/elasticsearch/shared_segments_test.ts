@@ -4,23 +4,19 @@
  * its segments once the claims expire; a restarted process resumes from the stored tokens (it handles only the
  * new events); the final query model equals a rebuild from zero; a reset replays into a cleared index.
  */
-import { create } from "@bufbuild/protobuf";
 import { Client } from "@elastic/elasticsearch";
 import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import {
-  type EventRecord,
   InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
-  type JsonObject,
-  MessageRegistry,
   SqliteEventStore,
   TrackingProcessor,
 } from "../../src/dendrite/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../../src/dendrite/elasticsearch/mod.ts";
 import { GREETER_PROJECTION, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
-import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { allDocuments, appendRound, historyRegistry } from "../processing/greeter_history.ts";
 
 const url = Deno.env.get("ELASTICSEARCH_URL");
 const skip = url ? false : "ELASTICSEARCH_URL is not set (no Elasticsearch server to test against)";
@@ -29,11 +25,6 @@ if (skip) console.log(`Skipping the multi-process tests on Elasticsearch: ${skip
 const CLAIM_TIMEOUT_MS = 2_000;
 const CLAIM_INTERVAL_MS = 300;
 const fixture = new URL("./fixtures/projection_process.ts", import.meta.url).pathname;
-const registry = new MessageRegistry([
-  domain.GreetedEventSchema,
-  domain.RecordingStoppedEventSchema,
-  domain.RecordingStartedEventSchema,
-]);
 
 /** A projection process; `handled()` is the last count of events it reported handling since it started. */
 function spawn(dir: string, owner: string, prefix: string) {
@@ -51,43 +42,6 @@ function spawn(dir: string, owner: string, prefix: string) {
   })();
   const stderr = new Response(child.stderr).text();
   return { owner, child, stderr, stdout, handled: () => handled };
-}
-
-async function appendRound(store: SqliteEventStore, sequences: Map<string, number>, round: number) {
-  const batch: EventRecord[] = [];
-  for (let g = 0; g < 20; g++) {
-    const id = `greeter-${g}`;
-    const sequence = (sequences.get(id) ?? -1) + 1;
-    sequences.set(id, sequence);
-    const payload = round % 3 === 2 && g % 4 === 0
-      ? create(domain.RecordingStoppedEventSchema, { greeterId: id })
-      : create(domain.GreetedEventSchema, {
-        greeterId: id,
-        message: `hello ${round} from ${id} "quoted" \\`,
-      });
-    batch.push({
-      id: crypto.randomUUID(),
-      timestamp: 1_700_000_000_000 + round * 100 + g,
-      payload: registry.encode(payload),
-      metadata: {},
-      aggregate: { type: "example.v1.Greeter", id, sequence },
-    });
-  }
-  await store.append(batch);
-}
-
-type Store = {
-  collection<T extends JsonObject>(
-    name: string,
-  ): { list(o: { limit: number }): Promise<{ id: string; document: T }[]> };
-};
-async function allDocuments(store: Store) {
-  const out: Record<string, [string, JsonObject][]> = {};
-  for (const name of ["greetings", "greeters"]) {
-    const found = await store.collection<JsonObject>(name).list({ limit: 10_000 });
-    out[name] = found.map((f): [string, JsonObject] => [f.id, f.document]).sort(([a], [b]) => a < b ? -1 : 1);
-  }
-  return out;
 }
 
 Deno.test({
@@ -166,17 +120,17 @@ Deno.test({
         eventStore: events,
         tokenStore: new InMemoryTokenStore(),
         deadLetters: new InMemoryDeadLetterQueue(),
-        registry,
+        registry: historyRegistry,
         initialSegments: 1,
       });
       await rebuild.start();
       await rebuild.caughtUp(end, AbortSignal.timeout(10_000));
       await rebuild.stop();
-      const expected = await allDocuments(rebuilt);
+      const expected = await allDocuments(rebuilt, 10_000);
       assertEquals(expected.greetings.length, 31 * 20 - 20 / 4 * 10);
       assertEquals(expected.greeters.length, 20);
       const live = new ElasticsearchDocumentStore({ client, indexPrefix: prefix });
-      assertEquals(await allDocuments(live), expected);
+      assertEquals(await allDocuments(live, 10_000), expected);
 
       // Reset: the index is cleared (a stray document goes) and rebuilt from zero, every greeting rewritten.
       const someId = expected.greetings[0][0];
@@ -188,7 +142,7 @@ Deno.test({
         eventStore: events,
         tokenStore: tokens,
         deadLetters: new InMemoryDeadLetterQueue(),
-        registry,
+        registry: historyRegistry,
         owner: "replayer",
         initialSegments: 4,
       });
@@ -196,7 +150,7 @@ Deno.test({
       await replayer.start();
       await replayer.caughtUp(end, AbortSignal.timeout(60_000));
       await replayer.stop();
-      assertEquals(await allDocuments(live), expected);
+      assertEquals(await allDocuments(live, 10_000), expected);
       assert((await versionOf(someId))! > before!, "the greeting was written again by the replay");
     } finally {
       for (const { child } of children) {

@@ -3,32 +3,23 @@
  * database; `kill -9` of one → the other takes its segments once the claims expire; the final query model
  * equals a rebuild from zero.
  */
-import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import {
-  type EventRecord,
   InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
-  type JsonObject,
-  MessageRegistry,
   SqliteDocumentStore,
   SqliteEventStore,
   SqliteTokenStore,
   TrackingProcessor,
 } from "../../src/dendrite/mod.ts";
 import { GREETER_PROJECTION, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
-import * as domain from "../../src/gen/example/v1/domain_pb.ts";
+import { allDocuments, appendRound, historyRegistry } from "./greeter_history.ts";
 
 const CLAIM_TIMEOUT_MS = 1_500;
 const CLAIM_INTERVAL_MS = 250;
 const fixture = new URL("./fixtures/projection_process.ts", import.meta.url).pathname;
-const registry = new MessageRegistry([
-  domain.GreetedEventSchema,
-  domain.RecordingStoppedEventSchema,
-  domain.RecordingStartedEventSchema,
-]);
 
 function spawn(dir: string, owner: string) {
   const child = new Deno.Command(Deno.execPath(), {
@@ -38,44 +29,6 @@ function spawn(dir: string, owner: string) {
   }).spawn();
   const stderr = new Response(child.stderr).text();
   return { child, stderr };
-}
-
-async function appendRound(store: SqliteEventStore, sequences: Map<string, number>, round: number) {
-  const batch: EventRecord[] = [];
-  for (let g = 0; g < 20; g++) {
-    const id = `greeter-${g}`;
-    const sequence = (sequences.get(id) ?? -1) + 1;
-    sequences.set(id, sequence);
-    const payload = round % 3 === 2 && g % 4 === 0
-      ? create(domain.RecordingStoppedEventSchema, { greeterId: id })
-      : create(domain.GreetedEventSchema, {
-        greeterId: id,
-        message: `hello ${round} from ${id} "quoted" \\`,
-      });
-    batch.push({
-      id: crypto.randomUUID(),
-      timestamp: 1_700_000_000_000 + round * 100 + g,
-      payload: registry.encode(payload),
-      metadata: {},
-      aggregate: { type: "example.v1.Greeter", id, sequence },
-    });
-  }
-  await store.append(batch);
-}
-
-async function allDocuments(
-  store: {
-    collection<T extends JsonObject>(
-      name: string,
-    ): { list(o: { limit: number }): Promise<{ id: string; document: T }[]> };
-  },
-) {
-  const out: Record<string, [string, JsonObject][]> = {};
-  for (const name of ["greetings", "greeters"]) {
-    const found = await store.collection<JsonObject>(name).list({ limit: 100_000 });
-    out[name] = found.map((f): [string, JsonObject] => [f.id, f.document]).sort(([a], [b]) => a < b ? -1 : 1);
-  }
-  return out;
 }
 
 Deno.test({
@@ -142,7 +95,7 @@ Deno.test({
         eventStore: events,
         tokenStore: new InMemoryTokenStore(),
         deadLetters: new InMemoryDeadLetterQueue(),
-        registry,
+        registry: historyRegistry,
         initialSegments: 1,
       });
       await rebuild.start();
