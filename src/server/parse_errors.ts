@@ -129,8 +129,8 @@ async function fixConnectUnary(
   };
 }
 
-/** The content types every RPC path accepts (the UI and clients use the binary grpc-web and Connect JSON). */
-const ACCEPTED_TYPES = [
+/** The content types a unary RPC accepts (the UI and clients use the binary grpc-web and Connect JSON). */
+const UNARY_TYPES = [
   "application/json",
   "application/proto",
   "application/connect+json",
@@ -142,12 +142,32 @@ const ACCEPTED_TYPES = [
   "application/grpc-web+json",
 ];
 
-/** connect-es answers 415 with no body; say what was wrong and what is accepted. */
-function unsupportedMediaType(contentType: string | null): UniversalServerResponse {
+/** A streaming RPC has no plain-JSON form: every message travels in an envelope. */
+const STREAMING_TYPES = UNARY_TYPES.filter((type) =>
+  type !== "application/json" && type !== "application/proto"
+);
+
+/** What to do about a streaming call sent as plain JSON (what curl sends). */
+const STREAMING_HINT =
+  "a streaming RPC takes no plain JSON: send application/connect+json with the request " +
+  "message in an envelope (1 flag byte 0x00, 4 bytes big-endian length, then the JSON), or call it with grpcurl " +
+  'or buf curl; docs/api.md, "Streaming calls with curl", shows both';
+
+/** connect-es answers 415 with no body; say what was wrong, what is accepted and, for streams, how to call. */
+function unsupportedMediaType(
+  contentType: string | null,
+  method: UniversalHandler["method"],
+): UniversalServerResponse {
   const got = contentType
     ? `Content-Type "${contentType}" is not supported`
     : "The request has no Content-Type";
-  const body = new TextEncoder().encode(`${got}; this RPC accepts ${ACCEPTED_TYPES.join(", ")}\n`);
+  const streaming = method.methodKind !== "unary";
+  const accepted = streaming ? STREAMING_TYPES : UNARY_TYPES;
+  const hint = streaming
+    ? `\n${method.name} is ${method.methodKind.replace("_", "-")}; ${STREAMING_HINT}`
+    : "";
+  const text = `${got}; ${method.name} accepts ${accepted.join(", ")}${hint}\n`;
+  const body = new TextEncoder().encode(text);
   return {
     status: 415,
     header: new Headers({
@@ -183,7 +203,9 @@ export function withRequestParseErrors(handler: UniversalHandler): UniversalHand
         body: mapChunks(response.body, (c) => fixConnectEndStream(c, rewrite), () => {}),
       };
     }
-    if (response.status === 415) return unsupportedMediaType(request.header.get("content-type"));
+    if (response.status === 415) {
+      return unsupportedMediaType(request.header.get("content-type"), handler.method);
+    }
     if (response.status === 500 && contentType.startsWith("application/json")) {
       return await fixConnectUnary(response, rewrite);
     }
