@@ -1,0 +1,51 @@
+/**
+ * Builds the Java DCB client programs (test/interop/dcb-java: axonserver-connector-java's own DCB client, no Axon
+ * Framework) with Maven into a cache folder per checkout outside the repository, and runs them.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+const project = fileURLToPath(new URL("./dcb-java", import.meta.url));
+
+/** JVM flags for a short-lived test client. */
+export const JVM_FLAGS = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"];
+
+/** Runs a command to its end; stdout and stderr together. */
+export async function run(
+  command: string,
+  args: string[],
+  options: Deno.CommandOptions = {},
+): Promise<{ ok: boolean; output: string }> {
+  const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options })
+    .output();
+  const decoder = new TextDecoder();
+  return { ok: out.success, output: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
+/** Compiles the Java programs (offline first); returns the classpath. */
+export async function buildDcbJava(): Promise<string> {
+  // One build folder per checkout: worktrees built side by side must not share (and wipe) one.
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project)));
+  const id = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  const target = join(tmpdir(), `dendrite-dcb-interop-${id}`);
+  const classpathFile = join(target, "classpath.txt");
+  const args = ["-q", "compile", "dependency:build-classpath", `-Dmdep.outputFile=${classpathFile}`];
+  const mvnArgs = [...args, `-Dinterop.target=${target}`];
+  let result = await run("mvn", ["-o", ...mvnArgs], { cwd: project });
+  if (!result.ok) result = await run("mvn", mvnArgs, { cwd: project });
+  if (!result.ok) throw new Error(`The Maven build of ${project} failed:\n${result.output.slice(-4000)}`);
+  return [join(target, "classes"), (await Deno.readTextFile(classpathFile)).trim()].join(":");
+}
+
+/** `RESULT <name> PASS|FAIL <detail>` lines of a Java run, by name. */
+export function results(output: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const line of output.split("\n")) {
+    const match = /^RESULT (\S+) (PASS|FAIL) ?(.*)$/.exec(line);
+    if (match) found.set(match[1], `${match[2]} ${match[3]}`);
+  }
+  return found;
+}
