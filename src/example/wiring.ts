@@ -16,14 +16,16 @@ import {
   type DeadLetterQueue,
   type DocumentStore,
   MessageRegistry,
+  type TokenStore,
+  type Upcaster,
+} from "../dendrite/mod.ts";
+import {
   Sqlite,
   SqliteDeadLetterQueue,
   SqliteDocumentStore,
   SqliteTokenStore,
   type Synchronous,
-  type TokenStore,
-  type Upcaster,
-} from "../dendrite/mod.ts";
+} from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";

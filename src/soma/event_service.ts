@@ -22,9 +22,9 @@ import {
   AxonErrorCode,
   type EventRecord,
   type EventStore,
-  streamPagesOf,
   type TrackedEventRecord,
 } from "../dendrite/mod.ts";
+import { streamPagesOf } from "../dendrite/eventstore/event_store.ts";
 import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
 import { encodeEventWithToken } from "./wire_event.ts";
 import {

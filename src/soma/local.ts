@@ -9,7 +9,6 @@
 import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
 import {
   AxonErrorCode,
-  Channel,
   type CommandBus,
   type CommandHandler,
   type CommandSubscribeOptions,
@@ -17,7 +16,6 @@ import {
   DEFAULT_QUERY_TIMEOUT_MS,
   DendriteError,
   type DispatchOptions,
-  expectResult,
   type MessageRegistry,
   newMessageId,
   NoHandlerError,
@@ -26,13 +24,14 @@ import {
   type QueryOptions,
   type QuerySubscribeOptions,
   type Registration,
-  responsesOf,
   type SubscriptionQueryOptions,
   type SubscriptionQueryResult,
-  subscriptionResult,
   TimeoutError,
   type UpdateFilter,
 } from "../dendrite/mod.ts";
+import { Channel } from "../dendrite/core/channel.ts";
+import { expectResult } from "../dendrite/commands/command_bus.ts";
+import { responsesOf, subscriptionResult } from "../dendrite/queries/query_bus.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError } from "./commands.ts";
 import { fromErrorMessage, toErrorMessage, toSerializedObject } from "../dendrite/axon/wire.ts";
 import { ErrorMessageSchema } from "../gen/axon/common_pb.ts";

@@ -23,13 +23,13 @@ import {
   type EventStore,
   MessageRegistry,
   type QueryBus,
-  SqliteEventStore,
   SubscriptionLimiter,
   type SubscriptionLimits,
-  type Synchronous,
 } from "../dendrite/mod.ts";
+import { SqliteEventStore, type Synchronous } from "../dendrite/sqlite/mod.ts";
 import { grpcService } from "../dendrite/grpc/service.ts";
-import { type DcbEventStore as DcbStore, SqliteDcbEventStore } from "../dendrite/dcb/mod.ts";
+import type { DcbEventStore as DcbStore } from "../dendrite/dcb/mod.ts";
+import { SqliteDcbEventStore } from "../dendrite/sqlite/mod.ts";
 import {
   DcbEventScheduler,
   DcbEventStore as DcbEventStoreService,

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { AxonErrorCode, Channel, type Metadata } from "../dendrite/mod.ts";
+import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
+import { Channel } from "../dendrite/core/channel.ts";
 import type { QueryRequest } from "../gen/axon/query_pb.ts";
 import type { Payload } from "./convert.ts";
 import type { HandlingError } from "./commands.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { type EventStore, type OpenOptions, Sqlite } from "../dendrite/mod.ts";
+import type { EventStore } from "../dendrite/mod.ts";
+import { type OpenOptions, Sqlite } from "../dendrite/sqlite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
 import { InstructionAckSchema } from "../gen/axon/common_pb.ts";
 import { type Event, type EventScheduler, EventSchema, ScheduleTokenSchema } from "../gen/axon/event_pb.ts";

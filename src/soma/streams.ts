@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { abortReason } from "../dendrite/mod.ts";
+import { abortReason } from "../dendrite/core/errors.ts";
 
 /** The writable side of a grpc-js server stream. */
 export interface WritableCall<T> {

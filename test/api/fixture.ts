@@ -9,7 +9,7 @@
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { join } from "node:path";
-import type { Synchronous } from "../../src/dendrite/mod.ts";
+import type { Synchronous } from "../../src/dendrite/sqlite/mod.ts";
 import {
   type Ed25519KeyPair,
   fromPem,

@@ -9,9 +9,10 @@
  */
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { SqliteEventStore } from "../../src/dendrite/mod.ts";
+import { SqliteEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import { ConcurrencyError } from "../../src/dendrite/mod.ts";
-import { type Criterion, SqliteDcbEventStore, tag, type TaggedEvent } from "../../src/dendrite/dcb/mod.ts";
+import { type Criterion, tag, type TaggedEvent } from "../../src/dendrite/dcb/mod.ts";
+import { SqliteDcbEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
 
 const payload = new TextEncoder().encode(

@@ -12,9 +12,8 @@ import {
   LocalCommandBus,
   MessageRegistry,
   registerAggregate,
-  SqliteEventStore,
-  type Synchronous,
 } from "../../src/dendrite/mod.ts";
+import { SqliteEventStore, type Synchronous } from "../../src/dendrite/sqlite/mod.ts";
 import { Greeter } from "../../src/example/greeter/aggregate.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";

@@ -16,13 +16,15 @@ import {
   type EventRecord,
   MessageRegistry,
   newMessageId,
+  TrackingProcessor,
+} from "../../src/dendrite/mod.ts";
+import {
   Sqlite,
   SqliteDeadLetterQueue,
   SqliteDocumentStore,
   SqliteEventStore,
   SqliteTokenStore,
-  TrackingProcessor,
-} from "../../src/dendrite/mod.ts";
+} from "../../src/dendrite/sqlite/mod.ts";
 import { Greeter, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable } from "./harness.ts";

@@ -10,15 +10,15 @@ import {
   InMemoryDeadLetterQueue,
   type MessageRegistry,
   newMessageId,
-  type SqliteEventStore,
   TrackingProcessor,
 } from "../../src/dendrite/mod.ts";
+import type { SqliteEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import {
   collectionMappings,
   ElasticsearchDocumentStore,
   ElasticsearchTokenStore,
-  indexedWords,
 } from "../../src/dendrite/elasticsearch/mod.ts";
+import { indexedWords } from "../../src/dendrite/elasticsearch/mappings.ts";
 import { greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
 import type { BenchRow } from "./harness.ts";
 

@@ -24,7 +24,8 @@ import {
   type ServerDuplexStream,
   type ServiceDefinition,
 } from "@grpc/grpc-js";
-import type { EventRecord, Synchronous } from "../../src/dendrite/mod.ts";
+import type { EventRecord } from "../../src/dendrite/mod.ts";
+import type { Synchronous } from "../../src/dendrite/sqlite/mod.ts";
 import { grpcService } from "../../src/dendrite/grpc/service.ts";
 import { EventStore, EventWithTokenSchema, GetEventsRequestSchema } from "../../src/gen/axon/event_pb.ts";
 import { toWireEvent } from "../../src/soma/convert.ts";

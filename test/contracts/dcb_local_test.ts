@@ -1,6 +1,7 @@
 /** The DcbEventStore contract against the in-memory and the SQLite store (a real file, reopened). */
 import { join } from "node:path";
-import { InMemoryDcbEventStore, SqliteDcbEventStore } from "../../src/dendrite/dcb/mod.ts";
+import { InMemoryDcbEventStore } from "../../src/dendrite/dcb/mod.ts";
+import { SqliteDcbEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import { dcbEventStoreContract } from "./dcb_event_store_contract.ts";
 
 dcbEventStoreContract("in-memory", () => {

@@ -8,13 +8,13 @@ import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import {
   ConcurrencyError,
-  duplicateOutcome,
   type EventRecord,
   type EventStore,
   IDEMPOTENCY_KEY,
-  streamPagesOf,
   type TrackedEventRecord,
 } from "../../src/dendrite/mod.ts";
+import { duplicateOutcome } from "../../src/dendrite/eventstore/idempotency.ts";
+import { streamPagesOf } from "../../src/dendrite/eventstore/event_store.ts";
 
 /** A store under test; `reopen` (durable adapters) closes and opens the same storage again. */
 export interface EventStoreFixture {

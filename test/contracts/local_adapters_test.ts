@@ -2,14 +2,8 @@
  * Runs the port contracts against the in-memory and SQLite adapters.
  */
 import { join } from "node:path";
-import {
-  InMemoryDocumentStore,
-  InMemoryEventStore,
-  InMemoryTokenStore,
-  SqliteDocumentStore,
-  SqliteEventStore,
-  SqliteTokenStore,
-} from "../../src/dendrite/mod.ts";
+import { InMemoryDocumentStore, InMemoryEventStore, InMemoryTokenStore } from "../../src/dendrite/mod.ts";
+import { SqliteDocumentStore, SqliteEventStore, SqliteTokenStore } from "../../src/dendrite/sqlite/mod.ts";
 import { documentStoreContract } from "./document_store_contract.ts";
 import { eventStoreContract } from "./event_store_contract.ts";
 import { tokenStoreContract } from "./token_store_contract.ts";

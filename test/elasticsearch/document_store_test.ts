@@ -10,8 +10,8 @@ import {
   BulkWriteError,
   collectionMappings,
   ElasticsearchDocumentStore,
-  toSearchQuery,
 } from "../../src/dendrite/elasticsearch/mod.ts";
+import { toSearchQuery } from "../../src/dendrite/elasticsearch/mappings.ts";
 import type { Collection, CollectionOptions, DocumentStore, JsonObject } from "../../src/dendrite/mod.ts";
 import { documentStoreContract } from "../contracts/document_store_contract.ts";
 import { FakeElasticsearch } from "./fake_elasticsearch.ts";

@@ -11,9 +11,9 @@ import {
   InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
-  SqliteEventStore,
   TrackingProcessor,
 } from "../../src/dendrite/mod.ts";
+import { SqliteEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../../src/dendrite/elasticsearch/mod.ts";
 import { GREETER_PROJECTION, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
 import { allDocuments, appendRound, historyRegistry } from "../processing/greeter_history.ts";

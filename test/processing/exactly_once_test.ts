@@ -6,7 +6,8 @@
 import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { assertEquals } from "../assert.ts";
-import { type EventRecord, MessageRegistry, SqliteEventStore } from "../../src/dendrite/mod.ts";
+import { type EventRecord, MessageRegistry } from "../../src/dendrite/mod.ts";
+import { SqliteEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import { GreetedEventSchema } from "../../src/gen/example/v1/domain_pb.ts";
 import { spawnReady } from "../child.ts";
 

@@ -5,12 +5,8 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
-import {
-  type EventRecord,
-  type JsonObject,
-  MessageRegistry,
-  type SqliteEventStore,
-} from "../../src/dendrite/mod.ts";
+import { type EventRecord, type JsonObject, MessageRegistry } from "../../src/dendrite/mod.ts";
+import type { SqliteEventStore } from "../../src/dendrite/sqlite/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 
 /** The registry of the history's events. */

@@ -9,11 +9,9 @@ import {
   InMemoryDeadLetterQueue,
   InMemoryDocumentStore,
   InMemoryTokenStore,
-  SqliteDocumentStore,
-  SqliteEventStore,
-  SqliteTokenStore,
   TrackingProcessor,
 } from "../../src/dendrite/mod.ts";
+import { SqliteDocumentStore, SqliteEventStore, SqliteTokenStore } from "../../src/dendrite/sqlite/mod.ts";
 import { GREETER_PROJECTION, greeterModel, greeterProjection } from "../../src/example/greeter/mod.ts";
 import { allDocuments, appendRound, historyRegistry } from "./greeter_history.ts";
 

@@ -7,7 +7,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
-import { MessageRegistry, SqliteDocumentStore } from "../../src/dendrite/mod.ts";
+import { MessageRegistry } from "../../src/dendrite/mod.ts";
+import { SqliteDocumentStore } from "../../src/dendrite/sqlite/mod.ts";
 import { type GreeterDocument, greeterModel, type GreetingDocument } from "../../src/example/greeter/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type Event, EventSchema } from "../../src/gen/axon/event_pb.ts";

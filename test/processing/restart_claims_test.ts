@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
-import { SqliteTokenStore } from "../../src/dendrite/mod.ts";
+import { SqliteTokenStore } from "../../src/dendrite/sqlite/mod.ts";
 import { GREETER_PROJECTION } from "../../src/example/greeter/mod.ts";
 import { PROJECTION_SEGMENTS } from "../../src/example/wiring.ts";
 import { append, Greeters, openQueryModel, startProgramProcess } from "./program.ts";

@@ -1,7 +1,8 @@
 /**
- * DCB (Dynamic Consistency Boundary) in dendrite: the {@link DcbEventStore} port, its in-memory and SQLite
- * stores, and the decision model (`defineDecision`, `handleDecision`). Given/when/then for decisions is in
- * `./decision_spec.ts`; the Axon Server (and soma) adapter is `AxonDcbEventStore` in `../axon/mod.ts`.
+ * DCB (Dynamic Consistency Boundary) in dendrite, runtime-free: the {@link DcbEventStore} port, its in-memory
+ * store, and the decision model (`defineDecision`, `handleDecision`). Given/when/then for decisions is
+ * `decisionSpec` in `./dendrite/testing`; the SQLite store is `SqliteDcbEventStore` in `./dendrite/sqlite`, the
+ * Axon Server (and soma) adapter `AxonDcbEventStore` in `./dendrite/axon`.
  *
  * @example
  * ```ts
@@ -29,7 +30,6 @@ export {
   UnknownSequenceError,
 } from "./dcb_event_store.ts";
 export { InMemoryDcbEventStore } from "./memory.ts";
-export { SqliteDcbEventStore, type SqliteDcbEventStoreOptions } from "./sqlite.ts";
 export {
   type Decision,
   type DecisionCodec,

@@ -15,13 +15,5 @@
  */
 export { ElasticsearchTokenStore, type ElasticsearchTokenStoreOptions } from "./token_store.ts";
 export { ElasticsearchDocumentStore, type ElasticsearchDocumentStoreOptions } from "./document_store.ts";
-export {
-  collectionMappings,
-  indexedWords,
-  type StoredDocument,
-  toSearchQuery,
-  WORDS_ANALYZER,
-  WORDS_FIELD,
-} from "./mappings.ts";
+export { collectionMappings } from "./mappings.ts";
 export { BulkWriteError, type RejectedWrite } from "./errors.ts";
-export { asTransient, withTransientErrors } from "./transient.ts";

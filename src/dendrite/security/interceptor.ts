@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextKey, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { DomainError } from "../core/errors.ts";
 import type { Claims } from "./jwt.ts";
 import { type AuthPolicy, ruleFor } from "./policy.ts";
@@ -25,13 +25,19 @@ import {
  * The client's network address, when the server puts it into the call's context values (e.g. connect-node's
  * `contextValues: (req) => createContextValues().set(peerAddressKey, req.socket.remoteAddress ?? "")`).
  */
-export const peerAddressKey = createContextKey<string>("", { description: "dendrite.peer-address" });
+export const peerAddressKey: ContextKey<string> = createContextKey<string>("", {
+  description: "dendrite.peer-address",
+});
 
 /** The verified claims of the caller (undefined for an anonymous call). */
-export const claimsKey = createContextKey<Claims | undefined>(undefined, { description: "dendrite.claims" });
+export const claimsKey: ContextKey<Claims | undefined> = createContextKey<Claims | undefined>(undefined, {
+  description: "dendrite.claims",
+});
 
 /** The key manager that signed the request (signed methods only). */
-export const signerKey = createContextKey<Signer | undefined>(undefined, { description: "dendrite.signer" });
+export const signerKey: ContextKey<Signer | undefined> = createContextKey<Signer | undefined>(undefined, {
+  description: "dendrite.signer",
+});
 
 /** Anything that turns a token into claims or throws. */
 export interface TokenVerifier {

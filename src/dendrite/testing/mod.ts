@@ -1,7 +1,21 @@
 /**
- * Test fixtures: given/when/then for aggregates and projections.
+ * Test fixtures: given/when/then for aggregates, projections and DCB decisions.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { aggregateSpec } from "./mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { RecordCommandSchema, RecordingStartedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ *
+ * aggregateSpec(Greeter)
+ *   .given()
+ *   .when(create(RecordCommandSchema, { greeterId: "main" }))
+ *   .then(create(RecordingStartedEventSchema, { greeterId: "main" }));
+ * ```
  *
  * @module
  */
 export { type AggregateGiven, type AggregateOutcome, aggregateSpec } from "./aggregate_spec.ts";
 export { projectionSpec, storedEvent } from "./projection_spec.ts";
+export { type DecisionOutcome, decisionSpec } from "../dcb/decision_spec.ts";

@@ -9,7 +9,6 @@
 import { create, type DescMessage, isMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
-  combineSignals,
   type CommandBus,
   DendriteError,
   DomainError,
@@ -148,7 +147,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
     },
 
     async *greetings(_request, context) {
-      const signal = combineSignals([context.signal, options.shutdown]);
+      const signal = options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal;
       const release = options.subscriptions?.acquire(context.values.get(peerAddressKey)) ?? (() => {});
       let subscription;
       try {
@@ -184,7 +183,7 @@ export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof G
     },
 
     async *watchStatus(_request, context) {
-      const signal = combineSignals([context.signal, options.shutdown]);
+      const signal = options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal;
       const subscription = await queryBus.subscriptionQuery(
         create(domain.GreeterStatusQuerySchema, { greeterId }),
         {

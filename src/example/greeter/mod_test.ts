@@ -1,5 +1,10 @@
 import { join } from "node:path";
-import { Sqlite, SqliteDeadLetterQueue, SqliteDocumentStore, SqliteTokenStore } from "../../dendrite/mod.ts";
+import {
+  Sqlite,
+  SqliteDeadLetterQueue,
+  SqliteDocumentStore,
+  SqliteTokenStore,
+} from "../../dendrite/sqlite/mod.ts";
 import { startSoma } from "../../soma/mod.ts";
 import { assertEquals } from "../../../test/assert.ts";
 import { exampleRegistry } from "../wiring.ts";
