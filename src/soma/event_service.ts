@@ -39,7 +39,13 @@ import {
 } from "../gen/axon/event_pb.ts";
 import { fromWireEvent, toWireEvent } from "./convert.ts";
 import { axonError, toServiceError } from "./grpc_errors.ts";
-import { drained, framedWriter, writeWithBackpressure } from "./streams.ts";
+import {
+  drained,
+  framedWriter,
+  framedWritesUnavailable,
+  GRPC_JS_VERSION,
+  writeWithBackpressure,
+} from "./streams.ts";
 
 /** ListEvents writes a run of events at most this large in one write (a run ends with its page anyway). */
 const MAX_RUN_BYTES = 64 * 1024;
@@ -51,6 +57,14 @@ export interface EventServiceOptions {
   readonly blacklistSendAfter?: number;
   /** Aborts every open read (server shutdown). */
   readonly signal: AbortSignal;
+  /**
+   * Told once when ListEvents cannot write runs of events in one write (see {@link framedWriter}) and writes
+   * message by message instead: another grpc-js version than the one the fast path was verified against, or
+   * internals not as expected.
+   */
+  readonly onFallback?: (reason: string) => void;
+  /** The grpc-js version to assume (default: the loaded one); tests pass another to take the fallback path. */
+  readonly grpcJsVersion?: string;
 }
 
 /** The implementation type: as generated, except that ListEvents writes pre-encoded `EventWithToken` bytes. */
@@ -73,6 +87,15 @@ export function eventStoreDefinition(): ServiceDefinition {
 export function eventStoreService(options: EventServiceOptions): EventStoreImplementation {
   const { store } = options;
   const sendAfter = options.blacklistSendAfter ?? 1_000;
+  const grpcJsVersion = options.grpcJsVersion ?? GRPC_JS_VERSION;
+  let fallbackReported = false;
+  const reportFallback = (reason: string) => {
+    if (fallbackReported) return;
+    fallbackReported = true;
+    options.onFallback?.(reason);
+  };
+  const unavailable = framedWritesUnavailable(grpcJsVersion);
+  if (unavailable !== undefined) reportFallback(unavailable);
 
   const callSignal = (call: { on(event: "cancelled", listener: () => void): unknown }) => {
     const controller = new AbortController();
@@ -168,7 +191,15 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
         }
       };
       // Runs of events go out as one write each (see framedWriter); one by one where that is not available.
-      const framed = framedWriter(call, (error) => call.emit("error", toServiceError(error)));
+      const framed = unavailable === undefined
+        ? framedWriter(call, (error) => call.emit("error", toServiceError(error)), grpcJsVersion)
+        : undefined;
+      if (!framed) {
+        reportFallback(
+          unavailable ??
+            `grpc-js ${grpcJsVersion} internals are not as expected: ListEvents writes one message per write`,
+        );
+      }
       let run: Uint8Array[] = [];
       let runBytes = 0;
       const flush = async () => {

@@ -304,7 +304,11 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   );
   server.addService(
     lenientRequests(eventStoreDefinition(), maxMessageSize),
-    eventStoreService({ store, signal: shutdown.signal }),
+    eventStoreService({
+      store,
+      signal: shutdown.signal,
+      onFallback: (reason) => onError(new Error(reason), "ListEvents"),
+    }),
   );
   server.addService(
     lenientRequests(grpcService(DcbEventStoreService), maxMessageSize),

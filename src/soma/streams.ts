@@ -3,7 +3,28 @@
  *
  * @module
  */
+import grpcJsPackage from "@grpc/grpc-js/package.json" with { type: "json" };
 import { abortReason } from "../dendrite/core/errors.ts";
+
+/**
+ * The grpc-js version whose internals {@link framedWriter} was written and tested against (the one deno.json
+ * pins). On any other version it declines, and callers write message by message; `test/soma/streams_test.ts`
+ * fails on an upgrade until the fast path is checked against the new internals and this constant is moved.
+ */
+export const FRAMED_WRITER_GRPC_JS = "1.14.7";
+
+/** The version of the grpc-js package this program loads. */
+export const GRPC_JS_VERSION: string = grpcJsPackage.version;
+
+/**
+ * Why {@link framedWriter} is not used with grpc-js `version` (default: the loaded one), or undefined when it is.
+ * For a server to report once, at start, that its streams write message by message.
+ */
+export function framedWritesUnavailable(version: string = GRPC_JS_VERSION): string | undefined {
+  if (version === FRAMED_WRITER_GRPC_JS) return undefined;
+  return `grpc-js is ${version}, but framed writes were verified against ${FRAMED_WRITER_GRPC_JS} only: ` +
+    "streams write one message per write (slower, same messages)";
+}
 
 /** The writable side of a grpc-js server stream. */
 export interface WritableCall<T> {
@@ -104,16 +125,19 @@ function isBaseServerCall(value: unknown): value is BaseServerCall {
  * small messages (soma's ListEvents), this writer puts a run of already-encoded messages, each with its gRPC
  * frame header (uncompressed), into one write: the framing on the wire is the same.
  *
- * It reaches the call's HTTP/2 stream through grpc-js internals (the base call under the interceptors, of the
- * version pinned in deno.lock), so it is only for calls whose interceptors leave sent messages alone (soma's
- * only look at requests and statuses), and it returns undefined when the internals are not as expected: write
- * through `call.write` then. Once used, every message of the call must go through it (a `call.write` may be
- * buffered and land out of order).
+ * It reaches the call's HTTP/2 stream through grpc-js internals (the base call under the interceptors, private
+ * fields `call`, `nextCall`, `stream`, `maybeSendMetadata`, `checkCancelled`), so it is guarded twice: it returns
+ * undefined on a grpc-js other than {@link FRAMED_WRITER_GRPC_JS} (`grpcJsVersion`, default the loaded one), and
+ * when the internals are not as expected. Write through `call.write` then. It is only for calls whose
+ * interceptors leave sent messages alone (soma's only look at requests and statuses). Once used, every message
+ * of the call must go through it (a `call.write` may be buffered and land out of order).
  */
 export function framedWriter(
   call: object,
   onError: (error: Error) => void,
+  grpcJsVersion: string = GRPC_JS_VERSION,
 ): FramedWriter | undefined {
+  if (framedWritesUnavailable(grpcJsVersion) !== undefined) return undefined;
   let base: unknown = (call as { readonly call?: unknown }).call;
   for (let depth = 0; depth < 8 && base && !isBaseServerCall(base); depth++) {
     base = (base as { nextCall?: unknown }).nextCall;
