@@ -7,7 +7,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { AxonErrorCode, type MessageRegistry } from "../dendrite/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import {
   type Command,
   type CommandProviderInbound,
@@ -19,19 +19,22 @@ import {
   type CommandService,
 } from "../gen/axon/command_pb.ts";
 import { ErrorMessageSchema, ProcessingKey, type SerializedObject } from "../gen/axon/common_pb.ts";
-import { instructionAck } from "../dendrite/axon/wire.ts";
-import { serveHandlerStream } from "./streams.ts";
 import {
-  fromSerializedObject,
-  fromWireMetadata,
+  instructionAck,
   numberInstruction,
   numericInstruction,
-  Payload,
   routingKeyOf,
   textInstruction,
+} from "../dendrite/axon/protocol/instructions.ts";
+import { serveHandlerStream } from "./streams.ts";
+import {
+  EMPTY_PAYLOAD,
+  fromMetaData,
+  fromSerializedObject,
+  toMetaData,
   toSerializedObject,
-  toWireMetadata,
-} from "./convert.ts";
+} from "../dendrite/axon/protocol/messages.ts";
+import { Payload } from "./payload.ts";
 import {
   type CommandEndpoint,
   type CommandOutcome,
@@ -61,7 +64,7 @@ export function toWireCommand(command: RoutedCommand, registry: MessageRegistry)
     name: command.name,
     timestamp: BigInt(command.timestamp),
     payload: toSerializedObject(command.payload.serialized(registry)),
-    metaData: toWireMetadata(command.metadata),
+    metaData: toMetaData(command.metadata),
     processingInstructions: [
       textInstruction(ProcessingKey.ROUTING_KEY, command.routingKey),
       numberInstruction(ProcessingKey.PRIORITY, command.priority),
@@ -74,7 +77,7 @@ export function toWireCommand(command: RoutedCommand, registry: MessageRegistry)
 /** The exception details of an error response (its `payload`), when there are any. */
 export function errorPayload(payload: CommandResponse["payload"]): Payload | undefined {
   const serialized = fromSerializedObject(payload);
-  return serialized.type === "empty" || serialized.type === "" ? undefined : Payload.ofSerialized(serialized);
+  return serialized ? Payload.ofSerialized(serialized) : undefined;
 }
 
 /** A wire response → an outcome. */
@@ -97,8 +100,8 @@ export function fromWireResponse(response: CommandResponse): CommandOutcome {
   return {
     ok: true,
     id: response.messageIdentifier,
-    payload: payload.type === "empty" || payload.type === "" ? undefined : Payload.ofSerialized(payload),
-    metadata: fromWireMetadata(response.metaData),
+    payload: payload ? Payload.ofSerialized(payload) : undefined,
+    metadata: fromMetaData(response.metaData),
   };
 }
 
@@ -135,7 +138,7 @@ export function toWireResponse(
       requestIdentifier: requestId,
       messageIdentifier: outcome.id,
       payload: outcome.payload ? toSerializedObject(outcome.payload.serialized(registry)) : undefined,
-      metaData: toWireMetadata(outcome.metadata),
+      metaData: toMetaData(outcome.metadata),
     });
   } catch (error) {
     return toWireResponse(
@@ -233,8 +236,8 @@ export function commandService(
         routingKey: routingKeyOf(wire.processingInstructions) ?? id,
         priority: numericInstruction(wire.processingInstructions, ProcessingKey.PRIORITY) ?? 0,
         timestamp: Number(wire.timestamp),
-        payload: Payload.ofSerialized(fromSerializedObject(wire.payload)),
-        metadata: fromWireMetadata(wire.metaData),
+        payload: Payload.ofSerialized(fromSerializedObject(wire.payload) ?? EMPTY_PAYLOAD),
+        metadata: fromMetaData(wire.metaData),
         wire: wire.messageIdentifier === "" ? { ...wire, messageIdentifier: id } : wire,
         clientId: wire.clientId,
         component: wire.componentName,

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
 import type { Command } from "../gen/axon/command_pb.ts";
-import type { Payload } from "./convert.ts";
+import type { Payload } from "./payload.ts";
 import { FlowQueue } from "./flow.ts";
 
 /** An error outcome as Axon carries it (`error_code` + `ErrorMessage`). */

@@ -10,11 +10,11 @@ import { create } from "@bufbuild/protobuf";
 import { status as Status } from "@grpc/grpc-js";
 import type { AppendResult, EventRecord, EventStore } from "../dendrite/mod.ts";
 import type { DcbEventStore } from "../dendrite/dcb/mod.ts";
-import { fromWireEvent as fromWireDcbEvent } from "../dendrite/axon/dcb_wire.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { fromWireDcbEvent } from "../dendrite/axon/protocol/dcb.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { InstructionAckSchema } from "../gen/axon/common_pb.ts";
 import { type DcbEventScheduler, type Event, ScheduleTokenSchema } from "../gen/axon/dcb_pb.ts";
-import { toWireEvent } from "./convert.ts";
+import { toAxonEvent } from "../dendrite/axon/protocol/messages.ts";
 import { axonError, SomaErrorCode } from "./grpc_errors.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -39,9 +39,9 @@ export function dcbPublisher(store: DcbEventStore): Pick<EventStore, "append"> {
 }
 
 /** The classic event a DCB event is kept as while scheduled. */
-function toScheduled(event: Event): ReturnType<typeof toWireEvent> {
+function toScheduled(event: Event): ReturnType<typeof toAxonEvent> {
   const dcb = fromWireDcbEvent(event);
-  return toWireEvent({
+  return toAxonEvent({
     id: dcb.id ?? crypto.randomUUID(),
     timestamp: dcb.timestamp ?? Date.now(),
     payload: { type: dcb.name, revision: dcb.version ?? "", data: dcb.payload },

@@ -21,7 +21,7 @@ import {
   type TaggedEvent,
   UnknownSequenceError,
 } from "../dendrite/dcb/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import {
   fromWireCondition,
   fromWireCriteria,
@@ -29,7 +29,7 @@ import {
   fromWireTaggedEvent,
   toWireSequencedEvent,
   toWireTag,
-} from "../dendrite/axon/dcb_wire.ts";
+} from "../dendrite/axon/protocol/dcb.ts";
 import {
   AddTagsResponseSchema,
   type AppendEventsRequest,

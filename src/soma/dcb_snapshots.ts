@@ -9,7 +9,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { sendUnaryData } from "@grpc/grpc-js";
 import { Sqlite, type Synchronous } from "../dendrite/sqlite/database.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import {
   AddSnapshotResponseSchema,
   type DcbSnapshotStore as DcbSnapshotStoreService,

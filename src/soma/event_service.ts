@@ -25,7 +25,7 @@ import {
   type TrackedEventRecord,
 } from "../dendrite/mod.ts";
 import { streamPagesOf } from "../dendrite/eventstore/event_store.ts";
-import { grpcService, type GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import { grpcService, type GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { encodeEventWithToken } from "./wire_event.ts";
 import {
   type Confirmation,
@@ -37,7 +37,7 @@ import {
   ReadHighestSequenceNrResponseSchema,
   TrackingTokenSchema,
 } from "../gen/axon/event_pb.ts";
-import { fromWireEvent, toWireEvent } from "./convert.ts";
+import { fromAxonEvent, toAxonEvent } from "../dendrite/axon/protocol/messages.ts";
 import { axonError, toServiceError } from "./grpc_errors.ts";
 import {
   drained,
@@ -112,7 +112,7 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
     let refused: string | undefined;
     call.on("data", (event: Event) => {
       refused ??= aggregateFieldsProblem(event, events.length);
-      if (refused === undefined) events.push(fromWireEvent(event));
+      if (refused === undefined) events.push(fromAxonEvent(event));
     });
     call.on("cancelled", () => (cancelled = true));
     call.on("error", () => (cancelled = true));
@@ -148,13 +148,13 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
             signal,
           })
         ) {
-          await writeWithBackpressure(call, toWireEvent(snapshot, true), signal);
+          await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
           from = snapshot.aggregate.sequence + 1;
         }
       }
       for await (const event of store.readAggregate(request.aggregateId, { fromSequence: from, signal })) {
         if (event.aggregate.sequence > max) break;
-        await writeWithBackpressure(call, toWireEvent(event), signal);
+        await writeWithBackpressure(call, toAxonEvent(event), signal);
       }
       call.end();
     } catch (error) {
@@ -263,7 +263,7 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
   return {
     appendEvent,
     appendSnapshot: (call, callback) => {
-      const record = fromWireEvent(call.request);
+      const record = fromAxonEvent(call.request);
       if (!record.aggregate) {
         return callback(
           axonError(
@@ -294,7 +294,7 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
             signal,
           })
         ) {
-          await writeWithBackpressure(call, toWireEvent(snapshot, true), signal);
+          await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
         }
         call.end();
       } catch (error) {

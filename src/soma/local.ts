@@ -33,9 +33,10 @@ import { Channel } from "../dendrite/core/channel.ts";
 import { expectResult } from "../dendrite/commands/command_bus.ts";
 import { responsesOf, subscriptionResult } from "../dendrite/queries/query_bus.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError } from "./commands.ts";
-import { fromErrorMessage, toErrorMessage, toSerializedObject } from "../dendrite/axon/wire.ts";
+import { fromErrorMessage, toErrorMessage } from "../dendrite/axon/protocol/errors.ts";
+import { toSerializedObject } from "../dendrite/axon/protocol/messages.ts";
 import { ErrorMessageSchema } from "../gen/axon/common_pb.ts";
-import { Payload } from "./convert.ts";
+import { Payload } from "./payload.ts";
 import type { QueryEndpoint, QueryRouter, SubscriptionSink } from "./queries.ts";
 
 /** Who in-process messages say they come from. */

@@ -26,10 +26,9 @@ import {
   SubscriptionLimiter,
   type SubscriptionLimits,
 } from "../dendrite/mod.ts";
-import { SqliteEventStore, type Synchronous } from "../dendrite/sqlite/mod.ts";
-import { grpcService } from "../dendrite/grpc/service.ts";
+import { SqliteDcbEventStore, SqliteEventStore, type Synchronous } from "../dendrite/sqlite/mod.ts";
+import { grpcService } from "../dendrite/axon/protocol/grpc.ts";
 import type { DcbEventStore as DcbStore } from "../dendrite/dcb/mod.ts";
-import { SqliteDcbEventStore } from "../dendrite/sqlite/mod.ts";
 import {
   DcbEventScheduler,
   DcbEventStore as DcbEventStoreService,

@@ -7,13 +7,18 @@
 import { create } from "@bufbuild/protobuf";
 import { type ServerDuplexStream, status as Status } from "@grpc/grpc-js";
 import { AxonErrorCode } from "../dendrite/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import type { ErrorMessage } from "../gen/axon/common_pb.ts";
-import { instructionAck } from "../dendrite/axon/wire.ts";
+import { instructionAck } from "../dendrite/axon/protocol/instructions.ts";
 import {
   type ClientIdentification,
   type EventProcessorInfo,
+  EventProcessorReferenceSchema,
+  EventProcessorSegmentReferenceSchema,
+  HeartbeatSchema,
+  NodeInfoSchema,
   type PlatformInboundInstruction,
+  PlatformInfoSchema,
   type PlatformOutboundInstruction,
   PlatformOutboundInstructionSchema,
   type PlatformService,
@@ -142,18 +147,19 @@ export class Platform {
     return {
       getPlatformServer: (_call, callback) => {
         const node = this.#node();
-        callback(null, {
-          $typeName: "io.axoniq.axonserver.grpc.control.PlatformInfo",
-          primary: {
-            $typeName: "io.axoniq.axonserver.grpc.control.NodeInfo",
-            hostName: node.hostName,
-            grpcPort: node.grpcPort,
-            httpPort: node.httpPort,
-            version: 0,
-            nodeName: node.nodeName,
-          },
-          sameConnection: true,
-        });
+        callback(
+          null,
+          create(PlatformInfoSchema, {
+            primary: create(NodeInfoSchema, {
+              hostName: node.hostName,
+              grpcPort: node.grpcPort,
+              httpPort: node.httpPort,
+              version: 0,
+              nodeName: node.nodeName,
+            }),
+            sameConnection: true,
+          }),
+        );
       },
       openStream: (call) => this.#open(call),
     };
@@ -308,7 +314,7 @@ export class Platform {
       }
       this.#write(connection, {
         case: "heartbeat",
-        value: { $typeName: "io.axoniq.axonserver.grpc.control.Heartbeat" },
+        value: create(HeartbeatSchema),
       });
     }
   }
@@ -320,15 +326,11 @@ export class Platform {
     segment: number,
   ): Promise<InstructionOutcome> {
     const instructionId = crypto.randomUUID();
-    const reference = {
-      $typeName: "io.axoniq.axonserver.grpc.control.EventProcessorReference",
-      processorName: processor,
-    } as const;
-    const segmentReference = {
-      $typeName: "io.axoniq.axonserver.grpc.control.EventProcessorSegmentReference",
+    const reference = create(EventProcessorReferenceSchema, { processorName: processor });
+    const segmentReference = create(EventProcessorSegmentReferenceSchema, {
       processorName: processor,
       segmentIdentifier: segment,
-    } as const;
+    });
     const request: PlatformOutboundInstruction["request"] = action === "pause"
       ? { case: "pauseEventProcessor", value: reference }
       : action === "start"

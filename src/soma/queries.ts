@@ -15,7 +15,7 @@
 import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
 import { Channel } from "../dendrite/core/channel.ts";
 import type { QueryRequest } from "../gen/axon/query_pb.ts";
-import type { Payload } from "./convert.ts";
+import type { Payload } from "./payload.ts";
 import type { HandlingError } from "./commands.ts";
 import { FlowQueue } from "./flow.ts";
 

@@ -12,9 +12,16 @@ import {
   type SubscriptionLimiter,
   SubscriptionLimitError,
 } from "../dendrite/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
-import { instructionAck } from "../dendrite/axon/wire.ts";
+import {
+  booleanInstruction,
+  instructionAck,
+  instructionValue,
+  numberInstruction,
+  numericInstruction,
+  replaceInstruction,
+} from "../dendrite/axon/protocol/instructions.ts";
 import {
   QueryFlowControlSchema,
   type QueryProviderInbound,
@@ -27,6 +34,9 @@ import {
   QueryResponseSchema,
   type QueryService,
   type QueryUpdate,
+  QueryUpdateCompleteExceptionallySchema,
+  QueryUpdateCompleteSchema,
+  QueryUpdateSchema,
   type SubscriptionQuery,
   type SubscriptionQueryRequest,
   SubscriptionQueryRequestSchema,
@@ -35,16 +45,13 @@ import {
   SubscriptionQuerySchema,
 } from "../gen/axon/query_pb.ts";
 import {
+  EMPTY_PAYLOAD,
+  fromMetaData,
   fromSerializedObject,
-  fromWireMetadata,
-  instructionValue,
-  numberInstruction,
-  numericInstruction,
-  Payload,
-  replaceInstruction,
+  toMetaData,
   toSerializedObject,
-  toWireMetadata,
-} from "./convert.ts";
+} from "../dendrite/axon/protocol/messages.ts";
+import { Payload } from "./payload.ts";
 import type { HandlingError } from "./commands.ts";
 import { errorDetailsOf, errorPayload } from "./command_service.ts";
 import { axonError } from "./grpc_errors.ts";
@@ -93,18 +100,14 @@ export function toWireQuery(
     query: query.name,
     timestamp: BigInt(query.timestamp),
     payload: toSerializedObject(query.payload.serialized(registry)),
-    metaData: toWireMetadata(query.metadata),
+    metaData: toMetaData(query.metadata),
     clientId: query.clientId,
     componentName: query.component,
   });
-  let instructions = replaceInstruction(base.processingInstructions, {
-    $typeName: "io.axoniq.axonserver.grpc.ProcessingInstruction",
-    key: SERVER_SUPPORTS_STREAMING,
-    value: {
-      $typeName: "io.axoniq.axonserver.grpc.MetaDataValue",
-      data: { case: "booleanValue", value: streaming },
-    },
-  });
+  let instructions = replaceInstruction(
+    base.processingInstructions,
+    booleanInstruction(SERVER_SUPPORTS_STREAMING, streaming),
+  );
   if (timeout !== undefined) {
     instructions = replaceInstruction(instructions, numberInstruction(ProcessingKey.TIMEOUT, timeout));
   }
@@ -119,8 +122,8 @@ export function fromWireQuery(wire: QueryRequest, defaultTimeoutMs: number): Omi
   return {
     id,
     name: wire.query,
-    payload: Payload.ofSerialized(fromSerializedObject(wire.payload)),
-    metadata: fromWireMetadata(wire.metaData),
+    payload: Payload.ofSerialized(fromSerializedObject(wire.payload) ?? EMPTY_PAYLOAD),
+    metadata: fromMetaData(wire.metaData),
     timestamp: Number(wire.timestamp),
     clientId: wire.clientId,
     component: wire.componentName,
@@ -163,10 +166,8 @@ export function fromWireResult(response: QueryResponse | QueryUpdate): QueryResu
   const payload = fromSerializedObject(response.payload);
   return {
     id: response.messageIdentifier,
-    metadata: fromWireMetadata(response.metaData),
-    payload: failed || payload.type === "empty" || payload.type === ""
-      ? undefined
-      : Payload.ofSerialized(payload),
+    metadata: fromMetaData(response.metaData),
+    payload: failed || !payload ? undefined : Payload.ofSerialized(payload),
     error: failed
       ? handlingError(
         response.errorCode,
@@ -198,7 +199,7 @@ export function toWireResponse(
     requestIdentifier: requestId,
     messageIdentifier: result.id,
     payload,
-    metaData: toWireMetadata(result.metadata),
+    metaData: toMetaData(result.metadata),
     errorCode: error?.code ?? "",
     errorMessage: error ? wireError(error) : undefined,
   });
@@ -206,16 +207,13 @@ export function toWireResponse(
 
 function toWireUpdate(result: QueryResult, registry: MessageRegistry): QueryUpdate {
   const response = toWireResponse("", result, registry);
-  return {
-    $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdate",
+  return create(QueryUpdateSchema, {
     messageIdentifier: response.messageIdentifier,
     payload: response.payload,
     metaData: response.metaData,
-    clientId: "",
-    componentName: "",
     errorCode: response.errorCode,
     errorMessage: response.errorMessage,
-  };
+  });
 }
 
 /** Builds the gRPC implementation. */
@@ -308,7 +306,7 @@ export function queryService(
                 query: {
                   id,
                   name: "",
-                  payload: Payload.ofSerialized(fromSerializedObject(undefined)),
+                  payload: Payload.ofSerialized(EMPTY_PAYLOAD),
                   metadata: {},
                   timestamp: 0,
                   clientId: "",
@@ -428,11 +426,7 @@ export function queryService(
           router.closeSubscription(id);
           send(id, {
             case: "complete",
-            value: {
-              $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdateComplete",
-              clientId: "",
-              componentName: "",
-            },
+            value: create(QueryUpdateCompleteSchema),
           });
         },
         completeExceptionally: (error) => {
@@ -440,13 +434,10 @@ export function queryService(
           router.closeSubscription(id);
           send(id, {
             case: "completeExceptionally",
-            value: {
-              $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdateCompleteExceptionally",
-              clientId: "",
-              componentName: "",
+            value: create(QueryUpdateCompleteExceptionallySchema, {
               errorCode: error.code,
               errorMessage: wireError(error),
-            },
+            }),
           });
         },
       };

@@ -8,10 +8,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { EventStore } from "../dendrite/mod.ts";
 import { type OpenOptions, Sqlite } from "../dendrite/sqlite/mod.ts";
-import type { GrpcServiceImplementation } from "../dendrite/grpc/service.ts";
+import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { InstructionAckSchema } from "../gen/axon/common_pb.ts";
 import { type Event, type EventScheduler, EventSchema, ScheduleTokenSchema } from "../gen/axon/event_pb.ts";
-import { fromWireEvent } from "./convert.ts";
+import { fromAxonEvent } from "../dendrite/axon/protocol/messages.ts";
 import { axonError, SomaErrorCode } from "./grpc_errors.ts";
 
 const SCHEMA = `
@@ -123,7 +123,7 @@ export class Scheduler {
       if (due.length === 0) break;
       for (const row of due) {
         try {
-          await this.#options.eventStore.append([fromWireEvent(fromBinary(EventSchema, row.event))]);
+          await this.#options.eventStore.append([fromAxonEvent(fromBinary(EventSchema, row.event))]);
         } catch (error) {
           if (this.#closed) return;
           this.#options.onError?.(error, row.token);

@@ -1,8 +1,8 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { assertEquals } from "../../test/assert.ts";
 import type { EventRecord } from "../dendrite/mod.ts";
 import { EventWithTokenSchema } from "../gen/axon/event_pb.ts";
-import { toWireEvent } from "./convert.ts";
+import { toAxonEvent } from "../dendrite/axon/protocol/messages.ts";
 import { encodeEventWithToken } from "./wire_event.ts";
 
 const records: EventRecord[] = [
@@ -40,11 +40,10 @@ const records: EventRecord[] = [
 Deno.test("encodeEventWithToken() matches protobuf-es toBinary and decodes to the same event", () => {
   for (const [i, record] of records.entries()) {
     for (const token of [0, 1, 123_456_789_012]) {
-      const expected = toBinary(EventWithTokenSchema, {
-        $typeName: "io.axoniq.axonserver.grpc.event.EventWithToken",
-        token: BigInt(token),
-        event: toWireEvent(record),
-      });
+      const expected = toBinary(
+        EventWithTokenSchema,
+        create(EventWithTokenSchema, { token: BigInt(token), event: toAxonEvent(record) }),
+      );
       const actual = encodeEventWithToken(record, token);
       assertEquals(
         fromBinary(EventWithTokenSchema, actual),

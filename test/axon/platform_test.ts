@@ -5,9 +5,10 @@
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { AxonConnection } from "../../src/dendrite/axon/mod.ts";
-import { grpcService, type GrpcServiceImplementation } from "../../src/dendrite/grpc/service.ts";
+import { grpcService, type GrpcServiceImplementation } from "../../src/dendrite/axon/protocol/grpc.ts";
 import {
   HeartbeatSchema,
+  NodeInfoSchema,
   type PlatformInboundInstruction,
   PlatformInfoSchema,
   type PlatformOutboundInstruction,
@@ -15,7 +16,6 @@ import {
   PlatformService,
   RequestReconnectSchema,
 } from "../../src/gen/axon/control_pb.ts";
-import { NodeInfoSchema } from "../../src/gen/axon/control_pb.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
 
 type Stream = grpc.ServerDuplexStream<PlatformInboundInstruction, PlatformOutboundInstruction>;

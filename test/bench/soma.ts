@@ -26,9 +26,9 @@ import {
 } from "@grpc/grpc-js";
 import type { EventRecord } from "../../src/dendrite/mod.ts";
 import type { Synchronous } from "../../src/dendrite/sqlite/mod.ts";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import { EventStore, EventWithTokenSchema, GetEventsRequestSchema } from "../../src/gen/axon/event_pb.ts";
-import { toWireEvent } from "../../src/soma/convert.ts";
+import { toAxonEvent } from "../../src/dendrite/axon/protocol/messages.ts";
 import { startSoma } from "../../src/soma/mod.ts";
 import { framedWriter } from "../../src/soma/streams.ts";
 import { type BenchRow, formatTable, ratioRow } from "./harness.ts";
@@ -113,7 +113,7 @@ async function overGrpc(
   const definition = grpcService(EventStore);
   const client = new Client(`127.0.0.1:${soma.port}`, credentials.createInsecure());
   try {
-    const wire = (batch: number) => records(batch).map((r) => toWireEvent(r));
+    const wire = (batch: number) => records(batch).map((r) => toAxonEvent(r));
     const append = (batch: number) =>
       new Promise<void>((resolve, reject) => {
         const call = client.makeClientStreamRequest(
@@ -303,7 +303,7 @@ export async function benchSoma(): Promise<BenchRow[]> {
     const size = toBinary(EventWithTokenSchema, {
       $typeName: "io.axoniq.axonserver.grpc.event.EventWithToken",
       token: 12_345n,
-      event: toWireEvent(records(0)[0]),
+      event: toAxonEvent(records(0)[0]),
     }).length;
     const raw = await rawBidi(total, size, false);
     const rawFramed = await rawBidi(total, size, true);

@@ -5,7 +5,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals } from "../assert.ts";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import {
   AppendEventsRequestSchema,
   DcbEventStore,

@@ -1,7 +1,7 @@
 /** soma's DcbEventScheduler at the wire: schedule, cancel, reschedule with a new event, durable across a restart. */
 import { create } from "@bufbuild/protobuf";
 import { status as Status } from "@grpc/grpc-js";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import type { SequencedEvent } from "../../src/dendrite/dcb/mod.ts";
 import {
   CancelScheduledEventRequestSchema,

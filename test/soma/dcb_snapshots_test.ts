@@ -1,7 +1,7 @@
 /** soma's DcbSnapshotStore at the wire (raw grpc-js client): add, replace, prune, list bounds, last, delete, reopen. */
 import { create } from "@bufbuild/protobuf";
 import { status as Status } from "@grpc/grpc-js";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import {
   AddSnapshotRequestSchema,
   DcbSnapshotStore,

@@ -6,7 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { status as Status } from "@grpc/grpc-js";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import {
   AppendEventsRequestSchema,
   DcbEventStore,

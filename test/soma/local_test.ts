@@ -67,7 +67,7 @@ Deno.test("soma in-process: a command dispatched over gRPC reaches an in-process
     assertEquals(response.payload?.type, GreeterStatusSchema.typeName);
     assertEquals(fromBinary(GreeterStatusSchema, response.payload!.data).greetingCount, 5n);
     const refused = await client.unary(commands.dispatch, wire("refuse"));
-    // A domain refusal travels as a non-transient execution error carrying the domain code (see axon/wire.ts).
+    // A domain refusal travels as a non-transient execution error carrying the domain code (see axon/protocol/errors.ts).
     assertEquals(refused.errorCode, "AXONIQ-4005");
     assertEquals(refused.errorMessage?.errorCode, "EX001");
     assertEquals(refused.errorMessage?.message, "Greeter is not recording");

@@ -1,6 +1,6 @@
 /**
  * A raw grpc-js client for soma's protocol tests, built from the generated descriptors through
- * `src/dendrite/grpc/service.ts` only (independent of any connector), plus small helpers to read streams.
+ * `src/dendrite/axon/protocol/grpc.ts` only (independent of any connector), plus small helpers to read streams.
  *
  * @module
  */
@@ -16,7 +16,7 @@ import {
   type MethodDefinition,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { grpcService } from "../../src/dendrite/grpc/service.ts";
+import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import { spawnReady } from "../child.ts";
 import { CommandService } from "../../src/gen/axon/command_pb.ts";
 import { PlatformService } from "../../src/gen/axon/control_pb.ts";

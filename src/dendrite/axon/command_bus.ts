@@ -35,18 +35,9 @@ import {
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
-import {
-  fromErrorMessage,
-  fromMetaData,
-  fromSerializedObject,
-  instructionAck,
-  numberInstruction,
-  routingKeyOf,
-  textInstruction,
-  toErrorMessage,
-  toMetaData,
-  toSerializedObject,
-} from "./wire.ts";
+import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
+import { fromMetaData, fromSerializedObject, toMetaData, toSerializedObject } from "./protocol/messages.ts";
+import { instructionAck, numberInstruction, routingKeyOf, textInstruction } from "./protocol/instructions.ts";
 
 interface Subscription {
   readonly name: string;

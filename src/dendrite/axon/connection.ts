@@ -27,7 +27,7 @@ import { AxonErrorCode } from "../core/errors.ts";
 import { newMessageId } from "../core/message.ts";
 import type { ProcessorStatus } from "../processing/processor.ts";
 import { type BidiStream, GrpcError, Rpc } from "./rpc.ts";
-import { instructionAck } from "./wire.ts";
+import { instructionAck } from "./protocol/instructions.ts";
 
 /** The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats). */
 export const CONNECTOR_VERSION = "4.6";

@@ -40,7 +40,7 @@ import {
   toWireCriteria,
   toWireTag,
   toWireTaggedEvent,
-} from "./dcb_wire.ts";
+} from "./protocol/dcb.ts";
 
 /**
  * DCB events through Axon Server (or soma).

@@ -27,7 +27,7 @@ import type {
   TrackedEventRecord,
 } from "../eventstore/event_store.ts";
 import type { AxonConnection } from "./connection.ts";
-import { fromAxonAggregateEvent, fromAxonEvent, toAxonEvent } from "./wire.ts";
+import { fromAxonAggregateEvent, fromAxonEvent, toAxonEvent } from "./protocol/messages.ts";
 
 export interface AxonEventStoreOptions {
   /** Permits per `ListEvents` stream (default 1,000), refilled by half as events are consumed. */

@@ -47,17 +47,9 @@ import { Acks, awaitAck } from "./acks.ts";
 import { isStreamingQuery, ResponseGate } from "./query_flow.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import * as grpc from "@grpc/grpc-js";
-import {
-  booleanInstruction,
-  fromErrorMessage,
-  fromMetaData,
-  fromSerializedObject,
-  instructionAck,
-  numberInstruction,
-  toErrorMessage,
-  toMetaData,
-  toSerializedObject,
-} from "./wire.ts";
+import { booleanInstruction, instructionAck, numberInstruction } from "./protocol/instructions.ts";
+import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
+import { fromMetaData, fromSerializedObject, toMetaData, toSerializedObject } from "./protocol/messages.ts";
 
 interface HandlerEntry {
   readonly name: string;

@@ -8,7 +8,7 @@
 import type { DescMethod, MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
-import { deserializer as deserialize, serializer as serialize } from "../grpc/service.ts";
+import { deserializer, serializer } from "./protocol/grpc.ts";
 import { Channel } from "../core/channel.ts";
 import { abortReason, AxonErrorCode, ConcurrencyError, DendriteError, RemoteError } from "../core/errors.ts";
 
@@ -20,10 +20,11 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-function serializer<M extends DescMethod>(method: M) {
+/** The client-side codecs of a method: its request serializer and response deserializer. */
+function codecsOf<M extends DescMethod>(method: M) {
   return {
-    serialize: serialize(method.input) as (message: MessageShape<M["input"]>) => Buffer,
-    deserialize: deserialize(method.output) as (bytes: Buffer) => MessageShape<M["output"]>,
+    serialize: serializer(method.input) as (message: MessageShape<M["input"]>) => Buffer,
+    deserialize: deserializer(method.output) as (bytes: Buffer) => MessageShape<M["output"]>,
   };
 }
 
@@ -142,7 +143,7 @@ export class Rpc {
     request: MessageShape<M["input"]>,
     options: CallOptions = {},
   ): Promise<MessageShape<M["output"]>> {
-    const { serialize, deserialize } = serializer(method);
+    const { serialize, deserialize } = codecsOf(method);
     return this.#answer(method.name, options, (callback) =>
       this.client.makeUnaryRequest(
         methodPath(method),
@@ -161,7 +162,7 @@ export class Rpc {
     options: CallOptions = {},
   ): AsyncIterable<MessageShape<M["output"]>> {
     options.signal?.throwIfAborted();
-    const { serialize, deserialize } = serializer(method);
+    const { serialize, deserialize } = codecsOf(method);
     const call = this.#track(this.client.makeServerStreamRequest(
       methodPath(method),
       serialize,
@@ -188,7 +189,7 @@ export class Rpc {
     requests: readonly MessageShape<M["input"]>[],
     options: CallOptions = {},
   ): Promise<MessageShape<M["output"]>> {
-    const { serialize, deserialize } = serializer(method);
+    const { serialize, deserialize } = codecsOf(method);
     return this.#answer(method.name, options, (callback) => {
       const call = this.client.makeClientStreamRequest(
         methodPath(method),
@@ -208,7 +209,7 @@ export class Rpc {
     method: M,
     options: CallOptions & { bufferSize?: number } = {},
   ): BidiStream<MessageShape<M["input"]>, MessageShape<M["output"]>> {
-    const { serialize, deserialize } = serializer(method);
+    const { serialize, deserialize } = codecsOf(method);
     const call = this.#track(this.client.makeBidiStreamRequest(
       methodPath(method),
       serialize,

@@ -1,14 +1,12 @@
 /**
- * Conversions at soma's boundary between the wire (Axon protobuf messages) and dendrite's in-process values:
- * metadata maps, events, processing instructions, and {@link Payload}, a payload that is encoded or decoded only
- * when it actually crosses to the other side.
+ * {@link Payload}: a message payload at soma's boundary, encoded or decoded only when it actually crosses to the
+ * other side. The wire mapping itself (metadata, payloads, events, instructions, errors) is the protocol layer
+ * both sides share, `src/dendrite/axon/protocol/`.
  *
  * @module
  */
 import { type DescMessage, fromBinary, type Message } from "@bufbuild/protobuf";
 import { type MessageRegistry, SerializationError, type SerializedPayload } from "../dendrite/mod.ts";
-import { EMPTY_PAYLOAD_TYPE, fromSerializedObject as fromWirePayload } from "../dendrite/axon/wire.ts";
-import type { SerializedObject } from "../gen/axon/common_pb.ts";
 
 /**
  * A message payload on its way through soma: a typed in-process message, a serialized (wire) payload, or both.
@@ -69,23 +67,3 @@ export class Payload {
     return this.#message;
   }
 }
-
-/** A payload from a wire `SerializedObject` (an absent or empty one is the `"empty"` type). */
-export function fromSerializedObject(object: SerializedObject | undefined): SerializedPayload {
-  return fromWirePayload(object) ?? { type: EMPTY_PAYLOAD_TYPE, revision: "", data: new Uint8Array() };
-}
-
-// The wire conversions are shared with the connector (one definition on both sides of the wire).
-export {
-  fromAxonEvent as fromWireEvent,
-  fromMetaData as fromWireMetadata,
-  instructionValue,
-  numberInstruction,
-  numericInstruction,
-  replaceInstruction,
-  routingKeyOf,
-  textInstruction,
-  toAxonEvent as toWireEvent,
-  toMetaData as toWireMetadata,
-  toSerializedObject,
-} from "../dendrite/axon/wire.ts";

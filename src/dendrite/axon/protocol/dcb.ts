@@ -18,7 +18,7 @@ import {
   type TaggedEvent as WireTaggedEvent,
   TaggedEventSchema,
   TagSchema,
-} from "../../gen/axon/dcb_pb.ts";
+} from "../../../gen/axon/dcb_pb.ts";
 import type {
   AppendCondition,
   Criterion,
@@ -26,7 +26,7 @@ import type {
   SequencedEvent,
   Tag,
   TaggedEvent,
-} from "../dcb/dcb_event_store.ts";
+} from "../../dcb/dcb_event_store.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -46,7 +46,7 @@ export function fromWireTag(tag: WireTag): Tag {
 }
 
 /** An event on the wire (missing id and timestamp are left empty for the store to fill in). */
-export function toWireEvent(event: DcbEvent): WireEvent {
+export function toWireDcbEvent(event: DcbEvent): WireEvent {
   return create(EventSchema, {
     identifier: event.id ?? "",
     timestamp: BigInt(event.timestamp ?? 0),
@@ -58,7 +58,7 @@ export function toWireEvent(event: DcbEvent): WireEvent {
 }
 
 /** An event from the wire (an empty id or a zero timestamp is filled in by the store). */
-export function fromWireEvent(event: WireEvent | undefined): DcbEvent {
+export function fromWireDcbEvent(event: WireEvent | undefined): DcbEvent {
   if (!event) throw new RangeError("A tagged event needs an event");
   return {
     id: event.identifier || undefined,
@@ -71,15 +71,18 @@ export function fromWireEvent(event: WireEvent | undefined): DcbEvent {
 }
 
 export function toWireTaggedEvent(tagged: TaggedEvent): WireTaggedEvent {
-  return create(TaggedEventSchema, { event: toWireEvent(tagged.event), tag: tagged.tags.map(toWireTag) });
+  return create(TaggedEventSchema, { event: toWireDcbEvent(tagged.event), tag: tagged.tags.map(toWireTag) });
 }
 
 export function fromWireTaggedEvent(tagged: WireTaggedEvent): TaggedEvent {
-  return { event: fromWireEvent(tagged.event), tags: tagged.tag.map(fromWireTag) };
+  return { event: fromWireDcbEvent(tagged.event), tags: tagged.tag.map(fromWireTag) };
 }
 
 export function toWireSequencedEvent(event: SequencedEvent): WireSequencedEvent {
-  return create(SequencedEventSchema, { sequence: BigInt(event.sequence), event: toWireEvent(event.event) });
+  return create(SequencedEventSchema, {
+    sequence: BigInt(event.sequence),
+    event: toWireDcbEvent(event.event),
+  });
 }
 
 export function fromWireSequencedEvent(event: WireSequencedEvent | undefined): SequencedEvent {

@@ -1,19 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { ErrorMessageSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
-import { assert, assertEquals } from "../../../test/assert.ts";
-import { ConcurrencyError, DomainError, NoHandlerError, RemoteError } from "../core/errors.ts";
-import {
-  fromAxonEvent,
-  fromErrorMessage,
-  fromMetaData,
-  numberInstruction,
-  routingKeyOf,
-  textInstruction,
-  timeoutOf,
-  toAxonEvent,
-  toErrorMessage,
-  toMetaData,
-} from "./wire.ts";
+import { ErrorMessageSchema, ProcessingKey } from "../../../gen/axon/common_pb.ts";
+import { assert, assertEquals } from "../../../../test/assert.ts";
+import { ConcurrencyError, DomainError, NoHandlerError, RemoteError } from "../../core/errors.ts";
+import { fromAxonEvent, fromMetaData, toAxonEvent, toMetaData } from "./messages.ts";
+import { fromErrorMessage, toErrorMessage } from "./errors.ts";
+import { numberInstruction, numericInstruction, routingKeyOf, textInstruction } from "./instructions.ts";
 
 Deno.test("metadata survives the trip through Axon MetaDataValues with its types", () => {
   const metadata = { text: "a", count: 42, ratio: 0.25, flag: false, negative: -7 };
@@ -75,6 +66,6 @@ Deno.test("processing instructions: routing key and timeout are read back", () =
     numberInstruction(ProcessingKey.TIMEOUT, 1500),
   ];
   assertEquals(routingKeyOf(instructions), "agg-1");
-  assertEquals(timeoutOf(instructions), 1500);
+  assertEquals(numericInstruction(instructions, ProcessingKey.TIMEOUT), 1500);
   assertEquals(routingKeyOf([]), undefined);
 });
