@@ -136,3 +136,23 @@ Deno.test("every entry point is a curated list: no `export *`, no internal helpe
     assertEquals(leaked, [], `${path} exports internal helpers`);
   }
 });
+
+Deno.test("deno doc --lint of the entry points finds nothing but references to npm packages' types", async () => {
+  const output = await run(["run", "-A", "scripts/doc_lint.ts"]);
+  assert(output.includes(" 0 failing"), output);
+});
+
+Deno.test("the library's doc examples are all type-checked: none is `ts ignore`", () => {
+  const ignored: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of Deno.readDirSync(`${ROOT}/${dir}`)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) walk(path);
+      else if (path.endsWith(".ts") && /```ts ignore/.test(Deno.readTextFileSync(`${ROOT}/${path}`))) {
+        ignored.push(path);
+      }
+    }
+  };
+  walk("src/dendrite");
+  assertEquals(ignored, []);
+});

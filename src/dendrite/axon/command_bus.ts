@@ -54,9 +54,17 @@ export interface AxonCommandBusOptions {
  * Commands through Axon Server.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { AxonCommandBus } from "./command_bus.ts";
+ * import { AxonEventStore } from "./event_store.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { registerAggregate } from "../commands/repository.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { AxonConnection } from "./connection.ts";
+ * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
+ * const registry = new MessageRegistry(Greeter.events);
  * const commandBus = new AxonCommandBus(connection, registry);
- * await registerAggregate(commandBus, Greeter, { eventStore, registry });
+ * await registerAggregate(commandBus, Greeter, { eventStore: new AxonEventStore(connection), registry });
  * ```
  */
 export class AxonCommandBus implements CommandBus {
@@ -70,12 +78,14 @@ export class AxonCommandBus implements CommandBus {
   readonly #acks = new Acks();
   readonly #pendingSubscribe = new WeakMap<Subscription, Promise<void>>();
 
+  /** Command handling and dispatching over `connection`; payloads are (de)serialized with `registry`. */
   constructor(connection: AxonConnection, registry: MessageRegistry, options: AxonCommandBusOptions = {}) {
     this.#connection = connection;
     this.#registry = registry;
     this.#permits = Math.max(16, options.permits ?? 1_000);
   }
 
+  /** Sends the command to a handler through the server (routed by its aggregate id) and returns the decoded result. */
   async dispatch<R extends DescMessage = DescMessage>(
     command: Message,
     options: DispatchOptions<R> = {},
@@ -114,6 +124,7 @@ export class AxonCommandBus implements CommandBus {
     return expectResult(payload ? this.#registry.decode(payload) : undefined, options.expect);
   }
 
+  /** Registers `handler` for commands of `schema` with the server; the registration resolves once the server routes to it. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: CommandHandler<MessageShape<S>>,

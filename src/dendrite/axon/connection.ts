@@ -32,6 +32,7 @@ import { instructionAck } from "./protocol/instructions.ts";
 /** The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats). */
 export const CONNECTOR_VERSION = "4.6";
 
+/** Options of {@link AxonConnection.connect}. */
 export interface AxonConnectionOptions {
   /** `host:port` of an Axon Server node (or soma). */
   readonly address: string;
@@ -59,12 +60,19 @@ export interface AxonConnectionOptions {
 
 /** A processor the server may control (pause, start, split, merge, release) and that reports its status. */
 export interface ManagedProcessor {
+  /** The processor's name, as the server shows it. */
   readonly name: string;
+  /** The status reported to the server. */
   status(): ProcessorStatus;
+  /** Pauses processing (a server instruction). */
   pause?(): Promise<unknown>;
+  /** Starts processing again (a server instruction). */
   start?(): Promise<unknown>;
+  /** Splits `segment` in two (a server instruction). */
   split?(segment: number): Promise<unknown>;
+  /** Merges `segment` with its sibling (a server instruction). */
   merge?(segment: number): Promise<unknown>;
+  /** Releases the claim on `segment` (a server instruction). */
   release?(segment: number): Promise<unknown>;
 }
 
@@ -74,14 +82,17 @@ type Listener = (rpc: Rpc, signal: AbortSignal) => void | Promise<void>;
  * A managed connection.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { AxonConnection } from "./connection.ts";
  * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
- * // … channels use connection.rpc() and connection.onConnect(…)
+ * console.log(connection.clientId, connection.connected);
  * await connection.close();
  * ```
  */
 export class AxonConnection {
+  /** The options it was opened with. */
   readonly options: AxonConnectionOptions;
+  /** This instance's client id, as the server knows it. */
   readonly clientId: string;
   readonly #listeners = new Set<Listener>();
   readonly #processors = new Map<string, ManagedProcessor>();
@@ -118,15 +129,21 @@ export class AxonConnection {
     return connection;
   }
 
+  /** The Axon context the connection works in. */
   get context(): string {
     return this.options.context ?? "default";
   }
 
+  /** Whether the platform stream is up right now. */
   get connected(): boolean {
     return this.#rpc !== undefined;
   }
 
-  /** The current channel; fails fast with UNAVAILABLE while reconnecting. */
+  /**
+   * The current channel; fails fast with UNAVAILABLE while reconnecting. For the connector's own channels.
+   *
+   * @internal
+   */
   rpc(): Rpc {
     if (!this.#rpc) {
       throw new GrpcError(grpc.status.UNAVAILABLE, `Not connected to Axon Server at ${this.options.address}`);
@@ -136,7 +153,9 @@ export class AxonConnection {
 
   /**
    * Calls `listener` now (when connected) and after every reconnect with the new channel and a signal that aborts
-   * when that connection is lost. Returns a function that removes the listener.
+   * when that connection is lost. Returns a function that removes the listener. For the connector's own channels.
+   *
+   * @internal
    */
   onConnect(listener: Listener): () => void {
     this.#listeners.add(listener);

@@ -46,7 +46,11 @@ import {
  * DCB events through Axon Server (or soma).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { AxonDcbEventStore } from "./dcb_event_store.ts";
+ * import { tag } from "../dcb/dcb_event_store.ts";
+ * import { AxonConnection } from "./connection.ts";
+ * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
  * const store = new AxonDcbEventStore(connection);
  * const { events, marker } = await store.source([{ names: ["CourseCreated"], tags: [tag("course", "c1")] }]);
  * ```
@@ -54,10 +58,12 @@ import {
 export class AxonDcbEventStore implements DcbEventStore {
   readonly #connection: AxonConnection;
 
+  /** The DCB event store of the server behind `connection`. */
   constructor(connection: AxonConnection) {
     this.#connection = connection;
   }
 
+  /** Appends the events atomically, on `condition` when given; see {@link DcbEventStore.append}. */
   async append(
     events: readonly TaggedEvent[],
     condition?: AppendCondition,
@@ -88,6 +94,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     }
   }
 
+  /** The events matching `criteria` and the marker to append with; see {@link DcbEventStore.source}. */
   async source(criteria: readonly Criterion[], options: DcbReadOptions = {}): Promise<Sourced> {
     const from = options.from ?? 0;
     checkSequence(from, "start sequence");
@@ -109,6 +116,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     return { events, marker };
   }
 
+  /** The events matching `criteria` in sequence order, following new ones when asked; see {@link DcbEventStore.stream}. */
   async *stream(criteria: readonly Criterion[], options: DcbReadOptions = {}): AsyncIterable<SequencedEvent> {
     const from = options.from ?? 0;
     checkSequence(from, "start sequence");
@@ -130,6 +138,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     }
   }
 
+  /** The sequence the next event gets. */
   async head(options: DcbCallOptions = {}): Promise<number> {
     const response = await this.#connection.rpc().unary(
       DcbEventStoreService.method.getHead,
@@ -139,6 +148,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     return Number(response.sequence);
   }
 
+  /** The sequence of the first stored event. */
   async tail(options: DcbCallOptions = {}): Promise<number> {
     const response = await this.#connection.rpc().unary(
       DcbEventStoreService.method.getTail,
@@ -148,6 +158,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     return Number(response.sequence);
   }
 
+  /** The first sequence stored at or after `timestamp`. */
   async sequenceAt(timestamp: number, options: DcbCallOptions = {}): Promise<number> {
     const response = await this.#connection.rpc().unary(
       DcbEventStoreService.method.getSequenceAt,
@@ -157,6 +168,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     return Number(response.sequence);
   }
 
+  /** Adds tags to a stored event. */
   async addTags(sequence: number, tags: readonly Tag[], options: DcbCallOptions = {}): Promise<void> {
     await this.#connection.rpc().unary(
       DcbEventStoreService.method.addTags,
@@ -165,6 +177,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** Removes tags from a stored event. */
   async removeTags(sequence: number, tags: readonly Tag[], options: DcbCallOptions = {}): Promise<void> {
     await this.#connection.rpc().unary(
       DcbEventStoreService.method.removeTags,
@@ -173,6 +186,7 @@ export class AxonDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** The tags of a stored event. */
   async getTags(sequence: number, options: DcbCallOptions = {}): Promise<Tag[]> {
     const response = await this.#connection.rpc().unary(
       DcbEventStoreService.method.getTags,

@@ -40,7 +40,10 @@ export interface AxonEventStoreOptions {
  * Events through Axon Server.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { AxonEventStore } from "./event_store.ts";
+ * import { AxonConnection } from "./connection.ts";
+ * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
  * const eventStore = new AxonEventStore(connection);
  * console.log(await eventStore.lastToken());
  * ```
@@ -50,12 +53,14 @@ export class AxonEventStore implements EventStore {
   readonly #permits: number;
   readonly #processor: string;
 
+  /** The event store of the server behind `connection`. */
   constructor(connection: AxonConnection, options: AxonEventStoreOptions = {}) {
     this.#connection = connection;
     this.#permits = Math.max(64, options.permits ?? 1_000);
     this.#processor = options.processor ?? "";
   }
 
+  /** Appends the events in one transaction; see {@link EventStore.append}. */
   async append(events: readonly EventRecord[], options: CallOptions = {}): Promise<AppendResult> {
     if (events.length === 0) return {};
     await this.#connection.rpc().clientStream(
@@ -67,6 +72,7 @@ export class AxonEventStore implements EventStore {
     return {};
   }
 
+  /** Reads an aggregate's events (after its latest snapshot, when asked); see {@link EventStore.readAggregate}. */
   async *readAggregate(
     aggregateId: string,
     options: ReadAggregateOptions = {},
@@ -89,6 +95,7 @@ export class AxonEventStore implements EventStore {
     }
   }
 
+  /** The aggregate's last sequence number, -1 when it has no events. */
   async highestSequence(aggregateId: string, options: CallOptions = {}): Promise<number> {
     const response = await this.#connection.rpc().unary(
       EventStoreService.method.readHighestSequenceNr,
@@ -98,6 +105,7 @@ export class AxonEventStore implements EventStore {
     return Number(response.toSequenceNr);
   }
 
+  /** Stores a snapshot of an aggregate. */
   async appendSnapshot(
     snapshot: EventRecord & { readonly aggregate: AggregateRef },
     options: CallOptions = {},
@@ -107,6 +115,7 @@ export class AxonEventStore implements EventStore {
     });
   }
 
+  /** Reads an aggregate's snapshots, latest first. */
   async *readSnapshots(
     aggregateId: string,
     options: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number } = {},
@@ -130,6 +139,7 @@ export class AxonEventStore implements EventStore {
     }
   }
 
+  /** The global event stream from a token, live when `follow` is set; see {@link EventStore.stream}. */
   async *stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
     const from = Math.max(0, options.from);
     const head = options.follow ? Infinity : await this.lastToken(options);
@@ -162,6 +172,7 @@ export class AxonEventStore implements EventStore {
     }
   }
 
+  /** The token of the first event (0 for an empty store). */
   async firstToken(options: CallOptions = {}): Promise<number> {
     const token = await this.#connection.rpc().unary(
       EventStoreService.method.getFirstToken,
@@ -171,6 +182,7 @@ export class AxonEventStore implements EventStore {
     return Number(token.token);
   }
 
+  /** The token of the last event, -1 for an empty store. */
   async lastToken(options: CallOptions = {}): Promise<number> {
     const token = await this.#connection.rpc().unary(
       EventStoreService.method.getLastToken,
@@ -180,6 +192,7 @@ export class AxonEventStore implements EventStore {
     return Number(token.token);
   }
 
+  /** The token of the first event at or after `timestamp` (epoch ms). */
   async tokenAt(timestamp: number, options: CallOptions = {}): Promise<number> {
     const token = await this.#connection.rpc().unary(
       EventStoreService.method.getTokenAt,

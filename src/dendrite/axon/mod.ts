@@ -3,7 +3,12 @@
  * (works against Axon Server and against soma).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { connectAxon } from "./mod.ts";
+ * import { MessageRegistry, registerAggregate } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ *
+ * const registry = new MessageRegistry(Greeter.events);
  * const axon = await connectAxon({ address: "localhost:8124", componentName: "greeter" }, registry);
  * await registerAggregate(axon.commandBus, Greeter, { eventStore: axon.eventStore, registry });
  * await axon.close();
@@ -31,9 +36,13 @@ export { GrpcError } from "./rpc.ts";
 
 /** The connector's ports on one connection. */
 export interface AxonConnector {
+  /** The connection the ports share. */
   readonly connection: AxonConnection;
+  /** The CommandBus port over the connection. */
   readonly commandBus: AxonCommandBus;
+  /** The QueryBus port over the connection. */
   readonly queryBus: AxonQueryBus;
+  /** The EventStore port over the connection. */
   readonly eventStore: AxonEventStore;
   /** Unsubscribes handlers, lets running ones finish, closes the connection. */
   close(): Promise<void>;

@@ -70,8 +70,15 @@ type ProviderStream = BidiStream<QueryProviderOutbound, QueryProviderInbound>;
  * Queries through Axon Server.
  *
  * @example
- * ```ts ignore
- * const queryBus = new AxonQueryBus(connection, registry);
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { AxonQueryBus } from "./query_bus.ts";
+ * import { queryOne } from "../queries/query_bus.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * import { AxonConnection } from "./connection.ts";
+ * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
+ * const queryBus = new AxonQueryBus(connection, new MessageRegistry([GreeterStatusSchema]));
  * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
  * ```
  */
@@ -88,6 +95,7 @@ export class AxonQueryBus implements QueryBus {
   /** Streaming queries being answered: request id → permits granted by the server. */
   readonly #gates = new Map<string, ResponseGate>();
 
+  /** Query handling and dispatching over `connection`; `permits` is the flow-control window of subscription queries. */
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
     this.#registry = registry;
@@ -111,6 +119,7 @@ export class AxonQueryBus implements QueryBus {
     });
   }
 
+  /** Sends the query through the server and yields every handler's responses. */
   async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const request = this.#request(query, options, timeoutMs);
@@ -153,6 +162,7 @@ export class AxonQueryBus implements QueryBus {
     if (!answered && failure) throw failure;
   }
 
+  /** Subscribes to a query: its initial result, then the updates the handler side emits. */
   async subscriptionQuery(
     query: Message,
     options: SubscriptionQueryOptions = {},
@@ -236,6 +246,7 @@ export class AxonQueryBus implements QueryBus {
     );
   }
 
+  /** Registers `handler` for queries of `schema` with the server. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: QueryHandler<MessageShape<S>>,
@@ -268,6 +279,7 @@ export class AxonQueryBus implements QueryBus {
     return awaitAck(this.#pendingSubscribe.get(entry.name)).then(() => registration);
   }
 
+  /** Sends `update` to the subscriptions that `filter` selects (those this instance answers). */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
     const payload = toSerializedObject(this.#registry.encode(update));
     for (const forwarded of this.#matching(filter)) {
@@ -283,6 +295,7 @@ export class AxonQueryBus implements QueryBus {
     }
   }
 
+  /** Completes the subscriptions that `filter` selects (those this instance answers). */
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
     for (const forwarded of this.#matching(filter)) {
       this.#forwarded.delete(forwarded.id);

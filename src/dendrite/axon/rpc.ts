@@ -46,7 +46,9 @@ export function fromGrpcError(error: unknown, what: string): Error {
 
 /** A gRPC failure without an Axon code (transport, unavailable, deadline…), keeping the status. */
 export class GrpcError extends DendriteError {
+  /** The gRPC status code of the failure. */
   readonly status: grpc.status;
+  /** A failure with gRPC `status` and a message. */
   constructor(status: grpc.status, message: string, options?: ErrorOptions) {
     super(AxonErrorCode.OTHER, message, options);
     this.status = status;

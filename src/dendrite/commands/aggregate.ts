@@ -14,12 +14,15 @@ export type Decision<E extends Message> = E | readonly E[] | DomainError;
 
 /** A stored domain event as `result` sees it. */
 export interface DomainEventMessage<E extends Message = Message> extends EventMessage<E> {
+  /** The aggregate that raised the event. */
   readonly aggregate: AggregateRef;
 }
 
 /** Snapshot policy: store the state (a protobuf message) every `every` events. */
 export interface SnapshotPolicy<S extends Message> {
+  /** The schema of the state message stored as the snapshot. */
   readonly schema: DescMessage & { readonly typeName: S["$typeName"] };
+  /** A snapshot after every this many events. */
   readonly every: number;
 }
 
@@ -27,8 +30,11 @@ export interface SnapshotPolicy<S extends Message> {
 export interface AggregateDefinition<S, C extends Message, E extends Message> {
   /** The aggregate type stored with every event (`aggregate_type`), e.g. `example.v1.Greeter`. */
   readonly type: string;
+  /** The command schemas the aggregate handles. */
   readonly commands: readonly DescMessage[];
+  /** The event schemas the aggregate raises and replays. */
   readonly events: readonly DescMessage[];
+  /** The state before any event. */
   initialState(): S;
   /** Decides what happens: pure, no I/O. Throwing a `DomainError` is the same as returning it. */
   decide(command: C, state: S): Decision<E>;
@@ -38,6 +44,7 @@ export interface AggregateDefinition<S, C extends Message, E extends Message> {
   aggregateId(command: C): string;
   /** The command's result message (default: none); built from {@link ResultHandlers} by {@link defineAggregate}. */
   result?(command: C, state: S, events: readonly DomainEventMessage<E>[]): Message | undefined;
+  /** When to store snapshots (only for a protobuf state); none by default. */
   readonly snapshot?: S extends Message ? SnapshotPolicy<S> : never;
 }
 

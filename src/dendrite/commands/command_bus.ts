@@ -26,13 +26,17 @@ export type CommandHandler<C extends Message = Message> = (
 
 /** What `subscribe` returns: cancel to stop receiving. */
 export interface Registration {
+  /** Unregisters the handler. */
   cancel(): Promise<void>;
 }
 
+/** Options of {@link CommandBus.dispatch}. */
 export interface DispatchOptions<R extends DescMessage = DescMessage> {
   /** Routing key; default the message id. Aggregate commands use the target aggregate id. */
   readonly routingKey?: string;
+  /** Metadata sent with the command (e.g. the caller's claims, a correlation id). */
   readonly metadata?: Metadata;
+  /** Cancels the dispatch (the handler may still have run). */
   readonly signal?: AbortSignal;
   /** Give up after this long (default 30 s). */
   readonly timeoutMs?: number;
@@ -42,6 +46,7 @@ export interface DispatchOptions<R extends DescMessage = DescMessage> {
   readonly id?: string;
 }
 
+/** Options of {@link CommandBus.subscribe}. */
 export interface CommandSubscribeOptions {
   /** Relative share of commands this instance takes when several subscribe (Axon load factor, default 100). */
   readonly loadFactor?: number;
@@ -49,10 +54,12 @@ export interface CommandSubscribeOptions {
 
 /** The command bus port. */
 export interface CommandBus {
+  /** Sends a command to its handler and returns the result (decoded with `options.expect` when given). */
   dispatch<R extends DescMessage = DescMessage>(
     command: Message,
     options?: DispatchOptions<R>,
   ): Promise<MessageShape<R> | undefined>;
+  /** Registers the handler of a command type. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: CommandHandler<MessageShape<S>>,
@@ -94,6 +101,7 @@ export function expectResult<R extends DescMessage>(
 export class LocalCommandBus implements CommandBus {
   readonly #handlers = new Map<string, CommandHandler>();
 
+  /** Runs the command's handler in this process; see {@link CommandBus.dispatch}. */
   async dispatch<R extends DescMessage = DescMessage>(
     command: Message,
     options: DispatchOptions<R> = {},
@@ -121,6 +129,7 @@ export class LocalCommandBus implements CommandBus {
     }
   }
 
+  /** Registers the handler in this process; see {@link CommandBus.subscribe}. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: CommandHandler<MessageShape<S>>,

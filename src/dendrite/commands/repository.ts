@@ -36,15 +36,21 @@ interface Pending<C extends Message> {
 export interface RetryPolicy {
   /** Total attempts (default 5). */
   readonly attempts: number;
+  /** Delay before the first retry. */
   readonly baseDelayMs: number;
+  /** Longest delay between retries. */
   readonly maxDelayMs: number;
 }
 
+/** Options of {@link AggregateRepository} and {@link registerAggregate}. */
 export interface RepositoryOptions {
+  /** Where the aggregate's events (and snapshots) are stored. */
   readonly eventStore: EventStore;
+  /** The schemas events are (de)serialized with. */
   readonly registry: MessageRegistry;
   /** How many aggregates to keep in memory (default 1024; 0 disables the cache). */
   readonly cacheSize?: number;
+  /** Retries on a concurrency conflict (defaults in {@link RetryPolicy}). */
   readonly retry?: Partial<RetryPolicy>;
   /** At most this many queued commands of one aggregate are decided and appended together (default 64). */
   readonly maxBatch?: number;
@@ -54,7 +60,9 @@ export interface RepositoryOptions {
 
 /** A loaded aggregate: its state and the sequence of its last event (-1 when new). */
 export interface Loaded<S> {
+  /** The state after the loaded events. */
   readonly state: S;
+  /** The sequence number of the last loaded event, -1 for a new aggregate. */
   readonly sequence: number;
 }
 
@@ -62,12 +70,20 @@ export interface Loaded<S> {
  * Loads and changes one aggregate type.
  *
  * @example
- * ```ts ignore
- * const repository = new AggregateRepository(Greeter, { eventStore, registry });
+ * ```ts
+ * import { AggregateRepository } from "./repository.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * const repository = new AggregateRepository(Greeter, {
+ *   eventStore: new InMemoryEventStore(),
+ *   registry: new MessageRegistry(Greeter.events),
+ * });
  * const { state } = await repository.load("main");
  * ```
  */
 export class AggregateRepository<S, C extends Message, E extends Message> {
+  /** The aggregate this repository loads and decides for. */
   readonly definition: AggregateDefinition<S, C, E>;
   readonly #store: EventStore;
   readonly #registry: MessageRegistry;
@@ -80,6 +96,7 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
   readonly #maxBatch: number;
   readonly #onSnapshotError: (error: unknown, aggregateId: string) => void;
 
+  /** A repository for `definition`'s aggregates in `options.eventStore`. */
   constructor(definition: AggregateDefinition<S, C, E>, options: RepositoryOptions) {
     this.definition = definition;
     this.#store = options.eventStore;
@@ -315,8 +332,16 @@ export function sendToAggregate<S, C extends Message, E extends Message, R exten
  * Subscribes an aggregate's command handlers on a command bus.
  *
  * @example
- * ```ts ignore
- * const registrations = await registerAggregate(commandBus, Greeter, { eventStore, registry });
+ * ```ts
+ * import { registerAggregate } from "./repository.ts";
+ * import { LocalCommandBus } from "./command_bus.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * const { registrations } = await registerAggregate(new LocalCommandBus(), Greeter, {
+ *   eventStore: new InMemoryEventStore(),
+ *   registry: new MessageRegistry(Greeter.events),
+ * });
  * ```
  */
 export async function registerAggregate<S, C extends Message, E extends Message>(

@@ -14,12 +14,18 @@ export const UNREADABLE_EVENT = "DENDRITE-EVENT-UNREADABLE";
 
 /** A stored event or snapshot of an aggregate that cannot be decoded; the command is not decided. */
 export class UnreadableEventError extends DomainError {
+  /** The aggregate type of the unreadable event. */
   readonly aggregateType: string;
+  /** The aggregate id of the unreadable event. */
   readonly aggregateId: string;
+  /** The event's sequence number in its aggregate. */
   readonly sequence: number;
+  /** The stored payload type. */
   readonly payloadType: string;
+  /** The stored payload revision. */
   readonly revision: string;
 
+  /** The event `record` of an aggregate of `aggregateType` could not be decoded (`cause`). */
   constructor(aggregateType: string, record: AggregateEventRecord, cause: unknown) {
     const what = record.snapshot ? "snapshot" : "event";
     const reason = cause instanceof Error ? cause.message : String(cause);

@@ -8,6 +8,7 @@ import { abortReason } from "./errors.ts";
 
 /** Raised to the consumer when more than `capacity` items were waiting. */
 export class ChannelOverflowError extends Error {
+  /** More than `capacity` items were waiting. */
   constructor(capacity: number) {
     super(`More than ${capacity} items were waiting for a slow consumer`);
     this.name = "ChannelOverflowError";

@@ -36,7 +36,9 @@ export const AxonErrorCode = {
 export interface ErrorDetails {
   /** The detail's type name (a protobuf message name, or e.g. a Java class name from Axon Framework). */
   readonly type: string;
+  /** The detail's schema revision ("" by default). */
   readonly revision: string;
+  /** The serialized detail. */
   readonly data: Uint8Array;
 }
 
@@ -58,6 +60,7 @@ export class DendriteError extends Error {
    */
   readonly errorDetails?: ErrorDetails;
 
+  /** An error with a stable `code` and a message. */
   constructor(code: string, message: string, options?: DendriteErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -86,8 +89,10 @@ export type DomainErrorKind =
  * ```
  */
 export class DomainError extends DendriteError {
+  /** What kind of refusal this is (mapped to a gRPC status at the API). */
   readonly kind: DomainErrorKind;
 
+  /** A domain refusal with the application's `code` (e.g. `EX001`). */
   constructor(code: string, message: string, options?: DendriteErrorOptions & { kind?: DomainErrorKind }) {
     super(code, message, options);
     this.kind = options?.kind ?? "failed-precondition";
@@ -96,6 +101,7 @@ export class DomainError extends DendriteError {
 
 /** An append lost an optimistic-concurrency race: another writer stored that aggregate sequence first. */
 export class ConcurrencyError extends DendriteError {
+  /** A concurrent write changed the aggregate first (AXONIQ-2000). */
   constructor(message: string, options?: ErrorOptions) {
     super(AxonErrorCode.INVALID_SEQUENCE, message, options);
   }
@@ -103,6 +109,7 @@ export class ConcurrencyError extends DendriteError {
 
 /** No handler is subscribed for a command or query name. */
 export class NoHandlerError extends DendriteError {
+  /** No handler is subscribed for the command or query `name`. */
   constructor(kind: "command" | "query", name: string) {
     super(
       kind === "command" ? AxonErrorCode.NO_HANDLER_FOR_COMMAND : AxonErrorCode.NO_HANDLER_FOR_QUERY,
@@ -113,6 +120,7 @@ export class NoHandlerError extends DendriteError {
 
 /** A message handler, a dispatch or a wait took longer than allowed. */
 export class TimeoutError extends DendriteError {
+  /** The call did not complete in time (`code`: the command or query timeout code). */
   constructor(message: string, code: string = AxonErrorCode.COMMAND_TIMEOUT) {
     super(code, message);
   }
@@ -120,6 +128,7 @@ export class TimeoutError extends DendriteError {
 
 /** A payload whose type the registry does not know, or whose bytes do not decode. */
 export class SerializationError extends DendriteError {
+  /** A payload could not be encoded or decoded. */
   constructor(message: string, options?: ErrorOptions) {
     super(AxonErrorCode.OTHER, message, options);
   }
@@ -132,6 +141,7 @@ export class RemoteError extends DendriteError {
   /** Where it happened (the remote client id or node name), when known. */
   readonly location: string;
 
+  /** A failure the remote side reported, with its code, details and location. */
   constructor(
     code: string,
     message: string,
@@ -147,6 +157,7 @@ export class RemoteError extends DendriteError {
 
 /** A token-store claim was lost to another owner (or never held). */
 export class ClaimError extends DendriteError {
+  /** A segment claim was lost or refused. */
   constructor(message: string) {
     super(AxonErrorCode.OTHER, message);
   }
@@ -163,6 +174,7 @@ export function abortReason(signal: AbortSignal): unknown {
  * processor backs off and retries such a failure forever and never counts it as a poison attempt.
  */
 export class TransientError extends DendriteError {
+  /** A failure of the infrastructure that is worth retrying. */
   constructor(message: string, options?: ErrorOptions) {
     super(AxonErrorCode.OTHER, message, options);
   }

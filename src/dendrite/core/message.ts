@@ -27,6 +27,7 @@ export interface Envelope<P extends Message = Message> {
   readonly id: string;
   /** The typed payload; its `$typeName` is the message name. */
   readonly payload: P;
+  /** Correlation, causation, trace ids, the caller's claims and any application keys. */
   readonly metadata: Metadata;
   /** Creation time, epoch milliseconds. */
   readonly timestamp: number;
@@ -34,8 +35,11 @@ export interface Envelope<P extends Message = Message> {
 
 /** Where a domain event belongs: the aggregate's type, id and the event's sequence number in it (from 0). */
 export interface AggregateRef {
+  /** The aggregate's type name. */
   readonly type: string;
+  /** The aggregate's id. */
   readonly id: string;
+  /** The event's sequence number in the aggregate, from 0. */
   readonly sequence: number;
 }
 
@@ -47,7 +51,9 @@ export interface CommandMessage<P extends Message = Message> extends Envelope<P>
 
 /** A decoded event. Domain events carry their aggregate reference; `token` is the global position. */
 export interface EventMessage<P extends Message = Message> extends Envelope<P> {
+  /** The aggregate that raised it (domain events only). */
   readonly aggregate?: AggregateRef;
+  /** Its position in the global stream (events read from a stream). */
   readonly token?: number;
 }
 

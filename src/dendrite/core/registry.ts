@@ -23,8 +23,11 @@ export interface SerializedPayload {
  * registered revision of the resulting type is reached.
  */
 export interface Upcaster {
+  /** The payload type this upcaster reads. */
   readonly type: string;
+  /** The revision it upcasts from. */
   readonly fromRevision: string;
+  /** The payload at the next revision. */
   upcast(data: Uint8Array): SerializedPayload;
 }
 
@@ -46,6 +49,7 @@ export class MessageRegistry {
   readonly #revisions = new Map<string, string>();
   readonly #upcasters = new Map<string, Upcaster>();
 
+  /** A registry knowing `schemas` (more with {@link MessageRegistry.add}). */
   constructor(schemas: readonly DescMessage[] = []) {
     for (const schema of schemas) this.add(schema);
   }

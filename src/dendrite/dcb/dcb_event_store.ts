@@ -29,7 +29,9 @@ import { ConcurrencyError, DendriteError } from "../core/errors.ts";
 
 /** A tag: a key and a value describing an event in domain terms (e.g. `course` = `c1`). */
 export interface Tag {
+  /** The tag's key, e.g. `course`. */
   readonly key: string;
+  /** The tag's value, e.g. `c1`. */
   readonly value: string;
 }
 
@@ -48,31 +50,41 @@ export interface DcbEvent {
   readonly name: string;
   /** The payload's version (revision); "" when omitted. */
   readonly version?: string;
+  /** The serialized payload. */
   readonly payload: Uint8Array;
+  /** String metadata. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** An event with its tags, as appended. */
 export interface TaggedEvent {
+  /** The event. */
   readonly event: DcbEvent;
+  /** The tags it is stored with (criteria match them). */
   readonly tags: readonly Tag[];
 }
 
 /** A stored event: every field filled in, with its global sequence. */
 export interface SequencedEvent {
+  /** The event's global sequence, from 0. */
   readonly sequence: number;
+  /** The event as stored. */
   readonly event: Required<DcbEvent>;
 }
 
 /** Names AND tags (see the module description). */
 export interface Criterion {
+  /** Event names, any of which matches (an empty list: any name). */
   readonly names: readonly string[];
+  /** Tags, all of which an event must carry (an empty list: any tags). */
   readonly tags: readonly Tag[];
 }
 
 /** The condition of an append: no event matching `criteria` stored at or after `marker`. */
 export interface AppendCondition {
+  /** The head the decision read up to (from {@link Sourced.marker}). */
   readonly marker: number;
+  /** The criteria no later event may match. */
   readonly criteria: readonly Criterion[];
 }
 
@@ -80,6 +92,7 @@ export interface AppendCondition {
 export interface DcbAppendResult {
   /** Sequence of the first event appended (the head before the append). */
   readonly firstSequence: number;
+  /** How many events were appended. */
   readonly count: number;
   /** A marker for a following append on the same criteria: the head after this append. */
   readonly marker: number;
@@ -87,6 +100,7 @@ export interface DcbAppendResult {
 
 /** The events matching some criteria and the marker to append with. */
 export interface Sourced {
+  /** The matching events, in sequence order. */
   readonly events: readonly SequencedEvent[];
   /** The head when the events were read: a condition with this marker sees every later matching event. */
   readonly marker: number;
@@ -94,6 +108,7 @@ export interface Sourced {
 
 /** Options of every call. */
 export interface DcbCallOptions {
+  /** Cancels the call. */
   readonly signal?: AbortSignal;
 }
 
@@ -138,6 +153,7 @@ export interface DcbEventStore {
  * `AXONIQ-2000` (Axon's invalid-sequence code, the one Axon uses for append conflicts). Retry by sourcing again.
  */
 export class ConsistencyViolationError extends ConcurrencyError {
+  /** An event matching the condition's criteria was stored after its marker. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConsistencyViolationError";
@@ -146,6 +162,7 @@ export class ConsistencyViolationError extends ConcurrencyError {
 
 /** A tag call named a sequence that holds no event. */
 export class UnknownSequenceError extends DendriteError {
+  /** `sequence` is not a stored event. */
   constructor(sequence: number) {
     super("AXONIQ-0001", `No event at sequence ${sequence}`);
   }

@@ -36,12 +36,15 @@ import type {
 
 /** An event of a decision: a plain object with a `type`. */
 export interface DecisionEvent {
+  /** The event's type name (its stored name with the default codec). */
   readonly type: string;
 }
 
 /** How a decision's events are stored. */
 export interface DecisionCodec<E extends DecisionEvent> {
+  /** The stored form of a decision event. */
   encode(event: E): Pick<DcbEvent, "name" | "version" | "payload">;
+  /** The decision event a stored event holds. */
   decode(event: SequencedEvent): E;
 }
 
@@ -65,7 +68,9 @@ export interface DecisionOptions<C, S, E extends DecisionEvent> {
 
 /** A defined decision. */
 export interface Decision<C, S, E extends DecisionEvent> extends DecisionOptions<C, S, E> {
+  /** The decision's name, used in errors. */
   readonly name: string;
+  /** How its events are stored. */
   readonly codec: DecisionCodec<E>;
 }
 
@@ -95,6 +100,7 @@ export function defineDecision<C, S, E extends DecisionEvent>(
 export interface HandleDecisionOptions {
   /** Attempts before giving up on repeated consistency violations (default 10). */
   readonly maxAttempts?: number;
+  /** Cancels the decision between attempts. */
   readonly signal?: AbortSignal;
 }
 
@@ -112,6 +118,7 @@ export interface DecisionResult<S, E> {
 
 /** Every attempt of a decision lost the race to other writers. */
 export class DecisionConflictError extends DendriteError {
+  /** The decision `name` lost `attempts` races in a row. */
   constructor(name: string, attempts: number, options?: ErrorOptions) {
     super("AXONIQ-2000", `The ${name} lost ${attempts} consistency races in a row`, options);
   }

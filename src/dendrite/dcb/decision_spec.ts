@@ -23,7 +23,9 @@ export interface DecisionOutcome<E> {
  * `decision.tags`, or of `tagsOf` when given).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { decisionSpec } from "./decision_spec.ts";
+ * import { subscribeStudent } from "../../example/enrolment/decisions.ts";
  * await decisionSpec(subscribeStudent)
  *   .given({ type: "CourseCreated", courseId: "c1", capacity: 1 })
  *   .when({ courseId: "c1", studentId: "s1" })

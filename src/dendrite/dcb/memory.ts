@@ -43,6 +43,7 @@ export class InMemoryDcbEventStore implements DcbEventStore {
   readonly #events: Stored[] = [];
   readonly #appended = new Notifier();
 
+  /** Appends the events atomically, on `condition` when given; see {@link DcbEventStore.append}. */
   append(events: readonly TaggedEvent[], condition?: AppendCondition): Promise<DcbAppendResult> {
     try {
       if (condition) {
@@ -73,11 +74,13 @@ export class InMemoryDcbEventStore implements DcbEventStore {
     }
   }
 
+  /** The events matching `criteria` and the marker to append with; see {@link DcbEventStore.source}. */
   source(criteria: readonly Criterion[], options: DcbReadOptions = {}): Promise<Sourced> {
     const marker = this.#events.length;
     return Promise.resolve({ events: this.#read(criteria, options.from ?? 0, marker), marker });
   }
 
+  /** The events matching `criteria` in sequence order; see {@link DcbEventStore.stream}. */
   stream(criteria: readonly Criterion[], options: DcbReadOptions = {}): AsyncIterable<SequencedEvent> {
     return follow(
       (from, limit) => this.#read(criteria, from, this.#events.length, limit),
@@ -87,31 +90,37 @@ export class InMemoryDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** The sequence the next event gets. */
   head(): Promise<number> {
     return Promise.resolve(this.#events.length);
   }
 
+  /** The sequence of the first stored event (0: never truncated). */
   tail(): Promise<number> {
     return Promise.resolve(0);
   }
 
+  /** The first sequence stored at or after `timestamp`. */
   sequenceAt(timestamp: number): Promise<number> {
     const found = this.#events.find((s) => s.sequenced.event.timestamp >= timestamp);
     return Promise.resolve(found ? found.sequenced.sequence : this.#events.length);
   }
 
+  /** Adds tags to a stored event. */
   addTags(sequence: number, tags: readonly Tag[]): Promise<void> {
     return this.#withEvent(sequence, (stored) => {
       stored.tags = uniqueTags([...stored.tags, ...tags]);
     });
   }
 
+  /** Removes tags from a stored event. */
   removeTags(sequence: number, tags: readonly Tag[]): Promise<void> {
     return this.#withEvent(sequence, (stored) => {
       stored.tags = stored.tags.filter((t) => !tags.some((r) => r.key === t.key && r.value === t.value));
     });
   }
 
+  /** The tags of a stored event. */
   getTags(sequence: number): Promise<Tag[]> {
     return this.#withEvent(sequence, (stored) => [...stored.tags]);
   }

@@ -95,11 +95,13 @@ export class SqliteDcbEventStore implements DcbEventStore {
   readonly #appended = new Notifier();
   readonly #pending: PendingAppend[] = [];
 
+  /** Opens (or creates) the store in `options.path`. */
   constructor(options: SqliteDcbEventStoreOptions) {
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
   }
 
+  /** Appends the events atomically, on `condition` when given; see {@link DcbEventStore.append}. */
   append(events: readonly TaggedEvent[], condition?: AppendCondition): Promise<DcbAppendResult> {
     return new Promise((resolve, reject) => {
       if (condition) checkSequence(condition.marker, "consistency marker");
@@ -162,6 +164,7 @@ export class SqliteDcbEventStore implements DcbEventStore {
     return { firstSequence: first, count: events.length, marker: first + events.length };
   }
 
+  /** The events matching `criteria` and the marker to append with; see {@link DcbEventStore.source}. */
   source(criteria: readonly Criterion[], options: DcbReadOptions = {}): Promise<Sourced> {
     return attempt(() => {
       const marker = this.#head();
@@ -169,6 +172,7 @@ export class SqliteDcbEventStore implements DcbEventStore {
     });
   }
 
+  /** The events matching `criteria` in sequence order; see {@link DcbEventStore.stream}. */
   stream(criteria: readonly Criterion[], options: DcbReadOptions = {}): AsyncIterable<SequencedEvent> {
     return follow(
       (from, limit) => this.#read(criteria, from, END, limit),
@@ -178,16 +182,19 @@ export class SqliteDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** The sequence the next event gets. */
   head(): Promise<number> {
     return attempt(() => this.#head());
   }
 
+  /** The sequence of the first stored event (0: never truncated). */
   tail(): Promise<number> {
     return attempt(() =>
       this.#sql.get<{ tail: number | null }>("SELECT MIN(sequence) AS tail FROM dcb_events")?.tail ?? 0
     );
   }
 
+  /** The first sequence stored at or after `timestamp`. */
   sequenceAt(timestamp: number): Promise<number> {
     return attempt(() =>
       this.#sql.get<{ sequence: number | null }>(
@@ -197,6 +204,7 @@ export class SqliteDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** Adds tags to a stored event. */
   addTags(sequence: number, tags: readonly Tag[]): Promise<void> {
     return attempt(() =>
       this.#sql.transaction(() => {
@@ -206,6 +214,7 @@ export class SqliteDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** Removes tags from a stored event. */
   removeTags(sequence: number, tags: readonly Tag[]): Promise<void> {
     return attempt(() =>
       this.#sql.transaction(() => {
@@ -222,6 +231,7 @@ export class SqliteDcbEventStore implements DcbEventStore {
     );
   }
 
+  /** The tags of a stored event. */
   getTags(sequence: number): Promise<Tag[]> {
     return attempt(() => {
       this.#existing(sequence);

@@ -26,21 +26,27 @@ export interface CollectionOptions {
 export interface ListOptions {
   /** A top-level field to sort by (default: insertion order). */
   readonly orderBy?: string;
+  /** Sort in descending order (default ascending). */
   readonly descending?: boolean;
   /** At most this many (default 100). */
   readonly limit?: number;
+  /** Skip this many first (default 0). */
   readonly offset?: number;
 }
 
 /** A document with its id (and relevance for search results: lower is better for SQLite bm25; higher for ES). */
 export interface Found<T extends JsonObject> {
+  /** The document's id in its collection. */
   readonly id: string;
+  /** The document. */
   readonly document: T;
 }
 
 /** One collection of documents. */
 export interface Collection<T extends JsonObject> {
+  /** The collection's name. */
   readonly name: string;
+  /** The document with this id, undefined when there is none. */
   get(id: string): Promise<T | undefined>;
   /** Inserts or replaces: writing the same id twice is idempotent (projections replay safely). */
   put(id: string, document: T): Promise<void>;
@@ -48,9 +54,11 @@ export interface Collection<T extends JsonObject> {
   putMany(entries: readonly { readonly id: string; readonly document: T }[]): Promise<void>;
   /** Removes a document; true when it existed. */
   delete(id: string): Promise<boolean>;
+  /** A page of documents (see {@link ListOptions}). */
   list(options?: ListOptions): Promise<Found<T>[]>;
   /** Full-text search over the collection's text fields, best match first. */
   search(query: string, options?: { readonly limit?: number }): Promise<Found<T>[]>;
+  /** How many documents the collection holds. */
   count(): Promise<number>;
   /** Removes every document (used before a replay from zero). */
   clear(): Promise<void>;
@@ -58,6 +66,7 @@ export interface Collection<T extends JsonObject> {
 
 /** The document store port. */
 export interface DocumentStore {
+  /** The collection `name`, created on first use; `options` take effect when it is created. */
   collection<T extends JsonObject>(name: string, options?: CollectionOptions): Collection<T>;
   /**
    * Optional: runs `work` as one unit whose writes commit together (SQLite: one transaction). Stores without
@@ -68,7 +77,9 @@ export interface DocumentStore {
 
 /** A parsed search: phrases (exact word sequences) and prefixes, all of which must match. */
 export interface SearchTerms {
+  /** Exact word sequences (a quoted phrase, or a single word). */
   readonly phrases: readonly string[][];
+  /** Word prefixes (`hel*`). */
   readonly prefixes: readonly string[];
 }
 

@@ -101,6 +101,7 @@ function compare(a: unknown, b: unknown): number {
 export class InMemoryDocumentStore implements DocumentStore {
   readonly #collections = new Map<string, InMemoryCollection<JsonObject>>();
 
+  /** The collection `name` in memory; see {@link DocumentStore.collection}. */
   collection<T extends JsonObject>(name: string, options: CollectionOptions = {}): Collection<T> {
     let collection = this.#collections.get(name);
     if (!collection) this.#collections.set(name, collection = new InMemoryCollection(name, options));

@@ -276,6 +276,7 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #collections = new Map<string, SqliteCollection<JsonObject>>();
   readonly #fts: FtsIndex;
 
+  /** Opens the store on a database file, or on a shared {@link Sqlite}. */
   constructor(options: SqliteDocumentStoreOptions) {
     this.#owned = !("sqlite" in options);
     this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
@@ -286,6 +287,7 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
+  /** The collection `name` (a table, with a full-text index over `options.textFields`); see {@link DocumentStore.collection}. */
   collection<T extends JsonObject>(name: string, options: CollectionOptions = {}): Collection<T> {
     let collection = this.#collections.get(name);
     if (!collection) {

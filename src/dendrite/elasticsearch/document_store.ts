@@ -227,6 +227,7 @@ class ElasticsearchCollection<T extends JsonObject> implements Collection<T> {
 
 /** Options of {@link ElasticsearchDocumentStore}. */
 export interface ElasticsearchDocumentStoreOptions {
+  /** The Elasticsearch client to use. */
   readonly client: Client;
   /** Prepended to every collection's index name (default `dendrite-`). */
   readonly indexPrefix?: string;
@@ -236,8 +237,9 @@ export interface ElasticsearchDocumentStoreOptions {
  * Query models in Elasticsearch.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Client } from "@elastic/elasticsearch";
+ * import { ElasticsearchDocumentStore } from "./document_store.ts";
  * const store = new ElasticsearchDocumentStore({ client: new Client({ node: Deno.env.get("ELASTICSEARCH_URL") }) });
  * const greetings = store.collection<{ message: string }>("greetings", { textFields: ["message"] });
  * await greetings.put("event-1", { message: "Hello world" });
@@ -251,6 +253,7 @@ export class ElasticsearchDocumentStore implements DocumentStore {
   #unit: { readonly unit: Unit; readonly done: Promise<void> } | undefined;
   readonly #store: StoreContext;
 
+  /** A store on `options.client`: an index per collection. */
   constructor(options: ElasticsearchDocumentStoreOptions) {
     this.#client = withTransientErrors(options.client);
     this.#prefix = options.indexPrefix ?? "dendrite-";
@@ -274,6 +277,7 @@ export class ElasticsearchDocumentStore implements DocumentStore {
     return index;
   }
 
+  /** The collection `name` (its index is created on first use); see {@link DocumentStore.collection}. */
   collection<T extends JsonObject>(name: string, options: CollectionOptions = {}): Collection<T> {
     let collection = this.#collections.get(name);
     if (!collection) {

@@ -35,11 +35,15 @@ export async function ensureIndex(
 
 /** One write Elasticsearch refused in a bulk request. */
 export interface RejectedWrite {
+  /** The index of the rejected document. */
   readonly index: string;
+  /** The id of the rejected document. */
   readonly id: string;
+  /** The HTTP status Elasticsearch gave the item. */
   readonly status: number;
   /** The Elasticsearch error type, e.g. `document_parsing_exception`. */
   readonly type: string;
+  /** Elasticsearch's reason for the rejection. */
   readonly reason: string;
 }
 
@@ -48,9 +52,12 @@ export interface RejectedWrite {
  * written; nothing is dropped silently: the error names every refused document.
  */
 export class BulkWriteError extends Error {
+  /** The writes Elasticsearch rejected. */
   readonly rejected: readonly RejectedWrite[];
+  /** How many writes the bulk request carried. */
   readonly total: number;
 
+  /** `rejected` of `total` writes of one bulk request failed. */
   constructor(rejected: readonly RejectedWrite[], total: number) {
     const shown = rejected.slice(0, 5).map((r) =>
       `"${r.id}" in ${r.index} (${r.status} ${r.type}: ${r.reason})`

@@ -3,7 +3,7 @@
  * load its client): the TokenStore and the DocumentStore.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Client } from "@elastic/elasticsearch";
  * import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "./mod.ts";
  * const client = new Client({ node: Deno.env.get("ELASTICSEARCH_URL") });

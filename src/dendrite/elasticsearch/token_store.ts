@@ -53,6 +53,7 @@ const ATTEMPTS = 8;
 
 /** Options of {@link ElasticsearchTokenStore}. */
 export interface ElasticsearchTokenStoreOptions {
+  /** The Elasticsearch client to use. */
   readonly client: Client;
   /** The index (default `dendrite-tokens`). */
   readonly index?: string;
@@ -74,8 +75,9 @@ function cleanToken(token: TrackingToken): TrackingToken {
  * Tokens and claims in Elasticsearch.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Client } from "@elastic/elasticsearch";
+ * import { ElasticsearchTokenStore } from "./token_store.ts";
  * const tokens = new ElasticsearchTokenStore({ client: new Client({ node: Deno.env.get("ELASTICSEARCH_URL") }) });
  * await tokens.initializeSegments("greetings", 4);
  * ```
@@ -86,6 +88,7 @@ export class ElasticsearchTokenStore implements TokenStore {
   readonly #now: () => number;
   #ready: Promise<void> | undefined;
 
+  /** A token store on `options.client` (one index for every processor). */
   constructor(options: ElasticsearchTokenStoreOptions) {
     this.#client = withTransientErrors(options.client);
     this.#index = options.index ?? "dendrite-tokens";
@@ -166,6 +169,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     return new ClaimError(`Segment ${segment} of "${processor}" is not claimed by "${owner}"`);
   }
 
+  /** Creates `count` segments when the processor has none; see {@link TokenStore.initializeSegments}. */
   async initializeSegments(
     processor: string,
     count: number,
@@ -189,6 +193,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     }
   }
 
+  /** The processor's segment ids. */
   async segments(processor: string): Promise<number[]> {
     await this.#ensure();
     const result = await this.#client.search<Pick<TokenDocument, "segment">>({
@@ -201,6 +206,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     return result.hits.hits.flatMap((hit) => hit._source ? [hit._source.segment] : []);
   }
 
+  /** The processor's segments with their tokens and owners. */
   async entries(processor: string): Promise<SegmentEntry[]> {
     const segments = await this.segments(processor);
     if (segments.length === 0) return [];
@@ -223,6 +229,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     return entries;
   }
 
+  /** Claims a segment for `owner` when it is free, its own, or its claim expired; see {@link TokenStore.claim}. */
   async claim(
     processor: string,
     segment: number,
@@ -242,6 +249,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     return undefined;
   }
 
+  /** Stores the token of a segment `owner` holds. */
   async store(processor: string, segment: number, owner: string, token: TrackingToken): Promise<void> {
     const stored = await this.#update(
       processor,
@@ -251,6 +259,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     if (!stored) throw this.#notHeld(processor, segment, owner);
   }
 
+  /** Extends `owner`'s claim on a segment. */
   async extend(processor: string, segment: number, owner: string): Promise<void> {
     const extended = await this.#update(
       processor,
@@ -260,6 +269,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     if (!extended) throw this.#notHeld(processor, segment, owner);
   }
 
+  /** Releases `owner`'s claim on a segment. */
   async release(processor: string, segment: number, owner: string): Promise<void> {
     await this.#update(
       processor,
@@ -268,6 +278,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     );
   }
 
+  /** Creates one segment (a split or merge result) at `token`. */
   async initializeSegment(processor: string, segment: number, token: TrackingToken): Promise<void> {
     await this.#ensure();
     try {
@@ -283,6 +294,7 @@ export class ElasticsearchTokenStore implements TokenStore {
     }
   }
 
+  /** Deletes a segment `owner` holds (the other half of a merge). */
   async deleteSegment(processor: string, segment: number, owner: string): Promise<void> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = await this.#read(processor, segment);

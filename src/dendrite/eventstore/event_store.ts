@@ -14,22 +14,29 @@ import type { SerializedPayload } from "../core/registry.ts";
 
 /** An event as stored. Domain events (with `aggregate`) take part in sequence validation. */
 export interface EventRecord {
+  /** The event's id (a UUID). */
   readonly id: string;
   /** Epoch milliseconds. */
   readonly timestamp: number;
+  /** The serialized payload. */
   readonly payload: SerializedPayload;
+  /** The event's metadata. */
   readonly metadata: Metadata;
+  /** The aggregate that raised it (domain events only). */
   readonly aggregate?: AggregateRef;
 }
 
 /** An event read from an aggregate stream; `snapshot` marks a snapshot emitted ahead of the events. */
 export interface AggregateEventRecord extends EventRecord {
+  /** The aggregate the event belongs to. */
   readonly aggregate: AggregateRef;
+  /** True for a snapshot emitted ahead of the events. */
   readonly snapshot?: boolean;
 }
 
 /** An event read from the global stream, with its token. */
 export interface TrackedEventRecord extends EventRecord {
+  /** The event's position in the global stream, from 0. */
   readonly token: number;
 }
 
@@ -47,9 +54,11 @@ export interface AppendResult {
 
 /** Options shared by every call: cancellation. */
 export interface CallOptions {
+  /** Cancels the call. */
   readonly signal?: AbortSignal;
 }
 
+/** Options of {@link EventStore.readAggregate}. */
 export interface ReadAggregateOptions extends CallOptions {
   /** First sequence number to read (default 0). */
   readonly fromSequence?: number;
@@ -57,6 +66,7 @@ export interface ReadAggregateOptions extends CallOptions {
   readonly allowSnapshots?: boolean;
 }
 
+/** Options of {@link EventStore.stream}. */
 export interface StreamOptions extends CallOptions {
   /** Token of the first event to read (inclusive). */
   readonly from: number;

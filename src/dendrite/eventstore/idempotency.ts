@@ -20,9 +20,13 @@ export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** What a command with an idempotency key stored: events `firstSequence..lastSequence` of one aggregate. */
 export interface IdempotentOutcome {
+  /** The idempotency key. */
   readonly key: string;
+  /** The aggregate the command's events were stored for. */
   readonly aggregateId: string;
+  /** Sequence of the first event stored. */
   readonly firstSequence: number;
+  /** Sequence of the last event stored. */
   readonly lastSequence: number;
 }
 
@@ -30,8 +34,10 @@ const PATTERN = /Idempotency key "(.*)" was used before: aggregate "(.*)", seque
 
 /** An append carried an idempotency key the store remembers: nothing was stored. */
 export class DuplicateCommandError extends DendriteError {
+  /** What the first command with this key stored. */
   readonly outcome: IdempotentOutcome;
 
+  /** The key of `outcome` was used before. */
   constructor(outcome: IdempotentOutcome) {
     super(
       AxonErrorCode.COMMAND_DUPLICATED,

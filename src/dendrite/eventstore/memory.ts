@@ -52,6 +52,7 @@ export class InMemoryEventStore implements EventStore {
     this.#clock = options.clock ?? Date.now;
   }
 
+  /** Appends the batch atomically; see {@link EventStore.append}. */
   append(batch: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     options?.signal?.throwIfAborted();
     const { events, outcomes } = takeIdempotencyKeys(batch);
@@ -84,6 +85,7 @@ export class InMemoryEventStore implements EventStore {
     return Promise.resolve({ firstToken, lastToken: this.#events.length - 1 });
   }
 
+  /** Reads an aggregate's events; see {@link EventStore.readAggregate}. */
   async *readAggregate(
     aggregateId: string,
     options: ReadAggregateOptions = {},
@@ -103,10 +105,12 @@ export class InMemoryEventStore implements EventStore {
     }
   }
 
+  /** The aggregate's last sequence number, -1 when it has no events. */
   highestSequence(aggregateId: string): Promise<number> {
     return Promise.resolve(this.#highest(aggregateId));
   }
 
+  /** Stores a snapshot of an aggregate. */
   appendSnapshot(snapshot: EventRecord & { readonly aggregate: AggregateRef }): Promise<void> {
     const highest = this.#highest(snapshot.aggregate.id);
     if (snapshot.aggregate.sequence > highest) {
@@ -124,6 +128,7 @@ export class InMemoryEventStore implements EventStore {
     return Promise.resolve();
   }
 
+  /** Reads an aggregate's snapshots, latest first. */
   async *readSnapshots(
     aggregateId: string,
     options: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number } = {},
@@ -135,10 +140,12 @@ export class InMemoryEventStore implements EventStore {
     yield* options.maxResults ? list.slice(0, options.maxResults) : list;
   }
 
+  /** The global event stream from a token; see {@link EventStore.stream}. */
   stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
     return eventsOf(this.streamPages(options), options.signal);
   }
 
+  /** The global event stream in pages; see {@link EventStore.streamPages}. */
   async *streamPages(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]> {
     const size = Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE);
     let next = Math.max(0, options.from);
@@ -155,14 +162,17 @@ export class InMemoryEventStore implements EventStore {
     }
   }
 
+  /** The token of the first event (0 for an empty store). */
   firstToken(): Promise<number> {
     return Promise.resolve(0);
   }
 
+  /** The token of the last event, -1 for an empty store. */
   lastToken(): Promise<number> {
     return Promise.resolve(this.#events.length - 1);
   }
 
+  /** The token of the first event at or after `timestamp` (epoch ms). */
   tokenAt(timestamp: number): Promise<number> {
     if (this.#events.length === 0) return Promise.resolve(0);
     const index = this.#events.findIndex((e) => e.timestamp >= timestamp);

@@ -126,6 +126,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   readonly #clock: () => number;
   #purgedAt = 0;
 
+  /** Opens (or creates) the store in `options.path`. */
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
@@ -134,6 +135,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#sql.db.exec(SCHEMA);
   }
 
+  /** Appends the batch in one transaction (grouped with concurrent appends); see {@link EventStore.append}. */
   append(events: readonly EventRecord[], options?: CallOptions): Promise<Required<AppendResult>> {
     if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
@@ -259,6 +261,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     )?.seq ?? -1;
   }
 
+  /** Reads an aggregate's events; see {@link EventStore.readAggregate}. */
   async *readAggregate(
     aggregateId: string,
     options: ReadAggregateOptions = {},
@@ -289,10 +292,12 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     }
   }
 
+  /** The aggregate's last sequence number, -1 when it has no events. */
   highestSequence(aggregateId: string): Promise<number> {
     return Promise.resolve(this.#highest(aggregateId));
   }
 
+  /** Stores a snapshot of an aggregate. */
   appendSnapshot(
     snapshot: EventRecord & { readonly aggregate: AggregateRef },
     options?: CallOptions,
@@ -322,6 +327,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     return Promise.resolve();
   }
 
+  /** Reads an aggregate's snapshots, latest first. */
   async *readSnapshots(
     aggregateId: string,
     options: CallOptions & { maxResults?: number; fromSequence?: number; maxSequence?: number } = {},
@@ -337,10 +343,12 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     for (const row of rows) yield { ...eventFromRow(row), snapshot: true } as AggregateEventRecord;
   }
 
+  /** The global event stream from a token; see {@link EventStore.stream}. */
   stream(options: StreamOptions): AsyncIterable<TrackedEventRecord> {
     return eventsOf(this.streamPages(options), options.signal);
   }
 
+  /** The global event stream in pages; see {@link EventStore.streamPages}. */
   async *streamPages(options: PageOptions): AsyncIterable<readonly TrackedEventRecord[]> {
     const size = Math.max(1, options.pageSize ?? DEFAULT_PAGE_SIZE);
     let next = Math.max(0, options.from);
@@ -390,16 +398,19 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     }
   }
 
+  /** The token of the first event (0 for an empty store). */
   firstToken(): Promise<number> {
     return Promise.resolve(this.#sql.get<{ t: number | null }>("SELECT MIN(token) AS t FROM events")?.t ?? 0);
   }
 
+  /** The token of the last event, -1 for an empty store. */
   lastToken(): Promise<number> {
     return Promise.resolve(
       this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1,
     );
   }
 
+  /** The token of the first event at or after `timestamp` (epoch ms). */
   tokenAt(timestamp: number): Promise<number> {
     const found = this.#sql.get<{ t: number | null }>(
       "SELECT MIN(token) AS t FROM events WHERE timestamp >= ?",
@@ -419,6 +430,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#sql.close();
   }
 
+  /** Closes the store (`await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();

@@ -14,11 +14,13 @@ import type { TrackedEventRecord } from "../eventstore/event_store.ts";
 export interface DeadLetter {
   /** The letter's own id. */
   readonly id: string;
+  /** The processor that parked it. */
   readonly processor: string;
   /** The segment that parked it. */
   readonly segment: number;
   /** The sequence identifier: the aggregate id, else the event id. */
   readonly sequenceId: string;
+  /** The parked event. */
   readonly event: TrackedEventRecord;
   /** The last failure as "ErrorName: message" (or "queued behind ..." for events parked to keep order). */
   readonly cause: string;
@@ -35,7 +37,9 @@ export type NewDeadLetter = Omit<DeadLetter, "id" | "enqueuedAt" | "lastAttemptA
 
 /** Which letters {@link DeadLetterQueue.list} returns: a page, optionally of one sequence only. */
 export interface DeadLetterListOptions {
+  /** At most this many. */
   readonly limit?: number;
+  /** Skip this many first. */
   readonly offset?: number;
   /** Only the letters of this sequence (in the order they were parked: the head first). */
   readonly sequenceId?: string;
@@ -48,7 +52,9 @@ export interface DeadLetterQueue {
    * an older token) keeps its first letter and place, which is returned.
    */
   enqueue(letter: NewDeadLetter): Promise<DeadLetter>;
+  /** The processor's letters in the order they were parked (a page, see {@link DeadLetterListOptions}). */
   list(processor: string, options?: DeadLetterListOptions): Promise<DeadLetter[]>;
+  /** The letter with this id, undefined when there is none. */
   get(id: string): Promise<DeadLetter | undefined>;
   /** Records another failed attempt. */
   recordAttempt(id: string, cause: string): Promise<void>;
@@ -80,10 +86,12 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
   readonly #letters = new Map<string, DeadLetter>();
   readonly #now: () => number;
 
+  /** An empty queue; `now` dates the letters (default Date.now). */
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Parks an event; see {@link DeadLetterQueue.enqueue}. */
   enqueue(letter: NewDeadLetter): Promise<DeadLetter> {
     for (const parked of this.#letters.values()) {
       if (parked.processor === letter.processor && parked.event.id === letter.event.id) {
@@ -96,6 +104,7 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve(stored);
   }
 
+  /** The processor's letters; see {@link DeadLetterQueue.list}. */
   list(processor: string, options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
     const offset = options.offset ?? 0;
     const all = [...this.#letters.values()].filter((l) =>
@@ -104,10 +113,12 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve(all.slice(offset, offset + (options.limit ?? 100)));
   }
 
+  /** The letter with this id. */
   get(id: string): Promise<DeadLetter | undefined> {
     return Promise.resolve(this.#letters.get(id));
   }
 
+  /** Records another failed attempt. */
   recordAttempt(id: string, cause: string): Promise<void> {
     const letter = this.#letters.get(id);
     if (letter) {
@@ -116,10 +127,12 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve();
   }
 
+  /** Removes a letter; true when it existed. */
   delete(id: string): Promise<boolean> {
     return Promise.resolve(this.#letters.delete(id));
   }
 
+  /** Sequence ids with parked letters. */
   sequences(processor: string): Promise<string[]> {
     const ids = new Set<string>();
     for (const letter of this.#letters.values()) {
@@ -128,6 +141,7 @@ export class InMemoryDeadLetterQueue implements DeadLetterQueue {
     return Promise.resolve([...ids]);
   }
 
+  /** Letters of the processor (of one sequence when `sequenceId` is given). */
   count(processor: string, sequenceId?: string): Promise<number> {
     let n = 0;
     for (const letter of this.#letters.values()) {

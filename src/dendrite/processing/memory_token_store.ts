@@ -27,6 +27,7 @@ export class InMemoryTokenStore implements TokenStore {
   readonly #rows = new Map<string, Map<number, Row>>();
   readonly #now: () => number;
 
+  /** An empty store; `now` judges claim expiry (default Date.now). */
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
   }
@@ -45,6 +46,7 @@ export class InMemoryTokenStore implements TokenStore {
     return row;
   }
 
+  /** Creates `count` segments when the processor has none; see {@link TokenStore.initializeSegments}. */
   initializeSegments(
     processor: string,
     count: number,
@@ -59,10 +61,12 @@ export class InMemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
+  /** The processor's segment ids. */
   segments(processor: string): Promise<number[]> {
     return Promise.resolve([...this.#processor(processor).keys()].sort((a, b) => a - b));
   }
 
+  /** The processor's segments with their tokens and owners. */
   entries(processor: string): Promise<SegmentEntry[]> {
     return Promise.resolve(
       [...this.#processor(processor).entries()]
@@ -71,6 +75,7 @@ export class InMemoryTokenStore implements TokenStore {
     );
   }
 
+  /** Claims a segment for `owner` when it is free, its own, or its claim expired; see {@link TokenStore.claim}. */
   claim(
     processor: string,
     segment: number,
@@ -88,6 +93,7 @@ export class InMemoryTokenStore implements TokenStore {
     return Promise.resolve(row.token);
   }
 
+  /** Stores the token of a segment `owner` holds. */
   store(processor: string, segment: number, owner: string, token: TrackingToken): Promise<void> {
     try {
       const row = this.#held(processor, segment, owner);
@@ -99,6 +105,7 @@ export class InMemoryTokenStore implements TokenStore {
     }
   }
 
+  /** Extends `owner`'s claim on a segment. */
   extend(processor: string, segment: number, owner: string): Promise<void> {
     try {
       this.#held(processor, segment, owner).claimedAt = this.#now();
@@ -108,12 +115,14 @@ export class InMemoryTokenStore implements TokenStore {
     }
   }
 
+  /** Releases `owner`'s claim on a segment. */
   release(processor: string, segment: number, owner: string): Promise<void> {
     const row = this.#processor(processor).get(segment);
     if (row?.owner === owner) row.owner = undefined;
     return Promise.resolve();
   }
 
+  /** Creates one segment (a split or merge result) at `token`. */
   initializeSegment(processor: string, segment: number, token: TrackingToken): Promise<void> {
     const rows = this.#processor(processor);
     if (rows.has(segment)) {
@@ -123,6 +132,7 @@ export class InMemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
+  /** Deletes a segment `owner` holds (the other half of a merge). */
   deleteSegment(processor: string, segment: number, owner: string): Promise<void> {
     try {
       this.#held(processor, segment, owner);
@@ -133,6 +143,7 @@ export class InMemoryTokenStore implements TokenStore {
     }
   }
 
+  /** Sets every segment's token (a replay); see {@link TokenStore.reset}. */
   reset(processor: string, token: TrackingToken, owner?: string): Promise<void> {
     const rows = this.#processor(processor);
     for (const [segment, row] of rows) {

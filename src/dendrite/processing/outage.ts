@@ -11,7 +11,9 @@ import { isTransient } from "../core/errors.ts";
 
 /** Back-off while the infrastructure is unavailable (defaults 200 ms doubling to 10 s). */
 export interface OutageBackoff {
+  /** Delay before the first retry. */
   readonly baseDelayMs?: number;
+  /** Longest delay between retries. */
   readonly maxDelayMs?: number;
 }
 

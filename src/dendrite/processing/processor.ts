@@ -54,8 +54,22 @@ const MEMBERS_SUFFIX = "@members";
  * Runs one projection.
  *
  * @example
- * ```ts ignore
- * const processor = new TrackingProcessor(greetingsProjection, { eventStore, tokenStore, registry });
+ * ```ts
+ * import { TrackingProcessor } from "./processor.ts";
+ * import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
+ * import { InMemoryTokenStore } from "./memory_token_store.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { InMemoryDocumentStore } from "../documents/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { greeterModel, greeterProjection } from "../../example/greeter/projection.ts";
+ *
+ * const eventStore = new InMemoryEventStore();
+ * const processor = new TrackingProcessor(greeterProjection(greeterModel(new InMemoryDocumentStore())), {
+ *   eventStore,
+ *   tokenStore: new InMemoryTokenStore(),
+ *   registry: new MessageRegistry(),
+ *   deadLetters: new InMemoryDeadLetterQueue(),
+ * });
  * await processor.start();
  * await processor.caughtUp(await eventStore.lastToken());
  * await processor.split(0); // two segments now
@@ -63,7 +77,9 @@ const MEMBERS_SUFFIX = "@members";
  * ```
  */
 export class TrackingProcessor {
+  /** The projection this processor runs. */
   readonly projection: Projection;
+  /** This instance's claim owner id. */
   readonly owner: string;
   /** Where this processor's poison events go. */
   readonly deadLetters: DeadLetterQueue;
@@ -83,6 +99,7 @@ export class TrackingProcessor {
   #memberId: number | undefined;
   #deadLettered = 0;
 
+  /** A processor for `projection`; call `start()` to run it. */
   constructor(projection: Projection, options: ProcessorOptions) {
     this.projection = projection;
     this.#options = options;
@@ -94,6 +111,7 @@ export class TrackingProcessor {
     for (const schema of projection.events) options.registry.add(schema);
   }
 
+  /** The processor's name (the projection's). */
   get name(): string {
     return this.projection.name;
   }

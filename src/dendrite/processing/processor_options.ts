@@ -18,9 +18,13 @@ export interface PoisonPolicy {
   readonly policy?: "dead-letter" | "block";
 }
 
+/** Options of {@link TrackingProcessor}. */
 export interface ProcessorOptions {
+  /** The store whose global stream is processed. */
   readonly eventStore: EventStore;
+  /** Where segments are claimed and tokens stored. */
   readonly tokenStore: TokenStore;
+  /** The schemas events are decoded with. */
   readonly registry: MessageRegistry;
   /**
    * This instance's claim owner id (default: a fresh UUID). Give a stable one (e.g. role + host + data directory)
@@ -54,6 +58,7 @@ export interface ProcessorOptions {
   readonly balance?: boolean;
   /** Back-off for a failing handler (defaults 100 ms doubling to 30 s). */
   readonly retry?: { readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  /** What to do with events whose handler keeps failing (see {@link PoisonPolicy}). */
   readonly poison?: PoisonPolicy;
   /**
    * Back-off while the infrastructure is unavailable (a `TransientError`: Elasticsearch or SQLite busy/down,
@@ -76,7 +81,9 @@ export interface ProcessorOptions {
 
 /** What a segment worker is doing (maps onto Axon's `SegmentStatus`). */
 export interface SegmentStatus {
+  /** The segment's id. */
   readonly segment: number;
+  /** The segment's mask. */
   readonly mask: number;
   /** Axon's `one_part_of`: mask + 1. */
   readonly onePartOf: number;
@@ -86,6 +93,7 @@ export interface SegmentStatus {
   readonly caughtUp: boolean;
   /** True while re-processing events up to `replayUntil` after a reset. */
   readonly replaying: boolean;
+  /** The token a replay runs to, while `replaying`. */
   readonly replayUntil?: number;
   /** The handler or store error being retried, as "ErrorName: message" (Axon's `error_state`). */
   readonly error?: string;
@@ -93,10 +101,13 @@ export interface SegmentStatus {
 
 /** This instance's view of the processor (maps onto Axon's `EventProcessorInfo`). */
 export interface ProcessorStatus {
+  /** The processor's name. */
   readonly name: string;
+  /** This instance's claim owner id. */
   readonly owner: string;
   /** Axon's processor mode. */
   readonly mode: "Tracking";
+  /** True between `start()` and `stop()` (false while paused). */
   readonly running: boolean;
   /** True when any segment reports an error. */
   readonly error: boolean;
@@ -106,5 +117,6 @@ export interface ProcessorStatus {
   readonly members: number;
   /** Events this instance dead-lettered since it was created. */
   readonly deadLettered: number;
+  /** The segments this instance works on. */
   readonly segments: readonly SegmentStatus[];
 }

@@ -12,6 +12,7 @@ import type { EventMessage } from "../core/message.ts";
 
 /** What a projection handler is given besides the event. */
 export interface ProjectionContext {
+  /** Aborts when the processor stops or loses the segment. */
   readonly signal: AbortSignal;
   /** True while the processor re-processes events it had processed before (a replay). */
   readonly replaying: boolean;
@@ -21,7 +22,9 @@ export interface ProjectionContext {
 export interface Projection<E extends EventMessage = EventMessage> {
   /** The processor name (also the token store key). */
   readonly name: string;
+  /** The event schemas the projection handles (others are skipped). */
   readonly events: readonly DescMessage[];
+  /** Handles one event (idempotently, unless the token commits with the model). */
   handle(event: E, context: ProjectionContext): Promise<void>;
   /** Clears the query model before a replay from zero (optional). */
   reset?(): Promise<void>;

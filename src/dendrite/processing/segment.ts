@@ -8,7 +8,9 @@
 
 /** A processor segment. The root segment is `{ id: 0, mask: 0 }`. */
 export interface Segment {
+  /** The segment's id. */
   readonly id: number;
+  /** The segment's mask: an event belongs to it when `hash & mask === id`. */
   readonly mask: number;
 }
 

@@ -15,9 +15,11 @@ import { type DeadLetter, type DeadLetterQueue, describeError } from "./dead_let
 
 /** The head of a parked sequence, as shown to operators. */
 export interface SequenceSummary {
+  /** The sequence id. */
   readonly sequenceId: string;
   /** Letters of the sequence: the failed head and the events queued behind it. */
   readonly letters: number;
+  /** The sequence's head: the letter that must be handled first. */
   readonly head: {
     readonly letterId: string;
     readonly eventId: string;
@@ -45,6 +47,7 @@ export interface DeadLetterSummary {
 
 /** What a retry or an eviction of one sequence did. */
 export interface SequenceOutcome {
+  /** The sequence id. */
   readonly sequenceId: string;
   /** Letters handled successfully (and deleted). */
   readonly handled: number;

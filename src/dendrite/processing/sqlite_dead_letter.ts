@@ -79,6 +79,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
   readonly #owned: boolean;
   readonly #now: () => number;
 
+  /** Opens the queue on a database file, or on a shared {@link Sqlite}; `now` dates the letters (default Date.now). */
   constructor(options: SqliteDeadLetterQueueOptions, clock: { now?: () => number } = {}) {
     this.#owned = !("sqlite" in options);
     this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
@@ -86,6 +87,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     this.#now = clock.now ?? Date.now;
   }
 
+  /** Parks an event; see {@link DeadLetterQueue.enqueue}. */
   async enqueue(letter: NewDeadLetter): Promise<DeadLetter> {
     const now = this.#now();
     const id = crypto.randomUUID();
@@ -124,6 +126,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     return existing ?? { ...letter, id, enqueuedAt: now, lastAttemptAt: now };
   }
 
+  /** The processor's letters; see {@link DeadLetterQueue.list}. */
   list(processor: string, options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
     const sequence = options.sequenceId ?? null;
     return Promise.resolve(
@@ -139,11 +142,13 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     );
   }
 
+  /** The letter with this id. */
   get(id: string): Promise<DeadLetter | undefined> {
     const row = this.#sql.get<Row>("SELECT * FROM dead_letters WHERE id = ?", id);
     return Promise.resolve(row ? toLetter(row) : undefined);
   }
 
+  /** Records another failed attempt. */
   async recordAttempt(id: string, cause: string): Promise<void> {
     await this.#sql.write(() =>
       this.#sql.run(
@@ -155,6 +160,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     );
   }
 
+  /** Removes a letter; true when it existed. */
   async delete(id: string): Promise<boolean> {
     const { changes } = await this.#sql.write(() =>
       this.#sql.run("DELETE FROM dead_letters WHERE id = ?", id)
@@ -162,6 +168,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     return Number(changes) > 0;
   }
 
+  /** Sequence ids with parked letters. */
   sequences(processor: string): Promise<string[]> {
     return Promise.resolve(
       this.#sql.all<{ sequence_id: string }>(
@@ -171,6 +178,7 @@ export class SqliteDeadLetterQueue implements DeadLetterQueue {
     );
   }
 
+  /** Letters of the processor (of one sequence when `sequenceId` is given). */
   count(processor: string, sequenceId?: string): Promise<number> {
     const sequence = sequenceId ?? null;
     const row = this.#sql.get<{ n: number }>(

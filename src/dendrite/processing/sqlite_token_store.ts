@@ -45,6 +45,7 @@ export class SqliteTokenStore implements TokenStore {
   readonly #owned: boolean;
   readonly #now: () => number;
 
+  /** Opens the store on a database file, or on a shared {@link Sqlite}; `now` judges claim expiry (default Date.now). */
   constructor(options: SqliteTokenStoreOptions, clock: { now?: () => number } = {}) {
     this.#owned = !("sqlite" in options);
     this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
@@ -52,6 +53,7 @@ export class SqliteTokenStore implements TokenStore {
     this.#now = clock.now ?? Date.now;
   }
 
+  /** Creates `count` segments when the processor has none; see {@link TokenStore.initializeSegments}. */
   async initializeSegments(
     processor: string,
     count: number,
@@ -74,6 +76,7 @@ export class SqliteTokenStore implements TokenStore {
     });
   }
 
+  /** The processor's segment ids. */
   segments(processor: string): Promise<number[]> {
     return Promise.resolve(
       this.#sql.all<{ segment: number }>(
@@ -83,6 +86,7 @@ export class SqliteTokenStore implements TokenStore {
     );
   }
 
+  /** The processor's segments with their tokens and owners. */
   entries(processor: string): Promise<SegmentEntry[]> {
     return Promise.resolve(
       this.#sql.all<TokenRow>(
@@ -98,6 +102,7 @@ export class SqliteTokenStore implements TokenStore {
     );
   }
 
+  /** Claims a segment for `owner` when it is free, its own, or its claim expired (a conditional UPDATE); see {@link TokenStore.claim}. */
   claim(
     processor: string,
     segment: number,
@@ -140,6 +145,7 @@ export class SqliteTokenStore implements TokenStore {
     }
   }
 
+  /** Stores the token of a segment `owner` holds. */
   store(processor: string, segment: number, owner: string, token: TrackingToken): Promise<void> {
     return this.#sql.write(() => {
       const { changes } = this.#sql.run(
@@ -154,6 +160,7 @@ export class SqliteTokenStore implements TokenStore {
     });
   }
 
+  /** Extends `owner`'s claim on a segment. */
   extend(processor: string, segment: number, owner: string): Promise<void> {
     return this.#sql.write(() => {
       const { changes } = this.#sql.run(
@@ -167,6 +174,7 @@ export class SqliteTokenStore implements TokenStore {
     });
   }
 
+  /** Releases `owner`'s claim on a segment. */
   async release(processor: string, segment: number, owner: string): Promise<void> {
     await this.#sql.write(() =>
       this.#sql.run(
@@ -178,6 +186,7 @@ export class SqliteTokenStore implements TokenStore {
     );
   }
 
+  /** Creates one segment (a split or merge result) at `token`. */
   initializeSegment(processor: string, segment: number, token: TrackingToken): Promise<void> {
     return this.#sql.write(() => {
       try {
@@ -193,6 +202,7 @@ export class SqliteTokenStore implements TokenStore {
     });
   }
 
+  /** Deletes a segment `owner` holds (the other half of a merge). */
   deleteSegment(processor: string, segment: number, owner: string): Promise<void> {
     return this.#sql.write(() => {
       const { changes } = this.#sql.run(
@@ -205,6 +215,7 @@ export class SqliteTokenStore implements TokenStore {
     });
   }
 
+  /** Sets every segment's token (a replay); see {@link TokenStore.reset}. */
   reset(processor: string, token: TrackingToken, owner?: string): Promise<void> {
     return this.#sql.write(() => {
       const held = this.#sql.get<{ segment: number; owner: string }>(

@@ -24,8 +24,11 @@ export interface TrackingToken {
 
 /** One segment's row as stored. */
 export interface SegmentEntry {
+  /** The processor the segment belongs to. */
   readonly processor: string;
+  /** The segment's id. */
   readonly segment: number;
+  /** The segment's token. */
   readonly token: TrackingToken;
   /** The claim owner, or undefined when unclaimed. */
   readonly owner?: string;

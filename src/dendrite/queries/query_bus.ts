@@ -20,11 +20,15 @@ export type QueryHandler<Q extends Message = Message> = (
   context: HandlerContext,
 ) => Promise<Message | readonly Message[] | undefined>;
 
+/** Options of {@link QueryBus.query}. */
 export interface QueryOptions {
+  /** Metadata sent with the query (e.g. the caller's claims). */
   readonly metadata?: Metadata;
+  /** Cancels the query. */
   readonly signal?: AbortSignal;
   /** Give up after this long (default 30 s). */
   readonly timeoutMs?: number;
+  /** The query's message id (default: a fresh one). */
   readonly id?: string;
   /**
    * A streaming query (Axon's `streamingQuery`): responses arrive as the handler sends them, under flow control,
@@ -34,11 +38,13 @@ export interface QueryOptions {
   readonly streaming?: boolean;
 }
 
+/** Options of {@link QueryBus.subscribe}. */
 export interface QuerySubscribeOptions {
   /** The handling component; a query goes to one handler per component (default "default"). */
   readonly component?: string;
 }
 
+/** Options of {@link QueryBus.subscriptionQuery}. */
 export interface SubscriptionQueryOptions extends QueryOptions {
   /**
    * At most this many updates may wait for the consumer; beyond that the subscription is dropped: it gets no more
@@ -55,14 +61,17 @@ export interface SubscriptionQueryOptions extends QueryOptions {
 
 /** A live query: its initial responses and the updates that follow. */
 export interface SubscriptionQueryResult {
+  /** The responses to the query as it was when subscribed. */
   readonly initial: readonly Message[];
   /** Ends when the handler side completes it, the caller's signal aborts, or `close()` is called. */
   readonly updates: AsyncIterable<Message>;
+  /** Ends the subscription. */
   close(): void;
 }
 
 /** Selects the subscriptions an update is for. */
 export interface UpdateFilter<Q extends DescMessage = DescMessage> {
+  /** The query schema whose subscriptions get the update. */
   readonly query: Q;
   /** Whether the update is for a subscription made with this query payload (default: all of that type). */
   readonly where?: (query: MessageShape<Q>) => boolean;
@@ -70,8 +79,11 @@ export interface UpdateFilter<Q extends DescMessage = DescMessage> {
 
 /** The query bus port. */
 export interface QueryBus {
+  /** Sends a query to its handlers and yields their responses. */
   query(query: Message, options?: QueryOptions): AsyncIterable<Message>;
+  /** Subscribes to a query: its initial responses, then its updates. */
   subscriptionQuery(query: Message, options?: SubscriptionQueryOptions): Promise<SubscriptionQueryResult>;
+  /** Registers the handler of a query type. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: QueryHandler<MessageShape<S>>,
@@ -90,7 +102,12 @@ export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
  * The first response of a query, checked against the expected schema; throws when there is none.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, queryOne } from "./query_bus.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const queryBus = new LocalQueryBus();
+ * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema, { recording: true })));
  * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
  * ```
  */
@@ -182,6 +199,7 @@ export class LocalQueryBus implements QueryBus {
   readonly #roundRobin = new Map<string, number>();
   readonly #subscriptions = new Map<string, Set<Subscription>>();
 
+  /** Runs the query's handlers in this process; see {@link QueryBus.query}. */
   async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
     const components = this.#handlers.get(query.$typeName);
     if (!components || components.size === 0) throw new NoHandlerError("query", query.$typeName);
@@ -220,6 +238,7 @@ export class LocalQueryBus implements QueryBus {
     }
   }
 
+  /** Subscribes in this process; see {@link QueryBus.subscriptionQuery}. */
   async subscriptionQuery(
     query: Message,
     options: SubscriptionQueryOptions = {},
@@ -242,6 +261,7 @@ export class LocalQueryBus implements QueryBus {
     return await subscriptionResult(this.query(query, options), channel, close, options.signal);
   }
 
+  /** Registers the handler in this process; see {@link QueryBus.subscribe}. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: QueryHandler<MessageShape<S>>,
@@ -263,6 +283,7 @@ export class LocalQueryBus implements QueryBus {
     });
   }
 
+  /** Sends `update` to the matching subscriptions in this process. */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
     for (const subscription of this.#matching(filter)) {
       subscription.channel.push(update);
@@ -271,6 +292,7 @@ export class LocalQueryBus implements QueryBus {
     }
   }
 
+  /** Completes the matching subscriptions in this process. */
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
     for (const subscription of this.#matching(filter)) {
       subscription.channel.close();

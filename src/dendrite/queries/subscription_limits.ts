@@ -24,6 +24,7 @@ export class SubscriptionLimitError extends DendriteError {
   /** Which limit: "total" or "client". */
   readonly limit: "total" | "client";
 
+  /** The `limit` of `max` subscriptions is reached. */
   constructor(limit: "total" | "client", max: number) {
     super(
       AxonErrorCode.TOO_MANY_REQUESTS,
@@ -48,10 +49,12 @@ export class SubscriptionLimitError extends DendriteError {
  * ```
  */
 export class SubscriptionLimiter {
+  /** The limits it enforces. */
   readonly limits: SubscriptionLimits;
   readonly #perClient = new Map<string, number>();
   #total = 0;
 
+  /** A limiter with no live subscriptions. */
   constructor(limits: SubscriptionLimits = DEFAULT_SUBSCRIPTION_LIMITS) {
     for (const [name, value] of Object.entries(limits)) {
       if (!Number.isSafeInteger(value) || value < 1) {

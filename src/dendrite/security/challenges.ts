@@ -15,14 +15,17 @@ import type { Clock } from "./jwt.ts";
 
 /** A nonce as handed out. */
 export interface Challenge {
+  /** The random nonce to sign. */
   readonly nonce: Uint8Array;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
 }
 
+/** Options of {@link ChallengeStore}. */
 export interface ChallengeStoreOptions {
   /** How long a nonce stays valid (default 60 s). */
   readonly ttlMs?: number;
+  /** The clock nonces expire by (default Date.now). */
   readonly clock?: Clock;
   /** The HMAC secret (default: 32 random bytes per store, so nonces are valid only in the issuing process). */
   readonly secret?: Uint8Array;
@@ -56,6 +59,7 @@ export class ChallengeStore {
   readonly #secret: Uint8Array;
   #nextSweep = 0;
 
+  /** A store with its own secret unless `options.secret` is given. */
   constructor(options: ChallengeStoreOptions = {}) {
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#clock = options.clock ?? Date.now;

@@ -24,6 +24,7 @@ export const SecurityErrors = {
  * ```
  */
 export class UnauthenticatedError extends DomainError {
+  /** The caller is not (or no longer) signed in. */
   constructor(message: string, options?: ErrorOptions) {
     super(SecurityErrors.UNAUTHENTICATED, message, { ...options, kind: "unauthenticated" });
   }
@@ -39,6 +40,7 @@ export class UnauthenticatedError extends DomainError {
  * ```
  */
 export class PermissionDeniedError extends DomainError {
+  /** The caller lacks the permission. */
   constructor(message: string, options?: ErrorOptions) {
     super(SecurityErrors.PERMISSION_DENIED, message, { ...options, kind: "permission-denied" });
   }

@@ -41,11 +41,15 @@ export const signerKey: ContextKey<Signer | undefined> = createContextKey<Signer
 
 /** Anything that turns a token into claims or throws. */
 export interface TokenVerifier {
+  /** The token's claims; throws {@link UnauthenticatedError} for a bad token. */
   verify(token: string): Promise<Claims>;
 }
 
+/** Options of {@link createAuthInterceptor}. */
 export interface AuthInterceptorOptions {
+  /** Which methods are public, need a role, or need a signature. */
   readonly policy: AuthPolicy;
+  /** Verifies bearer tokens. */
   readonly verifier: TokenVerifier;
   /** Needed when the policy has signed methods. */
   readonly signatures?: {
@@ -69,11 +73,21 @@ const BEARER = /^Bearer +([A-Za-z0-9_.~+/-]+=*)$/;
  * Builds the interceptor. Install it on the server (`connectNodeAdapter({ routes, interceptors: [auth] })`).
  *
  * @example
- * ```ts ignore
- * const auth = createAuthInterceptor({ policy, verifier, signatures: { challenges, resolveManager } });
- * http2.createServer(connectNodeAdapter({ routes, interceptors: [auth] }));
- * // in a handler:
- * const claims = context.values.get(claimsKey);
+ * ```ts
+ * import { connectNodeAdapter } from "@connectrpc/connect-node";
+ * import * as http2 from "node:http2";
+ * import { createAuthInterceptor } from "./interceptor.ts";
+ * import { ChallengeStore } from "./challenges.ts";
+ * import { generateEd25519 } from "./keys.ts";
+ * import { JwtVerifier } from "./jwt.ts";
+ * const key = await generateEd25519();
+ * const auth = createAuthInterceptor({
+ *   policy: { roles: { "example.v1.GreeterService/*": ["user"] }, signed: ["dendrite.security.v1.ConfigService/*"] },
+ *   verifier: new JwtVerifier({ issuer: "dendrite", audience: "dendrite-api", resolveKey: () => key.publicKey }),
+ *   signatures: { challenges: new ChallengeStore(), resolveManager: () => undefined },
+ * });
+ * http2.createServer(connectNodeAdapter({ routes: () => {}, interceptors: [auth] }));
+ * // In a handler: `context.values.get(claimsKey)` are the caller's claims.
  * ```
  */
 export function createAuthInterceptor(options: AuthInterceptorOptions): Interceptor {

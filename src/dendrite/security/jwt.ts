@@ -17,7 +17,9 @@ export const JWT_ALGORITHMS: readonly ["EdDSA"] = ["EdDSA"];
 
 /** What a verified token says about its caller. */
 export interface Claims {
+  /** The caller (`sub`). */
   readonly subject: string;
+  /** The caller's roles. */
   readonly roles: readonly string[];
   /** Epoch seconds. */
   readonly issuedAt: number;
@@ -29,7 +31,9 @@ export interface Claims {
 
 /** Who issues tokens for whom. */
 export interface JwtAudience {
+  /** The `iss` of the tokens. */
   readonly issuer: string;
+  /** The `aud` of the tokens. */
   readonly audience: string;
 }
 
@@ -38,6 +42,7 @@ export type Clock = () => number;
 
 /** An issued token. */
 export interface IssuedToken {
+  /** The compact JWT. */
   readonly token: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
@@ -59,6 +64,7 @@ export class JwtIssuer {
   readonly #audience: JwtAudience;
   readonly #clock: Clock;
 
+  /** An issuer signing with `key`; `clock` dates the tokens (default Date.now). */
   constructor(key: Ed25519KeyPair, audience: JwtAudience, clock: Clock = Date.now) {
     this.#key = key;
     this.#audience = audience;
@@ -70,6 +76,7 @@ export class JwtIssuer {
     return this.#key.keyId;
   }
 
+  /** Signs a token for `subject` with `roles`, valid for `lifetimeSeconds`. */
   async issue(request: {
     readonly subject: string;
     readonly roles: readonly string[];
@@ -98,10 +105,13 @@ export class JwtIssuer {
 /** Finds the public key of a trusted signer by `kid`; undefined when it is not trusted (any more). */
 export type KeyResolver = (keyId: string) => CryptoKey | undefined | Promise<CryptoKey | undefined>;
 
+/** Options of {@link JwtVerifier}. */
 export interface JwtVerifierOptions extends JwtAudience {
+  /** Finds the public key of a token's `kid`. */
   readonly resolveKey: KeyResolver;
   /** Allowed clock skew in seconds (default 5). */
   readonly clockToleranceSeconds?: number;
+  /** The clock expiry is judged by (default Date.now). */
   readonly clock?: Clock;
 }
 
@@ -109,18 +119,26 @@ export interface JwtVerifierOptions extends JwtAudience {
  * Verifies tokens: EdDSA only, the expected issuer and audience, `sub`, `exp` and `iat` required.
  *
  * @example
- * ```ts ignore
- * const verifier = new JwtVerifier({ issuer: "dendrite", audience: "dendrite-api", resolveKey: (kid) => keys.get(kid) });
+ * ```ts
+ * import { generateEd25519 } from "./keys.ts";
+ * import { JwtIssuer, JwtVerifier } from "./jwt.ts";
+ * const key = await generateEd25519();
+ * const audience = { issuer: "dendrite", audience: "dendrite-api" };
+ * const { token } = await new JwtIssuer(key, audience).issue({ subject: "alice", roles: [], lifetimeSeconds: 60 });
+ * const verifier = new JwtVerifier({ ...audience, resolveKey: (kid) => kid === key.keyId ? key.publicKey : undefined });
  * const claims = await verifier.verify(token); // or throws UnauthenticatedError
+ * console.log(claims.subject); // alice
  * ```
  */
 export class JwtVerifier {
   readonly #options: JwtVerifierOptions;
 
+  /** A verifier for tokens of `options.issuer` for `options.audience`. */
   constructor(options: JwtVerifierOptions) {
     this.#options = options;
   }
 
+  /** The token's claims; throws {@link UnauthenticatedError} for a bad, expired or untrusted token. */
   async verify(token: string): Promise<Claims> {
     const clock = this.#options.clock;
     try {

@@ -11,8 +11,11 @@ const ED25519 = "Ed25519";
 
 /** A key pair with its key id. */
 export interface Ed25519KeyPair {
+  /** The key id (derived from the public key). */
   readonly keyId: string;
+  /** The public key. */
   readonly publicKey: CryptoKey;
+  /** The private key. */
   readonly privateKey: CryptoKey;
   /** The raw 32-byte public key. */
   readonly publicKeyRaw: Uint8Array;
@@ -37,7 +40,9 @@ export function fromBase64Url(text: string): Uint8Array {
  * The key id of a raw Ed25519 public key: its JWK thumbprint (SHA-256, base64url).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { generateEd25519, keyIdOf } from "./keys.ts";
+ * const { publicKeyRaw } = await generateEd25519();
  * const keyId = await keyIdOf(publicKeyRaw);
  * ```
  */

@@ -7,6 +7,7 @@
 
 /** Where security messages go. */
 export interface SecurityLogger {
+  /** Logs an event worth knowing about. */
   info(message: string): void;
   /** `fields` are structured context (never a secret), for loggers that keep them apart from the message. */
   warn(message: string, fields?: Readonly<Record<string, string | number>>): void;

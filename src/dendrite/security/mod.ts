@@ -4,10 +4,18 @@
  * challenge-bound Ed25519 signed requests, Ed25519 keys, login back-off and work limits.
  *
  * @example
- * ```ts ignore
- * import { createAuthInterceptor, JwtVerifier, metadataFromClaims, claimsKey } from "./mod.ts";
- * const auth = createAuthInterceptor({ policy, verifier: new JwtVerifier({ issuer, audience, resolveKey }) });
- * // handler: commandBus.dispatch(command, { metadata: metadataFromClaims(context.values.get(claimsKey)) });
+ * ```ts
+ * import { claimsKey, createAuthInterceptor, generateEd25519, JwtVerifier, metadataFromClaims } from "./mod.ts";
+ * import { createContextValues } from "@connectrpc/connect";
+ * const key = await generateEd25519();
+ * const verifier = new JwtVerifier({
+ *   issuer: "dendrite",
+ *   audience: "dendrite-api",
+ *   resolveKey: (kid) => kid === key.keyId ? key.publicKey : undefined,
+ * });
+ * const auth = createAuthInterceptor({ policy: { public: ["example.v1.GreeterService/*"] }, verifier });
+ * // In a handler: the caller's claims go into the command's metadata.
+ * const metadata = metadataFromClaims(createContextValues().get(claimsKey));
  * ```
  *
  * @module
@@ -67,3 +75,5 @@ export {
 export { BackOff, type BackOffOptions, TooManyAttemptsError } from "./throttle.ts";
 export { WorkLimit, type WorkLimitOptions } from "./work_limit.ts";
 export { consoleSecurityLogger, type SecurityLogger } from "./logger.ts";
+/** The generated messages signed requests carry and produce (`dendrite.security.v1`). */
+export type { Authorization, Signature } from "../../gen/dendrite/security/v1/signature_pb.ts";

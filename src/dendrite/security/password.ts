@@ -14,7 +14,9 @@ import { fromBase64Url, toBase64Url } from "./keys.ts";
 export interface ScryptParams {
   /** log2 of the CPU/memory cost N (default 15, i.e. N = 32768: ~32 MiB, tens of ms). */
   readonly logN: number;
+  /** scrypt block size r (default 8). */
   readonly r: number;
+  /** scrypt parallelism p (default 1). */
   readonly p: number;
 }
 

@@ -77,11 +77,16 @@ function contentBytes(methodName: string, nonce: Uint8Array, content: Uint8Array
  * Signs a request in place (sets its `signature` field) with a key manager's key under a server nonce.
  *
  * @example
- * ```ts ignore
- * const { nonce } = await challenges.getChallenge({});
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { signRequest } from "./signed_request.ts";
+ * import { ChallengeStore } from "./challenges.ts";
+ * import { generateEd25519 } from "./keys.ts";
+ * import { SetPropertyRequestSchema } from "../../gen/dendrite/security/v1/config_pb.ts";
+ * const manager = await generateEd25519();
+ * const { nonce } = new ChallengeStore().issue(); // a client gets it from the server's challenge call
  * const request = create(SetPropertyRequestSchema, { name: "jwt.lifetime.seconds", value: "600" });
  * await signRequest(SetPropertyRequestSchema, request, "dendrite.security.v1.ConfigService/SetProperty", nonce, manager);
- * await config.setProperty(request);
  * ```
  */
 export async function signRequest<S extends DescMessage>(
@@ -106,6 +111,7 @@ export type KeyManagerResolver = (keyId: string) => CryptoKey | undefined | Prom
 
 /** Who signed a request. */
 export interface Signer {
+  /** The signer's key id. */
   readonly keyId: string;
 }
 
@@ -147,7 +153,11 @@ export async function verifySignedRequest<S extends DescMessage>(
  * content and the signature. Stored in the event, it lets anyone verify the event again later.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { authorizationOf } from "./signed_request.ts";
+ * import { SetPropertyRequestSchema } from "../../gen/dendrite/security/v1/config_pb.ts";
+ * const request = create(SetPropertyRequestSchema, { name: "jwt.lifetime.seconds", value: "600" });
  * const authorization = authorizationOf(SetPropertyRequestSchema, request, "dendrite.security.v1.ConfigService/SetProperty");
  * ```
  */

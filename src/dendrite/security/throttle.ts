@@ -21,6 +21,7 @@ export interface BackOffOptions {
   readonly forgetAfterMs?: number;
   /** At most this many keys are remembered (default 100 000). */
   readonly maxKeys?: number;
+  /** The clock waits are judged by (default Date.now). */
   readonly clock?: Clock;
 }
 
@@ -41,8 +42,10 @@ interface Entry {
  * ```
  */
 export class TooManyAttemptsError extends Error {
+  /** How long to wait before trying again. */
   readonly retryAfterMs: number;
 
+  /** Refused with `message`; try again after `retryAfterMs`. */
   constructor(message: string, retryAfterMs: number) {
     super(`${message}; retry after ${Math.ceil(retryAfterMs / 1_000)} s`);
     this.name = "TooManyAttemptsError";
@@ -79,6 +82,7 @@ export class BackOff {
   readonly #clock: Clock;
   #nextSweep = 0;
 
+  /** A back-off with no failures recorded. */
   constructor(options: BackOffOptions = {}) {
     this.#free = options.freeFailures ?? 5;
     this.#base = options.baseDelayMs ?? 1_000;

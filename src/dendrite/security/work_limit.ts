@@ -34,6 +34,7 @@ export class WorkLimit {
   readonly #waiting: (() => void)[] = [];
   #active = 0;
 
+  /** A limit with no work running. */
   constructor(options: WorkLimitOptions = {}) {
     this.#concurrency = options.concurrency ?? 1;
     this.#queueLimit = options.queue ?? 16;

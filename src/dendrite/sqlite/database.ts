@@ -10,6 +10,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 /** Durability of commits: FULL survives a power cut; NORMAL (WAL) may lose the last commits on power loss. */
 export type Synchronous = "FULL" | "NORMAL";
 
+/** Options of {@link Sqlite}. */
 export interface OpenOptions {
   /** Default `FULL`: an acknowledged write survives a power cut. */
   readonly synchronous?: Synchronous;
@@ -17,7 +18,9 @@ export interface OpenOptions {
 
 /** A SQLite connection with cached prepared statements. */
 export class Sqlite {
+  /** The underlying `node:sqlite` connection. */
   readonly db: DatabaseSync;
+  /** The database file (`:memory:` for an in-memory database). */
   readonly path: string;
   readonly #statements = new Map<string, StatementSync>();
   readonly #context = new AsyncLocalStorage<symbol>();
@@ -26,6 +29,7 @@ export class Sqlite {
   readonly #onRollback = new Set<() => void>();
   #partialRollbacks = 0;
 
+  /** Opens (or creates) the database in WAL mode. */
   constructor(path: string, options: OpenOptions = {}) {
     this.path = path;
     this.db = new DatabaseSync(path);
@@ -155,6 +159,7 @@ export class Sqlite {
     return this.#partialRollbacks;
   }
 
+  /** Closes the connection. */
   close(): void {
     this.#statements.clear();
     if (this.db.isOpen) this.db.close();

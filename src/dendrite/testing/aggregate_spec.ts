@@ -17,7 +17,9 @@ export interface AggregateOutcome<S, E extends Message> {
   thenError(code: string, messagePart?: string): DomainError;
 }
 
+/** The aggregate after the given events. */
 export interface AggregateGiven<S, C extends Message, E extends Message> {
+  /** Decides `command` on the state after the given events. */
   when(command: C): AggregateOutcome<S, E>;
   /** The state after the given events. */
   state(): S;

@@ -25,10 +25,17 @@ export function storedEvent<P extends Message>(
  * Starts a projection spec.
  *
  * @example
- * ```ts ignore
- * await projectionSpec(projection)
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { equal } from "node:assert/strict";
+ * import { projectionSpec } from "./projection_spec.ts";
+ * import { InMemoryDocumentStore } from "../documents/memory.ts";
+ * import { greeterModel, greeterProjection } from "../../example/greeter/projection.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ *
+ * await projectionSpec(greeterProjection(greeterModel(new InMemoryDocumentStore())))
  *   .given(create(GreetedEventSchema, { greeterId: "main", message: "hi" }))
- *   .then(async () => assert.equal(await greetings.count(), 1));
+ *   .then((events) => equal(events.length, 1));
  * ```
  */
 export function projectionSpec(projection: Projection): {

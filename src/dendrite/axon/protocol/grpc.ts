@@ -13,8 +13,8 @@
  * @example
  * ```ts
  * import { makeGenericClientConstructor } from "@grpc/grpc-js";
- * import { grpcService } from "./service.ts";
- * import { PlatformService } from "../../gen/axon/control_pb.ts";
+ * import { grpcService } from "./grpc.ts";
+ * import { PlatformService } from "../../../gen/axon/control_pb.ts";
  * const definition = grpcService(PlatformService);
  * console.log(definition.getPlatformServer.path); // /io.axoniq.axonserver.grpc.control.PlatformService/GetPlatformServer
  * const PlatformClient = makeGenericClientConstructor(definition, "PlatformService");

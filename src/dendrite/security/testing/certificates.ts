@@ -88,7 +88,9 @@ async function issueLeaf(dir: string, name: string, commonName: string, extensio
  * Creates a CA, a client leaf certificate and a server leaf certificate for `localhost`, `127.0.0.1` and `::1` (Ed25519 keys, one day).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import * as http2 from "node:http2";
+ * import { createTestCertificates } from "./certificates.ts";
  * const certs = await createTestCertificates();
  * const server = http2.createSecureServer({ cert: certs.cert, key: certs.key, allowHTTP1: true });
  * // client: { ca: certs.caCert }
