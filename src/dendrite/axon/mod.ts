@@ -48,7 +48,22 @@ export interface AxonConnector {
   close(): Promise<void>;
 }
 
-/** Connects (retrying until `signal` aborts) and returns the three ports. */
+/**
+ * Connects (retrying until `signal` aborts) and returns the three ports.
+ *
+ * @example
+ * ```ts
+ * import { connectAxon } from "./mod.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * const axon = await connectAxon(
+ *   { address: "localhost:8124", componentName: "greeter" },
+ *   new MessageRegistry(),
+ *   AbortSignal.timeout(30_000),
+ * );
+ * console.log(await axon.eventStore.lastToken());
+ * await axon.close();
+ * ```
+ */
 export async function connectAxon(
   options: AxonConnectionOptions,
   registry: MessageRegistry,

@@ -44,7 +44,16 @@ export function fromGrpcError(error: unknown, what: string): Error {
   return new GrpcError(error.code, message, { cause: error });
 }
 
-/** A gRPC failure without an Axon code (transport, unavailable, deadline…), keeping the status. */
+/**
+ * A gRPC failure without an Axon code (transport, unavailable, deadline…), keeping the status.
+ *
+ * @example
+ * ```ts
+ * import { status } from "@grpc/grpc-js";
+ * import { GrpcError } from "./rpc.ts";
+ * const error = new GrpcError(status.UNAVAILABLE, "Not connected to Axon Server at localhost:8124");
+ * ```
+ */
 export class GrpcError extends DendriteError {
   /** The gRPC status code of the failure. */
   readonly status: grpc.status;

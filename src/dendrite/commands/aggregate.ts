@@ -26,7 +26,18 @@ export interface SnapshotPolicy<S extends Message> {
   readonly every: number;
 }
 
-/** A complete aggregate definition. Build one with {@link defineAggregate}. */
+/**
+ * A complete aggregate definition. Build one with {@link defineAggregate}.
+ *
+ * @example
+ * ```ts
+ * import type { AggregateDefinition, CommandOf, EventOf, StateOf } from "./aggregate.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * type G = typeof Greeter;
+ * const definition: AggregateDefinition<StateOf<G>, CommandOf<G>, EventOf<G>> = Greeter;
+ * console.log(definition.commands.map((schema) => schema.typeName)); // the commands it handles
+ * ```
+ */
 export interface AggregateDefinition<S, C extends Message, E extends Message> {
   /** The aggregate type stored with every event (`aggregate_type`), e.g. `example.v1.Greeter`. */
   readonly type: string;

@@ -52,7 +52,22 @@ export interface CommandSubscribeOptions {
   readonly loadFactor?: number;
 }
 
-/** The command bus port. */
+/**
+ * The command bus port.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type CommandBus, LocalCommandBus } from "./command_bus.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const commandBus: CommandBus = new LocalCommandBus();
+ * await commandBus.subscribe(RecordCommandSchema, async (command) => {
+ *   console.log("recording for", command.payload.greeterId);
+ *   return undefined;
+ * });
+ * await commandBus.dispatch(create(RecordCommandSchema, { greeterId: "main" }));
+ * ```
+ */
 export interface CommandBus {
   /** Sends a command to its handler and returns the result (decoded with `options.expect` when given). */
   dispatch<R extends DescMessage = DescMessage>(

@@ -318,6 +318,21 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
 /**
  * Dispatches a command to an aggregate with the target aggregate id as routing key, so consistent hashing keeps
  * each aggregate on one handler instance.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { registerAggregate, sendToAggregate } from "./repository.ts";
+ * import { LocalCommandBus } from "./command_bus.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const commandBus = new LocalCommandBus();
+ * const registry = new MessageRegistry(Greeter.events);
+ * await registerAggregate(commandBus, Greeter, { eventStore: new InMemoryEventStore(), registry });
+ * await sendToAggregate(commandBus, Greeter, create(RecordCommandSchema, { greeterId: "main" }));
+ * ```
  */
 export function sendToAggregate<S, C extends Message, E extends Message, R extends DescMessage = DescMessage>(
   commandBus: CommandBus,

@@ -12,7 +12,22 @@ import type { AggregateEventRecord } from "../eventstore/event_store.ts";
 /** The error code of {@link UnreadableEventError}. */
 export const UNREADABLE_EVENT = "DENDRITE-EVENT-UNREADABLE";
 
-/** A stored event or snapshot of an aggregate that cannot be decoded; the command is not decided. */
+/**
+ * A stored event or snapshot of an aggregate that cannot be decoded; the command is not decided.
+ *
+ * @example
+ * ```ts
+ * import { UnreadableEventError } from "./unreadable.ts";
+ * const record = {
+ *   id: "e1",
+ *   timestamp: 0,
+ *   payload: { type: "example.v1.Gone", revision: "", data: new Uint8Array() },
+ *   metadata: {},
+ *   aggregate: { type: "Greeter", id: "main", sequence: 0 },
+ * };
+ * const error = new UnreadableEventError("Greeter", record, new Error("unknown type"));
+ * ```
+ */
 export class UnreadableEventError extends DomainError {
   /** The aggregate type of the unreadable event. */
   readonly aggregateType: string;

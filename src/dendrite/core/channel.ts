@@ -6,7 +6,16 @@
  */
 import { abortReason } from "./errors.ts";
 
-/** Raised to the consumer when more than `capacity` items were waiting. */
+/**
+ * Raised to the consumer when more than `capacity` items were waiting.
+ *
+ * @example
+ * ```ts
+ * import { ChannelOverflowError } from "./channel.ts";
+ * const error = new ChannelOverflowError(1024);
+ * console.log(error.name); // ChannelOverflowError
+ * ```
+ */
 export class ChannelOverflowError extends Error {
   /** More than `capacity` items were waiting. */
   constructor(capacity: number) {

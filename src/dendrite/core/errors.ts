@@ -48,7 +48,16 @@ export interface DendriteErrorOptions extends ErrorOptions {
   readonly errorDetails?: ErrorDetails;
 }
 
-/** Base class of every error dendrite raises on purpose. */
+/**
+ * Base class of every error dendrite raises on purpose.
+ *
+ * @example
+ * ```ts
+ * import { DendriteError } from "./errors.ts";
+ * const error = new DendriteError("AXONIQ-0001", "Something failed");
+ * console.log(error.code); // AXONIQ-0001
+ * ```
+ */
 export class DendriteError extends Error {
   /** A stable, machine-readable code (`AXONIQ-xxxx` or an application code). */
   readonly code: string;
@@ -99,7 +108,15 @@ export class DomainError extends DendriteError {
   }
 }
 
-/** An append lost an optimistic-concurrency race: another writer stored that aggregate sequence first. */
+/**
+ * An append lost an optimistic-concurrency race: another writer stored that aggregate sequence first.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyError } from "./errors.ts";
+ * console.log(new ConcurrencyError("Aggregate main changed").code); // AXONIQ-2000
+ * ```
+ */
 export class ConcurrencyError extends DendriteError {
   /** A concurrent write changed the aggregate first (AXONIQ-2000). */
   constructor(message: string, options?: ErrorOptions) {
@@ -107,7 +124,15 @@ export class ConcurrencyError extends DendriteError {
   }
 }
 
-/** No handler is subscribed for a command or query name. */
+/**
+ * No handler is subscribed for a command or query name.
+ *
+ * @example
+ * ```ts
+ * import { NoHandlerError } from "./errors.ts";
+ * console.log(new NoHandlerError("command", "example.v1.GreetCommand").message);
+ * ```
+ */
 export class NoHandlerError extends DendriteError {
   /** No handler is subscribed for the command or query `name`. */
   constructor(kind: "command" | "query", name: string) {
@@ -118,7 +143,15 @@ export class NoHandlerError extends DendriteError {
   }
 }
 
-/** A message handler, a dispatch or a wait took longer than allowed. */
+/**
+ * A message handler, a dispatch or a wait took longer than allowed.
+ *
+ * @example
+ * ```ts
+ * import { AxonErrorCode, TimeoutError } from "./errors.ts";
+ * const error = new TimeoutError("No answer within 30 s", AxonErrorCode.QUERY_TIMEOUT);
+ * ```
+ */
 export class TimeoutError extends DendriteError {
   /** The call did not complete in time (`code`: the command or query timeout code). */
   constructor(message: string, code: string = AxonErrorCode.COMMAND_TIMEOUT) {
@@ -126,7 +159,15 @@ export class TimeoutError extends DendriteError {
   }
 }
 
-/** A payload whose type the registry does not know, or whose bytes do not decode. */
+/**
+ * A payload whose type the registry does not know, or whose bytes do not decode.
+ *
+ * @example
+ * ```ts
+ * import { SerializationError } from "./errors.ts";
+ * const error = new SerializationError('Payload of type "example.v1.GreetedEvent" does not decode');
+ * ```
+ */
 export class SerializationError extends DendriteError {
   /** A payload could not be encoded or decoded. */
   constructor(message: string, options?: ErrorOptions) {
@@ -134,7 +175,16 @@ export class SerializationError extends DendriteError {
   }
 }
 
-/** An Axon-protocol error received from a server or a remote handler, with its code. */
+/**
+ * An Axon-protocol error received from a server or a remote handler, with its code.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from "./errors.ts";
+ * const error = new RemoteError("AXONIQ-4002", "Handler failed", [], "greeter@host");
+ * console.log(error.code); // AXONIQ-4002
+ * ```
+ */
 export class RemoteError extends DendriteError {
   /** Details as sent by the remote side (cause chain). */
   readonly details: readonly string[];
@@ -155,7 +205,15 @@ export class RemoteError extends DendriteError {
   }
 }
 
-/** A token-store claim was lost to another owner (or never held). */
+/**
+ * A token-store claim was lost to another owner (or never held).
+ *
+ * @example
+ * ```ts
+ * import { ClaimError } from "./errors.ts";
+ * const error = new ClaimError("Segment 0 of greetings is claimed by another instance");
+ * ```
+ */
 export class ClaimError extends DendriteError {
   /** A segment claim was lost or refused. */
   constructor(message: string) {
@@ -172,6 +230,12 @@ export function abortReason(signal: AbortSignal): unknown {
  * A store, transport or server was unavailable (a refused connection, a timeout, a 429/502/503/504, a busy
  * database, a gRPC UNAVAILABLE): the operation may succeed unchanged once the infrastructure is back. A tracking
  * processor backs off and retries such a failure forever and never counts it as a poison attempt.
+ *
+ * @example
+ * ```ts
+ * import { isTransient, TransientError } from "./errors.ts";
+ * console.log(isTransient(new TransientError("Elasticsearch is unavailable"))); // true
+ * ```
  */
 export class TransientError extends DendriteError {
   /** A failure of the infrastructure that is worth retrying. */
@@ -199,6 +263,12 @@ function isUnavailable(error: object, name: unknown, code: unknown): boolean {
  * True when `error` (or an error in its `cause` chain) is a {@link TransientError}, or is recognized as one
  * structurally: `node:sqlite`'s `SQLITE_BUSY` / `SQLITE_LOCKED` and a gRPC/Connect `UNAVAILABLE` status (read without
  * depending on the libraries that raise them).
+ *
+ * @example
+ * ```ts
+ * import { isTransient } from "./errors.ts";
+ * console.log(isTransient(new Error("a bug"))); // false
+ * ```
  */
 export function isTransient(error: unknown): boolean {
   for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 8; depth++) {

@@ -67,6 +67,12 @@ let sequence = 0;
  * A fresh message id: a UUID version 7 (RFC 9562) — 48 bits of Unix milliseconds, then a counter and random
  * bits. Ids made later sort later (also within one millisecond in this process), so stores that index events or
  * documents by id append to their indexes instead of writing all over them; the ids stay ordinary UUID strings.
+ *
+ * @example
+ * ```ts
+ * import { newMessageId } from "./message.ts";
+ * const id = newMessageId(); // a UUID v7: ids sort by creation time
+ * ```
  */
 export function newMessageId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -114,6 +120,15 @@ export function envelope<P extends Message>(payload: P, metadata: Metadata = {})
 /**
  * Metadata for a message caused by `cause`: the same correlation id (or the cause's id when it has none), the cause
  * as causation id, and everything else the cause carried (trace id, subject, roles).
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { causedBy, envelope } from "./message.ts";
+ * import { GreetCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const command = envelope(create(GreetCommandSchema, { greeterId: "main", message: "hi" }));
+ * const metadata = causedBy(command); // correlation and causation ids of what the command causes
+ * ```
  */
 export function causedBy(cause: Envelope, extra: Metadata = {}): Metadata {
   return {

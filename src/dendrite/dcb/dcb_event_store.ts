@@ -35,7 +35,15 @@ export interface Tag {
   readonly value: string;
 }
 
-/** A tag from its key and value. */
+/**
+ * A tag from its key and value.
+ *
+ * @example
+ * ```ts
+ * import { tag } from "./dcb_event_store.ts";
+ * const criteria = [{ names: ["StudentSubscribed"], tags: [tag("course", "c1")] }];
+ * ```
+ */
 export function tag(key: string, value: string): Tag {
   return { key, value };
 }
@@ -118,7 +126,17 @@ export interface DcbReadOptions extends DcbCallOptions {
   readonly from?: number;
 }
 
-/** The port. */
+/**
+ * The port.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDcbEventStore } from "./memory.ts";
+ * import { type DcbEventStore, tag } from "./dcb_event_store.ts";
+ * const store: DcbEventStore = new InMemoryDcbEventStore();
+ * const { events, marker } = await store.source([{ names: [], tags: [tag("course", "c1")] }]);
+ * ```
+ */
 export interface DcbEventStore {
   /**
    * Appends `events` as one transaction, with a global sequence each, if `condition` holds (always without one).
@@ -151,6 +169,12 @@ export interface DcbEventStore {
 /**
  * An append whose condition failed: an event matching the criteria was stored at or after the marker. Code
  * `AXONIQ-2000` (Axon's invalid-sequence code, the one Axon uses for append conflicts). Retry by sourcing again.
+ *
+ * @example
+ * ```ts
+ * import { ConsistencyViolationError } from "./dcb_event_store.ts";
+ * console.log(new ConsistencyViolationError("Course c1 changed").code); // AXONIQ-2000
+ * ```
  */
 export class ConsistencyViolationError extends ConcurrencyError {
   /** An event matching the condition's criteria was stored after its marker. */
@@ -160,7 +184,15 @@ export class ConsistencyViolationError extends ConcurrencyError {
   }
 }
 
-/** A tag call named a sequence that holds no event. */
+/**
+ * A tag call named a sequence that holds no event.
+ *
+ * @example
+ * ```ts
+ * import { UnknownSequenceError } from "./dcb_event_store.ts";
+ * const error = new UnknownSequenceError(42);
+ * ```
+ */
 export class UnknownSequenceError extends DendriteError {
   /** `sequence` is not a stored event. */
   constructor(sequence: number) {

@@ -77,7 +77,17 @@ export interface Decision<C, S, E extends DecisionEvent> extends DecisionOptions
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** The default codec: JSON, the event's `type` as its name. */
+/**
+ * The default codec: JSON, the event's `type` as its name.
+ *
+ * @example
+ * ```ts
+ * import { jsonCodec } from "./decision.ts";
+ * const codec = jsonCodec<{ type: "CourseCreated"; courseId: string }>();
+ * const stored = codec.encode({ type: "CourseCreated", courseId: "c1" });
+ * console.log(stored.name); // CourseCreated
+ * ```
+ */
 export function jsonCodec<E extends DecisionEvent>(): DecisionCodec<E> {
   return {
     encode: (event) => ({ name: event.type, version: "", payload: encoder.encode(JSON.stringify(event)) }),
@@ -85,7 +95,24 @@ export function jsonCodec<E extends DecisionEvent>(): DecisionCodec<E> {
   };
 }
 
-/** Defines a decision (see the module description). */
+/**
+ * Defines a decision (see the module description).
+ *
+ * @example
+ * ```ts
+ * import { defineDecision } from "./decision.ts";
+ * import { tag } from "./dcb_event_store.ts";
+ * type Event = { type: "CourseCreated"; courseId: string };
+ * const createCourse = defineDecision<{ courseId: string }, boolean, Event>({
+ *   name: "create-course",
+ *   criteria: (command) => [{ names: ["CourseCreated"], tags: [tag("course", command.courseId)] }],
+ *   initialState: () => false,
+ *   evolve: () => true,
+ *   decide: (command, exists) => exists ? [] : [{ type: "CourseCreated", courseId: command.courseId }],
+ *   tags: (event) => [tag("course", event.courseId)],
+ * });
+ * ```
+ */
 export function defineDecision<C, S, E extends DecisionEvent>(
   options: DecisionOptions<C, S, E>,
 ): Decision<C, S, E> {
@@ -116,7 +143,15 @@ export interface DecisionResult<S, E> {
   readonly attempts: number;
 }
 
-/** Every attempt of a decision lost the race to other writers. */
+/**
+ * Every attempt of a decision lost the race to other writers.
+ *
+ * @example
+ * ```ts
+ * import { DecisionConflictError } from "./decision.ts";
+ * const error = new DecisionConflictError("subscribe-student", 10);
+ * ```
+ */
 export class DecisionConflictError extends DendriteError {
   /** The decision `name` lost `attempts` races in a row. */
   constructor(name: string, attempts: number, options?: ErrorOptions) {
@@ -124,7 +159,18 @@ export class DecisionConflictError extends DendriteError {
   }
 }
 
-/** Sources, decides and appends with the consistency marker; on a violation, does it again from the read. */
+/**
+ * Sources, decides and appends with the consistency marker; on a violation, does it again from the read.
+ *
+ * @example
+ * ```ts
+ * import { handleDecision } from "./decision.ts";
+ * import { InMemoryDcbEventStore } from "./memory.ts";
+ * import { createCourse } from "../../example/enrolment/decisions.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const { events } = await handleDecision(store, createCourse, { courseId: "c1", capacity: 2 });
+ * ```
+ */
 export async function handleDecision<C, S, E extends DecisionEvent>(
   store: DcbEventStore,
   decision: Decision<C, S, E>,

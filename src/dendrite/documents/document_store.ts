@@ -64,7 +64,19 @@ export interface Collection<T extends JsonObject> {
   clear(): Promise<void>;
 }
 
-/** The document store port. */
+/**
+ * The document store port.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDocumentStore } from "./memory.ts";
+ * import type { DocumentStore } from "./document_store.ts";
+ * const store: DocumentStore = new InMemoryDocumentStore();
+ * const greetings = store.collection<{ message: string }>("greetings", { textFields: ["message"] });
+ * await greetings.put("1", { message: "Hello world" });
+ * console.log(await greetings.count()); // 1
+ * ```
+ */
 export interface DocumentStore {
   /** The collection `name`, created on first use; `options` take effect when it is created. */
   collection<T extends JsonObject>(name: string, options?: CollectionOptions): Collection<T>;

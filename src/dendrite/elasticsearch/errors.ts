@@ -50,6 +50,13 @@ export interface RejectedWrite {
 /**
  * Elasticsearch refused some writes of a bulk request (a mapping conflict, a rejected item). The others were
  * written; nothing is dropped silently: the error names every refused document.
+ *
+ * @example
+ * ```ts
+ * import { BulkWriteError } from "./errors.ts";
+ * const error = new BulkWriteError([{ index: "dendrite-greetings", id: "1", status: 400, type: "mapper_parsing_exception", reason: "bad" }], 2);
+ * console.log(error.rejected.length); // 1
+ * ```
  */
 export class BulkWriteError extends Error {
   /** The writes Elasticsearch rejected. */

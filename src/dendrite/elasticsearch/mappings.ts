@@ -31,6 +31,12 @@ export const WORDS_ANALYZER = "whitespace";
 /**
  * The mappings of every collection index: the document's strings as keywords (sortable; never analysed), its
  * numbers as doubles (so an integer first and a fraction later do not collide), the words as text.
+ *
+ * @example
+ * ```ts
+ * import { collectionMappings } from "./mappings.ts";
+ * const mappings = collectionMappings(); // for an index created ahead of the store
+ * ```
  */
 export function collectionMappings(): estypes.MappingTypeMapping {
   return {

@@ -80,7 +80,24 @@ export interface PageOptions extends StreamOptions {
   readonly pageSize?: number;
 }
 
-/** The event store port. */
+/**
+ * The event store port.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryEventStore } from "./memory.ts";
+ * import type { EventStore } from "./event_store.ts";
+ * const store: EventStore = new InMemoryEventStore();
+ * await store.append([{
+ *   id: "e1",
+ *   timestamp: Date.now(),
+ *   payload: { type: "example.v1.GreetedEvent", revision: "", data: new Uint8Array() },
+ *   metadata: {},
+ *   aggregate: { type: "Greeter", id: "main", sequence: 0 },
+ * }]);
+ * for await (const event of store.stream({ from: 0 })) console.log(event.token, event.payload.type);
+ * ```
+ */
 export interface EventStore {
   /**
    * Appends a batch atomically: all events or none. For each aggregate in the batch the sequence numbers must be

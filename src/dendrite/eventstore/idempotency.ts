@@ -32,7 +32,16 @@ export interface IdempotentOutcome {
 
 const PATTERN = /Idempotency key "(.*)" was used before: aggregate "(.*)", sequences (-?\d+) to (-?\d+)/s;
 
-/** An append carried an idempotency key the store remembers: nothing was stored. */
+/**
+ * An append carried an idempotency key the store remembers: nothing was stored.
+ *
+ * @example
+ * ```ts
+ * import { DuplicateCommandError } from "./idempotency.ts";
+ * const error = new DuplicateCommandError({ key: "k1", aggregateId: "main", firstSequence: 0, lastSequence: 1 });
+ * console.log(error.outcome.aggregateId); // main
+ * ```
+ */
 export class DuplicateCommandError extends DendriteError {
   /** What the first command with this key stored. */
   readonly outcome: IdempotentOutcome;

@@ -45,7 +45,16 @@ export interface DeadLetterListOptions {
   readonly sequenceId?: string;
 }
 
-/** The dead-letter port. Letters of a processor are listed in the order they were parked. */
+/**
+ * The dead-letter port. Letters of a processor are listed in the order they were parked.
+ *
+ * @example
+ * ```ts
+ * import { type DeadLetterQueue, InMemoryDeadLetterQueue } from "./dead_letter.ts";
+ * const letters: DeadLetterQueue = new InMemoryDeadLetterQueue();
+ * console.log(await letters.count("greetings")); // 0
+ * ```
+ */
 export interface DeadLetterQueue {
   /**
    * Parks an event. Idempotent per (processor, event id): an event parked again (a redelivery after a restart from

@@ -18,7 +18,21 @@ export interface ProjectionContext {
   readonly replaying: boolean;
 }
 
-/** A projection, as the processor runs it. */
+/**
+ * A projection, as the processor runs it.
+ *
+ * @example
+ * ```ts
+ * import { defineProjection } from "./projection.ts";
+ * import type { Projection } from "./projection.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const projection: Projection = defineProjection({
+ *   name: "greeting-counter",
+ *   events: [GreetedEventSchema],
+ *   handle: async () => {},
+ * });
+ * ```
+ */
 export interface Projection<E extends EventMessage = EventMessage> {
   /** The processor name (also the token store key). */
   readonly name: string;

@@ -36,7 +36,18 @@ export interface SegmentEntry {
   readonly claimedAt: number;
 }
 
-/** The token store port. Every adapter passes the same contract suite (test/contracts). */
+/**
+ * The token store port. Every adapter passes the same contract suite (test/contracts).
+ *
+ * @example
+ * ```ts
+ * import { InMemoryTokenStore } from "./memory_token_store.ts";
+ * import type { TokenStore } from "./token_store.ts";
+ * const tokens: TokenStore = new InMemoryTokenStore();
+ * await tokens.initializeSegments("greetings", 2);
+ * console.log(await tokens.segments("greetings")); // [0, 1]
+ * ```
+ */
 export interface TokenStore {
   /** Creates segments `0..count-1` at `initialToken` (default index -1) unless the processor already has segments. */
   initializeSegments(processor: string, count: number, initialToken?: TrackingToken): Promise<void>;

@@ -77,7 +77,21 @@ export interface UpdateFilter<Q extends DescMessage = DescMessage> {
   readonly where?: (query: MessageShape<Q>) => boolean;
 }
 
-/** The query bus port. */
+/**
+ * The query bus port.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, type QueryBus } from "./query_bus.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const queryBus: QueryBus = new LocalQueryBus();
+ * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema)));
+ * const live = await queryBus.subscriptionQuery(create(GreeterStatusQuerySchema, { greeterId: "main" }));
+ * queryBus.emitUpdate({ query: GreeterStatusQuerySchema }, create(GreeterStatusSchema, { recording: true }));
+ * live.close();
+ * ```
+ */
 export interface QueryBus {
   /** Sends a query to its handlers and yields their responses. */
   query(query: Message, options?: QueryOptions): AsyncIterable<Message>;

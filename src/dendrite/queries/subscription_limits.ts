@@ -19,7 +19,15 @@ export interface SubscriptionLimits {
 /** Defaults: generous for a UI, far below what exhausts a small heap (a subscription costs up to ~0.5 MB). */
 export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = { maxTotal: 200, maxPerClient: 20 };
 
-/** A subscription refused because a limit is reached. */
+/**
+ * A subscription refused because a limit is reached.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionLimitError } from "./subscription_limits.ts";
+ * console.log(new SubscriptionLimitError("client", 20).limit); // client
+ * ```
+ */
 export class SubscriptionLimitError extends DendriteError {
   /** Which limit: "total" or "client". */
   readonly limit: "total" | "client";

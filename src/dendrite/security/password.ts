@@ -64,7 +64,16 @@ function checkParams(params: ScryptParams): void {
   if (!ok) throw new RangeError("scrypt parameters out of range");
 }
 
-/** Parses a stored hash; throws a `TypeError` when it is not in the expected format. */
+/**
+ * Parses a stored hash; throws a `TypeError` when it is not in the expected format.
+ *
+ * @example
+ * ```ts
+ * import { hashPassword, parsePasswordHash } from "./password.ts";
+ * const { params } = parsePasswordHash(await hashPassword("secret", { logN: 10, r: 8, p: 1 }));
+ * console.log(params.logN); // 10
+ * ```
+ */
 export function parsePasswordHash(
   encoded: string,
 ): { params: ScryptParams; salt: Uint8Array; hash: Uint8Array } {
@@ -84,6 +93,13 @@ export const compareHashes: (a: Uint8Array, b: Uint8Array) => boolean = timingSa
 /**
  * Checks a password against a stored hash with a constant-time comparison. A malformed hash is an error, not
  * a mismatch (it points at corrupt data).
+ *
+ * @example
+ * ```ts
+ * import { hashPassword, verifyPassword } from "./password.ts";
+ * const stored = await hashPassword("secret", { logN: 10, r: 8, p: 1 });
+ * console.log(await verifyPassword("secret", stored), await verifyPassword("guess", stored)); // true false
+ * ```
  */
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const { params, salt, hash } = parsePasswordHash(encoded);

@@ -54,7 +54,18 @@ function exact(policy: AuthPolicy, name: string): MethodRule | undefined {
   return matches[0];
 }
 
-/** Merges policy tables (e.g. the app's and the security services'); a method named twice is an error. */
+/**
+ * Merges policy tables (e.g. the app's and the security services'); a method named twice is an error.
+ *
+ * @example
+ * ```ts
+ * import { mergePolicies } from "./policy.ts";
+ * const policy = mergePolicies(
+ *   { public: ["example.v1.GreeterService/Search"] },
+ *   { roles: { "dendrite.security.v1.ConfigService/*": ["admin"] } },
+ * );
+ * ```
+ */
 export function mergePolicies(...policies: readonly AuthPolicy[]): AuthPolicy {
   const merged = {
     public: policies.flatMap((p) => p.public ?? []),

@@ -119,6 +119,23 @@ export interface Signer {
  * Verifies a signed request: the nonce must be current and unused, the signer a key manager, and the signature
  * must cover this method, this nonce and this content; then the nonce is consumed. Throws an
  * {@link UnauthenticatedError} otherwise.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { signRequest, verifySignedRequest } from "./signed_request.ts";
+ * import { ChallengeStore } from "./challenges.ts";
+ * import { generateEd25519 } from "./keys.ts";
+ * import { SetPropertyRequestSchema } from "../../gen/dendrite/security/v1/config_pb.ts";
+ * const method = "dendrite.security.v1.ConfigService/SetProperty";
+ * const manager = await generateEd25519();
+ * const challenges = new ChallengeStore();
+ * const request = create(SetPropertyRequestSchema, { name: "jwt.lifetime.seconds", value: "600" });
+ * await signRequest(SetPropertyRequestSchema, request, method, challenges.issue().nonce, manager);
+ * const signer = await verifySignedRequest(SetPropertyRequestSchema, request, method, challenges, (keyId) =>
+ *   keyId === manager.keyId ? manager.publicKey : undefined);
+ * console.log(signer.keyId === manager.keyId); // true
+ * ```
  */
 export async function verifySignedRequest<S extends DescMessage>(
   schema: S,
@@ -180,6 +197,13 @@ export function authorizationOf<S extends DescMessage>(
 /**
  * Checks an {@link Authorization} against the key managers of the moment (no nonce check: the caller decides
  * about replays). Returns the signer, or why it does not verify.
+ *
+ * @example
+ * ```ts
+ * import { verifyAuthorization } from "./signed_request.ts";
+ * const outcome = await verifyAuthorization(undefined, () => undefined);
+ * console.log(outcome); // { problem: "unsigned" }
+ * ```
  */
 export async function verifyAuthorization(
   authorization: Authorization | undefined,

@@ -16,7 +16,17 @@ export interface OpenOptions {
   readonly synchronous?: Synchronous;
 }
 
-/** A SQLite connection with cached prepared statements. */
+/**
+ * A SQLite connection with cached prepared statements.
+ *
+ * @example
+ * ```ts
+ * import { Sqlite } from "./database.ts";
+ * const sqlite = new Sqlite(":memory:");
+ * sqlite.db.exec("CREATE TABLE t (x INTEGER)");
+ * sqlite.close();
+ * ```
+ */
 export class Sqlite {
   /** The underlying `node:sqlite` connection. */
   readonly db: DatabaseSync;

@@ -12,7 +12,21 @@ function isEnvelope(value: Message | EventMessage): value is EventMessage {
   return !("$typeName" in value);
 }
 
-/** Wraps a payload like a stored event: fresh id, global token by position, optional aggregate reference. */
+/**
+ * Wraps a payload like a stored event: fresh id, global token by position, optional aggregate reference.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { storedEvent } from "./projection_spec.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const event = storedEvent(create(GreetedEventSchema, { greeterId: "main", message: "hi" }), 0, {
+ *   type: "Greeter",
+ *   id: "main",
+ *   sequence: 0,
+ * });
+ * ```
+ */
 export function storedEvent<P extends Message>(
   payload: P,
   token: number,
