@@ -29,10 +29,32 @@ import type { ProcessorStatus } from "../processing/processor.ts";
 import { type BidiStream, GrpcError, Rpc } from "./rpc.ts";
 import { instructionAck } from "./protocol/instructions.ts";
 
-/** The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats). */
+/**
+ * The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats).
+ *
+ * @example
+ * ```ts
+ * import { CONNECTOR_VERSION } from "./connection.ts";
+ * console.log(CONNECTOR_VERSION); // 4.6
+ * ```
+ */
 export const CONNECTOR_VERSION = "4.6";
 
-/** Options of {@link AxonConnection.connect}. */
+/**
+ * Options of {@link AxonConnection.connect}.
+ *
+ * @example
+ * ```ts
+ * import { AxonConnection, type AxonConnectionOptions } from "./connection.ts";
+ * const options: AxonConnectionOptions = {
+ *   address: "axonserver:8124",
+ *   componentName: "greeter",
+ *   token: Deno.env.get("AXON_TOKEN"),
+ *   heartbeat: { intervalMs: 5_000, timeoutMs: 3_000 },
+ * };
+ * const connection = await AxonConnection.connect(options);
+ * ```
+ */
 export interface AxonConnectionOptions {
   /** `host:port` of an Axon Server node (or soma). */
   readonly address: string;

@@ -18,7 +18,18 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
 }
 
-/** Handles one command type; returns a result message or nothing. */
+/**
+ * Handles one command type; returns a result message or nothing.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import type { CommandHandler } from "./command_bus.ts";
+ * import { type RecordCommand, RecordingStartedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const handler: CommandHandler<RecordCommand> = (command) =>
+ *   Promise.resolve(create(RecordingStartedEventSchema, { greeterId: command.payload.greeterId }));
+ * ```
+ */
 export type CommandHandler<C extends Message = Message> = (
   command: CommandMessage<C>,
   context: HandlerContext,
@@ -30,7 +41,22 @@ export interface Registration {
   cancel(): Promise<void>;
 }
 
-/** Options of {@link CommandBus.dispatch}. */
+/**
+ * Options of {@link CommandBus.dispatch}.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalCommandBus } from "./command_bus.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const commandBus = new LocalCommandBus();
+ * const dispatched = commandBus.dispatch(create(RecordCommandSchema, { greeterId: "main" }), {
+ *   metadata: { correlation_id: "c-1" },
+ *   routingKey: "main",
+ *   signal: AbortSignal.timeout(5_000),
+ * });
+ * ```
+ */
 export interface DispatchOptions<R extends DescMessage = DescMessage> {
   /** Routing key; default the message id. Aggregate commands use the target aggregate id. */
   readonly routingKey?: string;
@@ -82,7 +108,15 @@ export interface CommandBus {
   ): Promise<Registration>;
 }
 
-/** Default dispatch timeout. */
+/**
+ * Default dispatch timeout.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_COMMAND_TIMEOUT_MS } from "./command_bus.ts";
+ * console.log(DEFAULT_COMMAND_TIMEOUT_MS); // 30000
+ * ```
+ */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 
 /** Checks a result against the expected schema (shared by adapters). */

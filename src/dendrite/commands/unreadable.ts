@@ -9,7 +9,16 @@
 import { DomainError } from "../core/errors.ts";
 import type { AggregateEventRecord } from "../eventstore/event_store.ts";
 
-/** The error code of {@link UnreadableEventError}. */
+/**
+ * The error code of {@link UnreadableEventError}.
+ *
+ * @example
+ * ```ts
+ * import { UNREADABLE_EVENT } from "./unreadable.ts";
+ * import { DendriteError } from "../core/errors.ts";
+ * const unreadable = (error: unknown) => error instanceof DendriteError && error.code === UNREADABLE_EVENT;
+ * ```
+ */
 export const UNREADABLE_EVENT = "DENDRITE-EVENT-UNREADABLE";
 
 /**

@@ -5,7 +5,15 @@
  * @module
  */
 
-/** Axon error codes dendrite produces or understands. */
+/**
+ * Axon error codes dendrite produces or understands.
+ *
+ * @example
+ * ```ts
+ * import { AxonErrorCode, DendriteError } from "./errors.ts";
+ * const concurrent = (error: unknown) => error instanceof DendriteError && error.code === AxonErrorCode.INVALID_SEQUENCE;
+ * ```
+ */
 export const AxonErrorCode = {
   OTHER: "AXONIQ-0001",
   AUTHENTICATION_TOKEN_MISSING: "AXONIQ-1000",

@@ -9,10 +9,26 @@ import type { Message } from "@bufbuild/protobuf";
 /** A metadata value; integers map to Axon's `number_value`, other numbers to `double_value`. */
 export type MetaValue = string | number | boolean;
 
-/** Message metadata: correlation, causation, trace ids and the caller's claims. Never a raw token. */
+/**
+ * Message metadata: correlation, causation, trace ids and the caller's claims. Never a raw token.
+ *
+ * @example
+ * ```ts
+ * import type { Metadata } from "./message.ts";
+ * const metadata: Metadata = { correlation_id: "c-1", attempt: 2, replayed: false };
+ * ```
+ */
 export type Metadata = Readonly<Record<string, MetaValue>>;
 
-/** Well-known metadata keys. */
+/**
+ * Well-known metadata keys.
+ *
+ * @example
+ * ```ts
+ * import { MetadataKeys } from "./message.ts";
+ * const metadata = { [MetadataKeys.subject]: "alice", [MetadataKeys.roles]: "admin,user" };
+ * ```
+ */
 export const MetadataKeys = {
   correlationId: "correlation_id",
   causationId: "causation_id",
@@ -21,7 +37,18 @@ export const MetadataKeys = {
   roles: "roles",
 } as const;
 
-/** A message with its envelope. `P` is the generated protobuf message type of the payload. */
+/**
+ * A message with its envelope. `P` is the generated protobuf message type of the payload.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type Envelope, envelope } from "./message.ts";
+ * import { GreetCommandSchema, type GreetCommand } from "../../gen/example/v1/domain_pb.ts";
+ * const message: Envelope<GreetCommand> = envelope(create(GreetCommandSchema, { greeterId: "main", message: "hi" }));
+ * console.log(message.payload.$typeName, message.id);
+ * ```
+ */
 export interface Envelope<P extends Message = Message> {
   /** Unique message id (a UUID). */
   readonly id: string;

@@ -64,7 +64,18 @@ export interface DcbEvent {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/** An event with its tags, as appended. */
+/**
+ * An event with its tags, as appended.
+ *
+ * @example
+ * ```ts
+ * import { tag, type TaggedEvent } from "./dcb_event_store.ts";
+ * const event: TaggedEvent = {
+ *   event: { name: "StudentSubscribed", payload: new TextEncoder().encode('{"courseId":"c1","studentId":"s1"}') },
+ *   tags: [tag("course", "c1"), tag("student", "s1")],
+ * };
+ * ```
+ */
 export interface TaggedEvent {
   /** The event. */
   readonly event: DcbEvent;
@@ -80,7 +91,16 @@ export interface SequencedEvent {
   readonly event: Required<DcbEvent>;
 }
 
-/** Names AND tags (see the module description). */
+/**
+ * Names AND tags (see the module description).
+ *
+ * @example
+ * ```ts
+ * import { type Criterion, tag } from "./dcb_event_store.ts";
+ * // CourseCreated or StudentSubscribed events of course c1:
+ * const criterion: Criterion = { names: ["CourseCreated", "StudentSubscribed"], tags: [tag("course", "c1")] };
+ * ```
+ */
 export interface Criterion {
   /** Event names, any of which matches (an empty list: any name). */
   readonly names: readonly string[];

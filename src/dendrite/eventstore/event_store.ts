@@ -12,7 +12,21 @@ import { readyBatches, readyPages } from "../core/batches.ts";
 import type { AggregateRef, Metadata } from "../core/message.ts";
 import type { SerializedPayload } from "../core/registry.ts";
 
-/** An event as stored. Domain events (with `aggregate`) take part in sequence validation. */
+/**
+ * An event as stored. Domain events (with `aggregate`) take part in sequence validation.
+ *
+ * @example
+ * ```ts
+ * import type { EventRecord } from "./event_store.ts";
+ * const record: EventRecord = {
+ *   id: crypto.randomUUID(),
+ *   timestamp: Date.now(),
+ *   payload: { type: "example.v1.GreetedEvent", revision: "", data: new Uint8Array() },
+ *   metadata: { correlation_id: "c-1" },
+ *   aggregate: { type: "Greeter", id: "main", sequence: 0 },
+ * };
+ * ```
+ */
 export interface EventRecord {
   /** The event's id (a UUID). */
   readonly id: string;

@@ -12,10 +12,32 @@
 import { AxonErrorCode, DendriteError } from "../core/errors.ts";
 import type { EventRecord } from "./event_store.ts";
 
-/** The metadata key of a command's idempotency key (and of its events' on their way into the store). */
+/**
+ * The metadata key of a command's idempotency key (and of its events' on their way into the store).
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { IDEMPOTENCY_KEY } from "./idempotency.ts";
+ * import { LocalCommandBus } from "../commands/command_bus.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const commandBus = new LocalCommandBus();
+ * const command = create(RecordCommandSchema, { greeterId: "main" });
+ * // A retried request with the same key stores its events once.
+ * const send = () => commandBus.dispatch(command, { metadata: { [IDEMPOTENCY_KEY]: "request-42" } });
+ * ```
+ */
 export const IDEMPOTENCY_KEY = "idempotency_key";
 
-/** How long a store remembers a key by default: 24 hours. */
+/**
+ * How long a store remembers a key by default: 24 hours.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
+ * console.log(DEFAULT_IDEMPOTENCY_WINDOW_MS / 3_600_000); // 24 (hours)
+ * ```
+ */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** What a command with an idempotency key stored: events `firstSequence..lastSequence` of one aggregate. */

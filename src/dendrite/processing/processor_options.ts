@@ -18,7 +18,26 @@ export interface PoisonPolicy {
   readonly policy?: "dead-letter" | "block";
 }
 
-/** Options of {@link TrackingProcessor}. */
+/**
+ * Options of {@link TrackingProcessor}.
+ *
+ * @example
+ * ```ts
+ * import type { ProcessorOptions } from "./processor_options.ts";
+ * import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
+ * import { InMemoryTokenStore } from "./memory_token_store.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * const options: ProcessorOptions = {
+ *   eventStore: new InMemoryEventStore(),
+ *   tokenStore: new InMemoryTokenStore(),
+ *   registry: new MessageRegistry(),
+ *   deadLetters: new InMemoryDeadLetterQueue(),
+ *   initialSegments: 2,
+ *   poison: { maxAttempts: 5 },
+ * };
+ * ```
+ */
 export interface ProcessorOptions {
   /** The store whose global stream is processed. */
   readonly eventStore: EventStore;

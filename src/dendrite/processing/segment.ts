@@ -14,7 +14,15 @@ export interface Segment {
   readonly mask: number;
 }
 
-/** The root segment: everything. */
+/**
+ * The root segment: everything.
+ *
+ * @example
+ * ```ts
+ * import { ROOT_SEGMENT } from "./segment.ts";
+ * console.log(ROOT_SEGMENT); // { id: 0, mask: 0 }: every event
+ * ```
+ */
 export const ROOT_SEGMENT: Segment = { id: 0, mask: 0 };
 
 /** Java's `String.hashCode` (UTF-16 code units, 32-bit signed). */

@@ -14,13 +14,36 @@ import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
 import { type Metadata, newMessageId, type QueryMessage } from "../core/message.ts";
 import type { HandlerContext, Registration } from "../commands/command_bus.ts";
 
-/** Handles one query type: returns one response, several, or none. */
+/**
+ * Handles one query type: returns one response, several, or none.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import type { QueryHandler } from "./query_bus.ts";
+ * import { type GreeterStatusQuery, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const handler: QueryHandler<GreeterStatusQuery> = () => Promise.resolve(create(GreeterStatusSchema, { recording: true }));
+ * ```
+ */
 export type QueryHandler<Q extends Message = Message> = (
   query: QueryMessage<Q>,
   context: HandlerContext,
 ) => Promise<Message | readonly Message[] | undefined>;
 
-/** Options of {@link QueryBus.query}. */
+/**
+ * Options of {@link QueryBus.query}.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus } from "./query_bus.ts";
+ * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * const responses = new LocalQueryBus().query(create(GreeterStatusQuerySchema, { greeterId: "main" }), {
+ *   metadata: { subject: "alice" },
+ *   timeoutMs: 5_000,
+ * });
+ * ```
+ */
 export interface QueryOptions {
   /** Metadata sent with the query (e.g. the caller's claims). */
   readonly metadata?: Metadata;
@@ -109,7 +132,15 @@ export interface QueryBus {
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void;
 }
 
-/** Default query timeout. */
+/**
+ * Default query timeout.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_QUERY_TIMEOUT_MS } from "./query_bus.ts";
+ * console.log(DEFAULT_QUERY_TIMEOUT_MS); // 30000
+ * ```
+ */
 export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**

@@ -16,7 +16,15 @@ export interface SubscriptionLimits {
   readonly maxPerClient: number;
 }
 
-/** Defaults: generous for a UI, far below what exhausts a small heap (a subscription costs up to ~0.5 MB). */
+/**
+ * Defaults: generous for a UI, far below what exhausts a small heap (a subscription costs up to ~0.5 MB).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SUBSCRIPTION_LIMITS, SubscriptionLimiter } from "./subscription_limits.ts";
+ * const limiter = new SubscriptionLimiter({ ...DEFAULT_SUBSCRIPTION_LIMITS, maxPerClient: 5 });
+ * ```
+ */
 export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = { maxTotal: 200, maxPerClient: 20 };
 
 /**

@@ -6,7 +6,16 @@
  */
 import { DomainError } from "../core/errors.ts";
 
-/** Security error codes. */
+/**
+ * Security error codes.
+ *
+ * @example
+ * ```ts
+ * import { SecurityErrors } from "./errors.ts";
+ * import { DomainError } from "../core/errors.ts";
+ * const signInAgain = (error: unknown) => error instanceof DomainError && error.code === SecurityErrors.UNAUTHENTICATED;
+ * ```
+ */
 export const SecurityErrors = {
   /** No credentials, or credentials that do not prove who the caller is. */
   UNAUTHENTICATED: "SEC001",

@@ -24,17 +24,42 @@ import {
 /**
  * The client's network address, when the server puts it into the call's context values (e.g. connect-node's
  * `contextValues: (req) => createContextValues().set(peerAddressKey, req.socket.remoteAddress ?? "")`).
+ *
+ * @example
+ * ```ts
+ * import { createContextValues } from "@connectrpc/connect";
+ * import { peerAddressKey } from "./interceptor.ts";
+ * const values = createContextValues().set(peerAddressKey, "10.0.0.1");
+ * ```
  */
 export const peerAddressKey: ContextKey<string> = createContextKey<string>("", {
   description: "dendrite.peer-address",
 });
 
-/** The verified claims of the caller (undefined for an anonymous call). */
+/**
+ * The verified claims of the caller (undefined for an anonymous call).
+ *
+ * @example
+ * ```ts
+ * import type { HandlerContext } from "@connectrpc/connect";
+ * import { claimsKey } from "./interceptor.ts";
+ * const callerOf = (context: HandlerContext) => context.values.get(claimsKey)?.subject ?? "anonymous";
+ * ```
+ */
 export const claimsKey: ContextKey<Claims | undefined> = createContextKey<Claims | undefined>(undefined, {
   description: "dendrite.claims",
 });
 
-/** The key manager that signed the request (signed methods only). */
+/**
+ * The key manager that signed the request (signed methods only).
+ *
+ * @example
+ * ```ts
+ * import type { HandlerContext } from "@connectrpc/connect";
+ * import { signerKey } from "./interceptor.ts";
+ * const signedBy = (context: HandlerContext) => context.values.get(signerKey)?.keyId;
+ * ```
+ */
 export const signerKey: ContextKey<Signer | undefined> = createContextKey<Signer | undefined>(undefined, {
   description: "dendrite.signer",
 });

@@ -12,7 +12,15 @@ import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { UnauthenticatedError } from "./errors.ts";
 import type { Ed25519KeyPair } from "./keys.ts";
 
-/** The only algorithm dendrite signs and accepts. */
+/**
+ * The only algorithm dendrite signs and accepts.
+ *
+ * @example
+ * ```ts
+ * import { JWT_ALGORITHMS } from "./jwt.ts";
+ * console.log(JWT_ALGORITHMS); // ["EdDSA"]
+ * ```
+ */
 export const JWT_ALGORITHMS: readonly ["EdDSA"] = ["EdDSA"];
 
 /** What a verified token says about its caller. */

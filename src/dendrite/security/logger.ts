@@ -13,7 +13,15 @@ export interface SecurityLogger {
   warn(message: string, fields?: Readonly<Record<string, string | number>>): void;
 }
 
-/** Logs to the console with a `[security]` prefix. */
+/**
+ * Logs to the console with a `[security]` prefix.
+ *
+ * @example
+ * ```ts
+ * import { consoleSecurityLogger } from "./logger.ts";
+ * consoleSecurityLogger.warn("Login refused", { subject: "alice" });
+ * ```
+ */
 export const consoleSecurityLogger: SecurityLogger = {
   info: (message) => console.info(`[security] ${message}`),
   warn: (message, fields) =>

@@ -20,7 +20,15 @@ export interface ScryptParams {
   readonly p: number;
 }
 
-/** The default parameters (OWASP's scrypt minimum is N=2^17,r=8,p=1 or an equivalent; 2^15 suits a starter). */
+/**
+ * The default parameters (OWASP's scrypt minimum is N=2^17,r=8,p=1 or an equivalent; 2^15 suits a starter).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SCRYPT, hashPassword } from "./password.ts";
+ * const stored = await hashPassword("secret", { ...DEFAULT_SCRYPT, logN: 14 });
+ * ```
+ */
 export const DEFAULT_SCRYPT: ScryptParams = { logN: 15, r: 8, p: 1 };
 
 const KEY_LENGTH = 32;

@@ -13,7 +13,20 @@ export type MethodRule =
   | { readonly kind: "signed" }
   | { readonly kind: "deny" };
 
-/** The policy table. */
+/**
+ * The policy table.
+ *
+ * @example
+ * ```ts
+ * import type { AuthPolicy } from "./policy.ts";
+ * const policy: AuthPolicy = {
+ *   public: ["example.v1.GreeterService/Search"],
+ *   roles: { "example.v1.GreeterService/*": ["user"] },
+ *   signed: ["dendrite.security.v1.KeyService/*"],
+ *   otherwise: "deny",
+ * };
+ * ```
+ */
 export interface AuthPolicy {
   /** Methods anyone may call (a token, when sent, is still verified). */
   readonly public?: readonly string[];

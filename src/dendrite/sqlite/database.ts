@@ -10,7 +10,16 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 /** Durability of commits: FULL survives a power cut; NORMAL (WAL) may lose the last commits on power loss. */
 export type Synchronous = "FULL" | "NORMAL";
 
-/** Options of {@link Sqlite}. */
+/**
+ * Options of {@link Sqlite}.
+ *
+ * @example
+ * ```ts
+ * import { Sqlite } from "./database.ts";
+ * const sqlite = new Sqlite(":memory:", { synchronous: "NORMAL" }); // faster; may lose the last commits on power loss
+ * sqlite.close();
+ * ```
+ */
 export interface OpenOptions {
   /** Default `FULL`: an acknowledged write survives a power cut. */
   readonly synchronous?: Synchronous;
