@@ -2,7 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { assert, assertEquals, AssertionError } from "../../../test/assert.ts";
+import { assert, assertEquals } from "../../../test/assert.ts";
+import { advanceUntil } from "../../../test/processing/changes.ts";
 import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
 import { isTransient, TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -33,17 +34,6 @@ function flakyModel() {
     },
   });
   return { model, state, projection };
-}
-
-/** Runs the clock forward in `stepMs` steps until `condition` holds; fails after `limitMs` of clock time. */
-async function advanceUntil(clock: ManualClock, condition: () => boolean, stepMs: number, limitMs: number) {
-  const deadline = clock.now() + limitMs;
-  while (!condition()) {
-    if (clock.now() >= deadline) {
-      throw new AssertionError({ message: `Not reached within ${limitMs} ms of clock time` });
-    }
-    await clock.advance(stepMs);
-  }
 }
 
 function setup() {
@@ -93,7 +83,7 @@ Deno.test("an outage far longer than the poison budget dead-letters nothing; the
   await processor.start();
   try {
     // Ten times the poison budget of three attempts, on the injected clock.
-    await advanceUntil(clock, () => outages.length >= 30, 10, 5_000);
+    await advanceUntil(clock, () => outages.length >= 30, "30 outage retries", 10, 5_000);
     const status = processor.status();
     assert(status.error, "the outage shows on the status");
     assertEquals(status.segments[0].error, "TransientError: store unavailable: connection refused");
@@ -118,11 +108,11 @@ Deno.test("a handler error is still poison: dead-lettered after maxAttempts, out
   for (const m of ["ok-1", "bad", "ok-2"]) await greet(m);
   await processor.start();
   try {
-    await advanceUntil(clock, () => outages.length >= 10, 10, 5_000);
+    await advanceUntil(clock, () => outages.length >= 10, "10 outage retries", 10, 5_000);
     assertEquals(await deadLetters.count(processor.name), 0);
     state.down = false;
     const last = await eventStore.lastToken();
-    await advanceUntil(clock, () => processor.status().segments[0]?.position === last, 1, 1_000);
+    await advanceUntil(clock, () => processor.status().segments[0]?.position === last, "the end", 1, 1_000);
     await processor.caughtUp(last, AbortSignal.timeout(5_000));
     const letters = await deadLetters.list(processor.name);
     assertEquals(letters.map((l) => [l.attempts, l.cause]), [

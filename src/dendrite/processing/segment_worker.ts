@@ -281,6 +281,7 @@ export class SegmentWorker implements FailingSegment {
     const token = this.token(position);
     await this.#context.options.tokenStore.store(this.#context.name, this.id, this.#context.owner, token);
     this.#markStored(token);
+    this.#context.progress.notify();
   }
 
   /** Notes a token as committed. */
