@@ -46,7 +46,9 @@ import type { ProcessorOptions, ProcessorStatus } from "./processor_options.ts";
  * ```
  */
 export class TrackingProcessor {
+  /** The projection this processor runs. */
   readonly projection: Projection;
+  /** This instance's claim owner id. */
   readonly owner: string;
   /** Where this processor's poison events go. */
   readonly deadLetters: DeadLetterQueue;
@@ -56,6 +58,7 @@ export class TrackingProcessor {
   #controller: AbortController | undefined;
   #rounds: Promise<void> | undefined;
 
+  /** A processor for `projection`; call `start()` to run it. */
   constructor(projection: Projection, options: ProcessorOptions) {
     this.projection = projection;
     this.#context = new ProcessorContext(projection, options);
@@ -65,6 +68,7 @@ export class TrackingProcessor {
     this.#coordinator = new Coordinator(this.#context, this.#poison);
   }
 
+  /** The processor's name (the projection's). */
   get name(): string {
     return this.projection.name;
   }

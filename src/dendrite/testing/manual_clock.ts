@@ -34,10 +34,12 @@ export class ManualClock implements Clock {
   #order = 0;
   readonly #sleepers = new Set<Sleeper>();
 
+  /** A clock standing at `start` (epoch ms) until advanced. */
   constructor(start = 0) {
     this.#now = start;
   }
 
+  /** The clock's time: `start` plus every advance. */
   now(): number {
     return this.#now;
   }
@@ -47,6 +49,7 @@ export class ManualClock implements Clock {
     return this.#sleepers.size;
   }
 
+  /** Resolves once the clock has been advanced by `ms`; rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortReason(signal));
