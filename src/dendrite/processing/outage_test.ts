@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { advanceUntil } from "../../../test/processing/changes.ts";
 import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { raceAbort } from "../core/async.ts";
 import { isTransient, TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import { GrpcError } from "../axon/rpc.ts";
@@ -149,7 +150,7 @@ Deno.test("the stop signal ends an outage wait", async () => {
   const signal = AbortSignal.timeout(5_000);
   while (!processor.status().error) await processor.changed(signal);
   // The clock never moves: stop() resolving at all shows that it does not wait out the 60 s back-off.
-  await processor.stop();
+  await raceAbort(processor.stop(), AbortSignal.timeout(5_000));
   assertEquals(clock.sleeping, 0, "no wait is left behind");
   assertEquals(processor.status().running, false);
 });
