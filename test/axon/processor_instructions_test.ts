@@ -9,6 +9,7 @@ import { greeterModel, greeterProjection } from "../../src/example/greeter/proje
 import { InMemoryDocumentStore } from "../../src/dendrite/mod.ts";
 import { startSoma } from "../../src/soma/mod.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
+import { whenChanged } from "../processing/changes.ts";
 import { AXON_SERVER, exampleRegistry } from "./fixture.ts";
 
 Deno.test({
@@ -50,7 +51,12 @@ Deno.test({
       const split = await soma.processorAction("split", name, 0);
       assert(split.success, JSON.stringify(split));
       assertEquals(await tokenStore.segments(name), [0, 1]);
-      await eventually(() => processor.status().segments.length === 2, 10_000, "both halves claimed");
+      await whenChanged(
+        [processor],
+        () => processor.status().segments.length === 2,
+        "both halves claimed",
+        10_000,
+      );
       assertEquals(processor.status().segments.map((s) => s.onePartOf), [2, 2]);
 
       const pause = await soma.processorAction("pause", name);

@@ -7,6 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals, assertRejects, eventually } from "../assert.ts";
+import { whenChanged } from "../processing/changes.ts";
 import { type Soma, startSoma } from "../../src/soma/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { AXON_SERVER, connector, exampleRegistry } from "./fixture.ts";
@@ -131,7 +132,7 @@ Deno.test({
         caller.commandBus.dispatch(create(domain.GreetCommandSchema, { greeterId: "resume", message }));
       await greet("one");
       await greet("two");
-      await eventually(() => seen.length === 2, 10_000, "the processor before the kill");
+      await whenChanged([processor], () => seen.length === 2, "the processor before the kill", 10_000);
 
       await soma.kill();
       await eventually(() => drops.length >= 5, 20_000, "five failed connection attempts");
@@ -152,7 +153,7 @@ Deno.test({
         30_000,
         "a command after the restart",
       );
-      await eventually(() => seen.length >= 3, 30_000, "the processor resumed");
+      await whenChanged([processor], () => seen.length >= 3, "the processor resumed", 30_000);
       assertEquals(seen, ["one", "two", "three"]);
       await eventually(
         async () => {

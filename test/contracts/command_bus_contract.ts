@@ -59,6 +59,47 @@ export function commandBusContract(
     assertEquals(seen?.metadata.subject, "alice");
   });
 
+  test("refuses a result of another type than `expect` with AXONIQ-0001", async (f) => {
+    await f.handler.subscribe(
+      domain.GreetCommandSchema,
+      () => Promise.resolve(create(domain.RecordingStateSchema, { recording: true })),
+    );
+    await f.settle?.();
+    const error = await assertRejects(
+      () =>
+        f.dispatcher.dispatch(create(domain.GreetCommandSchema, { greeterId: id(), message: "hi" }), {
+          expect: domain.GreeterStatusSchema,
+        }),
+      DendriteError,
+    );
+    assertEquals(error.code, "AXONIQ-0001");
+    assert(error.message.includes(domain.RecordingStateSchema.typeName), error.message);
+  });
+
+  test("refuses a second handler for the same command; the first keeps serving", async (f) => {
+    const first = await f.handler.subscribe(
+      domain.GreetCommandSchema,
+      () => Promise.resolve(create(domain.RecordingStateSchema, { recording: true })),
+    );
+    await assertRejects(
+      () => f.handler.subscribe(domain.GreetCommandSchema, () => Promise.resolve(undefined)),
+      Error,
+      "already subscribed",
+    );
+    await f.settle?.();
+    const greet = () => create(domain.GreetCommandSchema, { greeterId: id(), message: "hi" });
+    const result = await f.dispatcher.dispatch(greet(), { expect: domain.RecordingStateSchema });
+    assertEquals(result?.recording, true, "the first handler answers");
+    await first.cancel();
+    await f.handler.subscribe(domain.GreetCommandSchema, () => Promise.resolve(undefined));
+    await f.settle?.();
+    assertEquals(
+      await f.dispatcher.dispatch(greet()),
+      undefined,
+      "a new handler may take over after the cancel",
+    );
+  });
+
   test("returns nothing when the handler returns nothing", async (f) => {
     await f.handler.subscribe(domain.StopCommandSchema, () => Promise.resolve(undefined));
     await f.settle?.();

@@ -7,7 +7,13 @@
 import { create, type Message } from "@bufbuild/protobuf";
 import { contractSuite } from "./suite.ts";
 import { assert, assertEquals, assertRejects } from "../assert.ts";
-import { DomainError, NoHandlerError, type QueryBus, queryOne } from "../../src/dendrite/mod.ts";
+import {
+  DendriteError,
+  DomainError,
+  NoHandlerError,
+  type QueryBus,
+  queryOne,
+} from "../../src/dendrite/mod.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type Greeting, GreetingSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 
@@ -89,6 +95,44 @@ export function queryBusContract(
       DomainError,
     );
     assertEquals([error.code, error.kind], ["EX404", "not-found"]);
+  });
+
+  test("queryOne refuses a response of another type than `expect` with AXONIQ-0001", async (f) => {
+    await f.handler.subscribe(
+      domain.GreeterStatusQuerySchema,
+      () => Promise.resolve(create(domain.GreetingListSchema, { greetings: [] })),
+    );
+    await f.settle?.();
+    const error = await assertRejects(
+      () =>
+        queryOne(
+          f.dispatcher,
+          create(domain.GreeterStatusQuerySchema, { greeterId: "g" }),
+          domain.GreeterStatusSchema,
+        ),
+      DendriteError,
+    );
+    assertEquals(error.code, "AXONIQ-0001");
+    assert(error.message.includes(domain.GreetingListSchema.typeName), error.message);
+  });
+
+  test("two handlers of one query in one component: each query is answered once", async (f) => {
+    const calls = [0, 0];
+    for (const which of [0, 1]) {
+      await f.handler.subscribe(domain.GreeterStatusQuerySchema, () => {
+        calls[which]++;
+        return Promise.resolve(create(domain.GreeterStatusSchema, { greetingCount: BigInt(which) }));
+      });
+    }
+    await f.settle?.();
+    for (let i = 0; i < 4; i++) {
+      const answers: Message[] = [];
+      for await (const r of f.dispatcher.query(create(domain.GreeterStatusQuerySchema, { greeterId: "g" }))) {
+        answers.push(r);
+      }
+      assertEquals(answers.length, 1, `query ${i} answered ${answers.length} times`);
+    }
+    assertEquals(calls[0] + calls[1], 4);
   });
 
   test("gathers one answer from each handling component", async (f) => {

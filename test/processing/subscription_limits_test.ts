@@ -55,14 +55,30 @@ async function stuckStream(port: number) {
   const decoder = new TextDecoder();
   let text = "";
   const buffer = new Uint8Array(64 * 1024);
-  const readUntil = async (needle: string) => {
-    while (!text.includes(needle)) {
-      const n = await socket.read(buffer);
-      if (n === null) throw new Error(`the stream ended before "${needle}": ${text.slice(-300)}`);
-      text += decoder.decode(buffer.subarray(0, n), { stream: true });
-      if (text.length > 1_000_000) text = text.slice(-100_000);
+  /** Reads until `needle` arrived; bounded: the socket is closed after `timeoutMs`, which ends the read. */
+  const readUntil = async (needle: string, timeoutMs = 30_000) => {
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      socket.close();
+    }, timeoutMs);
+    try {
+      while (!text.includes(needle)) {
+        const n = await socket.read(buffer).catch((error) => {
+          if (timedOut) return null;
+          throw error;
+        });
+        if (n === null && timedOut) {
+          throw new Error(`no "${needle}" within ${timeoutMs} ms: ${text.slice(-300)}`);
+        }
+        if (n === null) throw new Error(`the stream ended before "${needle}": ${text.slice(-300)}`);
+        text += decoder.decode(buffer.subarray(0, n), { stream: true });
+        if (text.length > 1_000_000) text = text.slice(-100_000);
+      }
+      return text;
+    } finally {
+      clearTimeout(deadline);
     }
-    return text;
   };
   await readUntil("the initial greeting");
   return { readUntil, close: () => socket.close() };

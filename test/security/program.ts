@@ -80,7 +80,10 @@ export async function startProgram(
   const find = (msg: string) => lines.find((l) => l.msg === msg);
   const deadline = Date.now() + 60_000;
   let exited = false;
-  child.status.then(() => (exited = true));
+  child.status.then(() => {
+    exited = true;
+    wake();
+  });
   while (!(find("listening") && (axonServer || find("soma listening")))) {
     if (exited || Date.now() > deadline) {
       try {
@@ -89,9 +92,13 @@ export async function startProgram(
       await child.status;
       throw new Error(`the program did not start: ${JSON.stringify(lines)}`);
     }
+    // Woken by output or the exit; the timer only marks the deadline.
     await new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, 1_000); // re-checks the deadline and the exit
+      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
   return {

@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals } from "../assert.ts";
 import { EventSchema, type GetEventsRequest, GetEventsRequestSchema } from "../../src/gen/axon/event_pb.ts";
 import { collect, events, RawClient, spawnSoma } from "./raw_client.ts";
+import { raceAbort } from "../../src/dendrite/core/async.ts";
 const BATCH = 20;
 
 function batchEvents(batch: number) {
@@ -28,6 +29,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
   const confirmed = new Set<number>();
   let next = 0;
   let killed = false;
+  const enough = Promise.withResolvers<void>();
   try {
     const writer = async () => {
       while (!killed) {
@@ -36,6 +38,7 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
           await client.clientStream(events.appendEvent, batchEvents(batch));
           // a confirmation that arrives even as the kill goes out was sent by soma before it died: it must be durable
           confirmed.add(batch);
+          if (confirmed.size >= 150) enough.resolve();
         } catch {
           return;
         }
@@ -43,11 +46,9 @@ Deno.test("soma survives kill -9 mid-load: confirmed batches are all there, none
     };
     const writers = Array.from({ length: 8 }, writer);
     // bounded: soma must confirm 150 batches within 30 s (it takes well under a second alone)
-    const deadline = Date.now() + 30_000;
-    while (confirmed.size < 150) {
-      if (Date.now() > deadline) throw new Error(`only ${confirmed.size} batches confirmed within 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await raceAbort(enough.promise, AbortSignal.timeout(30_000)).catch((error) => {
+      throw new Error(`only ${confirmed.size} batches confirmed within 30 s`, { cause: error });
+    });
     first.process.kill("SIGKILL");
     killed = true;
     await first.process.status;

@@ -13,6 +13,7 @@ import {
 } from "../../src/gen/axon/control_pb.ts";
 import { EventSchema } from "../../src/gen/axon/event_pb.ts";
 import { errorCode, events, Inbox, platform, RawClient, testSoma } from "./raw_client.ts";
+import { PingRelay } from "./ping_relay.ts";
 
 const identification = (clientId: string, version: string) => ({
   $typeName: "io.axoniq.axonserver.grpc.control.ClientIdentification" as const,
@@ -264,7 +265,9 @@ Deno.test("soma transport: invalid protobuf and oversized messages get a clear s
 
 Deno.test("soma transport: accepts 1 s keepalive pings and serves reconnecting clients", async () => {
   const { soma, dispose } = await testSoma();
-  const pinging = new RawClient(soma.port, {
+  // The client talks to soma through a relay that counts the HTTP/2 PINGs and soma's acknowledgements.
+  const relay = new PingRelay(soma.port);
+  const pinging = new RawClient(relay.port, {
     channel: {
       "grpc.keepalive_time_ms": 1_000,
       "grpc.keepalive_timeout_ms": 5_000,
@@ -276,8 +279,9 @@ Deno.test("soma transport: accepts 1 s keepalive pings and serves reconnecting c
     const inbox = new Inbox<PlatformOutboundInstruction>(call);
     call.write(inbound({ case: "register", value: identification("pinger", "4.6") }, "r"));
     await inbox.next((m) => m.request.case === "ack");
-    // a few pings go by on the idle connection; the stream must survive them
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // Two keepalive pings go by on the idle stream, each acknowledged by soma; the stream must survive them.
+    await relay.until(() => relay.acks >= 2, AbortSignal.timeout(10_000));
+    assert(relay.pings >= 2, `${relay.pings} pings sent`);
     call.write(
       inbound(
         { case: "heartbeat", value: { $typeName: "io.axoniq.axonserver.grpc.control.Heartbeat" } },
@@ -299,6 +303,8 @@ Deno.test("soma transport: accepts 1 s keepalive pings and serves reconnecting c
     }
     await eventually(async () => (await soma.status()).clients.length === 0);
   } finally {
+    pinging.close();
+    await relay.close();
     await dispose();
   }
 });

@@ -79,12 +79,21 @@ Deno.test("run-stack --local: starts soma and the roles with soma's token, print
     let output = "";
     const decoder = new TextDecoder();
     const reader = child.stdout.getReader();
-    const deadline = Date.now() + 60_000;
-    while (!output.includes("local stack is up") || !output.includes("soma dashboard")) {
-      assert.ok(Date.now() < deadline, `the local stack did not come up:\n${output}`);
-      const { value, done } = await reader.read();
-      assert.ok(!done, `run-stack ended early:\n${output}`);
-      output += decoder.decode(value, { stream: true });
+    // Bounded: a stack that does not come up within 60 s is killed, which ends the read.
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, 60_000);
+    try {
+      while (!output.includes("local stack is up") || !output.includes("soma dashboard")) {
+        const { value, done } = await reader.read();
+        assert.ok(!timedOut, `the local stack did not come up within 60 s:\n${output}`);
+        assert.ok(!done, `run-stack ended early:\n${output}`);
+        output += decoder.decode(value, { stream: true });
+      }
+    } finally {
+      clearTimeout(deadline);
     }
     assert.match(output, new RegExp(`http://localhost:${ports.PORT}/`));
     const health = await fetch(`http://127.0.0.1:${ports.PORT}/healthz`);

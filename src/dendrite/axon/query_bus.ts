@@ -86,6 +86,8 @@ export class AxonQueryBus implements QueryBus {
   readonly #connection: AxonConnection;
   readonly #registry: MessageRegistry;
   readonly #handlers = new Map<string, HandlerEntry[]>();
+  /** Queries run per name: several local handlers of one query take turns, like the in-process bus. */
+  readonly #turns = new Map<string, number>();
   readonly #forwarded = new Map<string, Forwarded>();
   readonly #permits: number;
   #stream: ProviderStream | undefined;
@@ -272,6 +274,7 @@ export class AxonQueryBus implements QueryBus {
         if (remaining.length > 0) this.#handlers.set(entry.name, remaining);
         else {
           this.#handlers.delete(entry.name);
+          this.#turns.delete(entry.name);
           await awaitAck(this.#sendSubscription(entry, "unsubscribe"));
         }
       },
@@ -460,7 +463,7 @@ export class AxonQueryBus implements QueryBus {
     });
   }
 
-  /** Runs the local handlers of a query: every response, or the error. */
+  /** Runs one local handler of a query (the handlers of a name take turns): its responses, or the error. */
   async #run(
     query: QueryRequest,
     signal: AbortSignal,
@@ -478,9 +481,10 @@ export class AxonQueryBus implements QueryBus {
         metadata: fromMetaData(query.metaData),
         timestamp: Number(query.timestamp),
       };
-      const responses: Message[] = [];
-      for (const entry of entries) responses.push(...responsesOf(await entry.handler(message, { signal })));
-      return { responses };
+      const turn = this.#turns.get(query.query) ?? 0;
+      this.#turns.set(query.query, turn + 1);
+      const entry = entries[turn % entries.length];
+      return { responses: [...responsesOf(await entry.handler(message, { signal }))] };
     } catch (error) {
       return { responses: [], error: toErrorMessage(error, this.#connection.clientId, "query") };
     }

@@ -12,7 +12,7 @@ Deno.test("readyBatches() fills batches from ready items and cuts them when the 
   const reading = (async () => {
     for await (const batch of readyBatches(source(), 3)) {
       batches.push(batch);
-      if (batches.length === 2) setTimeout(() => gate.resolve(), 5);
+      if (batches.length === 2) gate.resolve();
     }
   })();
   await reading;

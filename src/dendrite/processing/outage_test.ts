@@ -2,8 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { assert, assertEquals, eventually } from "../../../test/assert.ts";
+import { assert, assertEquals } from "../../../test/assert.ts";
+import { advanceUntil } from "../../../test/processing/changes.ts";
 import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { raceAbort } from "../core/async.ts";
 import { isTransient, TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import { GrpcError } from "../axon/rpc.ts";
@@ -13,6 +15,7 @@ import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
 import { InMemoryTokenStore } from "./memory_token_store.ts";
 import { outageDelayMs } from "./outage.ts";
 import { TrackingProcessor } from "./processor.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 import { defineProjection } from "./projection.ts";
 
 const registry = new MessageRegistry([GreetedEventSchema]);
@@ -34,27 +37,16 @@ function flakyModel() {
   return { model, state, projection };
 }
 
-/** A fake clock for the outage back-off: records every wait and lets it pass on the next macrotask. */
-function fakeClock() {
-  const waits: number[] = [];
-  const sleep = (ms: number, signal: AbortSignal) => {
-    waits.push(ms);
-    return new Promise<void>((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      setTimeout(resolve, 0);
-    });
-  };
-  return { waits, sleep };
-}
-
 function setup() {
+  const clock = new ManualClock(1_000_000);
   const eventStore = new InMemoryEventStore();
-  const deadLetters = new InMemoryDeadLetterQueue();
-  const clock = fakeClock();
+  const deadLetters = new InMemoryDeadLetterQueue({ now: () => clock.now() });
   const flaky = flakyModel();
+  /** Clock times of the outage reports: the waits between them are the back-off. */
+  const outages: number[] = [];
   const processor = new TrackingProcessor(flaky.projection, {
     eventStore,
-    tokenStore: new InMemoryTokenStore(),
+    tokenStore: new InMemoryTokenStore({ now: () => clock.now() }),
     deadLetters,
     registry,
     claimTimeoutMs: 400,
@@ -63,36 +55,44 @@ function setup() {
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
     poison: { maxAttempts: 3 },
     outage: { baseDelayMs: 10, maxDelayMs: 80 },
-    sleep: clock.sleep,
-    onError: () => {},
+    clock,
+    onError: (error) => {
+      if (isTransient(error)) outages.push(clock.now());
+    },
   });
   let sequence = 0;
   const greet = (message: string) =>
     eventStore.append([{
       id: crypto.randomUUID(),
-      timestamp: Date.now(),
+      timestamp: clock.now(),
       payload: registry.encode(create(GreetedEventSchema, { greeterId: "g-1", message })),
       metadata: {},
       aggregate: { type: "test.Greeter", id: "g-1", sequence: sequence++ },
     }]);
-  return { eventStore, deadLetters, clock, processor, greet, ...flaky };
+  return { eventStore, deadLetters, clock, outages, processor, greet, ...flaky };
+}
+
+/** The waits between consecutive outage reports. */
+function waits(outages: readonly number[]): number[] {
+  return outages.slice(1).map((at, i) => at - outages[i]);
 }
 
 Deno.test("an outage far longer than the poison budget dead-letters nothing; the batch is retried until the store is back", async () => {
-  const { eventStore, deadLetters, clock, processor, greet, model, state } = setup();
+  const { eventStore, deadLetters, clock, outages, processor, greet, model, state } = setup();
   state.down = true;
   for (const m of ["a", "b", "c"]) await greet(m);
   await processor.start();
   try {
     // Ten times the poison budget of three attempts, on the injected clock.
-    await eventually(() => clock.waits.length >= 30, 10_000, "30 waits during the outage");
+    await advanceUntil(clock, () => outages.length >= 30, "30 outage retries", 10, 5_000);
     const status = processor.status();
     assert(status.error, "the outage shows on the status");
     assertEquals(status.segments[0].error, "TransientError: store unavailable: connection refused");
     assertEquals(status.deadLettered, 0);
     assertEquals(await deadLetters.count(processor.name), 0);
-    assertEquals(clock.waits.slice(0, 6), [10, 20, 40, 80, 80, 80], "exponential, capped");
+    assertEquals(waits(outages).slice(0, 6), [10, 20, 40, 80, 80, 80], "exponential, capped");
     state.down = false;
+    await clock.advance(80);
     await processor.caughtUp(await eventStore.lastToken(), AbortSignal.timeout(5_000));
     assertEquals([...model.values()].sort(), ["a", "b", "c"]);
     assertEquals(processor.status().error, false);
@@ -103,16 +103,18 @@ Deno.test("an outage far longer than the poison budget dead-letters nothing; the
 });
 
 Deno.test("a handler error is still poison: dead-lettered after maxAttempts, outages before it not counted", async () => {
-  const { eventStore, deadLetters, clock, processor, greet, model, state } = setup();
+  const { eventStore, deadLetters, clock, outages, processor, greet, model, state } = setup();
   state.down = true;
   state.poison.add("bad");
   for (const m of ["ok-1", "bad", "ok-2"]) await greet(m);
   await processor.start();
   try {
-    await eventually(() => clock.waits.length >= 10, 10_000, "10 waits during the outage");
+    await advanceUntil(clock, () => outages.length >= 10, "10 outage retries", 10, 5_000);
     assertEquals(await deadLetters.count(processor.name), 0);
     state.down = false;
-    await processor.caughtUp(await eventStore.lastToken(), AbortSignal.timeout(5_000));
+    const last = await eventStore.lastToken();
+    await advanceUntil(clock, () => processor.status().segments[0]?.position === last, "the end", 1, 1_000);
+    await processor.caughtUp(last, AbortSignal.timeout(5_000));
     const letters = await deadLetters.list(processor.name);
     assertEquals(letters.map((l) => [l.attempts, l.cause]), [
       [3, "Error: cannot handle this one"],
@@ -125,15 +127,17 @@ Deno.test("a handler error is still poison: dead-lettered after maxAttempts, out
 });
 
 Deno.test("the stop signal ends an outage wait", async () => {
+  const clock = new ManualClock();
   const eventStore = new InMemoryEventStore();
   const { projection, state } = flakyModel();
   state.down = true;
   const processor = new TrackingProcessor(projection, {
     eventStore,
-    tokenStore: new InMemoryTokenStore(),
+    tokenStore: new InMemoryTokenStore({ now: () => clock.now() }),
     deadLetters: new InMemoryDeadLetterQueue(),
     registry,
     outage: { baseDelayMs: 60_000, maxDelayMs: 60_000 },
+    clock,
     onError: () => {},
   });
   await eventStore.append([{
@@ -143,10 +147,12 @@ Deno.test("the stop signal ends an outage wait", async () => {
     metadata: {},
   }]);
   await processor.start();
-  await eventually(() => processor.status().error, 5_000, "the outage reported");
-  const started = performance.now();
-  await processor.stop();
-  assert(performance.now() - started < 5_000, "stop does not wait out the 60 s back-off");
+  const signal = AbortSignal.timeout(5_000);
+  while (!processor.status().error) await processor.changed(signal);
+  // The clock never moves: stop() resolving at all shows that it does not wait out the 60 s back-off.
+  await raceAbort(processor.stop(), AbortSignal.timeout(5_000));
+  assertEquals(clock.sleeping, 0, "no wait is left behind");
+  assertEquals(processor.status().running, false);
 });
 
 Deno.test("outageDelayMs doubles from the base up to the cap", () => {

@@ -4,10 +4,11 @@
  *
  * @module
  */
+import type { Clock } from "../core/clock.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventStore } from "../eventstore/event_store.ts";
 import type { DeadLetterQueue } from "./dead_letter.ts";
-import type { OutageBackoff, Sleep } from "./outage.ts";
+import type { OutageBackoff } from "./outage.ts";
 import type { TokenStore } from "./token_store.ts";
 
 /** What to do with an event whose handler keeps failing. */
@@ -84,16 +85,17 @@ export interface ProcessorOptions {
    * gRPC UNAVAILABLE). Such failures are retried forever and never count towards `poison.maxAttempts`.
    */
   readonly outage?: OutageBackoff;
-  /** How the processor waits during an outage (default a timer; tests inject a fake clock). */
-  readonly sleep?: Sleep;
   /**
    * Where poison events go: a required choice of the composition root (a durable one such as
    * `SqliteDeadLetterQueue` in production; `InMemoryDeadLetterQueue` loses the letters, and the events queued behind
    * them, on restart).
    */
   readonly deadLetters: DeadLetterQueue;
-  /** The clock claims are judged by; must agree with the token store's (default Date.now). */
-  readonly now?: () => number;
+  /**
+   * The time of claims, back-offs, flush timers and the coordinator's rounds (default the system clock). Its
+   * `now()` must agree with the token store's clock; tests pass a `ManualClock` to drive time.
+   */
+  readonly clock?: Clock;
   /** Where handler and store errors are reported (default console.error). Processing goes on regardless. */
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
 }

@@ -50,9 +50,9 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
     registry,
   });
   await first.start();
-  await first.caughtUp(4);
+  await first.caughtUp(4, AbortSignal.timeout(5_000));
   const { lastToken } = await eventStore.append(greetedRecords("a", 5, 3));
-  await first.caughtUp(lastToken);
+  await first.caughtUp(lastToken, AbortSignal.timeout(5_000));
   await first.stop();
   assertEquals((await tokenStore.entries("counting"))[0].token, { index: 7 });
 
@@ -64,7 +64,7 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
     registry,
   });
   await second.start();
-  await second.caughtUp(9);
+  await second.caughtUp(9, AbortSignal.timeout(5_000));
   await second.stop();
   assertEquals(deliveries.size, 10);
   assert([...deliveries.values()].every((n) => n === 1), "every event was handled exactly once");
@@ -83,7 +83,7 @@ Deno.test("after a crash before the token was stored, redelivered events leave t
     registry,
   });
   await processor.start();
-  await processor.caughtUp(5);
+  await processor.caughtUp(5, AbortSignal.timeout(5_000));
   await processor.stop();
   // The crash: the last stored token is older than what was handled.
   await tokenStore.reset("counting", { index: 2 });
@@ -94,7 +94,7 @@ Deno.test("after a crash before the token was stored, redelivered events leave t
     registry,
   });
   await restarted.start();
-  await restarted.caughtUp(5);
+  await restarted.caughtUp(5, AbortSignal.timeout(5_000));
   await restarted.stop();
   assertEquals(await greetings.count(), 6);
   assertEquals([...deliveries.values()].filter((n) => n === 2).length, 3); // events 3, 4, 5 came again
@@ -125,7 +125,7 @@ Deno.test("a failing handler is retried with its error visible, and processing g
   });
   await eventStore.append(greetedRecords("a", 0, 3));
   await processor.start();
-  await processor.caughtUp(2);
+  await processor.caughtUp(2, AbortSignal.timeout(5_000));
   await processor.stop();
   assertEquals(seen, ["m0", "m1", "m2"]);
   // Reported at least once (a failing batch is first rolled back and re-run event by event).
@@ -157,11 +157,11 @@ Deno.test("a second instance cannot take a claimed segment, and takes it once re
   assertEquals(a.status().segments.length, 1);
   assertEquals(b.status().segments.length, 0);
   await eventStore.append(greetedRecords("a", 0, 2));
-  await a.caughtUp(1);
+  await a.caughtUp(1, AbortSignal.timeout(5_000));
   await a.stop();
-  await b.caughtUp(1); // b claims the released segment on its next round and starts at a's token
+  await b.caughtUp(1, AbortSignal.timeout(5_000)); // b claims the released segment on its next round and starts at a's token
   await eventStore.append(greetedRecords("a", 2, 1));
-  await b.caughtUp(2);
+  await b.caughtUp(2, AbortSignal.timeout(5_000));
   await b.stop();
   assert([...one.deliveries.values()].every((n) => n === 1), "no event handled twice across the hand-over");
   assertEquals(one.deliveries.size, 3);

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { assert, assertEquals, assertRejects, eventually } from "../../../test/assert.ts";
+import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
+import { advanceUntil, whenChanged } from "../../../test/processing/changes.ts";
 import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
 import { ClaimError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -10,6 +11,7 @@ import { InMemoryTokenStore } from "./memory_token_store.ts";
 import { type ProcessorOptions, TrackingProcessor } from "./processor.ts";
 import { defineProjection, type ProjectionContext } from "./projection.ts";
 import { javaStringHash } from "./segment.ts";
+import { ManualClock } from "../testing/manual_clock.ts";
 
 const registry = new MessageRegistry([GreetedEventSchema]);
 
@@ -75,7 +77,8 @@ function recorder(options: {
 function setup(extra: Partial<ProcessorOptions> = {}) {
   sequences.clear();
   const eventStore = new InMemoryEventStore();
-  const tokenStore = new InMemoryTokenStore();
+  const clock = extra.clock;
+  const tokenStore = new InMemoryTokenStore(clock ? { now: () => clock.now() } : {});
   const options: ProcessorOptions = {
     eventStore,
     tokenStore,
@@ -172,14 +175,10 @@ Deno.test("TrackingProcessor.merge() joins siblings and skips what the more adva
   const last = await appendAll(eventStore, [...lower, ...upper], 4);
   await processor.start();
   try {
-    await eventually(
-      () => {
-        const s = processor.status().segments;
-        return s.length === 2 && s[0].position === last && s[1].error !== undefined;
-      },
-      5_000,
-      "segment 0 ahead, segment 1 failing",
-    );
+    await whenChanged([processor], () => {
+      const s = processor.status().segments;
+      return s.length === 2 && s[0].position === last && s[1].error !== undefined;
+    }, "segment 0 ahead, segment 1 failing");
     assertEquals(processor.status().error, true);
     assertEquals(await processor.merge(0), true);
     const entries = await tokenStore.entries(projection.name);
@@ -209,14 +208,18 @@ Deno.test("TrackingProcessor.release() hands a segment to another instance", asy
     assertEquals(processorB.status().segments.length, 0);
     assertEquals(await processorA.release(1), true);
     assertEquals(await processorA.release(1), false);
-    await eventually(
+    await whenChanged(
+      [processorA, processorB],
       async () => (await tokenStore.entries(a.projection.name))[1].owner === "b",
-      5_000,
-      "b owns 1",
+      "b owning segment 1",
     );
     assertEquals(processorA.status().segments.map((s) => s.segment), [0]);
     const last = await appendAll(eventStore, [...idsIn(0, 1, 2), ...idsIn(1, 1, 2)], 2);
-    await eventually(() => [processorA, processorB].every((p) => p.status().segments[0]?.position === last));
+    await whenChanged(
+      [processorA, processorB],
+      () => [processorA, processorB].every((p) => p.status().segments[0]?.position === last),
+      "both at the last event",
+    );
     assertExactlyOnce(a.handled, last + 1);
   } finally {
     await processorB.stop();
@@ -224,8 +227,9 @@ Deno.test("TrackingProcessor.release() hands a segment to another instance", asy
   }
 });
 
-Deno.test("TrackingProcessor instances share segments fairly and take over a dead instance's segments", async () => {
-  const { tokenStore, options } = setup({ initialSegments: 4 });
+Deno.test("TrackingProcessor instances share segments fairly and take all back when the other stops", async () => {
+  const clock = new ManualClock(1_000_000);
+  const { tokenStore, options } = setup({ initialSegments: 4, clock });
   const { projection } = recorder();
   const owners = async () => (await tokenStore.entries(projection.name)).map((e) => e.owner ?? "-");
   const a = new TrackingProcessor(projection, { ...options, owner: "a" });
@@ -234,29 +238,40 @@ Deno.test("TrackingProcessor instances share segments fairly and take over a dea
   try {
     assertEquals(await owners(), ["a", "a", "a", "a"]);
     await b.start();
-    await eventually(
-      async () => (await owners()).filter((o) => o === "b").length === 2,
-      5_000,
-      "a 2/2 split",
-    );
-    await eventually(() => a.status().members === 2 && a.status().claimLimit === 2);
+    assertEquals(await owners(), ["a", "a", "a", "a"], "b takes nothing held by a live instance");
+    // a gives one segment back per round (40 ms) and b takes it: an even split within a few rounds.
+    const even = async () => (await owners()).filter((o) => o === "b").length === 2;
+    await advanceUntil(clock, even, "a 2/2 split", 40, 10 * 40);
+    assertEquals([a.status().members, a.status().claimLimit], [2, 2]);
+    await clock.advance(5 * 40);
+    assert(await even(), "the split is stable");
     await b.stop();
-    await eventually(async () => (await owners()).every((o) => o === "a"), 5_000, "a takes all back");
+    const allA = async () => (await owners()).every((o) => o === "a");
+    await advanceUntil(clock, allA, "a taking all back", 40, 4 * 40);
   } finally {
     await b.stop();
     await a.stop();
   }
-  // A dead owner's claims (never extended again) are taken over once they expire.
+});
+
+Deno.test("TrackingProcessor takes over a dead instance's segments once its claims expire, not before", async () => {
+  const clock = new ManualClock(1_000_000);
+  const { tokenStore, options } = setup({ initialSegments: 4, clock });
+  const { projection } = recorder();
   const p = projection.name;
+  const owners = async () => (await tokenStore.entries(p)).map((e) => e.owner ?? "-");
+  await tokenStore.initializeSegments(p, 4);
+  // A dead owner's claims (never extended again), taken now with the processor's timeout of 400 ms.
   await tokenStore.claim(p, 0, "dead", 400);
   await tokenStore.claim(p, 3, "dead", 400);
   const c = new TrackingProcessor(projection, { ...options, owner: "c" });
-  const started = Date.now();
   await c.start();
   try {
-    assertEquals((await owners()).filter((o) => o === "c").length, 2);
-    await eventually(async () => (await owners()).every((o) => o === "c"), 5_000, "c takes over");
-    assert(Date.now() - started < 400 + 3 * 40 + 1_000, "within the claim timeout and a few intervals");
+    assertEquals(await owners(), ["dead", "c", "c", "dead"]);
+    await clock.advance(399);
+    assertEquals(await owners(), ["dead", "c", "c", "dead"], "not before the claim timeout");
+    await clock.advance(1 + 40);
+    assertEquals(await owners(), ["c", "c", "c", "c"], "within the claim timeout and one claim interval");
   } finally {
     await c.stop();
   }
@@ -276,17 +291,28 @@ Deno.test("TrackingProcessor.reset() replays from zero or a token, with progress
     hold = Promise.withResolvers();
     await processor.reset();
     assertEquals(rec.resets(), 1);
-    await eventually(() => processor.status().segments.some((s) => s.position === 4 || s.position >= 5));
+    await whenChanged(
+      [processor],
+      () => processor.status().segments.some((s) => s.position === 4 || s.position >= 5),
+      "a segment held at token 5",
+    );
     const replaying = processor.status().segments.filter((s) => s.replaying);
     assert(replaying.length > 0, "a segment is replaying");
     assert(replaying.every((s) => s.replayUntil === last && s.position < last));
     hold.resolve();
     await processor.caughtUp(last, AbortSignal.timeout(5_000));
-    await eventually(() => processor.status().segments.every((s) => !s.replaying));
+    await whenChanged(
+      [processor],
+      () => processor.status().segments.every((s) => !s.replaying),
+      "the replay's end",
+    );
     assertExactlyOnce(rec.handled, last + 1);
     assert(rec.handled.every((h) => h.replaying));
-    await eventually(async () =>
-      (await tokenStore.entries(rec.projection.name)).every((e) => e.token.replayUntil === undefined)
+    await whenChanged(
+      [processor],
+      async () =>
+        (await tokenStore.entries(rec.projection.name)).every((e) => e.token.replayUntil === undefined),
+      "stored tokens past the replay",
     );
 
     rec.handled.length = 0;
@@ -366,14 +392,10 @@ Deno.test("TrackingProcessor keeps other segments going while one retries (polic
   const last = await appendAll(eventStore, good, 5);
   await processor.start();
   try {
-    await eventually(
-      () => {
-        const [s0, s1] = processor.status().segments;
-        return s0?.position === last && s1?.error === "Error: Handler failed at 0";
-      },
-      5_000,
-      "segment 0 done while segment 1 reports its error",
-    );
+    await whenChanged([processor], () => {
+      const [s0, s1] = processor.status().segments;
+      return s0?.position === last && s1?.error === "Error: Handler failed at 0";
+    }, "segment 0 done while segment 1 reports its error");
     assertEquals(processor.status().segments[1].position, -1);
     assertEquals(await processor.deadLetters.count(rec.projection.name), 0);
     broken = false;

@@ -18,6 +18,15 @@ Deno.test("aggregateSpec then() fails when the decided events differ", () => {
   if (!(error instanceof AssertionError)) throw error;
 });
 
+Deno.test("aggregateSpec then() fails when an event of another type is expected", () => {
+  const error = assertThrows(() =>
+    aggregateSpec(Greeter).given().when(greet).then(
+      create(domain.RecordingStartedEventSchema, { greeterId: "g" }),
+    )
+  );
+  if (!(error instanceof AssertionError)) throw error;
+});
+
 Deno.test("aggregateSpec then() fails when more or fewer events were decided", () => {
   assertThrows(() => aggregateSpec(Greeter).given().when(greet).then());
   assertThrows(() => aggregateSpec(Greeter).given().when(greet).then(greeted, greeted));

@@ -1,5 +1,5 @@
 /**
- * Test fixtures: given/when/then for aggregates, projections and DCB decisions.
+ * Test fixtures: given/when/then for aggregates, projections and DCB decisions, and a clock tests move by hand.
  *
  * @example
  * ```ts
@@ -19,3 +19,4 @@
 export { type AggregateGiven, type AggregateOutcome, aggregateSpec } from "./aggregate_spec.ts";
 export { projectionSpec, storedEvent } from "./projection_spec.ts";
 export { type DecisionOutcome, decisionSpec } from "../dcb/decision_spec.ts";
+export { ManualClock } from "./manual_clock.ts";
