@@ -20,12 +20,10 @@ import {
   QuerySubscriptionSchema,
   QueryUpdateCompleteSchema,
   QueryUpdateSchema,
-  SubscriptionQueryRequestSchema,
+  type SubscriptionQueryRequest,
   type SubscriptionQueryResponse,
   SubscriptionQueryResponseSchema,
-  SubscriptionQuerySchema,
 } from "../../gen/axon/query_pb.ts";
-import { Channel } from "../core/channel.ts";
 import { DendriteError, TimeoutError } from "../core/errors.ts";
 import { newMessageId, type QueryMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
@@ -45,6 +43,7 @@ import {
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
 import { isStreamingQuery, ResponseGate } from "./query_flow.ts";
+import { AxonSubscription } from "./subscription_query.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -165,82 +164,19 @@ export class AxonQueryBus implements QueryBus {
     query: Message,
     options: SubscriptionQueryOptions = {},
   ): Promise<SubscriptionQueryResult> {
-    const bufferSize = Math.max(32, options.bufferSize ?? 1024);
-    const fetchSize = Math.max(4, bufferSize >> 3);
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const request = this.#request(query, options, timeoutMs);
-    const subscriptionIdentifier = request.messageIdentifier;
-    const controller = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-    const stream = this.#connection.rpc().bidi(QueryService.method.subscription, { signal });
-    const updates = new Channel<Message>(bufferSize);
-    const flow = (permits: number) =>
-      stream.send(create(SubscriptionQueryRequestSchema, {
-        request: {
-          case: "flowControl",
-          value: create(SubscriptionQuerySchema, {
-            subscriptionIdentifier,
-            numberOfPermits: BigInt(permits),
-          }),
-        },
-      }));
-    flow(bufferSize);
-    stream.send(create(SubscriptionQueryRequestSchema, {
-      request: {
-        case: "subscribe",
-        value: create(SubscriptionQuerySchema, {
-          subscriptionIdentifier,
-          numberOfPermits: BigInt(bufferSize),
-          queryRequest: request,
-        }),
-      },
-    }));
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      stream.send(create(SubscriptionQueryRequestSchema, {
-        request: { case: "unsubscribe", value: create(SubscriptionQuerySchema, { subscriptionIdentifier }) },
-      }));
-      stream.end();
-      updates.close();
-      controller.abort();
-    };
-    void (async () => {
-      let consumed = 0;
-      try {
-        for await (const response of stream.responses) {
-          const r = response.response;
-          if (r.case === "update") {
-            if (r.value.errorCode !== "") {
-              updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
-              break;
-            }
-            const payload = fromSerializedObject(r.value.payload);
-            if (payload) updates.push(this.#registry.decode(payload));
-            if (++consumed >= fetchSize) {
-              consumed = 0;
-              flow(fetchSize);
-            }
-          } else if (r.case === "complete") {
-            break;
-          } else if (r.case === "completeExceptionally") {
-            updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
-            break;
-          }
-        }
-        updates.close();
-      } catch (error) {
-        if (!closed) updates.fail(error);
-      } finally {
-        close();
-      }
-    })();
+    const subscription = new AxonSubscription(
+      this.#connection.rpc(),
+      this.#request(query, options, timeoutMs),
+      this.#registry,
+      { bufferSize: Math.max(32, options.bufferSize ?? 1024), signal: options.signal },
+    );
     return await subscriptionResult(
       this.query(query, { ...options, id: newMessageId() }),
-      updates,
-      close,
+      subscription.updates,
+      subscription.close,
       options.signal,
+      subscription.taken,
     );
   }
 
@@ -420,7 +356,7 @@ export class AxonQueryBus implements QueryBus {
 
   #onSubscription(
     stream: ProviderStream,
-    request: ReturnType<typeof create<typeof SubscriptionQueryRequestSchema>>["request"],
+    request: SubscriptionQueryRequest["request"],
     signal: AbortSignal,
   ): void {
     if (request.case === "unsubscribe") {

@@ -115,20 +115,25 @@ export async function queryOne<R extends DescMessage>(
 /**
  * The second half of every `subscriptionQuery`: with the subscription already feeding `updates`, collects the
  * initial result (asked for after subscribing, so no update falls between the two) and returns the live result;
- * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription.
+ * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription. `taken` is called
+ * each time the consumer has taken an update and asks for the next (flow control by consumption).
  */
 export async function subscriptionResult(
   initial: AsyncIterable<Message>,
   updates: Channel<Message>,
   close: () => void,
   signal?: AbortSignal,
+  taken?: () => void,
 ): Promise<SubscriptionQueryResult> {
   try {
     const responses: Message[] = [];
     for await (const response of initial) responses.push(response);
     const live = async function* (): AsyncIterable<Message> {
       try {
-        yield* updates.iterate(signal);
+        for await (const update of updates.iterate(signal)) {
+          yield update;
+          taken?.();
+        }
       } finally {
         close();
       }
