@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
 import {
   AxonErrorCode,
@@ -58,6 +58,11 @@ import {
   type SubscriptionSink,
 } from "./queries.ts";
 import { serveHandlerStream, writeWithBackpressure } from "./streams.ts";
+import type { CallerStream } from "./caller_windows.ts";
+import { StreamingPermits } from "./streaming_permits.ts";
+
+/** A gRPC message's frame header on the wire (compression flag and length). */
+const GRPC_FRAME_HEADER = 5;
 
 /** `ProcessingKey.SERVER_SUPPORTS_STREAMING`. */
 export const SERVER_SUPPORTS_STREAMING = ProcessingKey.SERVER_SUPPORTS_STREAMING;
@@ -70,13 +75,17 @@ export interface QueryServiceOptions {
   readonly registry: MessageRegistry;
   /** Timeout of a query without a TIMEOUT instruction (default 30 000 ms). */
   readonly queryTimeoutMs?: number;
-  /** Streaming queries: responses a handler may send ahead of the caller (default 32). */
+  /** Streaming queries: responses a handler may send ahead of what the caller's window has taken (default 32). */
   readonly streamingWindow?: number;
   /** Updates that may wait for caller permits before the subscription fails (default 10 000). */
   readonly subscriptionBuffer?: number;
   /** Bounds live subscription queries per client id and in all (beyond: completed exceptionally, AXONIQ-1900). */
   readonly subscriptions?: SubscriptionLimiter;
   readonly nodeName: string;
+  /** The caller's flow control on a `Query` call's stream, when soma's gRPC listener knows it. */
+  readonly callerStream?: (
+    call: ServerWritableStream<QueryRequest, QueryResponse>,
+  ) => CallerStream | undefined;
   /** Registers a handler stream so soma can close it; returns an unregister. */
   readonly track: (clientId: () => string, close: () => void) => () => void;
 }
@@ -356,20 +365,32 @@ export function queryService(
     const routed = fromWireQuery(call.request, defaultTimeout);
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort(new DOMException("Query cancelled", "AbortError")));
+    // Streaming: the handler may send a window of responses ahead of what the caller's HTTP/2 flow control
+    // has taken (see streaming_permits.ts).
+    const permits = routed.streaming
+      ? new StreamingPermits(
+        options.callerStream?.(call),
+        streamingWindow,
+        (n) => router.request(routed.id, n),
+      )
+      : undefined;
     try {
       const results = router.query(routed, controller.signal);
-      // Streaming: the handler may send a window of responses ahead; each one written to the caller (once the
-      // caller's HTTP/2 flow control lets it through) frees one more permit.
-      if (routed.streaming) router.request(routed.id, streamingWindow);
+      permits?.start();
       for await (const result of results) {
-        await writeWithBackpressure(call, toWireResponse(routed.id, result, registry), controller.signal);
-        if (routed.streaming) router.request(routed.id, 1);
+        const response = toWireResponse(routed.id, result, registry);
+        await writeWithBackpressure(call, response, controller.signal);
+        permits?.written(
+          permits.followsCaller ? GRPC_FRAME_HEADER + toBinary(QueryResponseSchema, response).length : 0,
+        );
       }
       call.end();
     } catch (error) {
       if (!controller.signal.aborted) {
         call.emit("error", axonError(AxonErrorCode.QUERY_DISPATCH_ERROR, String(error)));
       }
+    } finally {
+      permits?.close();
     }
   };
 
