@@ -20,7 +20,7 @@ import {
 } from "../gen/axon/command_pb.ts";
 import { ErrorMessageSchema, ProcessingKey, type SerializedObject } from "../gen/axon/common_pb.ts";
 import { instructionAck } from "../dendrite/axon/wire.ts";
-import { serveHandlerStream } from "./streams.ts";
+import { HandlerStream } from "./handler_stream.ts";
 import {
   fromSerializedObject,
   fromWireMetadata,
@@ -146,6 +146,73 @@ export function toWireResponse(
   }
 }
 
+/** One command handler stream (`OpenStream`): subscriptions, permits and responses of one handler connection. */
+class CommandHandlerStream
+  extends HandlerStream<CommandProviderOutbound, CommandProviderInbound, CommandEndpoint, CommandRouter> {
+  readonly #registry: MessageRegistry;
+  #component = "";
+
+  constructor(
+    call: ServerDuplexStream<CommandProviderOutbound, CommandProviderInbound>,
+    router: CommandRouter,
+    options: CommandServiceOptions,
+  ) {
+    super(call, router, options);
+    this.#registry = options.registry;
+  }
+
+  protected override handle(message: CommandProviderOutbound): boolean | undefined {
+    const request = message.request;
+    const router = this.router;
+    switch (request.case) {
+      case "subscribe":
+        this.identify(request.value.clientId);
+        this.#component ||= request.value.componentName;
+        router.subscribe(this.endpoint(), request.value.command, request.value.loadFactor);
+        return true;
+      case "unsubscribe":
+        if (this.streamId !== "") router.unsubscribe(this.streamId, request.value.command);
+        return true;
+      case "flowControl":
+        this.grant(request.value.clientId, request.value.permits);
+        return true;
+      case "commandResponse":
+        if (this.streamId !== "") {
+          router.respond(this.streamId, request.value.requestIdentifier, fromWireResponse(request.value));
+        }
+        return true;
+      case "ack":
+        return undefined;
+      default:
+        return false;
+    }
+  }
+
+  protected override sendAck(instructionId: string, supported: boolean, nodeName: string): void {
+    this.#send({ case: "ack", value: instructionAck(instructionId, supported, nodeName) });
+  }
+
+  protected override endpointOf(streamId: string): CommandEndpoint {
+    const clientId = () => this.clientId;
+    const component = () => this.#component;
+    return {
+      streamId,
+      get clientId() {
+        return clientId();
+      },
+      get component() {
+        return component();
+      },
+      local: false,
+      deliver: (command) => this.#send({ case: "command", value: toWireCommand(command, this.#registry) }),
+    };
+  }
+
+  #send(request: CommandProviderInbound["request"]): void {
+    this.write(create(CommandProviderInboundSchema, { request }));
+  }
+}
+
 /** Builds the gRPC implementation. */
 export function commandService(
   options: CommandServiceOptions,
@@ -153,75 +220,8 @@ export function commandService(
   const { router, registry } = options;
   const timeoutMs = options.commandTimeoutMs ?? 300_000;
 
-  const openStream = (call: ServerDuplexStream<CommandProviderOutbound, CommandProviderInbound>) => {
-    const connectionId = crypto.randomUUID();
-    let clientId = "";
-    let component = "";
-    let streamId = "";
-    let closed = false;
-    const write = (request: CommandProviderInbound["request"], instructionId = "") => {
-      if (!closed) call.write(create(CommandProviderInboundSchema, { request, instructionId }));
-    };
-    const endpoint = (): string => {
-      if (streamId !== "") return streamId;
-      streamId = `${clientId}.${connectionId}`;
-      const handler: CommandEndpoint = {
-        streamId,
-        get clientId() {
-          return clientId;
-        },
-        get component() {
-          return component;
-        },
-        local: false,
-        deliver: (command) => write({ case: "command", value: toWireCommand(command, registry) }),
-      };
-      router.addEndpoint(handler, 0);
-      return streamId;
-    };
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      untrack();
-      if (streamId !== "") router.removeEndpoint(streamId);
-      call.end();
-    };
-    const untrack = options.track(() => clientId, close);
-    serveHandlerStream(call, {
-      handle(message: CommandProviderOutbound) {
-        const request = message.request;
-        switch (request.case) {
-          case "subscribe":
-            clientId ||= request.value.clientId;
-            component ||= request.value.componentName;
-            router.subscribe(endpoint(), request.value.command, request.value.loadFactor);
-            return true;
-          case "unsubscribe":
-            if (streamId !== "") router.unsubscribe(streamId, request.value.command);
-            return true;
-          case "flowControl":
-            clientId ||= request.value.clientId;
-            router.grant(endpoint(), Number(request.value.permits));
-            return true;
-          case "commandResponse":
-            if (streamId !== "") {
-              router.respond(streamId, request.value.requestIdentifier, fromWireResponse(request.value));
-            }
-            return true;
-          case "ack":
-            return undefined;
-          default:
-            return false;
-        }
-      },
-      ack: (instructionId, supported) =>
-        write({ case: "ack", value: instructionAck(instructionId, supported, options.nodeName) }),
-      close,
-    });
-  };
-
   return {
-    openStream,
+    openStream: (call) => new CommandHandlerStream(call, router, options).serve(),
     dispatch: (call, callback) => {
       const wire = call.request;
       const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;
