@@ -14,8 +14,8 @@ import { CallerWindows } from "./caller_windows.ts";
 export interface GrpcListener {
   readonly port: number;
   readonly callers: CallerWindows;
-  /** Stops accepting; open connections are the grpc-js server's to close. */
-  close(): Promise<void>;
+  /** Stops accepting (at once; open connections are the grpc-js server's to close). */
+  close(): void;
 }
 
 /**
@@ -50,6 +50,7 @@ export async function listenGrpc(
   return {
     port: typeof address === "object" && address ? address.port : options.port,
     callers,
-    close: () => new Promise<void>((resolve) => net.close(() => resolve())),
+    // net.Server#close only calls back once every connection ended: soma's shutdown ends them after this.
+    close: () => void net.close(),
   };
 }

@@ -403,7 +403,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     closing ??= (async () => {
       shutdown.abort(new DOMException("soma is shutting down", "AbortError"));
       await front?.close();
-      await grpc?.close();
+      grpc?.close();
       platform.close();
       for (const stream of [...streams]) stream.close();
       commandRouter.close();
