@@ -7,22 +7,16 @@
  * @module
  */
 import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
-import { FlowControlSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import { ProcessingKey } from "../../gen/axon/common_pb.ts";
 import {
   QueryCompleteSchema,
   type QueryProviderInbound,
-  type QueryProviderOutbound,
   QueryProviderOutboundSchema,
   type QueryRequest,
   QueryRequestSchema,
   QueryResponseSchema,
   QueryService,
   QuerySubscriptionSchema,
-  QueryUpdateCompleteSchema,
-  QueryUpdateSchema,
-  type SubscriptionQueryRequest,
-  type SubscriptionQueryResponse,
-  SubscriptionQueryResponseSchema,
 } from "../../gen/axon/query_pb.ts";
 import { DendriteError, TimeoutError } from "../core/errors.ts";
 import { newMessageId, type QueryMessage } from "../core/message.ts";
@@ -42,16 +36,17 @@ import {
 } from "../queries/query_bus.ts";
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
-import { isStreamingQuery, ResponseGate } from "./query_flow.ts";
+import { isStreamingQuery, ResponseGate, STREAMING_RESPONSE_TYPE } from "./query_flow.ts";
 import { AxonSubscription } from "./subscription_query.ts";
-import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
+import { GrpcError, type Rpc } from "./rpc.ts";
+import { ProviderStream } from "./provider_stream.ts";
+import { ForwardedSubscriptions, type HandlerStream, type QueryOutcome } from "./forwarded_subscriptions.ts";
 import * as grpc from "@grpc/grpc-js";
 import {
   booleanInstruction,
   fromErrorMessage,
   fromMetaData,
   fromSerializedObject,
-  instructionAck,
   numberInstruction,
   toErrorMessage,
   toMetaData,
@@ -63,15 +58,6 @@ interface HandlerEntry {
   readonly component: string;
   readonly handler: QueryHandler;
 }
-
-/** A subscription query the server forwarded to this handler instance. */
-interface Forwarded {
-  readonly id: string;
-  readonly name: string;
-  readonly query: Message;
-}
-
-type ProviderStream = BidiStream<QueryProviderOutbound, QueryProviderInbound>;
 
 /**
  * Queries through Axon Server.
@@ -86,9 +72,9 @@ export class AxonQueryBus implements QueryBus {
   readonly #connection: AxonConnection;
   readonly #registry: MessageRegistry;
   readonly #handlers = new Map<string, HandlerEntry[]>();
-  readonly #forwarded = new Map<string, Forwarded>();
+  readonly #forwarded: ForwardedSubscriptions;
   readonly #permits: number;
-  #stream: ProviderStream | undefined;
+  #stream: HandlerStream | undefined;
   #stopListening: (() => void) | undefined;
   readonly #acks = new Acks();
   readonly #pendingSubscribe = new Map<string, Promise<void>>();
@@ -98,6 +84,10 @@ export class AxonQueryBus implements QueryBus {
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
     this.#registry = registry;
+    this.#forwarded = new ForwardedSubscriptions(registry, {
+      clientId: connection.clientId,
+      componentName: connection.options.componentName,
+    });
     this.#permits = Math.max(16, options.permits ?? 1_000);
   }
 
@@ -108,8 +98,9 @@ export class AxonQueryBus implements QueryBus {
       timestamp: BigInt(Date.now()),
       payload: toSerializedObject(this.#registry.encode(query)),
       metaData: toMetaData(options.metadata ?? {}),
+      responseType: options.streaming ? STREAMING_RESPONSE_TYPE : undefined,
       processingInstructions: [
-        numberInstruction(ProcessingKey.NR_OF_RESULTS, -1),
+        numberInstruction(ProcessingKey.NR_OF_RESULTS, options.streaming ? 1 : -1),
         numberInstruction(ProcessingKey.TIMEOUT, timeoutMs),
         ...(options.streaming ? [booleanInstruction(ProcessingKey.CLIENT_SUPPORTS_STREAMING, true)] : []),
       ],
@@ -213,49 +204,11 @@ export class AxonQueryBus implements QueryBus {
   }
 
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
-    const payload = toSerializedObject(this.#registry.encode(update));
-    for (const forwarded of this.#matching(filter)) {
-      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
-        case: "update",
-        value: create(QueryUpdateSchema, {
-          messageIdentifier: newMessageId(),
-          payload,
-          clientId: this.#connection.clientId,
-          componentName: this.#connection.options.componentName,
-        }),
-      });
-    }
+    this.#forwarded.update(this.#stream, filter, update);
   }
 
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
-    for (const forwarded of this.#matching(filter)) {
-      this.#forwarded.delete(forwarded.id);
-      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
-        case: "complete",
-        value: create(QueryUpdateCompleteSchema, {
-          clientId: this.#connection.clientId,
-          componentName: this.#connection.options.componentName,
-        }),
-      });
-    }
-  }
-
-  /** Sends a response to a subscription query the server forwarded to this handler instance. */
-  #sendSubscriptionResponse(
-    stream: ProviderStream | undefined,
-    subscriptionIdentifier: string,
-    response: SubscriptionQueryResponse["response"],
-  ): void {
-    stream?.send(create(QueryProviderOutboundSchema, {
-      request: {
-        case: "subscriptionQueryResponse",
-        value: create(SubscriptionQueryResponseSchema, {
-          messageIdentifier: newMessageId(),
-          subscriptionIdentifier,
-          response,
-        }),
-      },
-    }));
+    this.#forwarded.complete(this.#stream, filter);
   }
 
   /** Stops handling queries and closes the handler stream. */
@@ -269,12 +222,6 @@ export class AxonQueryBus implements QueryBus {
     await Promise.all(unsubscribed);
     this.#stream?.end();
     this.#stream = undefined;
-  }
-
-  #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Forwarded[] {
-    return [...this.#forwarded.values()].filter((f) =>
-      f.name === filter.query.typeName && (!filter.where || filter.where(f.query as MessageShape<Q>))
-    );
   }
 
   /** Sends a (un)subscribe on the current stream; the promise settles with the server's ack. */
@@ -304,98 +251,55 @@ export class AxonQueryBus implements QueryBus {
     this.#stream = stream;
     this.#forwarded.clear();
     for (const entries of this.#handlers.values()) this.#sendSubscription(entries[0], "subscribe");
-    const grant = (permits: number) =>
-      stream.send(create(QueryProviderOutboundSchema, {
-        request: {
-          case: "flowControl",
-          value: create(FlowControlSchema, { clientId: this.#connection.clientId, permits: BigInt(permits) }),
-        },
-      }));
-    grant(this.#permits);
-    const refill = Math.max(1, Math.floor(this.#permits / 4));
-    let consumed = 0;
     try {
-      for await (const inbound of stream.responses) {
-        if (inbound.request.case === "ack") this.#acks.settle(inbound.request.value);
-        if (inbound.instructionId) {
-          stream.send(create(QueryProviderOutboundSchema, {
-            request: {
-              case: "ack",
-              value: instructionAck(inbound.instructionId, true, this.#connection.clientId),
-            },
-          }));
-        }
-        const request = inbound.request;
-        if (request.case === "queryFlowControl") {
-          this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(
-            Number(request.value.permits),
-          );
-        } else if (request.case === "queryCancel") {
-          this.#gates.get(request.value.requestId)?.cancel();
-        } else if (request.case === "query") {
-          const gate = isStreamingQuery(request.value) ? new ResponseGate() : undefined;
-          if (gate) this.#gates.set(request.value.messageIdentifier, gate);
-          void this.#answer(stream, request.value, signal, gate).finally(() => {
-            if (gate) this.#gates.delete(request.value.messageIdentifier);
-            if (++consumed >= refill) {
-              consumed = 0;
-              grant(refill);
-            }
-          });
-        } else if (request.case === "subscriptionQueryRequest") {
-          this.#onSubscription(stream, request.value.request, signal);
-        }
-      }
+      await new ProviderStream(stream, {
+        kind: "query",
+        clientId: this.#connection.clientId,
+        permits: this.#permits,
+        acks: this.#acks,
+        outbound: (request) => create(QueryProviderOutboundSchema, { request }),
+        receive: (inbound) => this.#receive(stream, inbound.request, signal),
+      }).run(signal, () => this.#stopListening !== undefined);
     } finally {
       if (this.#stream === stream) this.#stream = undefined;
       this.#forwarded.clear();
-      this.#acks.releaseAll();
     }
-    if (!signal.aborted && this.#stopListening) throw new Error("The query stream ended");
   }
 
-  #onSubscription(
-    stream: ProviderStream,
-    request: SubscriptionQueryRequest["request"],
+  /** One request of the handler stream; a query's answer is returned (its permit comes back when it is done). */
+  #receive(
+    stream: HandlerStream,
+    request: QueryProviderInbound["request"],
     signal: AbortSignal,
-  ): void {
-    if (request.case === "unsubscribe") {
-      this.#forwarded.delete(request.value.subscriptionIdentifier);
-      return;
+  ): Promise<void> | undefined {
+    switch (request.case) {
+      case "queryFlowControl":
+        this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(Number(request.value.permits));
+        return undefined;
+      case "queryCancel":
+        this.#gates.get(request.value.requestId)?.cancel();
+        return undefined;
+      case "subscriptionQueryRequest":
+        this.#forwarded.receive(stream, request.value.request, (query) => this.#run(query, signal));
+        return undefined;
+      case "query": {
+        const id = request.value.messageIdentifier;
+        const gate = isStreamingQuery(request.value) ? new ResponseGate() : undefined;
+        if (gate) this.#gates.set(id, gate);
+        return this.#answer(stream, request.value, signal, gate).finally(() => {
+          if (gate) this.#gates.delete(id);
+        });
+      }
+      default:
+        return undefined;
     }
-    if (request.case !== "subscribe" && request.case !== "getInitialResult") return;
-    const query = request.value.queryRequest;
-    const payload = fromSerializedObject(query?.payload);
-    if (!query || !payload) return;
-    const id = request.value.subscriptionIdentifier;
-    if (request.case === "subscribe") {
-      this.#forwarded.set(id, { id, name: query.query, query: this.#registry.decode(payload) });
-      return;
-    }
-    void this.#run(query, signal).then((outcome) => {
-      const first = outcome.responses[0];
-      this.#sendSubscriptionResponse(stream, id, {
-        case: "initialResult",
-        value: create(QueryResponseSchema, {
-          messageIdentifier: newMessageId(),
-          requestIdentifier: query.messageIdentifier,
-          ...(outcome.error
-            ? {
-              errorCode: outcome.error.code,
-              errorMessage: outcome.error.message,
-              payload: outcome.error.details,
-            }
-            : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
-        }),
-      });
-    });
   }
 
   /** Runs the local handlers of a query: every response, or the error. */
   async #run(
     query: QueryRequest,
     signal: AbortSignal,
-  ): Promise<{ responses: readonly Message[]; error?: ReturnType<typeof toErrorMessage> }> {
+  ): Promise<QueryOutcome> {
     try {
       const entries = this.#handlers.get(query.query);
       if (!entries || entries.length === 0) {
@@ -418,7 +322,7 @@ export class AxonQueryBus implements QueryBus {
   }
 
   async #answer(
-    stream: ProviderStream,
+    stream: HandlerStream,
     query: QueryRequest,
     signal: AbortSignal,
     gate?: ResponseGate,

@@ -41,8 +41,10 @@ export interface QuerySubscribeOptions {
 
 export interface SubscriptionQueryOptions extends QueryOptions {
   /**
-   * At most this many updates may wait for the consumer; beyond that the subscription is dropped: it gets no more
-   * updates and its consumer a `ChannelOverflowError` after the waiting ones (default 1024).
+   * At most this many updates may wait for the consumer (default 1024). In-process, beyond that the subscription
+   * is dropped: it gets no more updates and its consumer a `ChannelOverflowError` after the waiting ones. Through
+   * Axon Server (the connector) it is the server's permits: more are granted only as the consumer takes updates,
+   * so a slow consumer holds the server back instead.
    */
   readonly bufferSize?: number;
   /**
