@@ -57,6 +57,7 @@ export {
 export { MessageRegistry, type SerializedPayload, type Upcaster } from "./core/registry.ts";
 export { defineUpcaster, type UpcasterOptions } from "./core/upcaster.ts";
 export { ChannelOverflowError } from "./core/channel.ts";
+export { type Clock, systemClock } from "./core/clock.ts";
 
 export {
   type AggregateEventRecord,

@@ -26,7 +26,6 @@ import {
   routingKeyOf,
   textInstruction,
 } from "../dendrite/axon/protocol/instructions.ts";
-import { serveHandlerStream } from "./streams.ts";
 import {
   EMPTY_PAYLOAD,
   fromMetaData,
@@ -35,6 +34,7 @@ import {
   toSerializedObject,
 } from "../dendrite/axon/protocol/messages.ts";
 import { Payload } from "./payload.ts";
+import { HandlerStream } from "./handler_stream.ts";
 import {
   type CommandEndpoint,
   type CommandOutcome,
@@ -76,8 +76,8 @@ export function toWireCommand(command: RoutedCommand, registry: MessageRegistry)
 
 /** The exception details of an error response (its `payload`), when there are any. */
 export function errorPayload(payload: CommandResponse["payload"]): Payload | undefined {
-  const serialized = fromSerializedObject(payload);
-  return serialized ? Payload.ofSerialized(serialized) : undefined;
+  const serialized = fromSerializedObject(payload) ?? EMPTY_PAYLOAD;
+  return serialized.type === "empty" || serialized.type === "" ? undefined : Payload.ofSerialized(serialized);
 }
 
 /** A wire response → an outcome. */
@@ -96,11 +96,11 @@ export function fromWireResponse(response: CommandResponse): CommandOutcome {
       },
     };
   }
-  const payload = fromSerializedObject(response.payload);
+  const payload = fromSerializedObject(response.payload) ?? EMPTY_PAYLOAD;
   return {
     ok: true,
     id: response.messageIdentifier,
-    payload: payload ? Payload.ofSerialized(payload) : undefined,
+    payload: payload.type === "empty" || payload.type === "" ? undefined : Payload.ofSerialized(payload),
     metadata: fromMetaData(response.metaData),
   };
 }
@@ -149,6 +149,73 @@ export function toWireResponse(
   }
 }
 
+/** One command handler stream (`OpenStream`): subscriptions, permits and responses of one handler connection. */
+class CommandHandlerStream
+  extends HandlerStream<CommandProviderOutbound, CommandProviderInbound, CommandEndpoint, CommandRouter> {
+  readonly #registry: MessageRegistry;
+  #component = "";
+
+  constructor(
+    call: ServerDuplexStream<CommandProviderOutbound, CommandProviderInbound>,
+    router: CommandRouter,
+    options: CommandServiceOptions,
+  ) {
+    super(call, router, options);
+    this.#registry = options.registry;
+  }
+
+  protected override handle(message: CommandProviderOutbound): boolean | undefined {
+    const request = message.request;
+    const router = this.router;
+    switch (request.case) {
+      case "subscribe":
+        this.identify(request.value.clientId);
+        this.#component ||= request.value.componentName;
+        router.subscribe(this.endpoint(), request.value.command, request.value.loadFactor);
+        return true;
+      case "unsubscribe":
+        if (this.streamId !== "") router.unsubscribe(this.streamId, request.value.command);
+        return true;
+      case "flowControl":
+        this.grant(request.value.clientId, request.value.permits);
+        return true;
+      case "commandResponse":
+        if (this.streamId !== "") {
+          router.respond(this.streamId, request.value.requestIdentifier, fromWireResponse(request.value));
+        }
+        return true;
+      case "ack":
+        return undefined;
+      default:
+        return false;
+    }
+  }
+
+  protected override sendAck(instructionId: string, supported: boolean, nodeName: string): void {
+    this.#send({ case: "ack", value: instructionAck(instructionId, supported, nodeName) });
+  }
+
+  protected override endpointOf(streamId: string): CommandEndpoint {
+    const clientId = () => this.clientId;
+    const component = () => this.#component;
+    return {
+      streamId,
+      get clientId() {
+        return clientId();
+      },
+      get component() {
+        return component();
+      },
+      local: false,
+      deliver: (command) => this.#send({ case: "command", value: toWireCommand(command, this.#registry) }),
+    };
+  }
+
+  #send(request: CommandProviderInbound["request"]): void {
+    this.write(create(CommandProviderInboundSchema, { request }));
+  }
+}
+
 /** Builds the gRPC implementation. */
 export function commandService(
   options: CommandServiceOptions,
@@ -156,75 +223,8 @@ export function commandService(
   const { router, registry } = options;
   const timeoutMs = options.commandTimeoutMs ?? 300_000;
 
-  const openStream = (call: ServerDuplexStream<CommandProviderOutbound, CommandProviderInbound>) => {
-    const connectionId = crypto.randomUUID();
-    let clientId = "";
-    let component = "";
-    let streamId = "";
-    let closed = false;
-    const write = (request: CommandProviderInbound["request"], instructionId = "") => {
-      if (!closed) call.write(create(CommandProviderInboundSchema, { request, instructionId }));
-    };
-    const endpoint = (): string => {
-      if (streamId !== "") return streamId;
-      streamId = `${clientId}.${connectionId}`;
-      const handler: CommandEndpoint = {
-        streamId,
-        get clientId() {
-          return clientId;
-        },
-        get component() {
-          return component;
-        },
-        local: false,
-        deliver: (command) => write({ case: "command", value: toWireCommand(command, registry) }),
-      };
-      router.addEndpoint(handler, 0);
-      return streamId;
-    };
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      untrack();
-      if (streamId !== "") router.removeEndpoint(streamId);
-      call.end();
-    };
-    const untrack = options.track(() => clientId, close);
-    serveHandlerStream(call, {
-      handle(message: CommandProviderOutbound) {
-        const request = message.request;
-        switch (request.case) {
-          case "subscribe":
-            clientId ||= request.value.clientId;
-            component ||= request.value.componentName;
-            router.subscribe(endpoint(), request.value.command, request.value.loadFactor);
-            return true;
-          case "unsubscribe":
-            if (streamId !== "") router.unsubscribe(streamId, request.value.command);
-            return true;
-          case "flowControl":
-            clientId ||= request.value.clientId;
-            router.grant(endpoint(), Number(request.value.permits));
-            return true;
-          case "commandResponse":
-            if (streamId !== "") {
-              router.respond(streamId, request.value.requestIdentifier, fromWireResponse(request.value));
-            }
-            return true;
-          case "ack":
-            return undefined;
-          default:
-            return false;
-        }
-      },
-      ack: (instructionId, supported) =>
-        write({ case: "ack", value: instructionAck(instructionId, supported, options.nodeName) }),
-      close,
-    });
-  };
-
   return {
-    openStream,
+    openStream: (call) => new CommandHandlerStream(call, router, options).serve(),
     dispatch: (call, callback) => {
       const wire = call.request;
       const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../../test/assert.ts";
 import { CommandRouter, type RoutedCommand } from "./commands.ts";
-import { Payload } from "./convert.ts";
+import { Payload } from "./payload.ts";
 
 /** A router with in-process endpoints named by their load factors; `owner(key)` says which one handled a command. */
 function router(loadFactors: Record<string, number>) {

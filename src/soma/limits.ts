@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { Server } from "@grpc/grpc-js";
 
 /** Limits of soma's gRPC and status listeners (each listener has its own connection cap). */
 export interface SomaLimits {
@@ -95,21 +94,4 @@ export function grpcLimitOptions(limits: Required<SomaLimits>): Record<string, n
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
   };
-}
-
-/**
- * Caps the connections of a bound grpc-js server. grpc-js has no option for it; its HTTP/2 servers are Node
- * `net.Server`s, reached through the internal `http2Servers` map of the pinned version (feature-detected: a grpc-js
- * upgrade that moves it fails here, loudly, instead of silently dropping the cap).
- */
-export function capGrpcConnections(server: Server, maxConnections: number): void {
-  const internals = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(internals instanceof Map) || internals.size === 0) {
-    throw new Error(
-      "Cannot cap grpc-js connections: its internal http2Servers map is gone (grpc-js upgrade?)",
-    );
-  }
-  for (const http2Server of internals.keys()) {
-    (http2Server as { maxConnections: number }).maxConnections = maxConnections;
-  }
 }

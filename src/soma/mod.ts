@@ -16,7 +16,7 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import {
   type CommandBus,
   DEFAULT_SUBSCRIPTION_LIMITS,
@@ -47,7 +47,9 @@ import { eventStoreDefinition, eventStoreService } from "./event_service.ts";
 import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
 import { startGuard } from "./guard.ts";
 import { serveStatus, type StatusServer } from "./http.ts";
-import { capGrpcConnections, grpcLimitOptions, resolveLimits, type SomaLimits } from "./limits.ts";
+import { grpcLimitOptions, resolveLimits, type SomaLimits } from "./limits.ts";
+import type { CallerWindows } from "./caller_windows.ts";
+import { type GrpcListener, listenGrpc } from "./grpc_listener.ts";
 import { SomaCommandBus, SomaQueryBus } from "./local.ts";
 import { type InstructionOutcome, Platform, type ProcessorAction } from "./platform.ts";
 import { queryService } from "./query_service.ts";
@@ -268,6 +270,8 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     },
   });
 
+  /** The gRPC listener's view of its callers' flow control (set once it listens). */
+  const callers: { current?: CallerWindows } = {};
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const server = new Server({
     interceptors: [axonInterceptor({ accessToken: options.accessToken })],
@@ -299,6 +303,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       nodeName,
       track,
       subscriptions: new SubscriptionLimiter(options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS),
+      callerStream: (call) => callers.current?.of(call),
     }),
   );
   server.addService(
@@ -396,10 +401,12 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
 
   let closing: Promise<void> | undefined;
   let front: TlsFront | undefined;
+  let grpc: GrpcListener | undefined;
   const close = () => {
     closing ??= (async () => {
       shutdown.abort(new DOMException("soma is shutting down", "AbortError"));
       await front?.close();
+      grpc?.close();
       platform.close();
       for (const stream of [...streams]) stream.close();
       commandRouter.close();
@@ -425,15 +432,14 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   };
 
   try {
-    grpcPort = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        // With TLS, the gRPC server listens on loopback behind soma's own TLS front (see tls_front.ts).
-        options.tls ? "127.0.0.1:0" : `${host.includes(":") ? `[${host}]` : host}:${options.port ?? 8124}`,
-        ServerCredentials.createInsecure(),
-        (error, port) => (error ? reject(error) : resolve(port)),
-      )
-    );
-    capGrpcConnections(server, limits.maxConnections);
+    grpc = await listenGrpc(server, {
+      // With TLS, the gRPC server listens on loopback behind soma's own TLS front (see tls_front.ts).
+      host: options.tls ? "127.0.0.1" : host,
+      port: options.tls ? 0 : options.port ?? 8124,
+      maxConnections: limits.maxConnections,
+    });
+    callers.current = grpc.callers;
+    grpcPort = grpc.port;
     if (options.tls) {
       front = await startTlsFront({
         host,

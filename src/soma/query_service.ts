@@ -1,27 +1,17 @@
 /**
- * soma's QueryService over the {@link QueryRouter}: handler streams (`OpenStream`), `Query` (relays the router's
- * responses) and `Subscription` (subscription queries with caller permits).
+ * soma's QueryService over the {@link QueryRouter}: handler streams (`OpenStream`, one {@link QueryHandlerStream}
+ * each), `Query` (relays the router's responses; streaming queries under the caller's flow control) and
+ * `Subscription` (one {@link SubscriptionCall} each). Wire mapping: query_wire.ts.
  *
  * @module
  */
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
-import {
-  AxonErrorCode,
-  type MessageRegistry,
-  type SubscriptionLimiter,
-  SubscriptionLimitError,
-} from "../dendrite/mod.ts";
+import { AxonErrorCode, type MessageRegistry, type SubscriptionLimiter } from "../dendrite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
-import { ErrorMessageSchema, ProcessingKey } from "../gen/axon/common_pb.ts";
-import {
-  booleanInstruction,
-  instructionAck,
-  instructionValue,
-  numberInstruction,
-  numericInstruction,
-  replaceInstruction,
-} from "../dendrite/axon/protocol/instructions.ts";
+import { instructionAck } from "../dendrite/axon/protocol/instructions.ts";
+import { EMPTY_PAYLOAD } from "../dendrite/axon/protocol/messages.ts";
+import { Payload } from "./payload.ts";
 import {
   QueryFlowControlSchema,
   type QueryProviderInbound,
@@ -29,47 +19,24 @@ import {
   type QueryProviderOutbound,
   QueryReferenceSchema,
   type QueryRequest,
-  QueryRequestSchema,
   type QueryResponse,
   QueryResponseSchema,
   type QueryService,
-  type QueryUpdate,
-  QueryUpdateCompleteExceptionallySchema,
-  QueryUpdateCompleteSchema,
-  QueryUpdateSchema,
-  type SubscriptionQuery,
-  type SubscriptionQueryRequest,
   SubscriptionQueryRequestSchema,
   type SubscriptionQueryResponse,
-  SubscriptionQueryResponseSchema,
   SubscriptionQuerySchema,
 } from "../gen/axon/query_pb.ts";
-import {
-  EMPTY_PAYLOAD,
-  fromMetaData,
-  fromSerializedObject,
-  toMetaData,
-  toSerializedObject,
-} from "../dendrite/axon/protocol/messages.ts";
-import { Payload } from "./payload.ts";
-import type { HandlingError } from "./commands.ts";
-import { errorDetailsOf, errorPayload } from "./command_service.ts";
 import { axonError } from "./grpc_errors.ts";
-import {
-  errorResult,
-  type QueryEndpoint,
-  type QueryResult,
-  type QueryRouter,
-  type RoutedQuery,
-  type SubscriptionInfo,
-  type SubscriptionSink,
-} from "./queries.ts";
-import { serveHandlerStream, writeWithBackpressure } from "./streams.ts";
+import type { QueryEndpoint, QueryRouter, SubscriptionInfo } from "./queries.ts";
+import { writeWithBackpressure } from "./streams.ts";
+import { HandlerStream } from "./handler_stream.ts";
+import type { CallerStream } from "./caller_windows.ts";
+import { StreamingPermits } from "./streaming_permits.ts";
+import { SubscriptionCall } from "./subscription_call.ts";
+import { fromWireQuery, fromWireResult, handlingError, toWireQuery, toWireResponse } from "./query_wire.ts";
 
-/** `ProcessingKey.SERVER_SUPPORTS_STREAMING`. */
-export const SERVER_SUPPORTS_STREAMING = ProcessingKey.SERVER_SUPPORTS_STREAMING;
-/** `ProcessingKey.CLIENT_SUPPORTS_STREAMING`. */
-export const CLIENT_SUPPORTS_STREAMING = ProcessingKey.CLIENT_SUPPORTS_STREAMING;
+/** A gRPC message's frame header on the wire (compression flag and length). */
+const GRPC_FRAME_HEADER = 5;
 
 /** Options of {@link queryService}. */
 export interface QueryServiceOptions {
@@ -77,259 +44,130 @@ export interface QueryServiceOptions {
   readonly registry: MessageRegistry;
   /** Timeout of a query without a TIMEOUT instruction (default 30 000 ms). */
   readonly queryTimeoutMs?: number;
-  /** Streaming queries: responses a handler may send ahead of the caller (default 32). */
+  /** Streaming queries: responses a handler may send ahead of what the caller's window has taken (default 32). */
   readonly streamingWindow?: number;
   /** Updates that may wait for caller permits before the subscription fails (default 10 000). */
   readonly subscriptionBuffer?: number;
   /** Bounds live subscription queries per client id and in all (beyond: completed exceptionally, AXONIQ-1900). */
   readonly subscriptions?: SubscriptionLimiter;
   readonly nodeName: string;
+  /** The caller's flow control on a `Query` call's stream, when soma's gRPC listener knows it. */
+  readonly callerStream?: (
+    call: ServerWritableStream<QueryRequest, QueryResponse>,
+  ) => CallerStream | undefined;
   /** Registers a handler stream so soma can close it; returns an unregister. */
   readonly track: (clientId: () => string, close: () => void) => () => void;
 }
 
-/** A routed query as the wire `QueryRequest` a handler receives (TIMEOUT = remaining time). */
-export function toWireQuery(
-  query: Omit<RoutedQuery, "signal" | "deadline" | "priority" | "streaming"> & { deadline?: number },
-  registry: MessageRegistry,
-  streaming = false,
-): QueryRequest {
-  const timeout = query.deadline === undefined ? undefined : Math.max(0, query.deadline - Date.now());
-  const base = query.wire ?? create(QueryRequestSchema, {
-    messageIdentifier: query.id,
-    query: query.name,
-    timestamp: BigInt(query.timestamp),
-    payload: toSerializedObject(query.payload.serialized(registry)),
-    metaData: toMetaData(query.metadata),
-    clientId: query.clientId,
-    componentName: query.component,
-  });
-  let instructions = replaceInstruction(
-    base.processingInstructions,
-    booleanInstruction(SERVER_SUPPORTS_STREAMING, streaming),
-  );
-  if (timeout !== undefined) {
-    instructions = replaceInstruction(instructions, numberInstruction(ProcessingKey.TIMEOUT, timeout));
-  }
-  return { ...base, messageIdentifier: query.id, processingInstructions: instructions };
-}
-
-/** A wire query → a routed query (without its signal). */
-export function fromWireQuery(wire: QueryRequest, defaultTimeoutMs: number): Omit<RoutedQuery, "signal"> {
-  const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;
-  const timeout = numericInstruction(wire.processingInstructions, ProcessingKey.TIMEOUT);
-  const streaming = instructionValue(wire.processingInstructions, CLIENT_SUPPORTS_STREAMING);
+/** A subscription query's id, as the unsubscribe a handler gets for an id soma does not know. */
+function unknownSubscription(id: string): SubscriptionInfo {
   return {
     id,
-    name: wire.query,
-    payload: Payload.ofSerialized(fromSerializedObject(wire.payload) ?? EMPTY_PAYLOAD),
-    metadata: fromMetaData(wire.metaData),
-    timestamp: Number(wire.timestamp),
-    clientId: wire.clientId,
-    component: wire.componentName,
-    deadline: Date.now() + (timeout !== undefined && timeout > 0 ? timeout : defaultTimeoutMs),
-    priority: numericInstruction(wire.processingInstructions, ProcessingKey.PRIORITY) ?? 0,
-    streaming: streaming?.case === "booleanValue" && streaming.value,
-    wire: { ...wire, messageIdentifier: id },
+    query: {
+      id,
+      name: "",
+      payload: Payload.ofSerialized(EMPTY_PAYLOAD),
+      metadata: {},
+      timestamp: 0,
+      clientId: "",
+      component: "",
+    },
   };
 }
 
-/** An error as the wire `ErrorMessage`. */
-function wireError(error: HandlingError) {
-  return create(ErrorMessageSchema, {
-    message: error.message,
-    details: [...error.details],
-    location: error.location,
-    errorCode: error.errorCode ?? error.code,
-  });
-}
+/**
+ * One query handler stream (`OpenStream`): subscriptions, permits, responses and completions of one handler
+ * connection, streaming-query flow control to it, and the subscription queries it serves.
+ */
+class QueryHandlerStream
+  extends HandlerStream<QueryProviderOutbound, QueryProviderInbound, QueryEndpoint, QueryRouter> {
+  readonly #registry: MessageRegistry;
 
-function handlingError(
-  code: string,
-  message: QueryResponse["errorMessage"],
-  fallback: string,
-  details?: QueryResponse["payload"],
-): HandlingError {
-  return {
-    code: code === "" ? fallback : code,
-    message: message?.message ?? "",
-    details: message?.details ?? [],
-    location: message?.location ?? "",
-    errorCode: message?.errorCode || undefined,
-    payload: errorPayload(details),
-  };
-}
+  constructor(
+    call: ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>,
+    router: QueryRouter,
+    options: QueryServiceOptions,
+  ) {
+    super(call, router, options);
+    this.#registry = options.registry;
+  }
 
-/** A wire response (or update) → a result. */
-export function fromWireResult(response: QueryResponse | QueryUpdate): QueryResult {
-  const failed = response.errorCode !== "" || response.errorMessage !== undefined;
-  const payload = fromSerializedObject(response.payload);
-  return {
-    id: response.messageIdentifier,
-    metadata: fromMetaData(response.metaData),
-    payload: failed || !payload ? undefined : Payload.ofSerialized(payload),
-    error: failed
-      ? handlingError(
-        response.errorCode,
-        response.errorMessage,
-        AxonErrorCode.QUERY_EXECUTION_ERROR,
-        response.payload,
-      )
-      : undefined,
-  };
-}
-
-/** A result → the wire response to query `requestId`. */
-export function toWireResponse(
-  requestId: string,
-  result: QueryResult,
-  registry: MessageRegistry,
-): QueryResponse {
-  let payload = result.error ? errorDetailsOf(result.error, registry) : undefined;
-  let error = result.error;
-  if (!error && result.payload) {
-    try {
-      payload = toSerializedObject(result.payload.serialized(registry));
-    } catch (cause) {
-      error =
-        errorResult(AxonErrorCode.QUERY_EXECUTION_ERROR, `The response cannot be serialized: ${cause}`).error;
+  protected override handle(message: QueryProviderOutbound): boolean | undefined {
+    const request = message.request;
+    switch (request.case) {
+      case "subscribe":
+        this.identify(request.value.clientId);
+        this.router.subscribe(this.endpoint(), request.value.query, request.value.componentName || "default");
+        return true;
+      case "unsubscribe":
+        if (this.streamId !== "") this.router.unsubscribe(this.streamId, request.value.query);
+        return true;
+      case "flowControl":
+        this.grant(request.value.clientId, request.value.permits);
+        return true;
+      case "queryResponse":
+        if (this.streamId !== "") {
+          this.router.respond(this.streamId, request.value.requestIdentifier, fromWireResult(request.value));
+        }
+        return true;
+      case "queryComplete":
+        if (this.streamId !== "") this.router.complete(this.streamId, request.value.requestId);
+        return true;
+      case "subscriptionQueryResponse":
+        this.#relayUpdate(request.value);
+        return true;
+      case "ack":
+        return undefined;
+      default:
+        return false;
     }
   }
-  return create(QueryResponseSchema, {
-    requestIdentifier: requestId,
-    messageIdentifier: result.id,
-    payload,
-    metaData: toMetaData(result.metadata),
-    errorCode: error?.code ?? "",
-    errorMessage: error ? wireError(error) : undefined,
-  });
-}
 
-function toWireUpdate(result: QueryResult, registry: MessageRegistry): QueryUpdate {
-  const response = toWireResponse("", result, registry);
-  return create(QueryUpdateSchema, {
-    messageIdentifier: response.messageIdentifier,
-    payload: response.payload,
-    metaData: response.metaData,
-    errorCode: response.errorCode,
-    errorMessage: response.errorMessage,
-  });
-}
+  protected override sendAck(instructionId: string, supported: boolean, nodeName: string): void {
+    this.#send({ case: "ack", value: instructionAck(instructionId, supported, nodeName) });
+  }
 
-/** Builds the gRPC implementation. */
-export function queryService(
-  options: QueryServiceOptions,
-): GrpcServiceImplementation<typeof QueryService.method> {
-  const { router, registry } = options;
-  const defaultTimeout = options.queryTimeoutMs ?? 30_000;
-  const bufferLimit = options.subscriptionBuffer ?? 10_000;
-  const streamingWindow = Math.max(1, options.streamingWindow ?? 32);
-
-  const openStream = (call: ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
-    const connectionId = crypto.randomUUID();
-    let clientId = "";
-    let streamId = "";
-    let closed = false;
-    const write = (request: QueryProviderInbound["request"], instructionId = "") => {
-      if (!closed) call.write(create(QueryProviderInboundSchema, { request, instructionId }));
-    };
-    const subscriptionRequest = (kind: "subscribe" | "unsubscribe", info: SubscriptionInfo) => {
-      const value = create(SubscriptionQuerySchema, {
-        subscriptionIdentifier: info.id,
-        queryRequest: kind === "subscribe" ? toWireQuery(info.query, registry) : undefined,
-      });
-      write({
-        case: "subscriptionQueryRequest",
-        value: create(SubscriptionQueryRequestSchema, { request: { case: kind, value } }),
-      });
-    };
-    const endpoint = (): string => {
-      if (streamId !== "") return streamId;
-      streamId = `${clientId}.${connectionId}`;
-      const handler: QueryEndpoint = {
-        streamId,
-        get clientId() {
-          return clientId;
-        },
-        local: false,
-        deliver: (query) => write({ case: "query", value: toWireQuery(query, registry, query.streaming) }),
-        forwardSubscription: subscriptionRequest,
-        requestMore: (requestId, permits) =>
-          write({
-            case: "queryFlowControl",
-            value: create(QueryFlowControlSchema, {
-              queryReference: { requestId },
-              permits: BigInt(permits),
-            }),
-          }),
-        cancel: (requestId) =>
-          write({ case: "queryCancel", value: create(QueryReferenceSchema, { requestId }) }),
-      };
-      router.addEndpoint(handler, 0);
-      return streamId;
-    };
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      untrack();
-      if (streamId !== "") router.removeEndpoint(streamId);
-      call.end();
-    };
-    const untrack = options.track(() => clientId, close);
-    serveHandlerStream(call, {
-      handle(message: QueryProviderOutbound) {
-        const request = message.request;
-        switch (request.case) {
-          case "subscribe":
-            clientId ||= request.value.clientId;
-            router.subscribe(endpoint(), request.value.query, request.value.componentName || "default");
-            return true;
-          case "unsubscribe":
-            if (streamId !== "") router.unsubscribe(streamId, request.value.query);
-            return true;
-          case "flowControl":
-            clientId ||= request.value.clientId;
-            router.grant(endpoint(), Number(request.value.permits));
-            return true;
-          case "queryResponse":
-            if (streamId !== "") {
-              router.respond(streamId, request.value.requestIdentifier, fromWireResult(request.value));
-            }
-            return true;
-          case "queryComplete":
-            if (streamId !== "") router.complete(streamId, request.value.requestId);
-            return true;
-          case "subscriptionQueryResponse":
-            relayUpdate(request.value, (id) =>
-              subscriptionRequest("unsubscribe", {
-                id,
-                query: {
-                  id,
-                  name: "",
-                  payload: Payload.ofSerialized(EMPTY_PAYLOAD),
-                  metadata: {},
-                  timestamp: 0,
-                  clientId: "",
-                  component: "",
-                },
-              }));
-            return true;
-          case "ack":
-            return undefined;
-          default:
-            return false;
-        }
+  protected override endpointOf(streamId: string): QueryEndpoint {
+    const clientId = () => this.clientId;
+    return {
+      streamId,
+      get clientId() {
+        return clientId();
       },
-      ack: (instructionId, supported) =>
-        write({ case: "ack", value: instructionAck(instructionId, supported, options.nodeName) }),
-      close,
-    });
-  };
+      local: false,
+      deliver: (query) =>
+        this.#send({ case: "query", value: toWireQuery(query, this.#registry, query.streaming) }),
+      forwardSubscription: (kind, info) => this.#forwardSubscription(kind, info),
+      requestMore: (requestId, permits) =>
+        this.#send({
+          case: "queryFlowControl",
+          value: create(QueryFlowControlSchema, { queryReference: { requestId }, permits: BigInt(permits) }),
+        }),
+      cancel: (requestId) =>
+        this.#send({ case: "queryCancel", value: create(QueryReferenceSchema, { requestId }) }),
+    };
+  }
 
-  const relayUpdate = (response: SubscriptionQueryResponse, unknown: (id: string) => void) => {
-    const sink = router.subscription(response.subscriptionIdentifier);
+  #send(request: QueryProviderInbound["request"]): void {
+    this.write(create(QueryProviderInboundSchema, { request }));
+  }
+
+  #forwardSubscription(kind: "subscribe" | "unsubscribe", info: SubscriptionInfo): void {
+    const value = create(SubscriptionQuerySchema, {
+      subscriptionIdentifier: info.id,
+      queryRequest: kind === "subscribe" ? toWireQuery(info.query, this.#registry) : undefined,
+    });
+    this.#send({
+      case: "subscriptionQueryRequest",
+      value: create(SubscriptionQueryRequestSchema, { request: { case: kind, value } }),
+    });
+  }
+
+  /** An update (or completion) the handler sent for a subscription query, to its subscriber. */
+  #relayUpdate(response: SubscriptionQueryResponse): void {
+    const sink = this.router.subscription(response.subscriptionIdentifier);
     if (!sink) {
-      unknown(response.subscriptionIdentifier);
+      this.#forwardSubscription("unsubscribe", unknownSubscription(response.subscriptionIdentifier));
       return;
     }
     const value = response.response;
@@ -348,162 +186,53 @@ export function queryService(
       default:
         break;
     }
-  };
+  }
+}
+
+/** Builds the gRPC implementation. */
+export function queryService(
+  options: QueryServiceOptions,
+): GrpcServiceImplementation<typeof QueryService.method> {
+  const { router, registry } = options;
+  const defaultTimeout = options.queryTimeoutMs ?? 30_000;
+  const streamingWindow = Math.max(1, options.streamingWindow ?? 32);
 
   const query = async (call: ServerWritableStream<QueryRequest, QueryResponse>) => {
     const routed = fromWireQuery(call.request, defaultTimeout);
     const controller = new AbortController();
     call.on("cancelled", () => controller.abort(new DOMException("Query cancelled", "AbortError")));
+    // Streaming: the handler may send a window of responses ahead of what the caller's HTTP/2 flow control
+    // has taken (see streaming_permits.ts).
+    const permits = routed.streaming
+      ? new StreamingPermits(
+        options.callerStream?.(call),
+        streamingWindow,
+        (n) => router.request(routed.id, n),
+      )
+      : undefined;
     try {
       const results = router.query(routed, controller.signal);
-      // Streaming: the handler may send a window of responses ahead; each one written to the caller (once the
-      // caller's HTTP/2 flow control lets it through) frees one more permit.
-      if (routed.streaming) router.request(routed.id, streamingWindow);
+      permits?.start();
       for await (const result of results) {
-        await writeWithBackpressure(call, toWireResponse(routed.id, result, registry), controller.signal);
-        if (routed.streaming) router.request(routed.id, 1);
+        const response = toWireResponse(routed.id, result, registry);
+        await writeWithBackpressure(call, response, controller.signal);
+        permits?.written(
+          permits.followsCaller ? GRPC_FRAME_HEADER + toBinary(QueryResponseSchema, response).length : 0,
+        );
       }
       call.end();
     } catch (error) {
       if (!controller.signal.aborted) {
         call.emit("error", axonError(AxonErrorCode.QUERY_DISPATCH_ERROR, String(error)));
       }
+    } finally {
+      permits?.close();
     }
   };
 
-  const subscription = (call: ServerDuplexStream<SubscriptionQueryRequest, SubscriptionQueryResponse>) => {
-    let permits = 0;
-    let ended = false;
-    const waiting: SubscriptionQueryResponse[] = [];
-    /** This stream's live subscriptions, with the release of their limiter lease. */
-    const mine = new Map<string, () => void>();
-    const forget = (id: string): boolean => {
-      const release = mine.get(id);
-      mine.delete(id);
-      release?.();
-      return release !== undefined;
-    };
-    const controller = new AbortController();
-    const flush = () => {
-      while (permits > 0 && waiting.length > 0 && !ended) {
-        permits--;
-        call.write(waiting.shift()!);
-      }
-    };
-    const send = (subscriptionId: string, response: SubscriptionQueryResponse["response"]) => {
-      if (ended) return;
-      waiting.push(create(SubscriptionQueryResponseSchema, {
-        messageIdentifier: crypto.randomUUID(),
-        subscriptionIdentifier: subscriptionId,
-        response,
-      }));
-      if (waiting.length > bufferLimit) {
-        end(axonError(AxonErrorCode.TOO_MANY_REQUESTS, `More than ${bufferLimit} updates wait for permits`));
-        return;
-      }
-      flush();
-    };
-    const end = (error?: ReturnType<typeof axonError>) => {
-      if (ended) return;
-      ended = true;
-      controller.abort(new DOMException("Subscription stream ended", "AbortError"));
-      for (const id of [...mine.keys()]) {
-        forget(id);
-        router.closeSubscription(id);
-      }
-      if (error) call.emit("error", error);
-      else call.end();
-    };
-    const open = (request: SubscriptionQuery) => {
-      const wire = request.queryRequest;
-      if (!wire) return;
-      const id = request.subscriptionIdentifier || wire.messageIdentifier || crypto.randomUUID();
-      const routed = fromWireQuery(wire, defaultTimeout);
-      const sink: SubscriptionSink = {
-        update: (update) => send(id, { case: "update", value: toWireUpdate(update, registry) }),
-        complete: () => {
-          forget(id);
-          router.closeSubscription(id);
-          send(id, {
-            case: "complete",
-            value: create(QueryUpdateCompleteSchema),
-          });
-        },
-        completeExceptionally: (error) => {
-          forget(id);
-          router.closeSubscription(id);
-          send(id, {
-            case: "completeExceptionally",
-            value: create(QueryUpdateCompleteExceptionallySchema, {
-              errorCode: error.code,
-              errorMessage: wireError(error),
-            }),
-          });
-        },
-      };
-      const { deadline: _deadline, priority: _priority, streaming: _streaming, ...query } = routed;
-      let release = () => {};
-      try {
-        release = options.subscriptions?.acquire(query.clientId) ?? release;
-      } catch (error) {
-        if (!(error instanceof SubscriptionLimitError)) throw error;
-        const refusal = { code: error.code, message: error.message, details: [], location: options.nodeName };
-        return sink.completeExceptionally(refusal);
-      }
-      if (router.openSubscription({ id, query: { ...query, id } }, sink)) mine.set(id, release);
-      else {
-        release();
-        sink.completeExceptionally({
-          code: AxonErrorCode.QUERY_DUPLICATED,
-          message: `Subscription "${id}" already exists`,
-          details: [],
-          location: options.nodeName,
-        });
-      }
-    };
-    const initialResult = async (request: SubscriptionQuery) => {
-      const wire = request.queryRequest;
-      if (!wire) return;
-      const id = request.subscriptionIdentifier || wire.messageIdentifier;
-      const routed = fromWireQuery({ ...wire, messageIdentifier: crypto.randomUUID() }, defaultTimeout);
-      let first: QueryResult | undefined;
-      for await (const result of router.query(routed, controller.signal)) {
-        if (!first || (first.error && !result.error)) first = result;
-        if (!result.error) break;
-      }
-      first ??= errorResult(AxonErrorCode.NO_HANDLER_FOR_QUERY, `No handler for query: ${routed.name}`);
-      send(id, { case: "initialResult", value: toWireResponse(wire.messageIdentifier, first, registry) });
-    };
-    call.on("data", (message: SubscriptionQueryRequest) => {
-      const request = message.request;
-      switch (request.case) {
-        case "subscribe":
-          open(request.value);
-          break;
-        case "unsubscribe": {
-          const id = request.value.subscriptionIdentifier;
-          if (forget(id)) router.closeSubscription(id);
-          break;
-        }
-        case "getInitialResult":
-          initialResult(request.value).catch(() => {/* stream ended meanwhile */});
-          break;
-        case "flowControl":
-          permits += Number(request.value.numberOfPermits);
-          flush();
-          break;
-        default:
-          break;
-      }
-    });
-    call.on("end", () => end());
-    call.on("cancelled", () => end());
-    call.on("error", () => end());
-  };
-
   return {
-    openStream,
+    openStream: (call) => new QueryHandlerStream(call, router, options).serve(),
     query: (call) => void query(call),
-    subscription,
+    subscription: (call) => new SubscriptionCall(call, options).serve(),
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
-import { FlowControlSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import { ProcessingKey } from "../../gen/axon/common_pb.ts";
 import {
   type Command,
   type CommandProviderInbound,
@@ -38,6 +38,7 @@ import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
 import { fromMetaData, fromSerializedObject, toMetaData, toSerializedObject } from "./protocol/messages.ts";
 import { instructionAck, numberInstruction, routingKeyOf, textInstruction } from "./protocol/instructions.ts";
+import { ProviderStream } from "./provider_stream.ts";
 
 interface Subscription {
   readonly name: string;
@@ -208,45 +209,26 @@ export class AxonCommandBus implements CommandBus {
     const stream = rpc.bidi(CommandService.method.openStream, { signal });
     this.#stream = stream;
     for (const subscription of this.#subscriptions.values()) this.#sendSubscribe(subscription);
-    this.#grant(stream, this.#permits);
-    let consumed = 0;
-    const refill = Math.max(1, Math.floor(this.#permits / 4));
     try {
-      for await (const inbound of stream.responses) {
-        if (inbound.request.case === "ack") this.#acks.settle(inbound.request.value);
-        if (inbound.instructionId) {
-          stream.send(create(CommandProviderOutboundSchema, {
-            request: {
-              case: "ack",
-              value: instructionAck(inbound.instructionId, true, this.#connection.clientId),
-            },
-          }));
-        }
-        if (inbound.request.case !== "command") continue;
-        const controller = new AbortController();
-        const running = this.#handle(stream, inbound.request.value, controller, signal).finally(() => {
-          this.#inFlight.delete(controller);
-          if (++consumed >= refill) {
-            consumed = 0;
-            this.#grant(stream, refill);
-          }
-        });
-        this.#inFlight.set(controller, running);
-      }
+      await new ProviderStream(stream, {
+        kind: "command",
+        clientId: this.#connection.clientId,
+        permits: this.#permits,
+        acks: this.#acks,
+        outbound: (request) => create(CommandProviderOutboundSchema, { request }),
+        receive: (inbound) => {
+          if (inbound.request.case !== "command") return undefined;
+          const controller = new AbortController();
+          const running = this.#handle(stream, inbound.request.value, controller, signal).finally(() =>
+            this.#inFlight.delete(controller)
+          );
+          this.#inFlight.set(controller, running);
+          return running;
+        },
+      }).run(signal, () => this.#stopListening !== undefined);
     } finally {
       if (this.#stream === stream) this.#stream = undefined;
-      this.#acks.releaseAll();
     }
-    if (!signal.aborted && this.#stopListening) throw new Error("The command stream ended");
-  }
-
-  #grant(stream: BidiStream<CommandProviderOutbound, CommandProviderInbound>, permits: number): void {
-    stream.send(create(CommandProviderOutboundSchema, {
-      request: {
-        case: "flowControl",
-        value: create(FlowControlSchema, { clientId: this.#connection.clientId, permits: BigInt(permits) }),
-      },
-    }));
   }
 
   async #handle(

@@ -123,6 +123,8 @@ export class AxonConnection {
   #session: AbortController | undefined;
   #platform: BidiStream<PlatformInboundInstruction, PlatformOutboundInstruction> | undefined;
   #pendingAcks = new Map<string, (ok: boolean) => void>();
+  /** Per processor: the tail of its instructions still running (they run off the read loop, in order). */
+  readonly #instructions = new Map<string, Promise<void>>();
   #supervisor: Promise<void> | undefined;
   #connected: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -326,7 +328,7 @@ export class AxonConnection {
         if (heartbeat && instruction.request.case === "heartbeat") {
           deadline = Math.max(deadline, Date.now() + heartbeat.intervalMs + heartbeat.timeoutMs);
         }
-        await this.#handleInstruction(instruction);
+        this.#handleInstruction(instruction);
       }
     } finally {
       for (const timer of timers) clearInterval(timer);
@@ -364,7 +366,11 @@ export class AxonConnection {
     }));
   }
 
-  async #handleInstruction(instruction: PlatformOutboundInstruction): Promise<void> {
+  /**
+   * Handles one instruction without waiting for processor work: the read loop must keep taking heartbeats and
+   * acks while a processor splits or merges (a slow merge must not look like a dead connection).
+   */
+  #handleInstruction(instruction: PlatformOutboundInstruction): void {
     const id = instruction.instructionId;
     const request = instruction.request;
     switch (request.case) {
@@ -404,22 +410,34 @@ export class AxonConnection {
       case "mergeEventProcessorSegment": {
         this.#ack(id, true);
         const name = request.value.processorName;
-        const processor = this.#processors.get(name);
-        try {
-          if (!processor) throw new Error(`Unknown processor "${name}"`);
-          const segment = "segmentIdentifier" in request.value ? request.value.segmentIdentifier : 0;
-          const outcome = await this.#apply(processor, request.case, segment);
-          if (outcome === false) {
-            throw new Error(`"${request.case}" of "${name}" segment ${segment} was refused`);
-          }
-          this.#result(id);
-        } catch (error) {
-          this.#result(id, error);
-        }
+        const segment = "segmentIdentifier" in request.value ? request.value.segmentIdentifier : 0;
+        this.#inOrder(name, () => this.#control(id, name, request.case, segment));
         return;
       }
       default:
         this.#ack(id, false);
+    }
+  }
+
+  /** Runs `work` after the processor's earlier instructions (each processor's instructions stay in order). */
+  #inOrder(processor: string, work: () => Promise<void>): void {
+    const next = (this.#instructions.get(processor) ?? Promise.resolve()).then(work);
+    this.#instructions.set(processor, next);
+    void next.finally(() => {
+      if (this.#instructions.get(processor) === next) this.#instructions.delete(processor);
+    });
+  }
+
+  /** Applies one processor instruction and reports its result to the server. */
+  async #control(id: string, name: string, action: string, segment: number): Promise<void> {
+    try {
+      const processor = this.#processors.get(name);
+      if (!processor) throw new Error(`Unknown processor "${name}"`);
+      const outcome = await this.#apply(processor, action, segment);
+      if (outcome === false) throw new Error(`"${action}" of "${name}" segment ${segment} was refused`);
+      this.#result(id);
+    } catch (error) {
+      this.#result(id, error);
     }
   }
 

@@ -7,25 +7,17 @@
  * @module
  */
 import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
-import { FlowControlSchema, ProcessingKey } from "../../gen/axon/common_pb.ts";
+import { ProcessingKey } from "../../gen/axon/common_pb.ts";
 import {
   QueryCompleteSchema,
   type QueryProviderInbound,
-  type QueryProviderOutbound,
   QueryProviderOutboundSchema,
   type QueryRequest,
   QueryRequestSchema,
   QueryResponseSchema,
   QueryService,
   QuerySubscriptionSchema,
-  QueryUpdateCompleteSchema,
-  QueryUpdateSchema,
-  SubscriptionQueryRequestSchema,
-  type SubscriptionQueryResponse,
-  SubscriptionQueryResponseSchema,
-  SubscriptionQuerySchema,
 } from "../../gen/axon/query_pb.ts";
-import { Channel } from "../core/channel.ts";
 import { DendriteError, TimeoutError } from "../core/errors.ts";
 import { newMessageId, type QueryMessage } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
@@ -44,11 +36,14 @@ import {
 } from "../queries/query_bus.ts";
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
-import { isStreamingQuery, ResponseGate } from "./query_flow.ts";
-import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
+import { isStreamingQuery, ResponseGate, STREAMING_RESPONSE_TYPE } from "./query_flow.ts";
+import { AxonSubscription } from "./subscription_query.ts";
+import { GrpcError, type Rpc } from "./rpc.ts";
+import { ProviderStream } from "./provider_stream.ts";
+import { ForwardedSubscriptions, type HandlerStream, type QueryOutcome } from "./forwarded_subscriptions.ts";
 import * as grpc from "@grpc/grpc-js";
-import { booleanInstruction, instructionAck, numberInstruction } from "./protocol/instructions.ts";
 import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
+import { booleanInstruction, numberInstruction } from "./protocol/instructions.ts";
 import { fromMetaData, fromSerializedObject, toMetaData, toSerializedObject } from "./protocol/messages.ts";
 
 interface HandlerEntry {
@@ -57,28 +52,12 @@ interface HandlerEntry {
   readonly handler: QueryHandler;
 }
 
-/** A subscription query the server forwarded to this handler instance. */
-interface Forwarded {
-  readonly id: string;
-  readonly name: string;
-  readonly query: Message;
-}
-
-type ProviderStream = BidiStream<QueryProviderOutbound, QueryProviderInbound>;
-
 /**
  * Queries through Axon Server.
  *
  * @example
- * ```ts
- * import { create } from "@bufbuild/protobuf";
- * import { AxonQueryBus } from "./query_bus.ts";
- * import { queryOne } from "../queries/query_bus.ts";
- * import { MessageRegistry } from "../core/registry.ts";
- * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
- * import { AxonConnection } from "./connection.ts";
- * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
- * const queryBus = new AxonQueryBus(connection, new MessageRegistry([GreeterStatusSchema]));
+ * ```ts ignore
+ * const queryBus = new AxonQueryBus(connection, registry);
  * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
  * ```
  */
@@ -88,19 +67,22 @@ export class AxonQueryBus implements QueryBus {
   readonly #handlers = new Map<string, HandlerEntry[]>();
   /** Queries run per name: several local handlers of one query take turns, like the in-process bus. */
   readonly #turns = new Map<string, number>();
-  readonly #forwarded = new Map<string, Forwarded>();
+  readonly #forwarded: ForwardedSubscriptions;
   readonly #permits: number;
-  #stream: ProviderStream | undefined;
+  #stream: HandlerStream | undefined;
   #stopListening: (() => void) | undefined;
   readonly #acks = new Acks();
   readonly #pendingSubscribe = new Map<string, Promise<void>>();
   /** Streaming queries being answered: request id → permits granted by the server. */
   readonly #gates = new Map<string, ResponseGate>();
 
-  /** Query handling and dispatching over `connection`; `permits` is the flow-control window of subscription queries. */
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
     this.#registry = registry;
+    this.#forwarded = new ForwardedSubscriptions(registry, {
+      clientId: connection.clientId,
+      componentName: connection.options.componentName,
+    });
     this.#permits = Math.max(16, options.permits ?? 1_000);
   }
 
@@ -111,8 +93,9 @@ export class AxonQueryBus implements QueryBus {
       timestamp: BigInt(Date.now()),
       payload: toSerializedObject(this.#registry.encode(query)),
       metaData: toMetaData(options.metadata ?? {}),
+      responseType: options.streaming ? STREAMING_RESPONSE_TYPE : undefined,
       processingInstructions: [
-        numberInstruction(ProcessingKey.NR_OF_RESULTS, -1),
+        numberInstruction(ProcessingKey.NR_OF_RESULTS, options.streaming ? 1 : -1),
         numberInstruction(ProcessingKey.TIMEOUT, timeoutMs),
         ...(options.streaming ? [booleanInstruction(ProcessingKey.CLIENT_SUPPORTS_STREAMING, true)] : []),
       ],
@@ -121,7 +104,6 @@ export class AxonQueryBus implements QueryBus {
     });
   }
 
-  /** Sends the query through the server and yields every handler's responses. */
   async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const request = this.#request(query, options, timeoutMs);
@@ -164,91 +146,26 @@ export class AxonQueryBus implements QueryBus {
     if (!answered && failure) throw failure;
   }
 
-  /** Subscribes to a query: its initial result, then the updates the handler side emits. */
   async subscriptionQuery(
     query: Message,
     options: SubscriptionQueryOptions = {},
   ): Promise<SubscriptionQueryResult> {
-    const bufferSize = Math.max(32, options.bufferSize ?? 1024);
-    const fetchSize = Math.max(4, bufferSize >> 3);
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const request = this.#request(query, options, timeoutMs);
-    const subscriptionIdentifier = request.messageIdentifier;
-    const controller = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
-    const stream = this.#connection.rpc().bidi(QueryService.method.subscription, { signal });
-    const updates = new Channel<Message>(bufferSize);
-    const flow = (permits: number) =>
-      stream.send(create(SubscriptionQueryRequestSchema, {
-        request: {
-          case: "flowControl",
-          value: create(SubscriptionQuerySchema, {
-            subscriptionIdentifier,
-            numberOfPermits: BigInt(permits),
-          }),
-        },
-      }));
-    flow(bufferSize);
-    stream.send(create(SubscriptionQueryRequestSchema, {
-      request: {
-        case: "subscribe",
-        value: create(SubscriptionQuerySchema, {
-          subscriptionIdentifier,
-          numberOfPermits: BigInt(bufferSize),
-          queryRequest: request,
-        }),
-      },
-    }));
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      stream.send(create(SubscriptionQueryRequestSchema, {
-        request: { case: "unsubscribe", value: create(SubscriptionQuerySchema, { subscriptionIdentifier }) },
-      }));
-      stream.end();
-      updates.close();
-      controller.abort();
-    };
-    void (async () => {
-      let consumed = 0;
-      try {
-        for await (const response of stream.responses) {
-          const r = response.response;
-          if (r.case === "update") {
-            if (r.value.errorCode !== "") {
-              updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
-              break;
-            }
-            const payload = fromSerializedObject(r.value.payload);
-            if (payload) updates.push(this.#registry.decode(payload));
-            if (++consumed >= fetchSize) {
-              consumed = 0;
-              flow(fetchSize);
-            }
-          } else if (r.case === "complete") {
-            break;
-          } else if (r.case === "completeExceptionally") {
-            updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, query.$typeName));
-            break;
-          }
-        }
-        updates.close();
-      } catch (error) {
-        if (!closed) updates.fail(error);
-      } finally {
-        close();
-      }
-    })();
+    const subscription = new AxonSubscription(
+      this.#connection.rpc(),
+      this.#request(query, options, timeoutMs),
+      this.#registry,
+      { bufferSize: Math.max(32, options.bufferSize ?? 1024), signal: options.signal },
+    );
     return await subscriptionResult(
       this.query(query, { ...options, id: newMessageId() }),
-      updates,
-      close,
+      subscription.updates,
+      subscription.close,
       options.signal,
+      subscription.taken,
     );
   }
 
-  /** Registers `handler` for queries of `schema` with the server. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: QueryHandler<MessageShape<S>>,
@@ -282,52 +199,12 @@ export class AxonQueryBus implements QueryBus {
     return awaitAck(this.#pendingSubscribe.get(entry.name)).then(() => registration);
   }
 
-  /** Sends `update` to the subscriptions that `filter` selects (those this instance answers). */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
-    const payload = toSerializedObject(this.#registry.encode(update));
-    for (const forwarded of this.#matching(filter)) {
-      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
-        case: "update",
-        value: create(QueryUpdateSchema, {
-          messageIdentifier: newMessageId(),
-          payload,
-          clientId: this.#connection.clientId,
-          componentName: this.#connection.options.componentName,
-        }),
-      });
-    }
+    this.#forwarded.update(this.#stream, filter, update);
   }
 
-  /** Completes the subscriptions that `filter` selects (those this instance answers). */
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
-    for (const forwarded of this.#matching(filter)) {
-      this.#forwarded.delete(forwarded.id);
-      this.#sendSubscriptionResponse(this.#stream, forwarded.id, {
-        case: "complete",
-        value: create(QueryUpdateCompleteSchema, {
-          clientId: this.#connection.clientId,
-          componentName: this.#connection.options.componentName,
-        }),
-      });
-    }
-  }
-
-  /** Sends a response to a subscription query the server forwarded to this handler instance. */
-  #sendSubscriptionResponse(
-    stream: ProviderStream | undefined,
-    subscriptionIdentifier: string,
-    response: SubscriptionQueryResponse["response"],
-  ): void {
-    stream?.send(create(QueryProviderOutboundSchema, {
-      request: {
-        case: "subscriptionQueryResponse",
-        value: create(SubscriptionQueryResponseSchema, {
-          messageIdentifier: newMessageId(),
-          subscriptionIdentifier,
-          response,
-        }),
-      },
-    }));
+    this.#forwarded.complete(this.#stream, filter);
   }
 
   /** Stops handling queries and closes the handler stream. */
@@ -341,12 +218,6 @@ export class AxonQueryBus implements QueryBus {
     await Promise.all(unsubscribed);
     this.#stream?.end();
     this.#stream = undefined;
-  }
-
-  #matching<Q extends DescMessage>(filter: UpdateFilter<Q>): Forwarded[] {
-    return [...this.#forwarded.values()].filter((f) =>
-      f.name === filter.query.typeName && (!filter.where || filter.where(f.query as MessageShape<Q>))
-    );
   }
 
   /** Sends a (un)subscribe on the current stream; the promise settles with the server's ack. */
@@ -376,98 +247,55 @@ export class AxonQueryBus implements QueryBus {
     this.#stream = stream;
     this.#forwarded.clear();
     for (const entries of this.#handlers.values()) this.#sendSubscription(entries[0], "subscribe");
-    const grant = (permits: number) =>
-      stream.send(create(QueryProviderOutboundSchema, {
-        request: {
-          case: "flowControl",
-          value: create(FlowControlSchema, { clientId: this.#connection.clientId, permits: BigInt(permits) }),
-        },
-      }));
-    grant(this.#permits);
-    const refill = Math.max(1, Math.floor(this.#permits / 4));
-    let consumed = 0;
     try {
-      for await (const inbound of stream.responses) {
-        if (inbound.request.case === "ack") this.#acks.settle(inbound.request.value);
-        if (inbound.instructionId) {
-          stream.send(create(QueryProviderOutboundSchema, {
-            request: {
-              case: "ack",
-              value: instructionAck(inbound.instructionId, true, this.#connection.clientId),
-            },
-          }));
-        }
-        const request = inbound.request;
-        if (request.case === "queryFlowControl") {
-          this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(
-            Number(request.value.permits),
-          );
-        } else if (request.case === "queryCancel") {
-          this.#gates.get(request.value.requestId)?.cancel();
-        } else if (request.case === "query") {
-          const gate = isStreamingQuery(request.value) ? new ResponseGate() : undefined;
-          if (gate) this.#gates.set(request.value.messageIdentifier, gate);
-          void this.#answer(stream, request.value, signal, gate).finally(() => {
-            if (gate) this.#gates.delete(request.value.messageIdentifier);
-            if (++consumed >= refill) {
-              consumed = 0;
-              grant(refill);
-            }
-          });
-        } else if (request.case === "subscriptionQueryRequest") {
-          this.#onSubscription(stream, request.value.request, signal);
-        }
-      }
+      await new ProviderStream(stream, {
+        kind: "query",
+        clientId: this.#connection.clientId,
+        permits: this.#permits,
+        acks: this.#acks,
+        outbound: (request) => create(QueryProviderOutboundSchema, { request }),
+        receive: (inbound) => this.#receive(stream, inbound.request, signal),
+      }).run(signal, () => this.#stopListening !== undefined);
     } finally {
       if (this.#stream === stream) this.#stream = undefined;
       this.#forwarded.clear();
-      this.#acks.releaseAll();
     }
-    if (!signal.aborted && this.#stopListening) throw new Error("The query stream ended");
   }
 
-  #onSubscription(
-    stream: ProviderStream,
-    request: ReturnType<typeof create<typeof SubscriptionQueryRequestSchema>>["request"],
+  /** One request of the handler stream; a query's answer is returned (its permit comes back when it is done). */
+  #receive(
+    stream: HandlerStream,
+    request: QueryProviderInbound["request"],
     signal: AbortSignal,
-  ): void {
-    if (request.case === "unsubscribe") {
-      this.#forwarded.delete(request.value.subscriptionIdentifier);
-      return;
+  ): Promise<void> | undefined {
+    switch (request.case) {
+      case "queryFlowControl":
+        this.#gates.get(request.value.queryReference?.requestId ?? "")?.grant(Number(request.value.permits));
+        return undefined;
+      case "queryCancel":
+        this.#gates.get(request.value.requestId)?.cancel();
+        return undefined;
+      case "subscriptionQueryRequest":
+        this.#forwarded.receive(stream, request.value.request, (query) => this.#run(query, signal));
+        return undefined;
+      case "query": {
+        const id = request.value.messageIdentifier;
+        const gate = isStreamingQuery(request.value) ? new ResponseGate() : undefined;
+        if (gate) this.#gates.set(id, gate);
+        return this.#answer(stream, request.value, signal, gate).finally(() => {
+          if (gate) this.#gates.delete(id);
+        });
+      }
+      default:
+        return undefined;
     }
-    if (request.case !== "subscribe" && request.case !== "getInitialResult") return;
-    const query = request.value.queryRequest;
-    const payload = fromSerializedObject(query?.payload);
-    if (!query || !payload) return;
-    const id = request.value.subscriptionIdentifier;
-    if (request.case === "subscribe") {
-      this.#forwarded.set(id, { id, name: query.query, query: this.#registry.decode(payload) });
-      return;
-    }
-    void this.#run(query, signal).then((outcome) => {
-      const first = outcome.responses[0];
-      this.#sendSubscriptionResponse(stream, id, {
-        case: "initialResult",
-        value: create(QueryResponseSchema, {
-          messageIdentifier: newMessageId(),
-          requestIdentifier: query.messageIdentifier,
-          ...(outcome.error
-            ? {
-              errorCode: outcome.error.code,
-              errorMessage: outcome.error.message,
-              payload: outcome.error.details,
-            }
-            : { payload: first ? toSerializedObject(this.#registry.encode(first)) : undefined }),
-        }),
-      });
-    });
   }
 
-  /** Runs one local handler of a query (the handlers of a name take turns): its responses, or the error. */
+  /** Runs the local handlers of a query: every response, or the error. */
   async #run(
     query: QueryRequest,
     signal: AbortSignal,
-  ): Promise<{ responses: readonly Message[]; error?: ReturnType<typeof toErrorMessage> }> {
+  ): Promise<QueryOutcome> {
     try {
       const entries = this.#handlers.get(query.query);
       if (!entries || entries.length === 0) {
@@ -491,7 +319,7 @@ export class AxonQueryBus implements QueryBus {
   }
 
   async #answer(
-    stream: ProviderStream,
+    stream: HandlerStream,
     query: QueryRequest,
     signal: AbortSignal,
     gate?: ResponseGate,

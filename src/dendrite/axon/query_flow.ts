@@ -5,8 +5,21 @@
  *
  * @module
  */
-import { ProcessingKey } from "../../gen/axon/common_pb.ts";
+import { create } from "@bufbuild/protobuf";
+import { ProcessingKey, type SerializedObject, SerializedObjectSchema } from "../../gen/axon/common_pb.ts";
 import type { QueryRequest } from "../../gen/axon/query_pb.ts";
+
+/**
+ * The response type a streaming query carries for Axon Framework handlers, as Axon Framework's own streaming
+ * queries send it: `MultipleInstancesResponseType` (what `PublisherResponseType.forSerialization()` gives) in the
+ * JSON of Axon's `JacksonSerializer`, with `NR_OF_RESULTS` 1. A Java handler then streams its results one response
+ * each; without it (and with `NR_OF_RESULTS` -1, scatter-gather) it answers one list. The element type is left
+ * open (`java.lang.Object`): dendrite decodes each response by its own payload type.
+ */
+export const STREAMING_RESPONSE_TYPE: SerializedObject = create(SerializedObjectSchema, {
+  type: "org.axonframework.messaging.responsetypes.MultipleInstancesResponseType",
+  data: new TextEncoder().encode(JSON.stringify({ expectedResponseType: "java.lang.Object" })),
+});
 
 /** Whether a query must be answered under per-query flow control. */
 export function isStreamingQuery(query: QueryRequest): boolean {

@@ -70,8 +70,10 @@ export interface QuerySubscribeOptions {
 /** Options of {@link QueryBus.subscriptionQuery}. */
 export interface SubscriptionQueryOptions extends QueryOptions {
   /**
-   * At most this many updates may wait for the consumer; beyond that the subscription is dropped: it gets no more
-   * updates and its consumer a `ChannelOverflowError` after the waiting ones (default 1024).
+   * At most this many updates may wait for the consumer (default 1024). In-process, beyond that the subscription
+   * is dropped: it gets no more updates and its consumer a `ChannelOverflowError` after the waiting ones. Through
+   * Axon Server (the connector) it is the server's permits: more are granted only as the consumer takes updates,
+   * so a slow consumer holds the server back instead.
    */
   readonly bufferSize?: number;
   /**
@@ -177,20 +179,25 @@ export async function queryOne<R extends DescMessage>(
 /**
  * The second half of every `subscriptionQuery`: with the subscription already feeding `updates`, collects the
  * initial result (asked for after subscribing, so no update falls between the two) and returns the live result;
- * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription.
+ * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription. `taken` is called
+ * each time the consumer has taken an update and asks for the next (flow control by consumption).
  */
 export async function subscriptionResult(
   initial: AsyncIterable<Message>,
   updates: Channel<Message>,
   close: () => void,
   signal?: AbortSignal,
+  taken?: () => void,
 ): Promise<SubscriptionQueryResult> {
   try {
     const responses: Message[] = [];
     for await (const response of initial) responses.push(response);
     const live = async function* (): AsyncIterable<Message> {
       try {
-        yield* updates.iterate(signal);
+        for await (const update of updates.iterate(signal)) {
+          yield update;
+          taken?.();
+        }
       } finally {
         close();
       }

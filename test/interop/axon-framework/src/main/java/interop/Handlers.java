@@ -88,6 +88,8 @@ public final class Handlers {
 
     /** Queries of component A: streaming, failing, echo for Deno, scatter-gather. */
     public static class Answers {
+        /** Pages of {@link #javaPages}. */
+        static final int JAVA_PAGES = 50;
         private final String component;
 
         Answers(String component) {
@@ -109,6 +111,30 @@ public final class Handlers {
         @QueryHandler
         public String broken(BrokenQuery query) {
             throw new QueryExecutionException("Query refused: " + query.reason(), null, "query-detail:" + query.reason());
+        }
+
+        /**
+         * A streaming query of the dendrite connector (its payload an {@code example.v1.GreetingsQuery}), answered
+         * with {@link #JAVA_PAGES} protobuf pages {@code GreetingList{greetings: [{message: "java-<i>"}]}}: one
+         * response each when the caller's response type is Axon's PublisherResponseType, one list otherwise.
+         */
+        @QueryHandler(queryName = "example.v1.GreetingsQuery")
+        public List<Api.ProtoBytes> javaPages(Api.ProtoBytes query) {
+            List<Api.ProtoBytes> pages = new ArrayList<>();
+            for (int i = 0; i < JAVA_PAGES; i++) pages.add(new Api.ProtoBytes("example.v1.GreetingList", "", page("java-" + i)));
+            return pages;
+        }
+
+        /** {@code GreetingList} with one greeting, protobuf-encoded by hand (short messages only). */
+        static byte[] page(String message) {
+            byte[] text = message.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] out = new byte[text.length + 4];
+            out[0] = 0x0a; // GreetingList.greetings, field 1, length-delimited
+            out[1] = (byte) (text.length + 2);
+            out[2] = 0x0a; // Greeting.message, field 1, length-delimited
+            out[3] = (byte) text.length;
+            System.arraycopy(text, 0, out, 4, text.length);
+            return out;
         }
 
         @QueryHandler(queryName = "java.Echo")

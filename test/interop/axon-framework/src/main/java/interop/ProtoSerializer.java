@@ -1,7 +1,6 @@
 package interop;
 
 import interop.Api.ProtoBytes;
-import org.axonframework.messaging.responsetypes.PublisherResponseType;
 import org.axonframework.serialization.Converter;
 import org.axonframework.serialization.SerializedObject;
 import org.axonframework.serialization.SerializedType;
@@ -10,8 +9,9 @@ import org.axonframework.serialization.SimpleSerializedObject;
 
 /**
  * The message serializer of the interop app: Jackson, except for protobuf payloads of the Deno side (type names
- * {@code example.v1.*}), which travel as {@link ProtoBytes} with their bytes untouched. A query without a response
- * type (the dendrite connector sends none) is read as a stream of {@link ProtoBytes}.
+ * {@code example.v1.*}), which travel as {@link ProtoBytes} with their bytes untouched. Response types are
+ * Jackson's as in any Axon Framework app (the dendrite connector sends a {@code PublisherResponseType} with its
+ * streaming queries).
  */
 final class ProtoSerializer implements Serializer {
     private final Serializer json;
@@ -42,8 +42,7 @@ final class ProtoSerializer implements Serializer {
     @SuppressWarnings("unchecked")
     public <S, T> T deserialize(SerializedObject<S> object) {
         String type = object.getType().getName();
-        if (type == null || type.isEmpty()) return (T) new PublisherResponseType<>(ProtoBytes.class);
-        if (isProto(type)) {
+        if (type != null && isProto(type)) {
             String revision = object.getType().getRevision();
             byte[] data = getConverter().convert(object.getData(), object.getContentType(), byte[].class);
             return (T) new ProtoBytes(type, revision == null ? "" : revision, data);
@@ -54,8 +53,7 @@ final class ProtoSerializer implements Serializer {
     @Override
     @SuppressWarnings("rawtypes")
     public Class classForType(SerializedType type) {
-        if (type.getName() == null || type.getName().isEmpty()) return PublisherResponseType.class;
-        return isProto(type.getName()) ? ProtoBytes.class : json.classForType(type);
+        return type.getName() != null && isProto(type.getName()) ? ProtoBytes.class : json.classForType(type);
     }
 
     @Override
