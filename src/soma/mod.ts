@@ -71,6 +71,8 @@ import {
   type StatusSectionProvider,
 } from "./status.ts";
 import { runDeadLetterAction, withDeadLetters } from "./dead_letters.ts";
+import { type HistoryOptions, SampleHistory } from "./history.ts";
+import { somaMetrics } from "./metrics.ts";
 
 export type {
   ActionOutcome,
@@ -156,6 +158,8 @@ export interface SomaOptions {
   readonly nodeName?: string;
   /** Client id and component in-process messages carry (default `soma-local` / `soma`). */
   readonly local?: { readonly clientId?: string; readonly component?: string };
+  /** Samples of the status page's charts (default every 5 s, 120 kept); taken while the status port is open. */
+  readonly history?: HistoryOptions;
   /** Closes soma when aborted. */
   readonly signal?: AbortSignal;
   /** Where failures without a caller go (scheduled events that cannot be published). Default console.error. */
@@ -372,13 +376,25 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     sections: await Promise.all([...sectionProviders].map((provide) => provide())),
   });
 
+  const routed = { commands: commandRouter.routed, queries: queryRouter.routed };
+  const metrics = somaMetrics({ ...routed, status, processors });
+  const history = new SampleHistory(
+    { ...routed, lastToken: () => store.lastToken(), processors },
+    options.history,
+    (error) => onError(error, "sampling the status history"),
+  );
+  const observe = {
+    metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
+    history: () => history.history(),
+  };
+
   /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
   const serveGuardedStatus = async (port: number): Promise<StatusServer> => {
     const access = { token: options.accessToken, openStatus: isLoopback(host) };
     const deadLetterAction = (processor: string, sequenceId: string, action: "retry" | "evict") =>
       runDeadLetterAction(localProcessors, processor, sequenceId, action);
     const inner = await serveStatus(
-      { status, processors, act: processorAction, deadLetterAction, access },
+      { status, processors, act: processorAction, deadLetterAction, access, ...observe },
       "127.0.0.1",
       0,
     );
@@ -411,6 +427,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
           resolve();
         });
       });
+      await history.stop();
       await http?.close();
       await scheduler.close();
       await dcbScheduler.close();
@@ -442,7 +459,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       });
       grpcPort = front.port;
     }
-    if (options.httpPort !== false) http = await serveGuardedStatus(options.httpPort ?? 8024);
+    if (options.httpPort !== false) {
+      http = await serveGuardedStatus(options.httpPort ?? 8024);
+      history.start();
+    }
   } catch (error) {
     await close();
     throw error;

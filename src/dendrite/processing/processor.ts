@@ -82,6 +82,7 @@ export class TrackingProcessor {
   #claimLimit = 0;
   #memberId: number | undefined;
   #deadLettered = 0;
+  #errors = 0;
 
   constructor(projection: Projection, options: ProcessorOptions) {
     this.projection = projection;
@@ -179,6 +180,7 @@ export class TrackingProcessor {
       claimLimit: this.#claimLimit,
       members: this.#members,
       deadLettered: this.#deadLettered,
+      errors: this.#errors,
       segments,
     };
   }
@@ -750,6 +752,7 @@ export class TrackingProcessor {
 
   #report(error: unknown, segment: number, token: number): void {
     const where = { processor: this.name, segment, token };
+    this.#errors++;
     if (this.#options.onError) this.#options.onError(error, where);
     else console.error(`Processor "${this.name}" segment ${segment} at token ${token}:`, error);
   }
