@@ -9,6 +9,8 @@
  * @module
  */
 import { Metrics, type MetricsOptions } from "../dendrite/observability/mod.ts";
+import type { EventStore } from "../dendrite/mod.ts";
+import { type History, type HistoryOptions, SampleHistory } from "./history.ts";
 import type { RouteCounts } from "./route_counts.ts";
 import type { ProcessorView, SomaStatus } from "./status.ts";
 
@@ -120,4 +122,34 @@ export function somaMetrics(source: SomaMetricsSource, options: MetricsOptions =
     }
   });
   return metrics;
+}
+
+/**
+ * soma's metrics and its sample history, with what the status surface serves of them (`GET /metrics`,
+ * `GET /v1/history`). The history samples between `history.start()` and `history.stop()`.
+ */
+export function somaObservability(
+  source: SomaMetricsSource & { readonly store: Pick<EventStore, "lastToken"> },
+  historyOptions: HistoryOptions | undefined,
+  onError: (error: unknown) => void,
+): {
+  readonly history: SampleHistory;
+  readonly source: {
+    metrics(): Promise<{ text: string; contentType: string }>;
+    history(): History;
+  };
+} {
+  const metrics = somaMetrics(source);
+  const history = new SampleHistory(
+    { ...source, lastToken: () => source.store.lastToken() },
+    historyOptions,
+    onError,
+  );
+  return {
+    history,
+    source: {
+      metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
+      history: () => history.history(),
+    },
+  };
 }

@@ -71,8 +71,8 @@ import {
   type StatusSectionProvider,
 } from "./status.ts";
 import { runDeadLetterAction, withDeadLetters } from "./dead_letters.ts";
-import { type HistoryOptions, SampleHistory } from "./history.ts";
-import { somaMetrics } from "./metrics.ts";
+import type { HistoryOptions } from "./history.ts";
+import { somaObservability } from "./metrics.ts";
 
 export type {
   ActionOutcome,
@@ -376,17 +376,11 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     sections: await Promise.all([...sectionProviders].map((provide) => provide())),
   });
 
-  const routed = { commands: commandRouter.routed, queries: queryRouter.routed };
-  const metrics = somaMetrics({ ...routed, status, processors });
-  const history = new SampleHistory(
-    { ...routed, lastToken: () => store.lastToken(), processors },
+  const observed = somaObservability(
+    { commands: commandRouter.routed, queries: queryRouter.routed, status, processors, store },
     options.history,
     (error) => onError(error, "sampling the status history"),
   );
-  const observe = {
-    metrics: async () => ({ text: await metrics.render(), contentType: metrics.contentType }),
-    history: () => history.history(),
-  };
 
   /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
   const serveGuardedStatus = async (port: number): Promise<StatusServer> => {
@@ -394,7 +388,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     const deadLetterAction = (processor: string, sequenceId: string, action: "retry" | "evict") =>
       runDeadLetterAction(localProcessors, processor, sequenceId, action);
     const inner = await serveStatus(
-      { status, processors, act: processorAction, deadLetterAction, access, ...observe },
+      { status, processors, act: processorAction, deadLetterAction, access, ...observed.source },
       "127.0.0.1",
       0,
     );
@@ -427,7 +421,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
           resolve();
         });
       });
-      await history.stop();
+      await observed.history.stop();
       await http?.close();
       await scheduler.close();
       await dcbScheduler.close();
@@ -461,7 +455,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     }
     if (options.httpPort !== false) {
       http = await serveGuardedStatus(options.httpPort ?? 8024);
-      history.start();
+      observed.history.start();
     }
   } catch (error) {
     await close();
