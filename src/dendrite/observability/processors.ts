@@ -34,13 +34,41 @@ export class ProcessorMetrics {
   /** Registers the instruments; `head` reads the event store's last token (-1 when empty). */
   constructor(metrics: Metrics, head: () => Promise<number>) {
     const all = () => [...this.#processors].map((p) => ({ processor: p, status: p.status() }));
+    let known: number | undefined;
+    let failures = 0;
+    let reading: Promise<number | undefined> | undefined;
+    /**
+     * The head, read once per scrape (the instruments of one scrape share the read); undefined when the store
+     * cannot be reached, so that the rest of the scrape still answers.
+     */
+    const readHead = () =>
+      reading ??= head().then(
+        (last) => known = last,
+        () => {
+          failures++;
+          return undefined;
+        },
+      ).finally(() => queueMicrotask(() => reading = undefined));
+    metrics.observedCounter({
+      name: "dendrite_event_store_head_read_failures_total",
+      help:
+        "Scrapes that could not read the event store's head (no lag then; appended events stay as last read).",
+      labels: [],
+    }, async (record) => {
+      await readHead();
+      record({}, failures);
+    });
     const segment = ["processor", "segment"] as const;
     const processor = ["processor"] as const;
     metrics.observedCounter({
       name: "dendrite_events_appended_total",
       help: "Events appended to the event store, all processes together (its head token + 1).",
       labels: [],
-    }, async (record) => record({}, (await head()) + 1));
+    }, async (record) => {
+      // A counter never goes back: without the store, the last head read stands.
+      const last = await readHead() ?? known;
+      if (last !== undefined) record({}, last + 1);
+    });
     metrics.observedGauge({
       name: "dendrite_processor_segment_position",
       help: "Token of the last event a segment handled (-1 before the first).",
@@ -59,7 +87,8 @@ export class ProcessorMetrics {
     }, async (record) => {
       const processors = all();
       if (processors.length === 0) return;
-      const last = await head();
+      const last = await readHead();
+      if (last === undefined) return;
       for (const { status } of processors) {
         for (const s of status.segments) {
           record({ processor: status.name, segment: String(s.segment) }, Math.max(0, last - s.position));
