@@ -97,6 +97,8 @@ export interface Config {
   readonly elasticsearchRequestTimeoutMs?: number;
   /** Bounds of the API's live Greetings streams. */
   readonly subscriptions: SubscriptionConfig;
+  /** Bearer token for `GET /metrics` on the API port (`METRICS_TOKEN`); unset: loopback clients only. */
+  readonly metricsToken?: string;
 }
 
 /** Bounds of live subscriptions (each holds an initial result, an update buffer and a stream). */
@@ -170,6 +172,8 @@ Environment:
   API_MAX_STREAMS             concurrent streams per HTTP/2 connection (default 1000)
   API_KEEPALIVE_TIME_MS       send an HTTP/2 PING this long after the previous answer (default 60000)
   API_KEEPALIVE_TIMEOUT_MS    close an HTTP/2 connection that does not answer a PING this soon (default 20000)
+  METRICS_TOKEN               bearer token for GET /metrics on the API port (default: loopback clients only;
+                              soma's /metrics needs soma's token)
 `;
 
 type Flag = "role" | "port" | "data-dir" | "log-level";
@@ -389,6 +393,7 @@ export function parseConfig(
       ),
       buffer: parsePositiveInt("SUBSCRIPTION_BUFFER", nonEmpty(env.SUBSCRIPTION_BUFFER) ?? "1024"),
     },
+    metricsToken: nonEmpty(env.METRICS_TOKEN),
   };
 }
 
@@ -407,6 +412,7 @@ export function describeConfig(config: Config): Record<string, string | number |
     elasticsearchUrl: config.elasticsearchUrl ? redactUrl(config.elasticsearchUrl) : "(SQLite)",
     tls: config.tls !== undefined,
     logLevel: config.logLevel,
+    metricsToken: config.metricsToken !== undefined,
   };
   if (config.tls) described.tlsCertFile = config.tls.certFile;
   described.processorClaimTimeoutMs = config.processorClaimTimeoutMs;

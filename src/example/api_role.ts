@@ -9,6 +9,7 @@
  * @module
  */
 import type { CommandBus, EventStore, MessageRegistry, QueryBus } from "../dendrite/mod.ts";
+import type { Metrics } from "../dendrite/observability/mod.ts";
 import type { ScryptParams, SecurityLogger } from "../dendrite/security/mod.ts";
 import type { Config } from "../config.ts";
 import { type Logger, type RunningServer, startServer, type UiAssets } from "../server/mod.ts";
@@ -45,7 +46,7 @@ export interface ApiPorts {
 /** What {@link startApi} reads from the configuration. */
 export type ApiConfig =
   & Pick<Config, "port" | "dataDir" | "tls" | "rootKeyModule">
-  & Partial<Pick<Config, "subscriptions" | "apiLimits">>;
+  & Partial<Pick<Config, "subscriptions" | "apiLimits" | "metricsToken">>;
 
 /** Options that do not come from the configuration. */
 export interface ApiOptions {
@@ -59,6 +60,8 @@ export interface ApiOptions {
   readonly env?: (name: string) => string | undefined;
   /** scrypt cost of new password hashes (default: the production parameters; tests lower them). */
   readonly scrypt?: ScryptParams;
+  /** Counts the API's calls here and serves it at `GET /metrics` (token: `metricsToken`; else loopback only). */
+  readonly metrics?: Metrics;
 }
 
 /** The running API role. */
@@ -145,6 +148,7 @@ export async function startApi(
       ui: options.ui,
       shutdownDeadlineMs: options.shutdownDeadlineMs,
       limits: config.apiLimits,
+      metrics: options.metrics && { metrics: options.metrics, access: { token: config.metricsToken } },
       api(router, context) {
         registerSecurityServices(router, security, { interceptors: [errorMappingInterceptor(logger), auth] });
         greeterRoutes(router, context);

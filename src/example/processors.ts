@@ -69,3 +69,20 @@ export async function startProcessor(
     },
   };
 }
+
+/** The host, with every processor registered on it also measured by `measured` (see `ProcessorMetrics`). */
+export function measuredHost(
+  host: ProcessorHost,
+  measured: { track(processor: TrackingProcessor): () => void },
+): ProcessorHost {
+  return {
+    registerProcessor(processor) {
+      const untrack = measured.track(processor);
+      const unregister = host.registerProcessor(processor);
+      return () => {
+        untrack();
+        unregister();
+      };
+    },
+  };
+}

@@ -28,6 +28,12 @@ import {
 } from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
+import {
+  meteredCommandBus,
+  meteredQueryBus,
+  Metrics,
+  ProcessorMetrics,
+} from "../dendrite/observability/mod.ts";
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
@@ -35,6 +41,7 @@ import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
 import { file_example_v1_greeter } from "../gen/example/v1/greeter_pb.ts";
 import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
 import { type GreeterPorts, startGreeter } from "./greeter/mod.ts";
+import { measuredHost } from "./processors.ts";
 import { rejectedEventsSection } from "./security/mod.ts";
 
 /** The Axon component name of every process of the example. */
@@ -66,6 +73,8 @@ export interface Program {
   readonly ports?: GreeterPorts;
   /** The API role's server, when this process runs it. */
   readonly api?: RunningApi;
+  /** This process' metrics (the roles' buses and processors; served at the API port's `/metrics`). */
+  readonly metrics: Metrics;
   /** Stops every role in reverse order of start. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -89,6 +98,7 @@ export type ProgramConfig =
     | "tls"
     | "rootKeyModule"
   >
+  & Partial<Pick<Config, "metricsToken">>
   & Partial<
     Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions" | "idempotencyWindowMs">
   >
@@ -184,6 +194,7 @@ export async function startProgram(
       }
     })();
   const registry = exampleRegistry();
+  const metrics = new Metrics();
   for (const upcaster of options.upcasters ?? []) registry.addUpcaster(upcaster);
   const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
     logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
@@ -219,7 +230,7 @@ export async function startProgram(
       });
     }
     const roles = [...config.roles].filter((role) => role !== "soma");
-    if (roles.length === 0) return { soma, stop };
+    if (roles.length === 0) return { soma, metrics, stop };
 
     let axon: AxonConnector | undefined;
     if (config.axonServer) {
@@ -242,13 +253,14 @@ export async function startProgram(
       closers.push(() => axon!.close());
     }
     const bus = axon ?? soma!;
+    const processorMetrics = new ProcessorMetrics(metrics, () => bus.eventStore.lastToken());
     const ports: GreeterPorts = {
-      commandBus: bus.commandBus,
-      queryBus: bus.queryBus,
+      commandBus: meteredCommandBus(bus.commandBus, metrics),
+      queryBus: meteredQueryBus(bus.queryBus, metrics),
       eventStore: bus.eventStore,
       registry,
-      // Every processor started on these ports lists itself here (the dashboard), with no extra call.
-      processors: axon ? axon.connection : soma!,
+      // Every processor started on these ports lists itself here (the dashboard, /metrics), with no extra call.
+      processors: measuredHost(axon ? axon.connection : soma!, processorMetrics),
     };
 
     if (config.roles.has("command")) {
@@ -280,14 +292,14 @@ export async function startProgram(
     }
     let api: RunningApi | undefined;
     if (config.roles.has("api")) {
-      api = await startApi(ports, config, logger, options);
+      api = await startApi(ports, config, logger, { ...options, metrics });
       closers.push(() => api!.stop());
       const security = api.security;
       // Embedded: soma's status page lists the security events the model ignored.
       if (soma) closers.push(soma.addStatusSection(() => rejectedEventsSection(security.rejectedEvents())));
       logger.info("listening", { url: api.server.url, port: api.server.port });
     }
-    return { soma, ports, api, stop };
+    return { soma, ports, api, metrics, stop };
   } catch (error) {
     await stop();
     throw error;

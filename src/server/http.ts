@@ -11,6 +11,8 @@ import { Code, ConnectError, type ConnectRouter, createContextValues } from "@co
 import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ACCEPT_COMPRESSION } from "./compression.ts";
+import type { Metrics } from "../dendrite/observability/metrics.ts";
+import { apiMetricsInterceptor, interceptEvery, type MetricsAccess, metricsRefusal } from "./metrics.ts";
 import { withRequestParseErrors } from "./parse_errors.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
@@ -30,6 +32,8 @@ export interface HttpHandlerOptions {
   readonly maxMessageBytes?: number;
   /** Whether `/healthz` reports healthy (false while shutting down). */
   readonly healthy?: () => boolean;
+  /** Counts every RPC into `metrics` and serves them at `GET /metrics` to whom `access` admits. */
+  readonly metrics?: { readonly metrics: Metrics; readonly access: MetricsAccess };
 }
 
 /**
@@ -113,6 +117,24 @@ function serveAsset(
   return true;
 }
 
+function serveMetrics(
+  { metrics, access }: NonNullable<HttpHandlerOptions["metrics"]>,
+  request: NodeRequest,
+  response: NodeResponse,
+): void {
+  const text = {
+    ...SECURITY_HEADERS,
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+  };
+  const refused = metricsRefusal(access, request.headers.authorization, request.socket?.remoteAddress ?? "");
+  if (refused) return send(response, refused.status, text, refused.message);
+  metrics.render().then(
+    (body) => send(response, 200, { ...text, "content-type": metrics.contentType }, body),
+    (error) => send(response, 500, text, `Reading the metrics failed: ${error}\n`),
+  );
+}
+
 /** Answers requests no RPC route matched, in the protocol the client speaks. */
 function notFound(request: NodeRequest, response: NodeResponse, path: string): void {
   const contentType = String(request.headers["content-type"] ?? "").toLowerCase();
@@ -159,10 +181,11 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
   const { logger, ui } = options;
   const healthy = options.healthy ?? (() => true);
   const maxBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+  const metered = options.metrics ? apiMetricsInterceptor(options.metrics.metrics) : undefined;
 
   const rpc = connectNodeAdapter({
     routes(router) {
-      options.routes(router);
+      options.routes(metered ? interceptEvery(router, metered) : router);
       router.handlers.splice(0, router.handlers.length, ...router.handlers.map(withRequestParseErrors));
     },
     jsonOptions: REQUEST_JSON,
@@ -174,6 +197,10 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     acceptCompression: [...ACCEPT_COMPRESSION],
     fallback(request, response) {
       const path = pathOf(request.url);
+      if (request.method === "GET" && path === "/metrics" && options.metrics) {
+        serveMetrics(options.metrics, request, response);
+        return;
+      }
       if (request.method === "GET" || request.method === "HEAD") {
         if (path === "/healthz") {
           const ok = healthy();

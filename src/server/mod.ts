@@ -10,6 +10,8 @@ import { createHttpHandler, MAX_MESSAGE_BYTES } from "./http.ts";
 import type { ConnectionLimits } from "./limits.ts";
 import { listen } from "./listener.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "../dendrite/observability/metrics.ts";
+import type { MetricsAccess } from "./metrics.ts";
 import { registerReflection } from "./reflection.ts";
 import type { UiAssets } from "./ui.ts";
 
@@ -17,6 +19,7 @@ export { MAX_MESSAGE_BYTES } from "./http.ts";
 export { type ConnectionLimits, DEFAULT_LIMITS } from "./limits.ts";
 export { createLogger, type Logger, silentLogger } from "./log.ts";
 export { buildUi, type UiAssets } from "./ui.ts";
+export type { MetricsAccess } from "./metrics.ts";
 
 /** What API modules get when they register their services. */
 export interface ApiContext {
@@ -43,6 +46,8 @@ export interface ServerOptions {
   readonly shutdownDeadlineMs?: number;
   /** Connection timeouts and caps (defaults: `DEFAULT_LIMITS`). */
   readonly limits?: { readonly [K in keyof ConnectionLimits]?: number | undefined };
+  /** Counts every RPC into `metrics` and serves them at `GET /metrics` (see `metrics.ts` for `access`). */
+  readonly metrics?: { readonly metrics: Metrics; readonly access: MetricsAccess };
 }
 
 /** A running server. */
@@ -79,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ui: options.ui,
     maxMessageBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
     healthy: () => !closing,
+    metrics: options.metrics,
   });
   const listener = await listen({
     port: options.port,

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { RouteCounts } from "./route_counts.ts";
 import { createHash } from "node:crypto";
 import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
 import type { Command } from "../gen/axon/command_pb.ts";
@@ -98,6 +99,12 @@ interface Ring {
   readonly owners: string[];
 }
 
+/** `ok`; `rejected` for a handler's own (non-Axon) error code; `error` otherwise. */
+function outcomeLabel(outcome: CommandOutcome): string {
+  if (outcome.ok) return "ok";
+  return (outcome.error.errorCode ?? outcome.error.code).startsWith("AXONIQ-") ? "error" : "rejected";
+}
+
 /** Default load factor (also used for 0). */
 export const DEFAULT_LOAD_FACTOR = 100;
 const MAX_LOAD_FACTOR = 10_000;
@@ -124,6 +131,8 @@ export class CommandRouter {
   readonly #byName = new Map<string, Map<string, number>>();
   readonly #rings = new Map<string, Ring>();
   readonly #pending = new Map<string, Pending>();
+  /** Commands routed, by name and outcome (`ok`, `rejected` with an application code, `error`, `cancelled`). */
+  readonly routed = new RouteCounts();
 
   /** Adds an endpoint with its initial permits (0 for gRPC streams, Infinity in-process). */
   addEndpoint(endpoint: CommandEndpoint, permits: number): void {
@@ -231,6 +240,7 @@ export class CommandRouter {
         sent: false,
         settle: (outcome) => {
           finish();
+          this.routed.add(command.name, outcomeLabel(outcome));
           if (!controller.signal.aborted && !outcome.ok) {
             controller.abort(new Error(outcome.error.message));
           }
@@ -239,6 +249,7 @@ export class CommandRouter {
       };
       const onAbort = () => {
         finish();
+        this.routed.add(command.name, "cancelled");
         controller.abort(signal!.reason);
         reject(signal!.reason);
       };

@@ -9,8 +9,11 @@
  * Components of soma's process add tables without changing this file: `/v1/status` lists their `sections`
  * (`Soma.addStatusSection`), rendered after the views as text.
  *
+ * The health line and the charts (throughput, processor lag) come from dashboard_charts.ts.
+ *
  * @module
  */
+import { CHARTS_SCRIPT } from "./dashboard_charts.ts";
 
 /** The Content-Security-Policy of every response of the status port. */
 export const CONTENT_SECURITY_POLICY = [
@@ -46,6 +49,8 @@ export const PAGE = `<!doctype html>
 <button type="submit">Use</button> <button type="button" id="forget">Forget</button>
 <span id="auth-state" role="status"></span>
 </form>
+<ul id="health" aria-label="Processor health"></ul>
+<section id="charts" aria-label="Recent minutes"></section>
 <main id="views"></main>
 <div id="sections"></div>
 <p id="result" role="status"></p>
@@ -58,6 +63,13 @@ h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;overflow-wrap:anywhere;max-width:40ch}
 th{background:#f4f4f4}button{font-size:12px;margin-right:.2rem}.err{color:#b00}
 #auth{margin:1rem 0}#auth-state{margin-left:.5rem;color:#555}
+#health{list-style:none;padding:0}#health li{padding:.2rem .5rem;margin:.2rem 0;border-left:4px solid #2a2}
+#health li.behind{border-color:#d90}#health li.bad{border-color:#b00;color:#b00}
+#charts{display:flex;flex-wrap:wrap;gap:1.5rem}.chart{margin:0}.chart figcaption{font-weight:600}
+.chart svg{border:1px solid #ddd;background:#fcfcfc}.axis{stroke:#999}.scale{font-size:10px;fill:#666}
+.series{fill:none;stroke-width:2}.series.failing{stroke-dasharray:4 3}.legend{list-style:none;padding:0;margin:.3rem 0}
+.c0{stroke:#3b6ea5;color:#3b6ea5}.c1{stroke:#d9822b;color:#d9822b}.c2{stroke:#2a9d55;color:#2a9d55}
+.c3{stroke:#b03a8c;color:#b03a8c}.c4{stroke:#7a5c2e;color:#7a5c2e}.c5{stroke:#555;color:#555}
 `;
 
 /** The favicon (an inline SVG). */
@@ -65,9 +77,9 @@ export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 
   `<circle cx="16" cy="16" r="13" fill="#3b6ea5"/><circle cx="16" cy="16" r="5" fill="#fff"/></svg>`;
 
 /** The page's script. */
-export const SCRIPT = `"use strict";
+export const SCRIPT = `"use strict";${CHARTS_SCRIPT}
 const TOKEN_KEY = "soma-token";
-const SOURCES = { status: "/v1/status", processors: "/v1/processors" };
+const SOURCES = { status: "/v1/status", processors: "/v1/processors", history: "/v1/history" };
 const ACTIONS = ["pause", "start", "split", "merge", "release"];
 const permits = (p) => (p === null || p === undefined ? "∞" : p);
 const time = (ms) => (typeof ms === "number" ? new Date(ms).toISOString() : "");
@@ -226,6 +238,8 @@ async function refresh() {
   document.getElementById("auth-state").textContent = denied
     ? (token() ? "the token was refused" : "enter soma's access token (DATA_DIR/secure/soma-token) to see all")
     : (token() ? "token in use (this tab only)" : "");
+  renderHealth(loaded.processors.body);
+  renderCharts(loaded.history.body);
   for (const view of VIEWS) render(view, loaded[view.source].body);
   renderSections(status);
 }

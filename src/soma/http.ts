@@ -1,5 +1,6 @@
 /**
- * soma's HTTP status surface: a small HTML page (see dashboard.ts), `GET /v1/status`, `GET /v1/processors`, and
+ * soma's HTTP status surface: a small HTML page (see dashboard.ts), `GET /v1/status`, `GET /v1/processors`,
+ * `GET /v1/history` (the samples of the page's charts), `GET /metrics` (Prometheus text, with the token), and
  * `POST /v1/processors/{name}/{pause|start|split|merge|release}` (query or JSON body: `segment`, `client`), which
  * sends the platform instruction and answers with the acks and results. Who may do what: see http_access.ts.
  *
@@ -12,6 +13,7 @@ import { authenticate, crossSite, publicStatus, refusalOf, type StatusAccess } f
 import { serveHttp } from "./http_listener.ts";
 import type { ProcessorAction } from "./platform.ts";
 import type { ActionOutcome, ProcessorView, SomaStatus } from "./status.ts";
+import { type History, publicHistory } from "./history.ts";
 import { type DeadLetterAction, type DeadLetterActionOutcome, matchDeadLetterRoute } from "./dead_letters.ts";
 
 /** What the status surface reads and does. */
@@ -21,6 +23,10 @@ export interface StatusSource {
   act(action: ProcessorAction, processor: string, segment: number, clientId?: string): Promise<ActionOutcome>;
   /** Who may read and act (default: no token, status open). */
   readonly access?: StatusAccess;
+  /** soma's metrics in the Prometheus text format (`GET /metrics`, with the token). */
+  metrics?(): Promise<{ readonly text: string; readonly contentType: string }>;
+  /** The recent samples for the page's charts (`GET /v1/history`; without the token: no processors). */
+  history?(): History;
   /** Retries or evicts a parked sequence of an in-process processor; undefined when there is no such processor. */
   deadLetterAction?(
     processor: string,
@@ -65,6 +71,20 @@ export function statusHandler(source: StatusSource): (request: Request) => Promi
         if (access.openStatus) return json(publicStatus(await source.status()));
         const { status, error } = refusalOf(verdict);
         return json({ error }, status);
+      }
+      if (request.method === "GET" && path === "/v1/history" && source.history) {
+        if (verdict === "ok") return json(source.history());
+        if (access.openStatus) return json(publicHistory(source.history()));
+        const { status, error } = refusalOf(verdict);
+        return json({ error }, status);
+      }
+      if (request.method === "GET" && path === "/metrics" && source.metrics) {
+        if (verdict !== "ok") {
+          const { status, error } = refusalOf(verdict);
+          return json({ error }, status);
+        }
+        const { text, contentType } = await source.metrics();
+        return respond(text, contentType);
       }
       const deadLetters = matchDeadLetterRoute(path);
       const match = deadLetters ? null : /^\/v1\/processors\/([^/]+)\/([a-z]+)$/.exec(path);

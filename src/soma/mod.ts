@@ -72,6 +72,8 @@ import {
   type StatusSectionProvider,
 } from "./status.ts";
 import { runDeadLetterAction, withDeadLetters } from "./dead_letters.ts";
+import type { HistoryOptions } from "./history.ts";
+import { somaObservability } from "./metrics.ts";
 
 export type {
   ActionOutcome,
@@ -157,6 +159,8 @@ export interface SomaOptions {
   readonly nodeName?: string;
   /** Client id and component in-process messages carry (default `soma-local` / `soma`). */
   readonly local?: { readonly clientId?: string; readonly component?: string };
+  /** Samples of the status page's charts (default every 5 s, 120 kept); taken while the status port is open. */
+  readonly history?: HistoryOptions;
   /** Closes soma when aborted. */
   readonly signal?: AbortSignal;
   /** Where failures without a caller go (scheduled events that cannot be published). Default console.error. */
@@ -380,13 +384,19 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     sections: await Promise.all([...sectionProviders].map((provide) => provide())),
   });
 
+  const observed = somaObservability(
+    { commands: commandRouter.routed, queries: queryRouter.routed, status, processors, store },
+    options.history,
+    (error) => onError(error, "sampling the status history"),
+  );
+
   /** The status server listens on loopback behind the guard that enforces the limits (see guard.ts). */
   const serveGuardedStatus = async (port: number): Promise<StatusServer> => {
     const access = { token: options.accessToken, openStatus: isLoopback(host) };
     const deadLetterAction = (processor: string, sequenceId: string, action: "retry" | "evict") =>
       runDeadLetterAction(localProcessors, processor, sequenceId, action);
     const inner = await serveStatus(
-      { status, processors, act: processorAction, deadLetterAction, access },
+      { status, processors, act: processorAction, deadLetterAction, access, ...observed.source },
       "127.0.0.1",
       0,
     );
@@ -421,6 +431,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
           resolve();
         });
       });
+      await observed.history.stop();
       await http?.close();
       await scheduler.close();
       await dcbScheduler.close();
@@ -451,7 +462,10 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       });
       grpcPort = front.port;
     }
-    if (options.httpPort !== false) http = await serveGuardedStatus(options.httpPort ?? 8024);
+    if (options.httpPort !== false) {
+      http = await serveGuardedStatus(options.httpPort ?? 8024);
+      observed.history.start();
+    }
   } catch (error) {
     await close();
     throw error;

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { RouteCounts } from "./route_counts.ts";
 import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
 import { Channel } from "../dendrite/core/channel.ts";
 import type { QueryRequest } from "../gen/axon/query_pb.ts";
@@ -120,6 +121,8 @@ interface ActiveSubscription {
 
 /** The router. */
 export class QueryRouter {
+  /** Queries routed by name: `routed` to at least one handler, or `no_handler`. */
+  readonly routed = new RouteCounts();
   readonly #endpoints = new Map<string, EndpointState>();
   /** query name → component → streamIds */
   readonly #byName = new Map<string, Map<string, string[]>>();
@@ -240,6 +243,7 @@ export class QueryRouter {
     }
     // A streaming query is point-to-point (one handler), as Axon Server routes it.
     const targets = this.#targets(query.name).slice(0, query.streaming ? 1 : undefined);
+    this.routed.add(query.name, targets.length === 0 ? "no_handler" : "routed");
     if (targets.length === 0) {
       channel.push(errorResult(AxonErrorCode.NO_HANDLER_FOR_QUERY, `No handler for query: ${query.name}`));
       channel.close();

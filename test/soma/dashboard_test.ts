@@ -1,7 +1,7 @@
 /**
  * What the status surface shows: a paused processor instance keeps one row per segment (token, lag), the
- * in-process components of the embedded program are listed as a client named after its roles and host, and the
- * page has a favicon.
+ * in-process components of the embedded program are listed as a client named after its roles and host, the
+ * page has a favicon, and `/metrics` and `/v1/history` follow the status port's access rule.
  */
 import { create } from "@bufbuild/protobuf";
 import { hostname } from "node:os";
@@ -9,6 +9,7 @@ import { EventSchema } from "../../src/gen/axon/event_pb.ts";
 import { assert, assertEquals } from "../assert.ts";
 import { createEmbedded } from "../../src/example/wiring.ts";
 import type { ProcessorView } from "../../src/soma/mod.ts";
+import { statusHandler, type StatusSource } from "../../src/soma/http.ts";
 import { processorClient } from "./processor_client.ts";
 import { events, RawClient, testSoma } from "./raw_client.ts";
 
@@ -84,4 +85,39 @@ Deno.test("soma status page: a favicon instead of a 404", async () => {
   } finally {
     await dispose();
   }
+});
+
+Deno.test("soma status port: /metrics needs the token even where the status is open; /v1/history hides processors without it", async () => {
+  const history = {
+    intervalMs: 5_000,
+    samples: [{
+      at: 1,
+      lastToken: 9,
+      commands: 3,
+      queries: 1,
+      processors: [{ name: "p", lag: 4, failing: 0, deadLetters: 0 }],
+    }],
+  };
+  const source = (openStatus: boolean): StatusSource => ({
+    status: () => Promise.reject(new Error("not read")),
+    processors: () => Promise.resolve([]),
+    act: () => Promise.reject(new Error("not called")),
+    access: { token: "t", openStatus },
+    metrics: () =>
+      Promise.resolve({ text: "# TYPE a gauge\na 1\n", contentType: "text/plain; version=0.0.4" }),
+    history: () => history,
+  });
+  const get = (path: string, openStatus: boolean, token?: string) =>
+    statusHandler(source(openStatus))(
+      new Request(`http://127.0.0.1${path}`, { headers: token ? { "AxonIQ-Access-Token": token } : {} }),
+    );
+  assertEquals((await get("/metrics", true)).status, 401);
+  assertEquals((await get("/metrics", true, "wrong")).status, 403);
+  const metrics = await get("/metrics", true, "t");
+  assertEquals([metrics.status, await metrics.text()], [200, "# TYPE a gauge\na 1\n"]);
+  const open = await (await get("/v1/history", true)).json();
+  assertEquals(open.samples[0].processors, []);
+  assertEquals(open.samples[0].lastToken, 9);
+  assertEquals((await (await get("/v1/history", true, "t")).json()).samples[0].processors[0].name, "p");
+  assertEquals((await get("/v1/history", false)).status, 401);
 });

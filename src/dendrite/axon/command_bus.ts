@@ -37,7 +37,7 @@ import { Acks, awaitAck } from "./acks.ts";
 import { type BidiStream, GrpcError, type Rpc } from "./rpc.ts";
 import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
 import { fromMetaData, fromSerializedObject, toMetaData, toSerializedObject } from "./protocol/messages.ts";
-import { instructionAck, numberInstruction, routingKeyOf, textInstruction } from "./protocol/instructions.ts";
+import { numberInstruction, routingKeyOf, textInstruction } from "./protocol/instructions.ts";
 import { ProviderStream } from "./provider_stream.ts";
 
 interface Subscription {

@@ -22,7 +22,7 @@ import { newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { UpdateFilter } from "../queries/query_bus.ts";
 import type { BidiStream } from "./rpc.ts";
-import { type toErrorMessage } from "./protocol/errors.ts";
+import type { toErrorMessage } from "./protocol/errors.ts";
 import { fromSerializedObject, toSerializedObject } from "./protocol/messages.ts";
 
 /** The query handler stream these subscriptions are answered on. */

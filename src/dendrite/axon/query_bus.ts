@@ -76,6 +76,7 @@ export class AxonQueryBus implements QueryBus {
   /** Streaming queries being answered: request id → permits granted by the server. */
   readonly #gates = new Map<string, ResponseGate>();
 
+  /** Query handling and dispatching over `connection`; `permits` is the flow-control window of subscription queries. */
   constructor(connection: AxonConnection, registry: MessageRegistry, options: { permits?: number } = {}) {
     this.#connection = connection;
     this.#registry = registry;
@@ -104,6 +105,7 @@ export class AxonQueryBus implements QueryBus {
     });
   }
 
+  /** Sends the query through the server and yields every handler's responses. */
   async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const request = this.#request(query, options, timeoutMs);
@@ -146,6 +148,7 @@ export class AxonQueryBus implements QueryBus {
     if (!answered && failure) throw failure;
   }
 
+  /** Subscribes to a query: its initial result, then the updates the handler side emits. */
   async subscriptionQuery(
     query: Message,
     options: SubscriptionQueryOptions = {},
@@ -166,6 +169,7 @@ export class AxonQueryBus implements QueryBus {
     );
   }
 
+  /** Registers `handler` for queries of `schema` with the server. */
   subscribe<S extends DescMessage>(
     schema: S,
     handler: QueryHandler<MessageShape<S>>,
@@ -199,10 +203,12 @@ export class AxonQueryBus implements QueryBus {
     return awaitAck(this.#pendingSubscribe.get(entry.name)).then(() => registration);
   }
 
+  /** Sends `update` to the subscriptions that `filter` selects (those this instance answers). */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
     this.#forwarded.update(this.#stream, filter, update);
   }
 
+  /** Completes the subscriptions that `filter` selects (those this instance answers). */
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
     this.#forwarded.complete(this.#stream, filter);
   }

@@ -144,6 +144,7 @@ export class TrackingProcessor {
       claimLimit: coordinator.claimLimit,
       members: coordinator.members,
       deadLettered: this.#poison.deadLettered,
+      errors: this.#context.errors,
       segments,
     };
   }

@@ -20,6 +20,7 @@ export class ProcessorContext {
   /** Notified at every change of progress or ownership. */
   readonly progress: Notifier = new Notifier();
   readonly #handled: Set<string>;
+  #errors = 0;
 
   constructor(projection: Projection, options: ProcessorOptions) {
     this.projection = projection;
@@ -52,8 +53,14 @@ export class ProcessorContext {
     await this.projection.handle(this.#decode(record), { signal, replaying });
   }
 
+  /** Errors reported since the processor was created (each failed attempt, outages included). */
+  get errors(): number {
+    return this.#errors;
+  }
+
   /** Reports an error to `onError` (default console.error); processing goes on. */
   report(error: unknown, segment: number, token: number): void {
+    this.#errors++;
     const where = { processor: this.name, segment, token };
     if (this.options.onError) this.options.onError(error, where);
     else console.error(`Processor "${this.name}" segment ${segment} at token ${token}:`, error);

@@ -138,6 +138,8 @@ export interface ProcessorStatus {
   readonly members: number;
   /** Events this instance dead-lettered since it was created. */
   readonly deadLettered: number;
+  /** Handler and store errors this instance reported (each failed attempt, outages included) since it was created. */
+  readonly errors: number;
   /** The segments this instance works on. */
   readonly segments: readonly SegmentStatus[];
 }

@@ -1,0 +1,189 @@
+/**
+ * Command and query metrics, taken where messages cross the bus ports: {@link meteredCommandBus} and
+ * {@link meteredQueryBus} wrap any `CommandBus` / `QueryBus` (in-memory, soma in-process, the Axon connector), so
+ * every dispatch, every handled command, every query and every live subscription query of the process is
+ * counted in one place, without touching application code.
+ *
+ * Outcomes: `ok`; `rejected` for a refusal with an application code (a `DomainError`, e.g. `EX001`, also when it
+ * comes back from a remote handler); `error` for everything else (no handler, timeout, conflict, connection).
+ *
+ * @module
+ */
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import type { CommandBus, CommandHandler, DispatchOptions } from "../commands/command_bus.ts";
+import { DendriteError } from "../core/errors.ts";
+import type { QueryBus, QueryOptions, SubscriptionQueryOptions } from "../queries/query_bus.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** How a command or query ended. */
+export type Outcome = "ok" | "rejected" | "error";
+
+/** The outcome of a failure: `rejected` for an application's refusal (a code not starting with `AXONIQ-`). */
+export function outcomeOf(error: unknown): Outcome {
+  return error instanceof DendriteError && !error.code.startsWith("AXONIQ-") ? "rejected" : "error";
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+/** A counter and a latency histogram of one kind of message, by type and outcome. */
+function timed(metrics: Metrics, kind: "command" | "query", names: readonly [string, string], what: string) {
+  const labels = [kind, "outcome"] as const;
+  const count = metrics.counter({ name: names[0], help: `${what}, by outcome.`, labels });
+  const duration = metrics.histogram({
+    name: names[1],
+    help: `${what}: time until the outcome, in seconds.`,
+    labels,
+  });
+  return (type: string, outcome: Outcome, started: number) => {
+    const series = { [kind]: type, outcome } as Record<typeof kind | "outcome", string>;
+    count.inc(series);
+    duration.observe(series, seconds(started));
+  };
+}
+
+/**
+ * The bus, with `dendrite_commands_dispatched_total` / `dendrite_command_dispatch_duration_seconds` for
+ * dispatches and `dendrite_commands_handled_total` / `dendrite_command_handling_duration_seconds` for the
+ * handlers subscribed through it.
+ *
+ * @example
+ * ```ts
+ * import { LocalCommandBus } from "../commands/command_bus.ts";
+ * import { Metrics } from "./metrics.ts";
+ * import { meteredCommandBus } from "./buses.ts";
+ * const bus = meteredCommandBus(new LocalCommandBus(), new Metrics({ meter: false }));
+ * ```
+ */
+export function meteredCommandBus(bus: CommandBus, metrics: Metrics): CommandBus {
+  const dispatched = timed(
+    metrics,
+    "command",
+    ["dendrite_commands_dispatched_total", "dendrite_command_dispatch_duration_seconds"],
+    "Commands dispatched",
+  );
+  const handled = timed(
+    metrics,
+    "command",
+    ["dendrite_commands_handled_total", "dendrite_command_handling_duration_seconds"],
+    "Commands handled in this process",
+  );
+  return {
+    async dispatch<R extends DescMessage = DescMessage>(
+      command: Message,
+      options?: DispatchOptions<R>,
+    ): Promise<MessageShape<R> | undefined> {
+      const started = performance.now();
+      try {
+        const result = await bus.dispatch(command, options);
+        dispatched(command.$typeName, "ok", started);
+        return result;
+      } catch (error) {
+        dispatched(command.$typeName, outcomeOf(error), started);
+        throw error;
+      }
+    },
+    subscribe(schema, handler, options) {
+      const wrapped: CommandHandler<MessageShape<typeof schema>> = async (command, context) => {
+        const started = performance.now();
+        try {
+          const result = await handler(command, context);
+          handled(schema.typeName, "ok", started);
+          return result;
+        } catch (error) {
+          handled(schema.typeName, outcomeOf(error), started);
+          throw error;
+        }
+      };
+      return bus.subscribe(schema, wrapped, options);
+    },
+  };
+}
+
+/**
+ * The bus, with `dendrite_queries_total` / `dendrite_query_duration_seconds` for queries sent through it and
+ * `dendrite_subscription_queries_active` for its live subscription queries (whose initial results count as
+ * queries).
+ *
+ * @example
+ * ```ts
+ * import { LocalQueryBus } from "../queries/query_bus.ts";
+ * import { Metrics } from "./metrics.ts";
+ * import { meteredQueryBus } from "./buses.ts";
+ * const bus = meteredQueryBus(new LocalQueryBus(), new Metrics({ meter: false }));
+ * ```
+ */
+export function meteredQueryBus(bus: QueryBus, metrics: Metrics): QueryBus {
+  const queried = timed(
+    metrics,
+    "query",
+    ["dendrite_queries_total", "dendrite_query_duration_seconds"],
+    "Queries sent",
+  );
+  const active = metrics.gauge({
+    name: "dendrite_subscription_queries_active",
+    help: "Subscription queries open now (initial result taken, updates not yet ended).",
+    labels: ["query"],
+  });
+  const counted = (query: Message, options: QueryOptions | undefined) =>
+    (async function* () {
+      const started = performance.now();
+      let outcome: Outcome = "ok";
+      try {
+        yield* bus.query(query, options);
+      } catch (error) {
+        outcome = outcomeOf(error);
+        throw error;
+      } finally {
+        // Also when the caller stops early (e.g. after the first response).
+        queried(query.$typeName, outcome, started);
+      }
+    })();
+  return {
+    query: counted,
+    async subscriptionQuery(query: Message, options: SubscriptionQueryOptions = {}) {
+      const series = { query: query.$typeName };
+      let open = true;
+      const end = () => {
+        if (open) active.dec(series);
+        open = false;
+      };
+      active.inc(series);
+      const started = performance.now();
+      try {
+        const result = await bus.subscriptionQuery(query, {
+          ...options,
+          onEnd: () => {
+            end();
+            options.onEnd?.();
+          },
+        });
+        // Its initial result is a query too.
+        queried(query.$typeName, "ok", started);
+        const updates = result.updates;
+        return {
+          initial: result.initial,
+          updates: (async function* () {
+            try {
+              yield* updates;
+            } finally {
+              end();
+            }
+          })(),
+          close() {
+            end();
+            result.close();
+          },
+        };
+      } catch (error) {
+        end();
+        queried(query.$typeName, outcomeOf(error), started);
+        throw error;
+      }
+    },
+    subscribe: (schema, handler, options) => bus.subscribe(schema, handler, options),
+    emitUpdate: (filter, update) => bus.emitUpdate(filter, update),
+    completeSubscriptions: (filter) => bus.completeSubscriptions(filter),
+  };
+}

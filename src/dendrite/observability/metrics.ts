@@ -1,0 +1,205 @@
+/**
+ * Metrics: counters, histograms and gauges kept in a Prometheus registry (`prom-client`) and rendered in the
+ * Prometheus text exposition format by {@link Metrics.render}. Gauges and counters may be *observed*: a callback
+ * reads the value at scrape time from state that already exists (a processor's status, the store's head), so
+ * nothing is counted twice and nothing runs between scrapes.
+ *
+ * With OpenTelemetry on (Deno's `OTEL_DENO=true`), every instrument also records through `@opentelemetry/api`'s
+ * meter, which Deno exports with its own OTLP exporter; with it off, no OpenTelemetry instrument is created.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "./metrics.ts";
+ * const metrics = new Metrics({ meter: false });
+ * const commands = metrics.counter({ name: "app_commands_total", help: "Commands.", labels: ["command"] });
+ * commands.inc({ command: "Greet" });
+ * console.log(await metrics.render()); // # HELP app_commands_total Commands. …
+ * ```
+ *
+ * @module
+ */
+import { type Attributes, type Meter, metrics as otelMetrics } from "@opentelemetry/api";
+import * as prom from "prom-client";
+
+/** Label values of one series, by label name. */
+export type Labels<L extends string> = { readonly [K in L]: string };
+
+/** Latency buckets in seconds: 0.5 ms to 10 s, for in-process calls as well as calls over the network. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+];
+
+/** What every instrument is described by. */
+export interface InstrumentSpec<L extends string> {
+  /** Prometheus name: snake_case, a unit suffix (`_seconds`), `_total` for counters. */
+  readonly name: string;
+  readonly help: string;
+  readonly labels: readonly L[];
+}
+
+/** Reports the current value of each series of an observed instrument. */
+export type Observe<L extends string> = (
+  record: (labels: Labels<L>, value: number) => void,
+) => void | Promise<void>;
+
+/** A monotonically increasing count. */
+export interface Counter<L extends string> {
+  inc(labels: Labels<L>, value?: number): void;
+}
+
+/** A distribution of values (latencies in seconds). */
+export interface Histogram<L extends string> {
+  observe(labels: Labels<L>, value: number): void;
+}
+
+/** A value that goes up and down. */
+export interface Gauge<L extends string> {
+  set(labels: Labels<L>, value: number): void;
+  inc(labels: Labels<L>, value?: number): void;
+  dec(labels: Labels<L>, value?: number): void;
+}
+
+/** Options of {@link Metrics}. */
+export interface MetricsOptions {
+  /**
+   * The OpenTelemetry meter that mirrors every instrument; `false` for none. Default: the global meter when
+   * `OTEL_DENO` is `true` (Deno then exports it over OTLP), else none.
+   */
+  readonly meter?: Meter | false;
+}
+
+function otelEnabled(): boolean {
+  try {
+    return Deno.env.get("OTEL_DENO") === "true";
+  } catch {
+    return false; // no permission to read the environment: off
+  }
+}
+
+/** A set of instruments and its Prometheus text rendering. */
+export class Metrics {
+  readonly #registry = new prom.Registry();
+  readonly #meter: Meter | undefined;
+
+  constructor(options: MetricsOptions = {}) {
+    this.#meter = options.meter === false
+      ? undefined
+      : options.meter ?? (otelEnabled() ? otelMetrics.getMeter("dendrite") : undefined);
+  }
+
+  /** The `content-type` of {@link render}'s text. */
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
+
+  /** Every instrument in the Prometheus text exposition format (observed ones read now). */
+  render(): Promise<string> {
+    return this.#registry.metrics();
+  }
+
+  /** A counter, counted as things happen. */
+  counter<L extends string>(spec: InstrumentSpec<L>): Counter<L> {
+    const counter = new prom.Counter({ ...this.#base(spec) });
+    const mirror = this.#meter?.createCounter(spec.name, { description: spec.help });
+    return {
+      inc(labels, value = 1) {
+        counter.inc(labels, value);
+        mirror?.add(value, labels as Attributes);
+      },
+    };
+  }
+
+  /** A counter whose totals are read at scrape time (e.g. from a component's own counts). */
+  observedCounter<L extends string>(spec: InstrumentSpec<L>, observe: Observe<L>): void {
+    new prom.Counter({
+      ...this.#base(spec),
+      async collect() {
+        this.reset();
+        await observe((labels, value) => this.inc(labels, value));
+      },
+    });
+    this.#meter?.createObservableCounter(spec.name, { description: spec.help })
+      .addCallback((result) => observe((labels, value) => result.observe(value, labels as Attributes)));
+  }
+
+  /** A histogram (default buckets: {@link LATENCY_BUCKETS}, for durations in seconds). */
+  histogram<L extends string>(
+    spec: InstrumentSpec<L> & { readonly buckets?: readonly number[] },
+  ): Histogram<L> {
+    const buckets = [...(spec.buckets ?? LATENCY_BUCKETS)];
+    const histogram = new prom.Histogram({ ...this.#base(spec), buckets });
+    const mirror = this.#meter?.createHistogram(spec.name, {
+      description: spec.help,
+      unit: spec.name.endsWith("_seconds") ? "s" : undefined,
+      advice: { explicitBucketBoundaries: buckets },
+    });
+    return {
+      observe(labels, value) {
+        histogram.observe(labels, value);
+        mirror?.record(value, labels as Attributes);
+      },
+    };
+  }
+
+  /** A gauge set as things happen. */
+  gauge<L extends string>(spec: InstrumentSpec<L>): Gauge<L> {
+    const gauge = new prom.Gauge({ ...this.#base(spec) });
+    const mirror = this.#meter?.createUpDownCounter(spec.name, { description: spec.help });
+    const values = mirror ? new Map<string, number>() : undefined;
+    const change = (labels: Labels<L>, delta: number) => {
+      if (!mirror || !values) return;
+      const key = JSON.stringify(labels);
+      values.set(key, (values.get(key) ?? 0) + delta);
+      mirror.add(delta, labels as Attributes);
+    };
+    return {
+      set(labels, value) {
+        gauge.set(labels, value);
+        change(labels, value - (values?.get(JSON.stringify(labels)) ?? 0));
+      },
+      inc(labels, value = 1) {
+        gauge.inc(labels, value);
+        change(labels, value);
+      },
+      dec(labels, value = 1) {
+        gauge.dec(labels, value);
+        change(labels, -value);
+      },
+    };
+  }
+
+  /** A gauge whose values are read at scrape time; a series not recorded in a scrape is not shown. */
+  observedGauge<L extends string>(spec: InstrumentSpec<L>, observe: Observe<L>): void {
+    new prom.Gauge({
+      ...this.#base(spec),
+      async collect() {
+        this.reset();
+        await observe((labels, value) => this.set(labels, value));
+      },
+    });
+    this.#meter?.createObservableGauge(spec.name, { description: spec.help })
+      .addCallback((result) => observe((labels, value) => result.observe(value, labels as Attributes)));
+  }
+
+  #base<L extends string>(spec: InstrumentSpec<L>) {
+    return {
+      name: spec.name,
+      help: spec.help,
+      labelNames: [...spec.labels],
+      registers: [this.#registry],
+    };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Observability: metrics in the Prometheus text format (and through OpenTelemetry when Deno's `OTEL_DENO=true`),
+ * taken at the bus ports and read from the processors' status at scrape time.
+ *
+ * @example
+ * ```ts ignore
+ * import { meteredCommandBus, Metrics } from "./mod.ts";
+ * const metrics = new Metrics();
+ * const commandBus = meteredCommandBus(soma.commandBus, metrics);
+ * console.log(await metrics.render());
+ * ```
+ *
+ * @module
+ */
+export {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type InstrumentSpec,
+  type Labels,
+  LATENCY_BUCKETS,
+  Metrics,
+  type MetricsOptions,
+  type Observe,
+} from "./metrics.ts";
+export { meteredCommandBus, meteredQueryBus, type Outcome, outcomeOf } from "./buses.ts";
+export { type MeasuredProcessor, ProcessorMetrics } from "./processors.ts";
