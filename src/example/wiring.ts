@@ -25,6 +25,7 @@ import {
   type Upcaster,
 } from "../dendrite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
+import { tracedCommandBus, tracedQueryBus } from "../dendrite/observability/traced_buses.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
@@ -241,8 +242,9 @@ export async function startProgram(
     }
     const bus = axon ?? soma!;
     const ports: GreeterPorts = {
-      commandBus: bus.commandBus,
-      queryBus: bus.queryBus,
+      // Traced when tracing is on (OTEL_DENO=true); the adapters themselves otherwise.
+      commandBus: tracedCommandBus(bus.commandBus),
+      queryBus: tracedQueryBus(bus.queryBus),
       eventStore: bus.eventStore,
       registry,
       // Every processor started on these ports lists itself here (the dashboard), with no extra call.

@@ -14,6 +14,8 @@ import { ACCEPT_COMPRESSION } from "./compression.ts";
 import { withRequestParseErrors } from "./parse_errors.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
+import { traceRequest } from "./tracing.ts";
+import { tracing } from "../dendrite/observability/trace.ts";
 import type { UiAssets } from "./ui.ts";
 
 /** The largest request or response message, in bytes (bigger ones fail with `ResourceExhausted`). */
@@ -211,6 +213,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     };
     response.once("finish", log);
     response.once("close", log);
-    rpc(request, response);
+    if (tracing.enabled) traceRequest(request, response, path, () => rpc(request, response));
+    else rpc(request, response);
   };
 }

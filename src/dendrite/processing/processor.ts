@@ -32,6 +32,8 @@ import {
   type SequenceOutcome,
 } from "./sequenced_dead_letters.ts";
 import { rideOut } from "./outage.ts";
+import { traceBatch, traceEventHandling } from "../observability/event_tracing.ts";
+import { tracing } from "../observability/trace.ts";
 import type { Projection } from "./projection.ts";
 import {
   computeSegment,
@@ -585,7 +587,7 @@ export class TrackingProcessor {
       const withToken = transactional && this.#options.tokenInUnitOfWork === true;
       const token = tokenOf(worker, next);
       let done = 0;
-      const run = () =>
+      const work = () =>
         unit(async () => {
           for (const record of mine) {
             await this.#handleOnce(worker, record, signal);
@@ -595,6 +597,7 @@ export class TrackingProcessor {
             await this.#options.tokenStore.store(this.name, worker.segment.id, this.owner, token);
           }
         });
+      const run = tracing.enabled ? () => traceBatch(this.name, worker.segment.id, mine.length, work) : work;
       try {
         // The store being down is no fault of these events: retry the whole unit until it is back.
         await this.#rideOut(
@@ -646,7 +649,9 @@ export class TrackingProcessor {
 
   async #handleOnce(worker: Worker, record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
     const replaying = worker.replayUntil !== undefined && record.token <= worker.replayUntil;
-    await this.projection.handle(this.#decode(record), { signal, replaying });
+    const event = this.#decode(record);
+    const handle = () => this.projection.handle(event, { signal, replaying });
+    await (tracing.enabled ? traceEventHandling(this.name, worker.segment.id, event, handle) : handle());
   }
 
   async #handleWithRetry(worker: Worker, record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
