@@ -78,7 +78,7 @@ Deno.test("tracing: metadata carries traceparent and trace_id; a malformed trace
 });
 
 Deno.test("tracing: off by default, metadata carries no trace context", async () => {
-  const seen = await runFixture({ OTEL_DENO: "" });
+  const seen = await runFixture({ OTEL_DENO: "false" });
   assertEquals(seen.enabled, false);
   assertEquals(seen.query, {});
   // Metadata is copied as it came: nothing added, a caller's own traceparent passed on untouched.
