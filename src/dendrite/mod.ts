@@ -58,3 +58,12 @@ export * from "./documents/document_store.ts";
 export { InMemoryDocumentStore } from "./documents/memory.ts";
 export { SqliteDocumentStore, type SqliteDocumentStoreOptions } from "./documents/sqlite.ts";
 export { type OpenOptions, Sqlite, type Synchronous } from "./sqlite/database.ts";
+
+export { tracedCommandBus, tracedQueryBus } from "./observability/traced_buses.ts";
+export {
+  spanContextOf,
+  traceContextOf,
+  TraceKeys,
+  tracing,
+  withTraceContext,
+} from "./observability/trace.ts";
