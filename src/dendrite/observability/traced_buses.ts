@@ -92,27 +92,35 @@ class TracedQueryBus implements QueryBus {
     this.#inner = inner;
   }
 
+  /** The query span lasts until the responses end or the caller stops reading (also for streaming queries). */
   async *query(query: Message, options: QueryOptions = {}): AsyncIterable<Message> {
     const name = query.$typeName;
-    const responses: Message[] = [];
-    // The responses are collected inside the span, then handed out: the span covers the whole round trip.
-    if (options.streaming) {
-      yield* this.#inner.query(query, { ...options, metadata: traced(options.metadata, context.active()) });
-      return;
-    }
-    await inSpan(
+    const parent = context.active();
+    const span = tracer.startSpan(
       `query ${name}`,
       { kind: SpanKind.CLIENT, attributes: sendAttributes("query", name) },
-      async () => {
-        const metadata = traced(options.metadata, context.active());
-        for await (const response of this.#inner.query(query, { ...options, metadata })) {
-          responses.push(
-            response,
-          );
-        }
-      },
+      parent,
     );
-    yield* responses;
+    const ctx = trace.setSpan(parent, span);
+    const metadata = traced(options.metadata, ctx);
+    const responses = context.with(ctx, () => this.#inner.query(query, { ...options, metadata }))
+      [Symbol.asyncIterator]();
+    let done = false;
+    try {
+      while (true) {
+        const next = await context.with(ctx, () => responses.next());
+        if (next.done) break;
+        yield next.value;
+      }
+      done = true;
+    } catch (error) {
+      done = true;
+      failSpan(span, error);
+      throw error;
+    } finally {
+      if (!done) await context.with(ctx, async () => await responses.return?.());
+      span.end();
+    }
   }
 
   subscriptionQuery(
