@@ -55,17 +55,19 @@ export async function benchTracing(): Promise<BenchRow[]> {
         value: a.raw,
       }, 0.1),
       { scenario: `${scenario}, tracing off`, metric: "p50 ms", value: a.p50 },
-      ratioRow(
-        `${scenario}, tracing on (OTLP/HTTP export)`,
-        "commands/s",
-        b.perSecond,
-        {
-          name: "tracing off, same run",
-          value: a.perSecond,
-        },
-        0.5,
-        `${receiver.spans.length} spans received`,
-      ),
+      {
+        // No target: what tracing costs is measured, not promised (4 spans per command, all exported).
+        scenario: `${scenario}, tracing on (OTLP/HTTP export)`,
+        metric: "commands/s",
+        value: b.perSecond,
+        limit: { name: "tracing off, same run", value: a.perSecond },
+        note: `${receiver.spans.length} spans received`,
+      },
+      {
+        scenario: `${scenario}, tracing on (OTLP/HTTP export)`,
+        metric: "µs added per command",
+        value: (1 / b.perSecond - 1 / a.perSecond) * 1e6,
+      },
       { scenario: `${scenario}, tracing on (OTLP/HTTP export)`, metric: "p50 ms", value: b.p50 },
     ];
   } finally {
