@@ -40,7 +40,14 @@ const TRACE_KEYS: readonly string[] = Object.values(TraceKeys);
 /** The instrumentation scope of dendrite's spans. */
 export const TRACER_NAME = "dendrite";
 
-/** Whether a tracing SDK is active (checked once, when this module loads). */
+/**
+ * Whether a tracing SDK is active (checked once, when this module loads).
+ *
+ * @example
+ * ```ts ignore
+ * const commandBus = tracing.enabled ? tracedCommandBus(bus) : bus; // what tracedCommandBus does itself
+ * ```
+ */
 export const tracing: { readonly enabled: boolean } = {
   enabled: propagation.fields().includes(TraceKeys.traceparent),
 };
@@ -67,7 +74,14 @@ export function withTraceContext(metadata: Metadata, ctx: Context = context.acti
   return { ...result, ...carrier, [MetadataKeys.traceId]: spanContext.traceId };
 }
 
-/** The context a message's metadata carries: the caller's span as a remote parent, or none (ROOT_CONTEXT). */
+/**
+ * The context a message's metadata carries: the caller's span as a remote parent, or none (ROOT_CONTEXT).
+ *
+ * @example
+ * ```ts ignore
+ * const span = tracer.startSpan("handle", {}, traceContextOf(command.metadata)); // a child of the sender's span
+ * ```
+ */
 export function traceContextOf(metadata: Metadata): Context {
   const carrier: Record<string, string> = {};
   for (const key of TRACE_KEYS) {
@@ -78,7 +92,14 @@ export function traceContextOf(metadata: Metadata): Context {
   return propagation.extract(ROOT_CONTEXT, carrier);
 }
 
-/** The span context a message's metadata carries, when it carries a valid one. */
+/**
+ * The span context a message's metadata carries, when it carries a valid one (a malformed one counts as none).
+ *
+ * @example
+ * ```ts ignore
+ * spanContextOf({ traceparent: "00-not-a-trace-context-01" }); // undefined
+ * ```
+ */
 export function spanContextOf(metadata: Metadata): SpanContext | undefined {
   const spanContext = trace.getSpanContext(traceContextOf(metadata));
   return spanContext && trace.isSpanContextValid(spanContext) ? spanContext : undefined;

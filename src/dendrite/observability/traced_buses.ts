@@ -11,8 +11,13 @@
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { type Attributes, type Context, context, SpanKind, trace } from "@opentelemetry/api";
-import type { CommandBus, CommandHandler, DispatchOptions, Registration } from "../commands/command_bus.ts";
-import type { CommandSubscribeOptions } from "../commands/command_bus.ts";
+import type {
+  CommandBus,
+  CommandHandler,
+  CommandSubscribeOptions,
+  DispatchOptions,
+  Registration,
+} from "../commands/command_bus.ts";
 import type { Metadata } from "../core/message.ts";
 import type {
   QueryBus,
