@@ -197,6 +197,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     const started = performance.now();
     const path = pathOf(request.url);
     let logged = false;
+    let traceId: string | undefined;
     const log = () => {
       if (logged) return;
       logged = true;
@@ -207,13 +208,15 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
         ms: Math.round((performance.now() - started) * 10) / 10,
         http: request.httpVersion,
         aborted: !response.writableFinished || undefined,
+        trace_id: traceId,
       };
       if (path === "/healthz") logger.debug("request", fields);
       else logger.info("request", fields);
     };
     response.once("finish", log);
     response.once("close", log);
-    if (tracing.enabled) traceRequest(request, response, path, () => rpc(request, response));
+    // Traced: the request runs in its span, whose trace id the log line names.
+    if (tracing.enabled) traceId = traceRequest(request, response, path, () => rpc(request, response));
     else rpc(request, response);
   };
 }

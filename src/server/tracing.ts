@@ -32,14 +32,15 @@ function rpcSystem(contentType: string): string {
 
 /**
  * Runs `serve` inside the request's server span; the span ends when the response finishes or the connection
- * closes. Named after the RPC (`example.v1.GreeterService/Greet`) or, for other paths, the HTTP method.
+ * closes. Named after the RPC (`example.v1.GreeterService/Greet`) or, for other paths, the HTTP method. Returns
+ * the span's trace id.
  */
 export function traceRequest(
   request: NodeRequest,
   response: NodeResponse,
   path: string,
   serve: () => void,
-): void {
+): string {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
   const rpc = request.method === "POST" ? RPC_PATH.exec(path) : null;
   const span = tracer.startSpan(rpc ? `${rpc[1]}/${rpc[2]}` : `HTTP ${request.method}`, {
@@ -68,4 +69,5 @@ export function traceRequest(
   response.once("finish", end);
   response.once("close", end);
   context.with(trace.setSpan(parent, span), serve);
+  return span.spanContext().traceId;
 }

@@ -2,7 +2,7 @@
  * The default mode traced: one process (soma in-process, every role) with `OTEL_DENO=true`. A Greet over
  * HTTP/1.1 (Connect JSON) with a caller's `traceparent` gives the same trace as in split mode: RPC → dispatch →
  * handle → decide and append, and the projection's event span linked to the command handling span. A refused
- * command marks its spans as failed.
+ * command marks its spans as failed. The request's log line names its trace.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
@@ -49,6 +49,11 @@ Deno.test({
         spans.find((s) => s.traceId === caller.traceId && s.name === name);
       const rpc = await receiver.waitFor(named("example.v1.GreeterService/Greet"), "the RPC span");
       assertEquals([rpc.parentSpanId, rpc.attributes["network.protocol.version"]], [caller.spanId, "1.1"]);
+      const logged = await program.waitFor(
+        (r) => r.msg === "request" && r.path === "/example.v1.GreeterService/Greet",
+        "the request's log line",
+      );
+      assertEquals(logged.trace_id, caller.traceId);
       const dispatch = await receiver.waitFor(named("dispatch example.v1.GreetCommand"), "the dispatch span");
       assertEquals(dispatch.parentSpanId, rpc.spanId);
       const handle = await receiver.waitFor(named("handle example.v1.GreetCommand"), "the handling span");
