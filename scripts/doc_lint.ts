@@ -20,6 +20,9 @@ const THIRD_PARTY_TYPES: Readonly<Record<string, string>> = {
   Client: "@elastic/elasticsearch",
   MappingTypeMapping: "@elastic/elasticsearch",
   Status: "@grpc/grpc-js",
+  Meter: "@opentelemetry/api",
+  Context: "@opentelemetry/api",
+  SpanContext: "@opentelemetry/api",
 };
 
 const root = new URL("..", import.meta.url);

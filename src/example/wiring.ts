@@ -27,6 +27,7 @@ import {
   type Synchronous,
 } from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
+import { tracedCommandBus, tracedQueryBus } from "../dendrite/observability/traced_buses.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
 import {
   meteredCommandBus,
@@ -255,8 +256,9 @@ export async function startProgram(
     const bus = axon ?? soma!;
     const processorMetrics = new ProcessorMetrics(metrics, () => bus.eventStore.lastToken());
     const ports: GreeterPorts = {
-      commandBus: meteredCommandBus(bus.commandBus, metrics),
-      queryBus: meteredQueryBus(bus.queryBus, metrics),
+      // Metered always; traced too when tracing is on (OTEL_DENO=true).
+      commandBus: meteredCommandBus(tracedCommandBus(bus.commandBus), metrics),
+      queryBus: meteredQueryBus(tracedQueryBus(bus.queryBus), metrics),
       eventStore: bus.eventStore,
       registry,
       // Every processor started on these ports lists itself here (the dashboard, /metrics), with no extra call.

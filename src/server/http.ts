@@ -16,6 +16,8 @@ import { apiMetricsInterceptor, interceptEvery, type MetricsAccess, metricsRefus
 import { withRequestParseErrors } from "./parse_errors.ts";
 import type { NodeHandler } from "./listener.ts";
 import type { Logger } from "./log.ts";
+import { traceRequest } from "./tracing.ts";
+import { tracing } from "../dendrite/observability/trace.ts";
 import type { UiAssets } from "./ui.ts";
 
 /** The largest request or response message, in bytes (bigger ones fail with `ResourceExhausted`). */
@@ -222,6 +224,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     const started = performance.now();
     const path = pathOf(request.url);
     let logged = false;
+    let traceId: string | undefined;
     const log = () => {
       if (logged) return;
       logged = true;
@@ -232,12 +235,15 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
         ms: Math.round((performance.now() - started) * 10) / 10,
         http: request.httpVersion,
         aborted: !response.writableFinished || undefined,
+        trace_id: traceId,
       };
       if (path === "/healthz") logger.debug("request", fields);
       else logger.info("request", fields);
     };
     response.once("finish", log);
     response.once("close", log);
-    rpc(request, response);
+    // Traced: the request runs in its span, whose trace id the log line names.
+    if (tracing.enabled) traceId = traceRequest(request, response, path, () => rpc(request, response));
+    else rpc(request, response);
   };
 }

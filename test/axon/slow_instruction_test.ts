@@ -33,6 +33,7 @@ function recordingProcessor(name: string, mergeGate?: Promise<void>) {
       claimLimit: 1,
       members: 1,
       deadLettered: 0,
+      errors: 0,
       segments: [0, 1].map((segment) => ({
         segment,
         mask: 1,

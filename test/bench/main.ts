@@ -12,6 +12,7 @@ import { benchFoundation } from "./foundation.ts";
 import { benchQuery } from "./query.ts";
 import { benchSecurity } from "./security.ts";
 import { benchSoma } from "./soma.ts";
+import { benchTracing } from "./tracing.ts";
 import { type BenchRow, formatTable } from "./harness.ts";
 
 const groups: Record<string, () => Promise<BenchRow[]>> = {
@@ -22,6 +23,7 @@ const groups: Record<string, () => Promise<BenchRow[]>> = {
   query: benchQuery,
   security: benchSecurity,
   dcb: benchDcb,
+  tracing: benchTracing,
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(groups);

@@ -13,12 +13,15 @@
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
+import { type Context, context } from "@opentelemetry/api";
 import { backoff, delay } from "../core/async.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
 import { duplicateOutcome, IDEMPOTENCY_KEY, type IdempotentOutcome } from "../eventstore/idempotency.ts";
+import { traceAppend, traceDecide } from "../observability/event_tracing.ts";
+import { tracing, withTraceContext } from "../observability/trace.ts";
 import { replayResult } from "./replay.ts";
 import { UnreadableEventError } from "./unreadable.ts";
 import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
@@ -30,6 +33,8 @@ interface Pending<C extends Message> {
   readonly signal?: AbortSignal;
   readonly resolve: (result: Message | undefined) => void;
   readonly reject: (error: unknown) => void;
+  /** The command's handling context (its span), when tracing is on. */
+  readonly trace?: Context;
 }
 
 /** Retry policy for concurrency conflicts. */
@@ -165,7 +170,13 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
       );
     }
     return new Promise((resolve, reject) => {
-      const item: Pending<C> = { command, signal, resolve, reject };
+      const item: Pending<C> = {
+        command,
+        signal,
+        resolve,
+        reject,
+        trace: tracing.enabled ? context.active() : undefined,
+      };
       const queue = this.#queues.get(aggregateId);
       if (queue) {
         queue.push(item);
@@ -226,7 +237,10 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
     for (const item of batch) {
       let decision: Decision<E>;
       try {
-        decision = this.definition.decide(item.command.payload, state);
+        const decide = () => this.definition.decide(item.command.payload, state);
+        decision = item.trace
+          ? traceDecide(this.definition.type, aggregateId, item.command, item.trace, decide)
+          : decide();
       } catch (error) {
         settles.push(() => item.reject(error));
         continue;
@@ -237,7 +251,10 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         continue;
       }
       const events: readonly E[] = Array.isArray(decision) ? decision : [decision as E];
-      const metadata = causedBy(item.command);
+      // Traced: the events carry the command handling's span, for the processors' links.
+      const metadata = item.trace
+        ? withTraceContext(causedBy(item.command), item.trace)
+        : causedBy(item.command);
       const timestamp = Date.now();
       const messages: DomainEventMessage<E>[] = events.map((payload, i) => ({
         id: newMessageId(),
@@ -266,7 +283,18 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         }
       });
     }
-    if (records.length > 0) await this.#store.append(records);
+    if (records.length > 0) {
+      const append = () => this.#store.append(records);
+      await (tracing.enabled
+        ? traceAppend(
+          this.definition.type,
+          aggregateId,
+          records.length,
+          batch.flatMap((i) => i.trace ?? []),
+          append,
+        )
+        : append());
+    }
     this.#remember(aggregateId, { state, sequence });
     this.#maybeSnapshot(aggregateId, state, loaded.sequence, sequence);
     return settles;

@@ -46,7 +46,9 @@ export const LATENCY_BUCKETS: readonly number[] = [
 export interface InstrumentSpec<L extends string> {
   /** Prometheus name: snake_case, a unit suffix (`_seconds`), `_total` for counters. */
   readonly name: string;
+  /** One line saying what it counts (the `# HELP` line). */
   readonly help: string;
+  /** The label names every series carries. */
   readonly labels: readonly L[];
 }
 
@@ -57,18 +59,23 @@ export type Observe<L extends string> = (
 
 /** A monotonically increasing count. */
 export interface Counter<L extends string> {
+  /** Adds `value` (default 1) to the series of `labels`. */
   inc(labels: Labels<L>, value?: number): void;
 }
 
 /** A distribution of values (latencies in seconds). */
 export interface Histogram<L extends string> {
+  /** Records one value in the series of `labels`. */
   observe(labels: Labels<L>, value: number): void;
 }
 
 /** A value that goes up and down. */
 export interface Gauge<L extends string> {
+  /** Sets the series of `labels` to `value`. */
   set(labels: Labels<L>, value: number): void;
+  /** Raises the series of `labels` by `value` (default 1). */
   inc(labels: Labels<L>, value?: number): void;
+  /** Lowers the series of `labels` by `value` (default 1). */
   dec(labels: Labels<L>, value?: number): void;
 }
 
@@ -94,6 +101,7 @@ export class Metrics {
   readonly #registry = new prom.Registry();
   readonly #meter: Meter | undefined;
 
+  /** An empty set; instruments are added with its methods. */
   constructor(options: MetricsOptions = {}) {
     this.#meter = options.meter === false
       ? undefined

@@ -25,3 +25,5 @@ export {
 } from "./metrics.ts";
 export { meteredCommandBus, meteredQueryBus, type Outcome, outcomeOf } from "./buses.ts";
 export { type MeasuredProcessor, ProcessorMetrics } from "./processors.ts";
+export { tracedCommandBus, tracedQueryBus } from "./traced_buses.ts";
+export { spanContextOf, traceContextOf, TraceKeys, tracing, withTraceContext } from "./trace.ts";

@@ -11,8 +11,11 @@ import type { Metrics } from "./metrics.ts";
 
 /** What a processor offers to be measured (dendrite's `TrackingProcessor` has all of it). */
 export interface MeasuredProcessor {
+  /** The processor's name (the `processor` label). */
   readonly name: string;
+  /** Its segments, positions and error counts now. */
   status(): ProcessorStatus;
+  /** Its dead letters, when it keeps any. */
   deadLetterSummary?(limit?: number): Promise<DeadLetterSummary>;
 }
 

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { traceEventHandling } from "../observability/event_tracing.ts";
+import { tracing } from "../observability/trace.ts";
 import { Notifier } from "../core/async.ts";
 import { type Clock, systemClock } from "../core/clock.ts";
 import type { EventMessage } from "../core/message.ts";
@@ -48,9 +50,16 @@ export class ProcessorContext {
     return this.#handled.has(record.payload.type);
   }
 
-  /** Hands one event to the projection (decoded through the registry, so upcasters apply). */
-  async handle(record: TrackedEventRecord, replaying: boolean, signal: AbortSignal): Promise<void> {
-    await this.projection.handle(this.#decode(record), { signal, replaying });
+  /** Hands one event to the projection (decoded through the registry, so upcasters apply; traced when tracing is on). */
+  async handle(
+    record: TrackedEventRecord,
+    replaying: boolean,
+    signal: AbortSignal,
+    segment = -1,
+  ): Promise<void> {
+    const event = this.#decode(record);
+    const handle = () => this.projection.handle(event, { signal, replaying });
+    await (tracing.enabled ? traceEventHandling(this.name, segment, event, handle) : handle());
   }
 
   /** Errors reported since the processor was created (each failed attempt, outages included). */

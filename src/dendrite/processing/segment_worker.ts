@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { traceBatch } from "../observability/event_tracing.ts";
+import { tracing } from "../observability/trace.ts";
 import { backoff } from "../core/async.ts";
 import { ClaimError, isTransient } from "../core/errors.ts";
 import { streamPagesOf, type TrackedEventRecord } from "../eventstore/event_store.ts";
@@ -118,7 +120,7 @@ export class SegmentWorker implements FailingSegment {
   /** Handles one event through the projection (flagged as replayed up to the replay bound). */
   handle(record: TrackedEventRecord, signal: AbortSignal): Promise<void> {
     const replaying = this.#replayUntil !== undefined && record.token <= this.#replayUntil;
-    return this.#context.handle(record, replaying, signal);
+    return this.#context.handle(record, replaying, signal, this.id);
   }
 
   /** Runs `operation` until the infrastructure it needs is available, showing the outage on the status. */
@@ -202,7 +204,7 @@ export class SegmentWorker implements FailingSegment {
     const withToken = transactional && options.tokenInUnitOfWork === true;
     const token = this.token(last);
     let done = 0;
-    const run = () =>
+    const work = () =>
       unit(async () => {
         for (const record of mine) {
           await this.handle(record, signal);
@@ -212,6 +214,7 @@ export class SegmentWorker implements FailingSegment {
           await options.tokenStore.store(this.#context.name, this.id, this.#context.owner, token);
         }
       });
+    const run = tracing.enabled ? () => traceBatch(this.#context.name, this.id, mine.length, work) : work;
     try {
       // The store being down is no fault of these events: retry the whole unit until it is back.
       await this.rideOut(
