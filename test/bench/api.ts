@@ -24,6 +24,7 @@ const IN_FLIGHT = 64;
 function startEchoServer(): Promise<RunningServer> {
   return startServer({
     port: 0,
+    grpcPort: 0,
     hostname: "127.0.0.1",
     logger: silentLogger,
     api: (router) =>
