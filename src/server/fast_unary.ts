@@ -80,7 +80,7 @@ export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxByte
   };
 }
 
-/** The caller's address and the request's signal (made on first use). */
+/** The caller's address and the request's signal. */
 interface Caller {
   readonly peer: string;
   readonly signal: () => AbortSignal;
@@ -135,9 +135,7 @@ function handlerContext(
   return {
     method: route.spec.method,
     service: route.spec.method.parent,
-    get signal() {
-      return caller.signal();
-    },
+    signal: caller.signal(),
     timeoutMs: () => undefined,
     requestMethod: request.method,
     requestHeader: request.headers,
@@ -154,15 +152,27 @@ export function bodyInit(bytes: Uint8Array): BodyInit {
   return bytes as Uint8Array<ArrayBuffer>;
 }
 
+/** Connect unary sends trailers as `trailer-` headers. */
+function unaryHeaders(context: HandlerContext): Headers {
+  return isEmpty(context.responseTrailer)
+    ? context.responseHeader
+    : trailerMux(context.responseHeader, context.responseTrailer);
+}
+
+function isEmpty(headers: Headers): boolean {
+  for (const _ of headers.keys()) return false;
+  return true;
+}
+
 function connectAnswer(context: HandlerContext, wire: Wire, body: Uint8Array): Response {
-  const header = trailerMux(context.responseHeader, context.responseTrailer);
+  const header = unaryHeaders(context);
   header.set("content-type", wire === "connect-proto" ? "application/proto" : "application/json");
   return new Response(bodyInit(body), { status: 200, headers: header });
 }
 
 function connectError(context: HandlerContext, error: ConnectError): Response {
   if (!error.isWireError) mergeNonProtocolHeaders(context.responseHeader, error.metadata);
-  const header = trailerMux(context.responseHeader, context.responseTrailer);
+  const header = unaryHeaders(context);
   header.set("content-type", "application/json");
   return new Response(bodyInit(errorToJsonBytes(error, {})), {
     status: codeToHttpStatus(error.code),

@@ -67,7 +67,8 @@ function toResponse(answer: Answer): Response {
 
 /**
  * A signal (made on first use) that aborts when the answer cannot be delivered (the client went away).
- * `request.signal` would do, but Deno 2.9 also aborts it after every successful answer and warns about that.
+ * `request.signal` would do, but Deno 2.9 also aborts it after every successful answer and warns about that (once,
+ * on stderr).
  */
 function abortedWhenUndelivered(info: Deno.ServeHandlerInfo): () => AbortSignal {
   let controller: AbortController | undefined;

@@ -154,13 +154,17 @@ async function inProcessGreet(seconds: number): Promise<number> {
   }
 }
 
-/** Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after. */
-async function withServer<T>(kind: string, body: (port: number) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after; `body` gets
+ * the front door's port and the gRPC port.
+ */
+async function withServer<T>(kind: string, body: (port: number, grpcPort: number) => Promise<T>): Promise<T> {
   const { child, line } = await spawnReady(new URL("./fixtures/api_server.ts", import.meta.url), {
     args: [kind],
   });
   try {
-    return await body(Number(line));
+    const [port, grpcPort] = line.split(" ").map(Number);
+    return await body(port, grpcPort);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -249,7 +253,10 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
         seconds,
       )
     );
-    const grpcGreet = await withServer("trivial", (port) => h2load(grpc(port), 16, 4, seconds));
+    const grpcGreet = await withServer(
+      "trivial",
+      (_port, grpcPort) => h2load(grpc(grpcPort), 16, 4, seconds),
+    );
     rows.push(loadRow(
       "api (h2load): gRPC unary trivial Greet, h2c 16×4 streams",
       grpcGreet,
