@@ -96,17 +96,27 @@ async function serve(route: Route, wire: Wire, request: Request, caller: Caller,
   }
   const context = handlerContext(route, request, caller, wire === "grpc-web" ? "grpc-web" : "connect");
   const binary = wire !== "connect-json";
+  const fail = (error: ConnectError, parse: boolean) =>
+    wire === "grpc-web" ? grpcWebError(context, error, parse) : connectError(context, error);
+  let input;
   try {
-    const input = decode(route, binary, message);
+    input = decode(route, binary, message);
+  } catch (error) {
+    return fail(asConnectError(error), true);
+  }
+  try {
     const output = await invokeUnaryImplementation(route.spec, context, input, route.interceptors);
     const bytes = route.serialization.getO(binary).serialize(output);
     return wire === "grpc-web" ? grpcWebAnswer(context, bytes) : connectAnswer(context, wire, bytes);
-  } catch (thrown) {
-    const error = thrown instanceof ConnectError
-      ? thrown
-      : new ConnectError("internal error", Code.Internal, undefined, undefined, thrown);
-    return wire === "grpc-web" ? grpcWebError(context, error) : connectError(context, error);
+  } catch (error) {
+    return fail(asConnectError(error), false);
   }
+}
+
+function asConnectError(thrown: unknown): ConnectError {
+  return thrown instanceof ConnectError
+    ? thrown
+    : new ConnectError("internal error", Code.Internal, undefined, undefined, thrown);
 }
 
 /** The message of a body that is exactly one uncompressed envelope. */
@@ -198,8 +208,10 @@ function grpcWebAnswer(context: HandlerContext, message: Uint8Array): Response {
   ]);
 }
 
-function grpcWebError(context: HandlerContext, error: ConnectError): Response {
+/** As connect-es does; a request that does not decode gets its message encoded as the gRPC spec says. */
+function grpcWebError(context: HandlerContext, error: ConnectError, parse: boolean): Response {
   const trailer = context.responseTrailer;
-  setGrpcStatus(trailer, error);
+  if (parse) setGrpcStatus(trailer, error);
+  else setTrailerStatus(trailer, error);
   return grpcWebResponse(context, [encodeEnvelope(trailerFlag, trailerSerialize(trailer))]);
 }
