@@ -1,5 +1,5 @@
 /**
- * Connection limits of the API port (issue 12, item 5): slow request heads and idle HTTP/2 connections are
+ * Connection limits of the gRPC port, GRPC_PORT (issue 12, item 5; the front door on Deno.serve has the runtime's own): slow request heads and idle HTTP/2 connections are
  * closed, connections beyond the cap are refused while the existing ones keep working, and the stream cap is
  * advertised. Small limits; every wait is on a close or response event with a bound.
  */
@@ -140,7 +140,11 @@ Deno.test("HTTP/2: a connection idle after the preface is closed, one with an op
 
 Deno.test("the connection cap refuses one more connection while the open ones keep working", async () => {
   const server = await startTrivial({ maxConnections: 3 });
-  const open = [await connect(server.grpcPort), await connect(server.grpcPort), await connect(server.grpcPort)];
+  const open = [
+    await connect(server.grpcPort),
+    await connect(server.grpcPort),
+    await connect(server.grpcPort),
+  ];
   try {
     for (const socket of open) assertEquals(await greetRaw(socket), "HTTP/1.1 200 OK");
     const extra = await connect(server.grpcPort);

@@ -60,12 +60,15 @@ Deno.test({
       grpc.credentials.createSsl(Buffer.from(certs.caCert)),
     );
     try {
-      const response = await fetch(`https://localhost:${server.port}${GREETER}/Greet`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ message: "over tls" }),
-        client,
-      } as RequestInit & { client: Deno.HttpClient });
+      const response = await fetch(
+        `https://localhost:${server.port}${GREETER}/Greet`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ message: "over tls" }),
+          client,
+        } as RequestInit & { client: Deno.HttpClient },
+      );
       assertEquals([response.status, await response.json()], [200, { greetingId: "over tls" }]);
 
       const web = await grpcWebOverH2(

@@ -90,8 +90,11 @@ Deno.test({
     const program = new ProgramProcess("program", ["--role=all"], {
       DATA_DIR: dataDir,
       PORT: "0",
+      GRPC_PORT: "0",
       AXON_PORT: "0",
+      GRPC_PORT: "0",
       AXON_HTTP_PORT: "0",
+      GRPC_PORT: "0",
       AXON_HOST: "127.0.0.1",
       AXON_TOKEN: SOMA_TOKEN,
       DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),

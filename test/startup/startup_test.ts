@@ -19,8 +19,11 @@ function programEnv(
 ): Record<string, string> {
   return {
     PORT: "0",
+    GRPC_PORT: "0",
     AXON_PORT: "0",
+    GRPC_PORT: "0",
     AXON_HTTP_PORT: "0",
+    GRPC_PORT: "0",
     DATA_DIR: dataDir,
     DENDRITE_ROOT_KEY_MODULE: join(dir, "root_key.generated.ts"),
     DENDRITE_ADMIN_PASSWORD: "",
