@@ -76,9 +76,7 @@ Deno.test({
         PORT: "0",
         GRPC_PORT: "0",
         AXON_PORT: "0",
-        GRPC_PORT: "0",
         AXON_HTTP_PORT: "0",
-        GRPC_PORT: "0",
         LOG_LEVEL: "info",
         NO_COLOR: "1",
       });

@@ -63,7 +63,6 @@ Deno.test({
     try {
       const soma = start("soma", {
         AXON_PORT: "0",
-        GRPC_PORT: "0",
         AXON_HTTP_PORT: "0",
         AXON_HOST: "127.0.0.1",
       });
@@ -116,9 +115,7 @@ Deno.test({
       PORT: "0",
       GRPC_PORT: "0",
       AXON_PORT: "0",
-      GRPC_PORT: "0",
       AXON_HTTP_PORT: "0",
-      GRPC_PORT: "0",
       AXON_HOST: "127.0.0.1",
     };
     let program = new ProgramProcess("program", [], env);

@@ -33,9 +33,7 @@ Deno.test({
       PORT: "0",
       GRPC_PORT: "0",
       AXON_PORT: "0",
-      GRPC_PORT: "0",
       AXON_HTTP_PORT: "0",
-      GRPC_PORT: "0",
       AXON_HOST: "127.0.0.1",
       AXON_TOKEN: SOMA_TOKEN,
     });

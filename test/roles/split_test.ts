@@ -33,7 +33,6 @@ Deno.test({
     try {
       const soma = start("soma", {
         AXON_PORT: "0",
-        GRPC_PORT: "0",
         AXON_HTTP_PORT: "0",
         AXON_HOST: "127.0.0.1",
       });
