@@ -7,7 +7,7 @@
  *   local processes (`deno run -A src/main.ts --role=...`), prints the same URLs, waits for them to be healthy,
  *   and stops them all on Ctrl-C / SIGTERM (or when one of them dies).
  *
- * Run it from the repository root. Environment: PORT (8080), AXON_PORT (8124), AXON_HTTP_PORT (8024) and
+ * Run it from the repository root. Environment: PORT (8080), GRPC_PORT (8081), AXON_PORT (8124), AXON_HTTP_PORT (8024) and
  * ELASTICSEARCH_URL, DATA_DIR are passed on to the processes. soma's access token (AXON_TOKEN, else the one soma
  * generates in DATA_DIR/secure/soma-token) is passed to the roles as AXON_TOKEN. RUN_STACK_PROGRAM replaces
  * `deno run -A src/main.ts` (a path, or a JSON array of command + arguments, e.g. the Nix-built binary);
@@ -44,6 +44,8 @@ export const USAGE = `usage: deno task run-stack [--local | --down | --help]
 /** The ports the stack listens on (the same in both modes). */
 export interface StackPorts {
   web: number;
+  /** The api role's gRPC port (local stack; in compose Envoy serves gRPC on the web port). */
+  grpc: number;
   axonGrpc: number;
   axonHttp: number;
 }
@@ -56,10 +58,11 @@ function envPort(env: (name: string) => string | undefined, name: string, fallba
   return port;
 }
 
-/** Ports from PORT, AXON_PORT and AXON_HTTP_PORT, with the stack's defaults. */
+/** Ports from PORT, GRPC_PORT, AXON_PORT and AXON_HTTP_PORT, with the stack's defaults. */
 export function stackPorts(env: (name: string) => string | undefined = (n) => Deno.env.get(n)): StackPorts {
   return {
     web: envPort(env, "PORT", 8080),
+    grpc: envPort(env, "GRPC_PORT", 8081),
     axonGrpc: envPort(env, "AXON_PORT", 8124),
     axonHttp: envPort(env, "AXON_HTTP_PORT", 8024),
   };
@@ -68,7 +71,10 @@ export function stackPorts(env: (name: string) => string | undefined = (n) => De
 /** One line per endpoint, printed once the stack is up. */
 export function stackUrls(ports: StackPorts, mode: "compose" | "local", elasticsearchUrl?: string): string[] {
   const lines = [
-    `UI and API (gRPC, grpc-web, Connect)  http://localhost:${ports.web}/`,
+    mode === "compose"
+      ? `UI and API (gRPC, grpc-web, Connect)  http://localhost:${ports.web}/`
+      : `UI and API (grpc-web, Connect)        http://localhost:${ports.web}/`,
+    ...(mode === "local" ? [`API gRPC (with reflection)            localhost:${ports.grpc}`] : []),
     `Axon gRPC (AXON_SERVER)               localhost:${ports.axonGrpc}`,
     mode === "compose"
       ? `Axon Server dashboard                 http://localhost:${ports.axonHttp}/`
@@ -149,7 +155,7 @@ export function localProcesses(ports: StackPorts): LocalProcess[] {
     { name: "command", role: "command", env: axon },
     { name: "projection-1", role: "projection", env: axon },
     { name: "projection-2", role: "projection", env: axon },
-    { name: "api", role: "api", env: { ...axon, PORT: String(ports.web) } },
+    { name: "api", role: "api", env: { ...axon, PORT: String(ports.web), GRPC_PORT: String(ports.grpc) } },
   ];
 }
 

@@ -47,8 +47,10 @@ export interface Config {
   readonly help: boolean;
   /** The roles this process runs (never empty). */
   readonly roles: ReadonlySet<Role>;
-  /** HTTP port of the UI and API (`PORT`, `--port`; 0 picks a free port). */
+  /** HTTP port of the UI and API: Connect, grpc-web, `/healthz` (`PORT`, `--port`; 0 picks a free port). */
   readonly port: number;
+  /** Port of the API for gRPC clients, with reflection (`GRPC_PORT`, `--grpc-port`; 0 picks a free port). */
+  readonly grpcPort: number;
   /** Where SQLite files live (`DATA_DIR`, `--data-dir`). */
   readonly dataDir: string;
   /** gRPC port of the embedded Axon-API server (`AXON_PORT`). */
@@ -129,13 +131,14 @@ Runs the dendrite example: the greeter's command handlers, projection and API (U
 
 Options (each overrides its environment variable):
   --role=ROLES        Comma-separated roles: soma, command, projection, api, or all (default: all)
-  --port=PORT         HTTP port of the UI and API (PORT, default 8080)
+  --port=PORT         HTTP port of the UI and API: Connect, grpc-web, /healthz (PORT, default 8080)
+  --grpc-port=PORT    port of the API for gRPC clients, with reflection (GRPC_PORT, default 8081)
   --data-dir=DIR      Directory of the SQLite files (DATA_DIR, default ./data)
   --log-level=LEVEL   debug, info, warn or error (LOG_LEVEL, default info)
   -h, --help          Print this help
 
 Environment:
-  PORT, DATA_DIR, LOG_LEVEL   as above
+  PORT, GRPC_PORT, DATA_DIR, LOG_LEVEL   as above
   AXON_PORT                   gRPC port of the embedded Axon-API server (default 8124)
   AXON_HTTP_PORT              status port of the embedded Axon-API server (default 8024)
   AXON_HOST                   interface of the embedded Axon-API server (default 127.0.0.1; 0.0.0.0 lets other
@@ -166,6 +169,7 @@ Environment:
   SUBSCRIPTIONS_MAX           live Greetings streams in all (default 200; more get RESOURCE_EXHAUSTED)
   SUBSCRIPTIONS_PER_CLIENT    live Greetings streams per client address (default 20)
   SUBSCRIPTION_BUFFER         updates a stream may fall behind before it is dropped (default 1024)
+  API_* limits below apply to GRPC_PORT; PORT runs on Deno.serve with the runtime's own limits
   API_HEADER_TIMEOUT_MS       close a connection that takes longer to send a request head (default 10000)
   API_IDLE_TIMEOUT_MS         close an HTTP/2 connection without open streams after this (default 60000)
   API_MAX_CONNECTIONS         connections the HTTP port holds at most (default 4096)
@@ -176,8 +180,8 @@ Environment:
                               soma's /metrics needs soma's token)
 `;
 
-type Flag = "role" | "port" | "data-dir" | "log-level";
-const FLAGS: readonly Flag[] = ["role", "port", "data-dir", "log-level"];
+type Flag = "role" | "port" | "grpc-port" | "data-dir" | "log-level";
+const FLAGS: readonly Flag[] = ["role", "port", "grpc-port", "data-dir", "log-level"];
 
 function isFlag(name: string): name is Flag {
   return (FLAGS as readonly string[]).includes(name);
@@ -324,6 +328,13 @@ export function parseConfig(
   const port = portFlag !== undefined
     ? parsePort("--port", portFlag)
     : parsePort("PORT", nonEmpty(env.PORT) ?? "8080");
+  const grpcPortFlag = flag("grpc-port");
+  const grpcPort = grpcPortFlag !== undefined
+    ? parsePort("--grpc-port", grpcPortFlag)
+    : parsePort("GRPC_PORT", nonEmpty(env.GRPC_PORT) ?? "8081");
+  if (port !== 0 && port === grpcPort) {
+    throw new ConfigError("GRPC_PORT", `PORT and GRPC_PORT must differ, both are ${port}`);
+  }
 
   const dataDir = flag("data-dir") ?? nonEmpty(env.DATA_DIR) ?? "./data";
   if (dataDir.trim() === "") throw new ConfigError("--data-dir", "--data-dir must not be empty");
@@ -351,6 +362,7 @@ export function parseConfig(
     help,
     roles,
     port,
+    grpcPort,
     dataDir,
     axonPort: parsePort("AXON_PORT", nonEmpty(env.AXON_PORT) ?? "8124"),
     axonHttpPort: parsePort("AXON_HTTP_PORT", nonEmpty(env.AXON_HTTP_PORT) ?? "8024"),
@@ -402,6 +414,7 @@ export function describeConfig(config: Config): Record<string, string | number |
   const described: Record<string, string | number | boolean | string[]> = {
     roles: ROLES.filter((role) => config.roles.has(role)),
     port: config.port,
+    grpcPort: config.grpcPort,
     dataDir: config.dataDir,
     axonPort: config.axonPort,
     axonHttpPort: config.axonHttpPort,

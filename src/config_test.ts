@@ -6,6 +6,7 @@ Deno.test("parseConfig() uses the defaults with no flags and no environment", ()
   assertEquals(config.help, false);
   assertEquals([...config.roles], [...ROLES]);
   assertEquals(config.port, 8080);
+  assertEquals(config.grpcPort, 8081);
   assertEquals(config.dataDir, "./data");
   assertEquals(config.axonPort, 8124);
   assertEquals(config.axonHttpPort, 8024);
@@ -48,6 +49,12 @@ Deno.test("parseConfig() reads the environment and lets flags win", () => {
   assertEquals(flagged.logLevel, "debug");
 });
 
+Deno.test("parseConfig() reads the gRPC port from GRPC_PORT and --grpc-port (the flag wins)", () => {
+  assertEquals(parseConfig([], { GRPC_PORT: "9001" }).grpcPort, 9001);
+  assertEquals(parseConfig(["--grpc-port=0"], { GRPC_PORT: "9001" }).grpcPort, 0);
+  assertEquals(parseConfig(["--port=0", "--grpc-port=0"], {}).port, 0);
+});
+
 Deno.test("parseConfig() parses role lists, repeated flags and all", () => {
   assertEquals([...parseConfig(["--role=command,projection"], {}).roles], ["command", "projection"]);
   assertEquals([...parseConfig(["--role", "api", "--role=soma"], {}).roles], ["api", "soma"]);
@@ -84,6 +91,8 @@ Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting
     [[], { TLS_KEY_FILE: "key.pem" }, "TLS_CERT_FILE", "set together"],
     [[], { AXON_SERVER: "axon" }, "AXON_SERVER", "host:port"],
     [[], { AXON_PORT: "x" }, "AXON_PORT", "port number"],
+    [[], { GRPC_PORT: "x" }, "GRPC_PORT", "port number"],
+    [["--grpc-port=8080"], {}, "GRPC_PORT", "must differ"],
     [[], { ELASTICSEARCH_URL: "ftp://es" }, "ELASTICSEARCH_URL", "http(s) URL"],
     [[], { IDEMPOTENCY_WINDOW_SECONDS: "0" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],
     [[], { IDEMPOTENCY_WINDOW_SECONDS: "1.5" }, "IDEMPOTENCY_WINDOW_SECONDS", "whole number of seconds"],

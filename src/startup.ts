@@ -11,7 +11,7 @@ import { RootKeyMismatchError, RootKeyMissingError } from "./example/security/mo
 
 /** A port setting and its value. */
 interface PortSetting {
-  readonly name: "PORT" | "AXON_PORT" | "AXON_HTTP_PORT";
+  readonly name: "PORT" | "GRPC_PORT" | "AXON_PORT" | "AXON_HTTP_PORT";
   readonly port: number;
   readonly hostname: string;
 }
@@ -19,7 +19,10 @@ interface PortSetting {
 /** The fixed ports this configuration listens on (0 = ephemeral, never in use). */
 function portSettings(config: Config): PortSetting[] {
   const settings: PortSetting[] = [];
-  if (config.roles.has("api")) settings.push({ name: "PORT", port: config.port, hostname: "0.0.0.0" });
+  if (config.roles.has("api")) {
+    settings.push({ name: "PORT", port: config.port, hostname: "0.0.0.0" });
+    settings.push({ name: "GRPC_PORT", port: config.grpcPort, hostname: "0.0.0.0" });
+  }
   if (config.roles.has("soma") || !config.axonServer) {
     settings.push({ name: "AXON_PORT", port: config.axonPort, hostname: config.axonHost });
     settings.push({ name: "AXON_HTTP_PORT", port: config.axonHttpPort, hostname: config.axonHost });

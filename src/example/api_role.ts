@@ -46,7 +46,7 @@ export interface ApiPorts {
 /** What {@link startApi} reads from the configuration. */
 export type ApiConfig =
   & Pick<Config, "port" | "dataDir" | "tls" | "rootKeyModule">
-  & Partial<Pick<Config, "subscriptions" | "apiLimits" | "metricsToken">>;
+  & Partial<Pick<Config, "grpcPort" | "subscriptions" | "apiLimits" | "metricsToken">>;
 
 /** Options that do not come from the configuration. */
 export interface ApiOptions {
@@ -142,6 +142,8 @@ export async function startApi(
     });
     const server = await startServer({
       port: config.port,
+      // Unset (tests, tools): a free port.
+      grpcPort: config.grpcPort ?? 0,
       hostname: options.hostname,
       tls,
       logger,

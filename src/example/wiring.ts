@@ -299,7 +299,7 @@ export async function startProgram(
       const security = api.security;
       // Embedded: soma's status page lists the security events the model ignored.
       if (soma) closers.push(soma.addStatusSection(() => rejectedEventsSection(security.rejectedEvents())));
-      logger.info("listening", { url: api.server.url, port: api.server.port });
+      logger.info("listening", { url: api.server.url, port: api.server.port, grpcPort: api.server.grpcPort });
     }
     return { soma, ports, api, metrics, stop };
   } catch (error) {

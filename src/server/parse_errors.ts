@@ -51,7 +51,8 @@ function grpcMessage(text: string): string {
   return out;
 }
 
-function setStatus(headers: Headers, error: ConnectError): void {
+/** Sets the gRPC status of `error` on trailers (or headers), with `grpc-message` encoded as the gRPC spec says. */
+export function setGrpcStatus(headers: Headers, error: ConnectError): void {
   setTrailerStatus(headers, error);
   headers.set("grpc-message", grpcMessage(error.rawMessage));
 }
@@ -60,7 +61,7 @@ function fixHeaders(headers: HeadersInit | undefined, rewrite: Rewrite): void {
   if (!(headers instanceof Headers)) return;
   const error = findTrailerError(headers);
   const fixed = error && rewrite(error);
-  if (fixed) setStatus(headers, fixed);
+  if (fixed) setGrpcStatus(headers, fixed);
 }
 
 /** A chunk that is exactly one uncompressed envelope with `flag` set (connect-es writes one envelope a chunk). */
@@ -77,7 +78,7 @@ function fixGrpcWebTrailer(chunk: Uint8Array, rewrite: Rewrite): Uint8Array {
   const error = findTrailerError(trailer);
   const fixed = error && rewrite(error);
   if (!fixed) return chunk;
-  setStatus(trailer, fixed);
+  setGrpcStatus(trailer, fixed);
   return encodeEnvelope(trailerFlag, trailerSerialize(trailer));
 }
 

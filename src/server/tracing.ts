@@ -39,8 +39,8 @@ export function traceRequest(
   request: NodeRequest,
   response: NodeResponse,
   path: string,
-  serve: () => void,
-): string {
+  serve: (traceId: string) => void,
+): void {
   const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
   const rpc = request.method === "POST" ? RPC_PATH.exec(path) : null;
   const span = tracer.startSpan(rpc ? `${rpc[1]}/${rpc[2]}` : `HTTP ${request.method}`, {
@@ -68,6 +68,48 @@ export function traceRequest(
   };
   response.once("finish", end);
   response.once("close", end);
-  context.with(trace.setSpan(parent, span), serve);
-  return span.spanContext().traceId;
+  context.with(trace.setSpan(parent, span), () => serve(span.spanContext().traceId));
+}
+
+const fetchHeaderGetter = {
+  keys: (carrier: Headers) => [...carrier.keys()],
+  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
+};
+
+/**
+ * The same server span for a request of the front door (`Deno.serve`): `serve` runs inside it and gets its
+ * trace id; the span ends when the response is handed back (a stream's span covers its start, not its life).
+ */
+export async function traceFetchRequest(
+  request: Request,
+  path: string,
+  serve: (traceId: string) => Promise<Response>,
+): Promise<Response> {
+  const parent = propagation.extract(ROOT_CONTEXT, request.headers, fetchHeaderGetter);
+  const rpc = request.method === "POST" ? RPC_PATH.exec(path) : null;
+  const span = tracer.startSpan(rpc ? `${rpc[1]}/${rpc[2]}` : `HTTP ${request.method}`, {
+    kind: SpanKind.SERVER,
+    attributes: {
+      "http.request.method": request.method,
+      "url.path": path,
+      ...(rpc
+        ? {
+          "rpc.system": rpcSystem(request.headers.get("content-type") ?? ""),
+          "rpc.service": rpc[1],
+          "rpc.method": rpc[2],
+        }
+        : {}),
+    },
+  }, parent);
+  try {
+    const response = await context.with(trace.setSpan(parent, span), () => serve(span.spanContext().traceId));
+    span.setAttribute("http.response.status_code", response.status);
+    if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    return response;
+  } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+    throw error;
+  } finally {
+    span.end();
+  }
 }

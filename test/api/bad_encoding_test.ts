@@ -14,6 +14,7 @@ const GARBAGE = new TextEncoder().encode('{"message":"not compressed at all"}');
 Deno.test("a body that is not valid br or gzip data → 400 invalid_argument / INVALID_ARGUMENT", async () => {
   const server = await startServer({
     port: 0,
+    grpcPort: 0,
     hostname: "127.0.0.1",
     logger: silentLogger,
     api: (router) =>

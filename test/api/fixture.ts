@@ -27,8 +27,10 @@ import { FAST_SCRYPT } from "../security/fixture.ts";
 export interface TestApp {
   readonly url: string;
   readonly port: number;
-  /** `localhost:<port>` for grpc-js. */
+  /** `127.0.0.1:<gRPC port>` for grpc-js. */
   readonly address: string;
+  /** The gRPC port (gRPC, reflection; node:http2 with the connection limits). */
+  readonly grpcPort: number;
   readonly dataDir: string;
   readonly app: Embedded;
   readonly api: RunningApi;
@@ -119,7 +121,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     url,
     port: api.server.port,
-    address: `127.0.0.1:${api.server.port}`,
+    address: `127.0.0.1:${api.server.grpcPort}`,
+    grpcPort: api.server.grpcPort,
     dataDir,
     app: embedded,
     api,

@@ -13,6 +13,7 @@ import { GREETER } from "./wire.ts";
 function startTrivial(): Promise<RunningServer> {
   return startServer({
     port: 0,
+    grpcPort: 0,
     hostname: "127.0.0.1",
     logger: silentLogger,
     api: (router) =>
@@ -48,74 +49,77 @@ function greetH1(agent: http.Agent, port: number, message: string): Promise<Answ
   });
 }
 
-Deno.test("HTTP/1.1: a keep-alive connection carries the next request (no reset after the first answer)", async () => {
-  const server = await startTrivial();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const first = await greetH1(agent, server.port, "one");
-    assertEquals(first.status, 200, first.body);
-    const second = await greetH1(agent, server.port, "two");
-    assertEquals(second.status, 200, second.body);
-    assertEquals(JSON.parse(second.body), { greetingId: "two" });
-    assert(second.socket === first.socket, "the second request went over a new connection");
-  } finally {
-    agent.destroy();
-    await server.shutdown();
-  }
-});
+// The front door (Deno.serve) and the gRPC port (node:http, node:http2) alike.
+for (const door of ["port", "grpcPort"] as const) {
+  Deno.test(`${door}: HTTP/1.1: a keep-alive connection carries the next request (no reset after the first answer)`, async () => {
+    const server = await startTrivial();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const first = await greetH1(agent, server[door], "one");
+      assertEquals(first.status, 200, first.body);
+      const second = await greetH1(agent, server[door], "two");
+      assertEquals(second.status, 200, second.body);
+      assertEquals(JSON.parse(second.body), { greetingId: "two" });
+      assert(second.socket === first.socket, "the second request went over a new connection");
+    } finally {
+      agent.destroy();
+      await server.shutdown();
+    }
+  });
 
-Deno.test("HTTP/1.1: 64 keep-alive connections, 20 calls each: all 200, no socket error, no new connection", async () => {
-  const server = await startTrivial();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const sockets = new Set<net.Socket>();
-  try {
-    const failures: string[] = [];
-    await Promise.all(Array.from({ length: 64 }, async (_, worker) => {
-      for (let i = 0; i < 20; i++) {
-        try {
-          const answer = await greetH1(agent, server.port, `w${worker} #${i}`);
-          sockets.add(answer.socket);
-          if (answer.status !== 200) failures.push(`status ${answer.status}`);
-        } catch (error) {
-          failures.push(String(error));
+  Deno.test(`${door}: HTTP/1.1: 64 keep-alive connections, 20 calls each: all 200, no socket error, no new connection`, async () => {
+    const server = await startTrivial();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const sockets = new Set<net.Socket>();
+    try {
+      const failures: string[] = [];
+      await Promise.all(Array.from({ length: 64 }, async (_, worker) => {
+        for (let i = 0; i < 20; i++) {
+          try {
+            const answer = await greetH1(agent, server[door], `w${worker} #${i}`);
+            sockets.add(answer.socket);
+            if (answer.status !== 200) failures.push(`status ${answer.status}`);
+          } catch (error) {
+            failures.push(String(error));
+          }
         }
-      }
-    }));
-    assertEquals(failures.slice(0, 5), []);
-    assert(sockets.size <= 64, `${sockets.size} connections for 64 workers`);
-  } finally {
-    agent.destroy();
-    await server.shutdown();
-  }
-});
+      }));
+      assertEquals(failures.slice(0, 5), []);
+      assert(sockets.size <= 64, `${sockets.size} connections for 64 workers`);
+    } finally {
+      agent.destroy();
+      await server.shutdown();
+    }
+  });
 
-Deno.test("h2c: one session carries sequential and concurrent calls", async () => {
-  const server = await startTrivial();
-  const session = http2.connect(`http://127.0.0.1:${server.port}`);
-  try {
-    const call = (message: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const stream = session.request({
-          ":method": "POST",
-          ":path": `${GREETER}/Greet`,
-          "content-type": "application/json",
+  Deno.test(`${door}: h2c: one session carries sequential and concurrent calls`, async () => {
+    const server = await startTrivial();
+    const session = http2.connect(`http://127.0.0.1:${server[door]}`);
+    try {
+      const call = (message: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const stream = session.request({
+            ":method": "POST",
+            ":path": `${GREETER}/Greet`,
+            "content-type": "application/json",
+          });
+          let status = 0;
+          let body = "";
+          stream.on("response", (headers) => (status = Number(headers[":status"])));
+          stream.setEncoding("utf8");
+          stream.on("data", (chunk: string) => (body += chunk));
+          stream.on("end", () => resolve({ status, body }));
+          stream.on("error", reject);
+          stream.end(JSON.stringify({ message }));
         });
-        let status = 0;
-        let body = "";
-        stream.on("response", (headers) => (status = Number(headers[":status"])));
-        stream.setEncoding("utf8");
-        stream.on("data", (chunk: string) => (body += chunk));
-        stream.on("end", () => resolve({ status, body }));
-        stream.on("error", reject);
-        stream.end(JSON.stringify({ message }));
-      });
-    assertEquals((await call("a")).status, 200);
-    assertEquals((await call("b")).status, 200);
-    const many = await Promise.all(Array.from({ length: 64 }, (_, i) => call(`c${i}`)));
-    assertEquals(many.filter((answer) => answer.status !== 200).length, 0);
-    assert(!session.closed && !session.destroyed);
-  } finally {
-    session.close();
-    await server.shutdown();
-  }
-});
+      assertEquals((await call("a")).status, 200);
+      assertEquals((await call("b")).status, 200);
+      const many = await Promise.all(Array.from({ length: 64 }, (_, i) => call(`c${i}`)));
+      assertEquals(many.filter((answer) => answer.status !== 200).length, 0);
+      assert(!session.closed && !session.destroyed);
+    } finally {
+      session.close();
+      await server.shutdown();
+    }
+  });
+}

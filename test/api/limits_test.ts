@@ -1,5 +1,5 @@
 /**
- * Connection limits of the API port (issue 12, item 5): slow request heads and idle HTTP/2 connections are
+ * Connection limits of the gRPC port, GRPC_PORT (issue 12, item 5; the front door on Deno.serve has the runtime's own): slow request heads and idle HTTP/2 connections are
  * closed, connections beyond the cap are refused while the existing ones keep working, and the stream cap is
  * advertised. Small limits; every wait is on a close or response event with a bound.
  */
@@ -20,6 +20,7 @@ const BOUND_MS = 5_000;
 function startTrivial(limits: Partial<ConnectionLimits>): Promise<RunningServer> {
   return startServer({
     port: 0,
+    grpcPort: 0,
     hostname: "127.0.0.1",
     logger: silentLogger,
     limits,
@@ -79,13 +80,13 @@ function greetRaw(socket: net.Socket): Promise<string> {
 
 Deno.test("HTTP/1.1: a client dribbling its request head is closed; a silent one too; others are served", async () => {
   const server = await startTrivial({ headersTimeoutMs: 300 });
-  const slow = await connect(server.port);
+  const slow = await connect(server.grpcPort);
   const dribble = setInterval(() => slow.write("X-Slow: 1\r\n"), 50);
   try {
-    const silent = await connect(server.port);
-    const afterAnswer = await connect(server.port);
+    const silent = await connect(server.grpcPort);
+    const afterAnswer = await connect(server.grpcPort);
     slow.write(`POST ${GREETER}/Greet HTTP/1.1\r\n`);
-    const healthy = await connect(server.port);
+    const healthy = await connect(server.grpcPort);
     assertEquals(await greetRaw(healthy), "HTTP/1.1 200 OK");
     assertEquals(await greetRaw(afterAnswer), "HTTP/1.1 200 OK");
     const dribbleAfterAnswer = setInterval(() => afterAnswer.write("X-Slow: 1\r\n"), 50);
@@ -109,7 +110,7 @@ Deno.test("HTTP/1.1: a client dribbling its request head is closed; a silent one
 
 Deno.test("HTTP/2: a connection idle after the preface is closed, one with an open stream is not", async () => {
   const server = await startTrivial({ idleTimeoutMs: 300 });
-  const url = `http://127.0.0.1:${server.port}`;
+  const url = `http://127.0.0.1:${server.grpcPort}`;
   const idle = http2.connect(url);
   const busy = http2.connect(url);
   idle.on("error", () => {});
@@ -139,10 +140,14 @@ Deno.test("HTTP/2: a connection idle after the preface is closed, one with an op
 
 Deno.test("the connection cap refuses one more connection while the open ones keep working", async () => {
   const server = await startTrivial({ maxConnections: 3 });
-  const open = [await connect(server.port), await connect(server.port), await connect(server.port)];
+  const open = [
+    await connect(server.grpcPort),
+    await connect(server.grpcPort),
+    await connect(server.grpcPort),
+  ];
   try {
     for (const socket of open) assertEquals(await greetRaw(socket), "HTTP/1.1 200 OK");
-    const extra = await connect(server.port);
+    const extra = await connect(server.grpcPort);
     await closed(extra, "the connection beyond the cap");
     for (const socket of open) assertEquals(await greetRaw(socket), "HTTP/1.1 200 OK");
   } finally {
@@ -153,7 +158,7 @@ Deno.test("the connection cap refuses one more connection while the open ones ke
 
 Deno.test("HTTP/2: the per-connection stream cap is advertised and calls beyond it still complete", async () => {
   const server = await startTrivial({ maxStreamsPerConnection: 2 });
-  const session = http2.connect(`http://127.0.0.1:${server.port}`);
+  const session = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
   try {
     const settings = await new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
     assertEquals(settings.maxConcurrentStreams, 2);
@@ -200,8 +205,8 @@ Deno.test("HTTP/2: a peer with an open stream that stops answering PINGs is clos
   const keepAliveTimeMs = 200;
   const keepAliveTimeoutMs = 300;
   const server = await startTrivial({ keepAliveTimeMs, keepAliveTimeoutMs, idleTimeoutMs: 60_000 });
-  const healthy = http2.connect(`http://127.0.0.1:${server.port}`);
-  const socket = await connect(server.port);
+  const healthy = http2.connect(`http://127.0.0.1:${server.grpcPort}`);
+  const socket = await connect(server.grpcPort);
   try {
     // A raw client: preface, SETTINGS (and the ack of the server's), a Greet whose body never comes, then silence.
     const pings: number[] = [];

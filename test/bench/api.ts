@@ -1,7 +1,8 @@
 /**
  * Benchmark: Greet through the API (command → aggregate → SQLite event store at synchronous=FULL → result),
  * over Connect and grpc-web with 64 calls in flight, next to the same server running a trivial handler for the
- * same RPC (no work: the connect-node + transport limit), measured in the same run.
+ * same RPC (no work: the front door + transport limit), measured in the same run. The external rows
+ * (`benchApiExternal`) load the server from wrk and h2load processes, next to a `Deno.serve` echo.
  *
  * `deno run -A test/bench/api.ts` prints the rows.
  *
@@ -24,6 +25,7 @@ const IN_FLIGHT = 64;
 function startEchoServer(): Promise<RunningServer> {
   return startServer({
     port: 0,
+    grpcPort: 0,
     hostname: "127.0.0.1",
     logger: silentLogger,
     api: (router) =>
@@ -67,7 +69,7 @@ export async function benchApi(seconds = 2): Promise<BenchRow[]> {
           `api: Greet via ${protocol.name}, ${IN_FLIGHT} in flight, ${durability}`,
           "calls/s",
           greet.perSecond,
-          { name: "trivial connect-node handler, same protocol", value: limit.perSecond },
+          { name: "trivial handler on the front door, same protocol", value: limit.perSecond },
           0.5,
           `p50 ${greet.p50.toFixed(1)} ms, p99 ${greet.p99.toFixed(1)} ms; echo p99 ${
             limit.p99.toFixed(1)
@@ -153,13 +155,17 @@ async function inProcessGreet(seconds: number): Promise<number> {
   }
 }
 
-/** Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after. */
-async function withServer<T>(kind: string, body: (port: number) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after; `body` gets
+ * the front door's port and the gRPC port.
+ */
+async function withServer<T>(kind: string, body: (port: number, grpcPort: number) => Promise<T>): Promise<T> {
   const { child, line } = await spawnReady(new URL("./fixtures/api_server.ts", import.meta.url), {
     args: [kind],
   });
   try {
-    return await body(Number(line));
+    const [port, grpcPort] = line.split(" ").map(Number);
+    return await body(port, grpcPort);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -194,7 +200,7 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
   }));
   const echoH1 = echo.h1 && { name: "Deno.serve JSON echo, wrk", value: echo.h1.perSecond };
   const echoH2 = echo.h2 && { name: "Deno.serve JSON echo, h2load h2c", value: echo.h2.perSecond };
-  await withServer("trivial", async (port) => {
+  await withServer("trivial", async (port, grpcPort) => {
     if (echoH1) {
       rows.push(
         loadRow(
@@ -210,6 +216,15 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
           await wrk(grpcWeb(port), IN_FLIGHT, seconds),
           echoH1,
           0.5,
+        ),
+      );
+      // The gRPC port (node:http + connect-node) serves Connect too: the path the front door replaced.
+      rows.push(
+        loadRow(
+          "api (wrk): trivial Greet, Connect JSON, on GRPC_PORT (node:http + connect-node; no target)",
+          await wrk(connectJson(grpcPort), IN_FLIGHT, seconds),
+          echoH1,
+          0,
         ),
       );
     }
@@ -248,7 +263,10 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
         seconds,
       )
     );
-    const grpcGreet = await withServer("trivial", (port) => h2load(grpc(port), 16, 4, seconds));
+    const grpcGreet = await withServer(
+      "trivial",
+      (_port, grpcPort) => h2load(grpc(grpcPort), 16, 4, seconds),
+    );
     rows.push(loadRow(
       "api (h2load): gRPC unary trivial Greet, h2c 16×4 streams",
       grpcGreet,

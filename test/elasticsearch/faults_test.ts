@@ -74,6 +74,7 @@ Deno.test({
         ELASTICSEARCH_REQUEST_TIMEOUT_MS: "1500",
         PROCESSOR_MAX_ATTEMPTS: "2",
         PORT: "0",
+        GRPC_PORT: "0",
         AXON_PORT: "0",
         AXON_HTTP_PORT: "0",
         LOG_LEVEL: "info",

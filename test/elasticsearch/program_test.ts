@@ -45,11 +45,15 @@ Deno.test({
     const live = new AbortController();
     let sessions: Http2SessionManager | undefined;
     try {
-      const soma = start("soma", { AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" });
+      const soma = start("soma", {
+        AXON_PORT: "0",
+        AXON_HTTP_PORT: "0",
+        AXON_HOST: "127.0.0.1",
+      });
       const somaUp = await soma.waitFor((r) => r.msg === "soma listening", "soma listening");
       const joined = { AXON_SERVER: `127.0.0.1:${somaUp.port}` };
       const query = { ...joined, ELASTICSEARCH_URL: url!, ELASTICSEARCH_INDEX_PREFIX: prefix };
-      const front = start("command,api", { ...joined, PORT: "0" });
+      const front = start("command,api", { ...joined, PORT: "0", GRPC_PORT: "0" });
       let projection = start("projection", query);
       const apiUp = await front.waitFor((r) => r.msg === "listening", "the api listening");
       const baseUrl = `http://127.0.0.1:${apiUp.port}`;

@@ -61,12 +61,16 @@ Deno.test({
       return process;
     };
     try {
-      const soma = start("soma", { AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" });
+      const soma = start("soma", {
+        AXON_PORT: "0",
+        AXON_HTTP_PORT: "0",
+        AXON_HOST: "127.0.0.1",
+      });
       const somaPort = (await soma.waitFor((r) => r.msg === "soma listening", "soma listening"))
         .port as number;
       const joined = { AXON_SERVER: `127.0.0.1:${somaPort}` };
       let command = start("command", joined);
-      const api = start("api", { ...joined, PORT: "0" });
+      const api = start("api", { ...joined, PORT: "0", GRPC_PORT: "0" });
       endpoint.set(`http://127.0.0.1:${(await api.waitFor(listening, "the api listening")).port}`);
       await command.waitFor(connected, "a connection");
 
@@ -109,6 +113,7 @@ Deno.test({
     const env = {
       ...programEnv(dataDir),
       PORT: "0",
+      GRPC_PORT: "0",
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       AXON_HOST: "127.0.0.1",

@@ -31,6 +31,7 @@ Deno.test({
       LOG_LEVEL: "info",
       NO_COLOR: "1",
       PORT: "0",
+      GRPC_PORT: "0",
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       AXON_HOST: "127.0.0.1",

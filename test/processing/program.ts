@@ -38,6 +38,7 @@ export async function startProgramProcess(
   const process = new ProgramProcess(name, ["--role=command,projection"], {
     DATA_DIR: dataDir,
     PORT: "0",
+    GRPC_PORT: "0",
     AXON_PORT: "0",
     AXON_HTTP_PORT: "0",
     AXON_HOST: "127.0.0.1",

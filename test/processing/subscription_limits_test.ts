@@ -106,6 +106,7 @@ Deno.test({
     const program = new ProgramProcess("program", ["--role=all"], {
       DATA_DIR: dataDir,
       PORT: "0",
+      GRPC_PORT: "0",
       AXON_PORT: "0",
       AXON_HTTP_PORT: "0",
       AXON_HOST: "127.0.0.1",

@@ -31,13 +31,17 @@ Deno.test({
       return process;
     };
     try {
-      const soma = start("soma", { AXON_PORT: "0", AXON_HTTP_PORT: "0", AXON_HOST: "127.0.0.1" });
+      const soma = start("soma", {
+        AXON_PORT: "0",
+        AXON_HTTP_PORT: "0",
+        AXON_HOST: "127.0.0.1",
+      });
       const listening = await soma.waitFor((r) => r.msg === "soma listening", "soma listening");
       const joined = { AXON_SERVER: `127.0.0.1:${listening.port}` };
       const connected = (r: LogRecord) => r.msg === "connected to the Axon server";
       let command = start("command", joined);
       const projection = start("projection", joined);
-      const api = start("api", { ...joined, PORT: "0" });
+      const api = start("api", { ...joined, PORT: "0", GRPC_PORT: "0" });
       const apiUp = await api.waitFor((r) => r.msg === "listening", "the api listening");
       await Promise.all([
         command.waitFor(connected, "a connection"),

@@ -130,7 +130,21 @@ export function envoyPolicyProblems(config: Obj): string[] {
     if (!targets.includes("api")) problems.push("the web listener must route to the api cluster");
     const api = clusters.get("api");
     if (!api) problems.push("no cluster named api");
-    else if (!usesHttp2(api)) problems.push("cluster api must use HTTP/2 upstream (grpc_web emits gRPC)");
+    else if (!clusterEndpoints(api).includes("api:8080")) {
+      problems.push("cluster api must point at the api role's front door, api:8080");
+    }
+    // gRPC (and grpc-web, which the grpc_web filter turns into gRPC) needs the api role's gRPC port.
+    if (!targets.includes("api_grpc")) {
+      problems.push("the web listener must route gRPC to the api_grpc cluster");
+    }
+    const grpc = clusters.get("api_grpc");
+    if (!grpc) problems.push("no cluster named api_grpc");
+    else {
+      if (!usesHttp2(grpc)) problems.push("cluster api_grpc must use HTTP/2 upstream (grpc_web emits gRPC)");
+      if (!clusterEndpoints(grpc).includes("api:8081")) {
+        problems.push("cluster api_grpc must point at the api role's gRPC port, api:8081");
+      }
+    }
   }
   return problems;
 }

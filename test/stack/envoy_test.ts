@@ -104,4 +104,11 @@ Deno.test("envoy policy check catches a missing idle timeout, a public admin and
     delete c.static_resources.clusters[1].typed_extension_protocol_options;
   });
   assert.match(envoyPolicyProblems(http1Axon).join("\n"), /HTTP\/2/);
+
+  // gRPC cannot go to the front door (Deno.serve sends no trailers).
+  const grpcToFrontDoor = edited((c: Loose) => {
+    const hcm = c.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    for (const route of hcm.route_config.virtual_hosts[0].routes) route.route.cluster = "api";
+  });
+  assert.match(envoyPolicyProblems(grpcToFrontDoor).join("\n"), /api_grpc/);
 });

@@ -20,13 +20,15 @@ function freePort(): number {
 Deno.test("run-stack: arguments, ports from the environment and the printed URLs", () => {
   assert.deepEqual(parseStackArgs(["--local"]), { local: true, down: false, help: false });
   assert.throws(() => parseStackArgs(["--locl"]), /unknown argument --locl/);
-  const env = new Map([["PORT", "9000"], ["AXON_PORT", "9124"]]);
+  const env = new Map([["PORT", "9000"], ["AXON_PORT", "9124"], ["GRPC_PORT", "9001"]]);
   const ports = stackPorts((n) => env.get(n));
-  assert.deepEqual(ports, { web: 9000, axonGrpc: 9124, axonHttp: 8024 });
+  assert.deepEqual(ports, { web: 9000, grpc: 9001, axonGrpc: 9124, axonHttp: 8024 });
   assert.throws(() => stackPorts((n) => (n === "PORT" ? "http" : undefined)), /not a port/);
   const urls = stackUrls(ports, "local").join("\n");
   assert.match(urls, /http:\/\/localhost:9000\//);
   assert.match(urls, /localhost:9124/);
+  assert.match(urls, /API gRPC .* localhost:9001$/m);
+  assert.equal(localProcesses(ports).at(-1)?.env.GRPC_PORT, "9001");
   assert.match(urls, /soma dashboard +http:\/\/localhost:8024\/$/m, "the page, not the JSON");
   assert.match(stackUrls(ports, "compose").join("\n"), /localhost:9200/);
   const roles = localProcesses(ports).map((p) => p.role);
@@ -53,12 +55,18 @@ Deno.test("run-stack: without a Docker engine it says so and exits non-zero", as
 Deno.test("run-stack --local: starts soma and the roles with soma's token, prints the URLs, stops them on SIGTERM", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "stack-local-" });
   const log = join(tmp, "processes.log");
-  const ports = { PORT: freePort(), AXON_PORT: freePort(), AXON_HTTP_PORT: freePort() };
+  const ports = {
+    PORT: freePort(),
+    GRPC_PORT: freePort(),
+    AXON_PORT: freePort(),
+    AXON_HTTP_PORT: freePort(),
+  };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", repoPath("scripts/run_stack.ts"), "--local"],
     cwd: tmp,
     env: {
       PORT: String(ports.PORT),
+      GRPC_PORT: String(ports.GRPC_PORT),
       AXON_PORT: String(ports.AXON_PORT),
       AXON_HTTP_PORT: String(ports.AXON_HTTP_PORT),
       FAKE_SOMA_PORT: String(ports.AXON_PORT),

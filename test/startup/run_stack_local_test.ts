@@ -28,12 +28,18 @@ Deno.test({
       stderr: "piped",
     }).output();
     assert(init.success, new TextDecoder().decode(init.stderr));
-    const ports = { PORT: freePort(), AXON_PORT: freePort(), AXON_HTTP_PORT: freePort() };
+    const ports = {
+      PORT: freePort(),
+      GRPC_PORT: freePort(),
+      AXON_PORT: freePort(),
+      AXON_HTTP_PORT: freePort(),
+    };
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "scripts/run_stack.ts", "--local"],
       cwd: ROOT,
       env: {
         PORT: String(ports.PORT),
+        GRPC_PORT: String(ports.GRPC_PORT),
         AXON_PORT: String(ports.AXON_PORT),
         AXON_HTTP_PORT: String(ports.AXON_HTTP_PORT),
         DATA_DIR: join(dir, "new"),

@@ -19,6 +19,7 @@ function programEnv(
 ): Record<string, string> {
   return {
     PORT: "0",
+    GRPC_PORT: "0",
     AXON_PORT: "0",
     AXON_HTTP_PORT: "0",
     DATA_DIR: dataDir,

@@ -1,0 +1,267 @@
+/**
+ * The front door: `Deno.serve` (HTTP/1.1, cleartext HTTP/2 with prior knowledge, TLS with ALPN `h2`) for the
+ * browser's protocols — Connect and grpc-web — plus `/healthz` and the UI. Unary calls that fit take the fast path
+ * (`fast_unary.ts`); everything else goes through connect-es's universal handlers on the same server. gRPC needs
+ * HTTP/2 trailers, which `Deno.serve` cannot send: a gRPC call here is told to use the gRPC port.
+ *
+ * @module
+ */
+import { Code, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import {
+  createAsyncIterable,
+  type UniversalHandler,
+  type UniversalServerRequest,
+  type UniversalServerResponse,
+  universalServerResponseToFetch,
+} from "@connectrpc/connect/protocol";
+import { peerAddressKey } from "../dendrite/security/mod.ts";
+import { type Answer, grpcStatusAnswer, notFoundAnswer, staticAnswer } from "./answers.ts";
+import { bodyInit, createFastUnary } from "./fast_unary.ts";
+import { errorFields, type Logger } from "./log.ts";
+import { type EndRequest, observeRequest } from "./request_log.ts";
+import { installRoutes, routerOptions } from "./rpc_router.ts";
+import type { Routes } from "./routes.ts";
+import type { UiAssets } from "./ui.ts";
+import type { Metrics } from "../dendrite/observability/metrics.ts";
+import { type MetricsAccess, metricsRefusal } from "./metrics.ts";
+import { traceFetchRequest } from "./tracing.ts";
+import { tracing } from "../dendrite/observability/trace.ts";
+
+/** Options of {@link openFrontDoor}. */
+export interface FrontDoorOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly hostname?: string;
+  /** PEM certificate chain and key. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly routes: Routes;
+  readonly logger: Logger;
+  readonly ui?: UiAssets;
+  readonly maxMessageBytes: number;
+  /** Whether `/healthz` reports healthy. */
+  readonly healthy: () => boolean;
+  /** Aborts when the server shuts down (ends live streams). */
+  readonly shutdown: AbortSignal;
+  /** Serves `GET /metrics` from `metrics` to whom `access` admits. */
+  readonly metrics?: { readonly metrics: Metrics; readonly access: MetricsAccess };
+}
+
+/** The running front door. */
+export interface FrontDoor {
+  readonly port: number;
+  /** Stops accepting and waits for unfinished requests, at most `deadlineMs`. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** Where gRPC clients are sent. */
+const GRPC_ELSEWHERE = "gRPC (HTTP/2 with trailers) is served on the gRPC port (GRPC_PORT), not on this one";
+
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const query = url.indexOf("?", start);
+  return query < 0 ? url.slice(start) : url.slice(start, query);
+}
+
+function toResponse(answer: Answer): Response {
+  const body = answer.body;
+  return new Response(body === undefined ? null : typeof body === "string" ? body : bodyInit(body), {
+    status: answer.status,
+    headers: answer.headers,
+  });
+}
+
+/**
+ * A signal (made on first use) that aborts when the answer cannot be delivered (the client went away).
+ * `request.signal` would do, but Deno 2.9 also aborts it after every successful answer and warns about that (once,
+ * on stderr).
+ */
+function abortedWhenUndelivered(info: Deno.ServeHandlerInfo): () => AbortSignal {
+  let controller: AbortController | undefined;
+  return () => {
+    if (controller === undefined) {
+      const made = new AbortController();
+      info.completed.catch((error) => made.abort(error));
+      controller = made;
+    }
+    return controller.signal;
+  };
+}
+
+/** The chunks of a request body. */
+async function* chunksOf(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
+  if (body === null) return;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** A streamed body that reports its end (or that it was cut short) to the request log. */
+async function* observed(
+  body: AsyncIterable<Uint8Array>,
+  end: EndRequest,
+  status: number,
+): AsyncIterable<Uint8Array> {
+  let complete = false;
+  try {
+    for await (const chunk of body) yield chunk;
+    complete = true;
+  } finally {
+    end({ status, aborted: !complete });
+  }
+}
+
+/**
+ * Opens the front door.
+ *
+ * @example
+ * ```ts ignore
+ * const door = await openFrontDoor({ port: 8080, routes, logger, maxMessageBytes, healthy, shutdown });
+ * await door.close(10_000);
+ * ```
+ */
+export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
+  const { logger, ui, healthy } = options;
+  const router = createConnectRouter(routerOptions(options.maxMessageBytes, options.shutdown));
+  installRoutes(router, options.routes);
+  const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  const fast = createFastUnary(options.routes.unary(), options.maxMessageBytes);
+
+  const generic = async (
+    request: Request,
+    path: string,
+    peer: string,
+    signal: () => AbortSignal,
+    body?: Uint8Array,
+  ) => {
+    const header = (name: string) => request.headers.get(name) ?? undefined;
+    const contentType = request.headers.get("content-type") ?? "";
+    if (/^application\/grpc(?!-web)/i.test(contentType)) {
+      return {
+        status: 200,
+        answer: grpcStatusAnswer("application/grpc", Code.Unimplemented, GRPC_ELSEWHERE),
+      };
+    }
+    const handler = handlers.get(path);
+    if (!handler) return { status: 0, answer: notFoundAnswer(request.method, path, header) };
+    const universal: UniversalServerRequest = {
+      httpVersion: "",
+      method: request.method,
+      url: request.url,
+      header: request.headers,
+      body: body ? createAsyncIterable([body]) : chunksOf(request.body),
+      signal: signal(),
+      contextValues: createContextValues().set(peerAddressKey, peer),
+    };
+    return { status: 0, response: await handler(universal) };
+  };
+
+  const serve = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
+    const path = pathOf(request.url);
+    // Traced: the request runs in its span, whose trace id the log line names.
+    return tracing.enabled
+      ? traceFetchRequest(request, path, (traceId) => respond(request, info, path, traceId))
+      : respond(request, info, path);
+  };
+
+  const respond = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    path: string,
+    traceId?: string,
+  ): Promise<Response> => {
+    const end = observeRequest(logger, { method: request.method, path, traceId });
+    const header = (name: string) => request.headers.get(name) ?? undefined;
+    if (options.metrics && request.method === "GET" && path === "/metrics") {
+      const response = await metricsResponse(
+        options.metrics,
+        header("authorization"),
+        info.remoteAddr.hostname,
+      );
+      end({ status: response.status, aborted: false });
+      return response;
+    }
+    const answer = staticAnswer(ui, healthy, request.method, path, header);
+    if (answer) {
+      end({ status: answer.status, aborted: false });
+      return toResponse(answer);
+    }
+    const peer = info.remoteAddr.hostname;
+    const signal = abortedWhenUndelivered(info);
+    let viaGeneric = false;
+    const fallback = async (request: Request, body?: Uint8Array): Promise<Response> => {
+      viaGeneric = true;
+      const result = await generic(request, path, peer, signal, body);
+      if (result.answer) {
+        end({ status: result.answer.status, aborted: false });
+        return toResponse(result.answer);
+      }
+      return finish(result.response, end);
+    };
+    const response = await (fast(request, path, peer, signal, fallback) ?? fallback(request));
+    // The generic path logs its own end (a stream ends after its response is returned).
+    if (!viaGeneric) end({ status: response.status, aborted: false });
+    return response;
+  };
+
+  const server = Deno.serve({
+    port: options.port,
+    hostname: options.hostname,
+    ...(options.tls ?? {}),
+    onListen() {},
+    onError(error) {
+      logger.error("request failed", errorFields(error));
+      return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
+    },
+  }, serve);
+  return {
+    port: server.addr.port,
+    async close(deadlineMs) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        server.shutdown(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The fetch `Response` of a universal one; a streamed body reports its end to the request log. */
+/** `GET /metrics`: the Prometheus text, or the refusal `access` gives. */
+async function metricsResponse(
+  { metrics, access }: NonNullable<FrontDoorOptions["metrics"]>,
+  authorization: string | undefined,
+  peer: string,
+): Promise<Response> {
+  const headers = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "content-type": "text/plain; charset=utf-8",
+    "cache-control": "no-store",
+  };
+  const refused = metricsRefusal(access, authorization, peer);
+  if (refused) return new Response(refused.message, { status: refused.status, headers });
+  try {
+    const body = await metrics.render();
+    return new Response(body, { status: 200, headers: { ...headers, "content-type": metrics.contentType } });
+  } catch (error) {
+    return new Response(`Reading the metrics failed: ${error}\n`, { status: 500, headers });
+  }
+}
+
+function finish(response: UniversalServerResponse, end: EndRequest): Response {
+  const body = response.body;
+  if (body === undefined || body instanceof Uint8Array) {
+    end({ status: response.status, aborted: false });
+    return universalServerResponseToFetch(response);
+  }
+  return universalServerResponseToFetch({ ...response, body: observed(body, end, response.status) });
+}
