@@ -12,8 +12,10 @@ import {
   type QueryResponse,
   QueryResponseSchema,
   type QueryUpdate,
+  QueryUpdateSchema,
 } from "../gen/axon/query_pb.ts";
 import {
+  booleanInstruction,
   instructionValue,
   numberInstruction,
   numericInstruction,
@@ -52,14 +54,10 @@ export function toWireQuery(
     clientId: query.clientId,
     componentName: query.component,
   });
-  let instructions = replaceInstruction(base.processingInstructions, {
-    $typeName: "io.axoniq.axonserver.grpc.ProcessingInstruction",
-    key: SERVER_SUPPORTS_STREAMING,
-    value: {
-      $typeName: "io.axoniq.axonserver.grpc.MetaDataValue",
-      data: { case: "booleanValue", value: streaming },
-    },
-  });
+  let instructions = replaceInstruction(
+    base.processingInstructions,
+    booleanInstruction(SERVER_SUPPORTS_STREAMING, streaming),
+  );
   if (timeout !== undefined) {
     instructions = replaceInstruction(instructions, numberInstruction(ProcessingKey.TIMEOUT, timeout));
   }
@@ -163,8 +161,7 @@ export function toWireResponse(
 /** A result → a subscription-query update. */
 export function toWireUpdate(result: QueryResult, registry: MessageRegistry): QueryUpdate {
   const response = toWireResponse("", result, registry);
-  return {
-    $typeName: "io.axoniq.axonserver.grpc.query.QueryUpdate",
+  return create(QueryUpdateSchema, {
     messageIdentifier: response.messageIdentifier,
     payload: response.payload,
     metaData: response.metaData,
@@ -172,5 +169,5 @@ export function toWireUpdate(result: QueryResult, registry: MessageRegistry): Qu
     componentName: "",
     errorCode: response.errorCode,
     errorMessage: response.errorMessage,
-  };
+  });
 }

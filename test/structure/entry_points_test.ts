@@ -16,6 +16,7 @@ const ENTRY_POINTS: Readonly<Record<string, string>> = {
   "./dendrite/axon": "./src/dendrite/axon/mod.ts",
   "./dendrite/elasticsearch": "./src/dendrite/elasticsearch/mod.ts",
   "./dendrite/security": "./src/dendrite/security/mod.ts",
+  "./dendrite/observability": "./src/dendrite/observability/mod.ts",
   "./dendrite/testing": "./src/dendrite/testing/mod.ts",
 };
 

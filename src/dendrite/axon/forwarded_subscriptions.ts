@@ -43,13 +43,6 @@ interface Forwarded {
 
 /**
  * The forwarded subscriptions of one connector.
- *
- * @example
- * ```ts ignore
- * const forwarded = new ForwardedSubscriptions(registry, { clientId, componentName });
- * forwarded.receive(stream, request, (query) => run(query));
- * forwarded.update(stream, { query: GreetingsQuerySchema }, greeting);
- * ```
  */
 export class ForwardedSubscriptions {
   readonly #registry: MessageRegistry;

@@ -39,11 +39,6 @@ export interface ProviderStreamOptions<O, I> {
 
 /**
  * One open handler stream of the connector.
- *
- * @example
- * ```ts ignore
- * await new ProviderStream(stream, { kind: "query", clientId, permits: 1000, acks, outbound, receive }).run(signal);
- * ```
  */
 export class ProviderStream<O, I extends Inbound> {
   readonly stream: BidiStream<O, I>;

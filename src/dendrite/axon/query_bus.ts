@@ -56,8 +56,15 @@ interface HandlerEntry {
  * Queries through Axon Server.
  *
  * @example
- * ```ts ignore
- * const queryBus = new AxonQueryBus(connection, registry);
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { AxonQueryBus } from "./query_bus.ts";
+ * import { queryOne } from "../queries/query_bus.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * import { AxonConnection } from "./connection.ts";
+ * const connection = await AxonConnection.connect({ address: "localhost:8124", componentName: "greeter" });
+ * const queryBus = new AxonQueryBus(connection, new MessageRegistry([GreeterStatusSchema]));
  * const status = await queryOne(queryBus, create(GreeterStatusQuerySchema, { greeterId: "main" }), GreeterStatusSchema);
  * ```
  */

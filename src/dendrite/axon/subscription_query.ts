@@ -30,12 +30,6 @@ export interface AxonSubscriptionOptions {
 /**
  * One open subscription query: `updates` fills as the server sends, `taken()` after each update the consumer took
  * grants the server more (in batches of an eighth of the buffer), `close()` unsubscribes.
- *
- * @example
- * ```ts ignore
- * const subscription = new AxonSubscription(connection.rpc(), request, registry, { bufferSize: 256 });
- * for await (const update of subscription.updates) { use(update); subscription.taken(); }
- * ```
  */
 export class AxonSubscription {
   readonly updates: Channel<Message>;

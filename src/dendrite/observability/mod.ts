@@ -3,11 +3,12 @@
  * taken at the bus ports and read from the processors' status at scrape time.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { meteredCommandBus, Metrics } from "./mod.ts";
+ * import { LocalCommandBus } from "../mod.ts";
  * const metrics = new Metrics();
- * const commandBus = meteredCommandBus(soma.commandBus, metrics);
- * console.log(await metrics.render());
+ * const commandBus = meteredCommandBus(new LocalCommandBus(), metrics);
+ * console.log(typeof commandBus.dispatch, await metrics.render());
  * ```
  *
  * @module

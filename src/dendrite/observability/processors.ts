@@ -26,9 +26,14 @@ export interface MeasuredProcessor {
  * `dendrite_processor_dead_letters`, and `dendrite_events_appended_total` (the store's head token + 1).
  *
  * @example
- * ```ts ignore
- * const tracked = new ProcessorMetrics(metrics, () => eventStore.lastToken());
- * const untrack = tracked.track(processor);
+ * ```ts
+ * import { ProcessorMetrics } from "./processors.ts";
+ * import { Metrics } from "./metrics.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * const eventStore = new InMemoryEventStore();
+ * const tracked = new ProcessorMetrics(new Metrics(), () => eventStore.lastToken());
+ * const untrack = tracked.track({ name: "greetings", status: () => ({ name: "greetings", owner: "me", mode: "Tracking", running: false, error: false, claimLimit: 0, members: 1, deadLettered: 0, errors: 0, segments: [] }) });
+ * untrack();
  * ```
  */
 export class ProcessorMetrics {

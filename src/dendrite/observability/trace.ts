@@ -44,8 +44,9 @@ export const TRACER_NAME = "dendrite";
  * Whether a tracing SDK is active (checked once, when this module loads).
  *
  * @example
- * ```ts ignore
- * const commandBus = tracing.enabled ? tracedCommandBus(bus) : bus; // what tracedCommandBus does itself
+ * ```ts
+ * import { tracing } from "./trace.ts";
+ * console.log(tracing.enabled); // false unless OTEL_DENO=true
  * ```
  */
 export const tracing: { readonly enabled: boolean } = {
@@ -60,8 +61,11 @@ export const tracer = trace.getTracer(TRACER_NAME);
  * trace id as `trace_id`. Metadata without a span in `ctx` comes back unchanged.
  *
  * @example
- * ```ts ignore
- * const metadata = withTraceContext({ correlation_id: "c1" }); // { correlation_id, traceparent, trace_id }
+ * ```ts
+ * import { withTraceContext } from "./trace.ts";
+ * // Inside an active span: { correlation_id, traceparent, trace_id }; outside one: unchanged.
+ * const metadata = withTraceContext({ correlation_id: "c1" });
+ * console.log(metadata.correlation_id);
  * ```
  */
 export function withTraceContext(metadata: Metadata, ctx: Context = context.active()): Metadata {
@@ -78,8 +82,12 @@ export function withTraceContext(metadata: Metadata, ctx: Context = context.acti
  * The context a message's metadata carries: the caller's span as a remote parent, or none (ROOT_CONTEXT).
  *
  * @example
- * ```ts ignore
- * const span = tracer.startSpan("handle", {}, traceContextOf(command.metadata)); // a child of the sender's span
+ * ```ts
+ * import { trace } from "@opentelemetry/api";
+ * import { traceContextOf } from "./trace.ts";
+ * const metadata = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" };
+ * const span = trace.getTracer("example").startSpan("handle", {}, traceContextOf(metadata)); // a child
+ * span.end();
  * ```
  */
 export function traceContextOf(metadata: Metadata): Context {
@@ -96,8 +104,9 @@ export function traceContextOf(metadata: Metadata): Context {
  * The span context a message's metadata carries, when it carries a valid one (a malformed one counts as none).
  *
  * @example
- * ```ts ignore
- * spanContextOf({ traceparent: "00-not-a-trace-context-01" }); // undefined
+ * ```ts
+ * import { spanContextOf } from "./trace.ts";
+ * console.log(spanContextOf({ traceparent: "00-not-a-trace-context-01" })); // undefined
  * ```
  */
 export function spanContextOf(metadata: Metadata): SpanContext | undefined {

@@ -189,8 +189,10 @@ class TracedQueryBus implements QueryBus {
  * The command bus, traced when tracing is on (else `bus` itself: no cost when off).
  *
  * @example
- * ```ts ignore
- * const commandBus = tracedCommandBus(connector.commandBus);
+ * ```ts
+ * import { tracedCommandBus } from "./traced_buses.ts";
+ * import { LocalCommandBus } from "../commands/command_bus.ts";
+ * const commandBus = tracedCommandBus(new LocalCommandBus()); // the bus itself when tracing is off
  * ```
  */
 export function tracedCommandBus(bus: CommandBus): CommandBus {
@@ -201,8 +203,10 @@ export function tracedCommandBus(bus: CommandBus): CommandBus {
  * The query bus, traced when tracing is on (else `bus` itself).
  *
  * @example
- * ```ts ignore
- * const queryBus = tracedQueryBus(connector.queryBus);
+ * ```ts
+ * import { tracedQueryBus } from "./traced_buses.ts";
+ * import { LocalQueryBus } from "../queries/query_bus.ts";
+ * const queryBus = tracedQueryBus(new LocalQueryBus());
  * ```
  */
 export function tracedQueryBus(bus: QueryBus): QueryBus {
