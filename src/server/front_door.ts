@@ -72,20 +72,25 @@ function toResponse(answer: Answer): Response {
 }
 
 /**
- * A signal (made on first use) that aborts when the answer cannot be delivered (the client went away).
+ * The call's abort signal: aborted when the answer cannot be delivered — `info.completed` rejects, or the client
+ * cancels a streamed body (Deno resolves `completed` when a client leaves an idle stream, and cancels the body).
  * `request.signal` would do, but Deno 2.9 also aborts it after every successful answer and warns about that (once,
  * on stderr).
  */
-function abortedWhenUndelivered(info: Deno.ServeHandlerInfo): () => AbortSignal {
-  let controller: AbortController | undefined;
-  return () => {
-    if (controller === undefined) {
-      const made = new AbortController();
-      info.completed.catch((error) => made.abort(error));
-      controller = made;
-    }
-    return controller.signal;
-  };
+class CallSignal {
+  readonly #controller = new AbortController();
+
+  constructor(info: Deno.ServeHandlerInfo) {
+    info.completed.catch((error) => this.abort(error));
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
 }
 
 /** The chunks of a request body. */
@@ -103,19 +108,37 @@ async function* chunksOf(body: ReadableStream<Uint8Array> | null): AsyncIterable
   }
 }
 
-/** A streamed body that reports its end (or that it was cut short) to the request log. */
-async function* observed(
+/**
+ * A streamed body as a ReadableStream that reports its end (or that it was cut short) to the request log. When
+ * the client goes away, Deno cancels the stream: the call is aborted first, so a live stream waiting for its next
+ * message ends now (an async iterator's `return()` would wait behind that pending message).
+ */
+function observed(
   body: AsyncIterable<Uint8Array>,
   end: EndRequest,
   status: number,
-): AsyncIterable<Uint8Array> {
-  let complete = false;
-  try {
-    for await (const chunk of body) yield chunk;
-    complete = true;
-  } finally {
-    end({ status, aborted: !complete });
-  }
+  call: CallSignal,
+): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next();
+        if (next.done) {
+          end({ status, aborted: false });
+          controller.close();
+        } else controller.enqueue(next.value);
+      } catch (error) {
+        end({ status, aborted: true });
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end({ status, aborted: true });
+      call.abort(reason ?? new DOMException("The client went away", "AbortError"));
+      void chunks.return?.().catch(() => {});
+    },
+  });
 }
 
 /**
@@ -194,7 +217,8 @@ export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
       return toResponse(answer);
     }
     const peer = info.remoteAddr.hostname;
-    const signal = abortedWhenUndelivered(info);
+    const call = new CallSignal(info);
+    const signal = () => call.signal;
     let viaGeneric = false;
     const fallback = async (request: Request, body?: Uint8Array): Promise<Response> => {
       viaGeneric = true;
@@ -203,7 +227,7 @@ export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
         end({ status: result.answer.status, aborted: false });
         return toResponse(result.answer);
       }
-      return finish(result.response, end);
+      return finish(result.response, end, call);
     };
     const response = await (fast(request, path, peer, signal, fallback) ?? fallback(request));
     // The generic path logs its own end (a stream ends after its response is returned).
@@ -257,11 +281,15 @@ async function metricsResponse(
   }
 }
 
-function finish(response: UniversalServerResponse, end: EndRequest): Response {
+function finish(response: UniversalServerResponse, end: EndRequest, call: CallSignal): Response {
   const body = response.body;
   if (body === undefined || body instanceof Uint8Array) {
     end({ status: response.status, aborted: false });
     return universalServerResponseToFetch(response);
   }
-  return universalServerResponseToFetch({ ...response, body: observed(body, end, response.status) });
+  // Streams carry no HTTP trailers on this port (Connect and grpc-web end inside the body).
+  return new Response(observed(body, end, response.status, call), {
+    status: response.status,
+    headers: response.header,
+  });
 }

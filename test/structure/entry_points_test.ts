@@ -96,9 +96,13 @@ Deno.test("the root entry point loads no runtime adapter: no node:sqlite, gRPC, 
     s === "node:sqlite" || /@grpc|@connectrpc|@elastic|jose|node:http2|node:net|node:tls/.test(s)
   );
   assertEquals(heavy, []);
-  // What it does load: protobuf (messages are protobuf) and small node builtins.
+  // What it does load: protobuf (messages are protobuf), the OpenTelemetry API (the aggregate and processor
+  // spans; a no-op unless OTEL_DENO=true) and small node builtins.
   assert(
-    external.every((s) => s.startsWith("npm:/@bufbuild/protobuf@") || s.startsWith("node:")),
+    external.every((s) =>
+      s.startsWith("npm:/@bufbuild/protobuf@") || s.startsWith("npm:/@opentelemetry/api@") ||
+      s.startsWith("node:")
+    ),
     `${external}`,
   );
 });
