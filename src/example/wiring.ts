@@ -30,7 +30,7 @@ import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSo
 import type { Config } from "../config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
 import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
-import * as features from "./features.ts";
+import type { AppPorts } from "./features.ts";
 import { rejectedEventsSection } from "./security/mod.ts";
 // dendrite:example:begin
 import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
@@ -69,7 +69,7 @@ export interface Program {
   /** soma, when it runs in this process. */
   readonly soma?: Soma;
   /** The ports the roles use (absent when this process only runs soma). */
-  readonly ports?: features.AppPorts;
+  readonly ports?: AppPorts;
   /** The API role's server, when this process runs it. */
   readonly api?: RunningApi;
   /** Stops every role in reverse order of start. Safe to call twice. */
@@ -248,7 +248,7 @@ export async function startProgram(
       closers.push(() => axon!.close());
     }
     const bus = axon ?? soma!;
-    const ports: features.AppPorts = {
+    const ports: AppPorts = {
       commandBus: bus.commandBus,
       queryBus: bus.queryBus,
       eventStore: bus.eventStore,
@@ -317,7 +317,7 @@ export async function startProgram(
 
 /** The embedded application without its API: soma in-process plus the greeter's command and projection roles. */
 export interface Embedded {
-  readonly ports: features.AppPorts;
+  readonly ports: AppPorts;
   readonly soma: Soma;
   close(): Promise<void>;
 }
