@@ -160,7 +160,7 @@ import { ${gens.domainDescriptor} } from "${importPath(file, gens.domain)}";
 import { ${gens.queryDescriptor} } from "${importPath(file, gens.query)}";
 import { ${r.service} } from "${importPath(file, gens.service)}";
 import { silentLogger } from "${importPath(file, "src/server/log.ts")}";
-import { assertEquals } from "${importPath(file, "test/assert.ts")}";
+import { assertEquals, eventually } from "${importPath(file, "test/assert.ts")}";
 import { startAggregate, startProjection, startQueries } from "${features}";
 import { ${n.pascal} } from "${importPath(file, `${feature}/aggregate.ts`)}";
 import { ${n.camel}Model, ${n.camel}Projection } from "${importPath(file, `${feature}/projection.ts`)}";
@@ -195,23 +195,14 @@ async function given${n.pascal}Service() {
   };
 }
 
-/** Calls \`list\` until \`done\` holds for its answer (the projection catches up asynchronously); 10 s at most. */
-async function eventually<T>(list: () => Promise<T>, done: (answer: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const answer = await list();
-    if (done(answer) || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 Deno.test("${r.service}: ${r.record} counts, and ${r.list} shows the text once projected", async () => {
   const { client, stop } = await given${n.pascal}Service();
   try {
     assertEquals((await client.${lower(r.record)}({ ${n.camel}Id: "one", text: "Hello" })).count, 1n);
     assertEquals((await client.${lower(r.record)}({ ${n.camel}Id: "one", text: "Bye" })).count, 2n);
-    const listed = await eventually(() => client.${listMethod}({}), (answer) => answer.entries.length === 2);
-    assertEquals(listed.entries.map((entry) => entry.text), ["Bye", "Hello"]);
+    const texts = async () => (await client.${listMethod}({})).entries.map((entry) => entry.text);
+    await eventually(async () => (await texts()).length === 2, 10_000, "both texts projected");
+    assertEquals(await texts(), ["Bye", "Hello"]);
   } finally {
     await stop();
   }
