@@ -76,6 +76,7 @@ function service(project: Project, n: Names, file: string, gens: Gens, aggregate
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
+  combineSignals,
   type CommandBus,
   type Metadata,
   MetadataKeys,
@@ -93,6 +94,8 @@ import { ${n.pascal} } from "${importPath(file, aggregate)}";
 export interface ${r.service}Options {
   readonly commandBus: CommandBus;
   readonly queryBus: QueryBus;
+  /** Aborts when the server shuts down: calls still waiting for the buses end. */
+  readonly shutdown?: AbortSignal;
 }
 
 function callMetadata(context: HandlerContext): Metadata {
@@ -111,7 +114,7 @@ export function ${n.camel}Service(options: ${r.service}Options): ServiceImpl<typ
         {
           expect: domain.${a.state}Schema,
           metadata: callMetadata(context),
-          signal: context.signal,
+          signal: combineSignals([context.signal, options.shutdown]),
           timeoutMs: context.timeoutMs(),
         },
       );
@@ -124,7 +127,11 @@ export function ${n.camel}Service(options: ${r.service}Options): ServiceImpl<typ
         options.queryBus,
         create(query.${q.query}Schema, { query: request.query, limit: request.limit }),
         query.${q.list}Schema,
-        { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+        {
+          metadata: callMetadata(context),
+          signal: combineSignals([context.signal, options.shutdown]),
+          timeoutMs: context.timeoutMs(),
+        },
       );
       return { entries: list.entries };
     },
@@ -265,7 +272,7 @@ export function planRpc(workspace: Workspace, project: Project, n: Names): void 
   ensureImport(workspace, api, `import { ${r.service} } from "${importPath(api, gens.service)}";`);
   ensureImport(workspace, api, `import { ${n.camel}Service } from "${importPath(api, files.service)}";`);
   insertAt(workspace, api, "services", [
-    `router.service(${r.service}, ${n.camel}Service(ports), { interceptors });`,
+    `router.service(${r.service}, ${n.camel}Service({ ...ports, shutdown: context.shutdown }), { interceptors });`,
   ]);
   const method = (name: string) => `"${project.protoPackage}.${r.service}/${name}"`;
   insertAt(workspace, project.policy, "public", [`${method(r.list)},`]);
