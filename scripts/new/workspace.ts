@@ -91,13 +91,24 @@ export class Workspace {
     const changes = this.changes();
     for (const change of changes) {
       const file = join(this.root, change.path);
-      if (change.action === "delete") await Deno.remove(file);
-      else {
+      if (change.action === "delete") {
+        await Deno.remove(file);
+        await this.#removeEmptyFolders(dirname(change.path));
+      } else {
         await Deno.mkdir(dirname(file), { recursive: true });
         await Deno.writeTextFile(file, change.content!);
       }
     }
     return changes;
+  }
+
+  /** Removes `path` and its parents while they are empty folders (a deleted feature leaves no empty folder). */
+  async #removeEmptyFolders(path: string): Promise<void> {
+    for (let dir = path; dir !== "." && dir !== "" && dir !== "/"; dir = dirname(dir)) {
+      const folder = join(this.root, dir);
+      for await (const _ of Deno.readDir(folder)) return;
+      await Deno.remove(folder);
+    }
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { listFiles } from "../../scripts/new/service_prune.ts";
 import { assert } from "../assert.ts";
 
 /** This repository's root. */
@@ -38,21 +39,25 @@ export async function denoOk(cwd: string, args: readonly string[], timeoutMs?: n
   return ran.output;
 }
 
-/** The repository's files as git lists them (tracked and untracked, not ignored). */
-async function listFiles(): Promise<string[]> {
+/**
+ * The repository's files as git lists them (tracked and untracked, not ignored); outside a git work tree (a
+ * copy made by these tests) every file but dependencies and data.
+ */
+async function repositoryFiles(): Promise<string[]> {
   const result = await new Deno.Command("git", {
     args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
     cwd: ROOT,
     stdout: "piped",
+    stderr: "null",
   }).output();
-  assert(result.success, "git ls-files failed");
+  if (!result.success) return listFiles(ROOT);
   return new TextDecoder().decode(result.stdout).split("\0").filter((path) => path !== "");
 }
 
 /** Copies the repository into a fresh temporary folder; returns the folder. */
 export async function copyRepository(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "dendrite-scaffold-" });
-  for (const path of await listFiles()) {
+  for (const path of await repositoryFiles()) {
     const from = join(ROOT, path);
     try {
       if (!(await Deno.lstat(from)).isFile) continue;

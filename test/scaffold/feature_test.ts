@@ -3,9 +3,14 @@
  * and the program serves the new RPCs over Connect (listing public, recording for a signed-in caller) with the
  * new projection's processor on soma's dashboard.
  */
+import { readProject } from "../../scripts/new/project.ts";
+import { Workspace } from "../../scripts/new/workspace.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { connectCall, login, startCopy } from "./program.ts";
-import { copyRepository, denoOk } from "./copy.ts";
+import { copyRepository, denoOk, ROOT } from "./copy.ts";
+
+/** The application's proto package (`example` in the template, the service's name after `new service`). */
+const project = readProject(new Workspace(ROOT));
 
 const NEW_TESTS = [
   "src/example/farewell/aggregate_test.ts",
@@ -29,7 +34,7 @@ Deno.test({
 
       const program = await startCopy(dir);
       try {
-        const service = "example.v1.FarewellService";
+        const service = `${project.protoPackage}.FarewellService`;
         const record = (token?: string) =>
           connectCall(program.baseUrl, `${service}/RecordFarewell`, { farewellId: "f1", text: "Bye" }, token);
         const anonymous = await record();
@@ -48,7 +53,10 @@ Deno.test({
         };
         await eventually(async () => (await listed()).length === 1, 30_000, "the farewell projected");
         assertEquals(await listed(), ["Bye"]);
-        assert((await program.processors()).includes("example.farewell-projection"), "on the dashboard");
+        assert(
+          (await program.processors()).includes(`${project.protoName}.farewell-projection`),
+          "on the dashboard",
+        );
       } finally {
         await program.stop();
       }
