@@ -53,11 +53,14 @@ them. Put your own rules in its \`decide\` and \`evolve\`.
 ## Layout
 
 \`\`\`
-proto/${service}/v1/  the service's messages and API       src/gen/      generated protobuf TypeScript (deno task gen)
-src/example/         the service: its features, wiring.ts (composition root), api_role.ts, security/
-src/dendrite/        the library: messages, event store, aggregates, processors, documents, connector, security
-src/soma/            the embedded Axon-API server          src/server/   one HTTP listener: gRPC, grpc-web, Connect, UI
-web/                 the starter page (Preact)             test/         contracts, soma, processes, security
+${`proto/${service}/v1/`.padEnd(20)}the service's messages and API
+src/gen/            generated protobuf TypeScript (deno task gen)
+src/example/        the service: its features, wiring.ts (composition root), api_role.ts, security/
+src/dendrite/       the library: messages, event store, aggregates, processors, documents, connector, security
+src/soma/           the embedded Axon-API server
+src/server/         one HTTP listener: gRPC, grpc-web, Connect, the UI
+web/                the starter page (Preact)
+test/               contracts, soma, real processes, security
 \`\`\`
 
 The library's reference is in \`docs/\` (api, soma, query side, security, stack); its examples name the
