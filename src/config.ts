@@ -127,7 +127,7 @@ export class ConfigError extends Error {
 /** The `--help` text. */
 export const HELP = `Usage: deno run -A src/main.ts [options]
 
-Runs the dendrite example: the greeter's command handlers, projection and API (UI, gRPC, grpc-web, Connect).
+Runs the application: its command handlers, projections and API (UI, gRPC, grpc-web, Connect).
 
 Options (each overrides its environment variable):
   --role=ROLES        Comma-separated roles: soma, command, projection, api, or all (default: all)

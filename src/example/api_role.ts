@@ -14,16 +14,17 @@ import type { ScryptParams, SecurityLogger } from "../dendrite/security/mod.ts";
 import type { Config } from "../config.ts";
 import { type Logger, type RunningServer, startServer, type UiAssets } from "../server/mod.ts";
 import { errorFields } from "../server/log.ts";
-import { exampleApi } from "./api/mod.ts";
 import { errorMappingInterceptor } from "./api/errors.ts";
 import {
   ADMIN,
   ADMIN_PASSWORD_ENV,
-  GREETER_POLICY,
+  APP_POLICY,
   provisionEmbedded,
   registerSecurityServices,
   type SecurityRuntime,
 } from "./security/mod.ts";
+import { exampleApi } from "./api/mod.ts"; // dendrite:example
+// dendrite:scaffold:imports
 
 /**
  * What the API role needs.
@@ -132,7 +133,10 @@ export async function startApi(
         hint: `set ${ADMIN_PASSWORD_ENV} to choose a new one`,
       });
     }
-    const auth = security.interceptor(GREETER_POLICY);
+    const auth = security.interceptor(APP_POLICY);
+    // Every service gets the error mapping, then the auth interceptor.
+    const interceptors = [errorMappingInterceptor(logger), auth];
+    // dendrite:example:begin
     const greeterRoutes = exampleApi({
       commandBus: ports.commandBus,
       queryBus: ports.queryBus,
@@ -140,6 +144,7 @@ export async function startApi(
       auth,
       subscriptions: config.subscriptions,
     });
+    // dendrite:example:end
     const server = await startServer({
       port: config.port,
       // Unset (tests, tools): a free port.
@@ -152,8 +157,9 @@ export async function startApi(
       limits: config.apiLimits,
       metrics: options.metrics && { metrics: options.metrics, access: { token: config.metricsToken } },
       api(router, context) {
-        registerSecurityServices(router, security, { interceptors: [errorMappingInterceptor(logger), auth] });
-        greeterRoutes(router, context);
+        registerSecurityServices(router, security, { interceptors });
+        greeterRoutes(router, context); // dendrite:example
+        // dendrite:scaffold:services
       },
     });
     let stopping: Promise<void> | undefined;

@@ -27,23 +27,28 @@ import {
   type Synchronous,
 } from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
-import { tracedCommandBus, tracedQueryBus } from "../dendrite/observability/traced_buses.ts";
 import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
 import {
   meteredCommandBus,
   meteredQueryBus,
   Metrics,
   ProcessorMetrics,
+  tracedCommandBus,
+  tracedQueryBus,
 } from "../dendrite/observability/mod.ts";
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
+import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
+import type { AppPorts } from "./features.ts";
+import { rejectedEventsSection } from "./security/mod.ts";
+import { measuredHost } from "./processors.ts";
+// dendrite:example:begin
 import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
 import { file_example_v1_greeter } from "../gen/example/v1/greeter_pb.ts";
-import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
-import { type GreeterPorts, startGreeter } from "./greeter/mod.ts";
-import { measuredHost } from "./processors.ts";
-import { rejectedEventsSection } from "./security/mod.ts";
+import { startGreeter } from "./greeter/mod.ts";
+// dendrite:example:end
+// dendrite:scaffold:imports
 
 /** The Axon component name of every process of the example. */
 export const COMPONENT = "dendrite-example";
@@ -53,7 +58,11 @@ export const PROJECTION_SEGMENTS = 4;
 
 /** A registry with the example's messages: every process must know the payload types it sends or receives. */
 export function exampleRegistry(): MessageRegistry {
-  return new MessageRegistry().addFiles(file_example_v1_domain, file_example_v1_greeter);
+  return new MessageRegistry().addFiles(
+    file_example_v1_domain, // dendrite:example
+    file_example_v1_greeter, // dendrite:example
+    // dendrite:scaffold:registry
+  );
 }
 
 /** Options that do not come from the configuration. */
@@ -71,7 +80,7 @@ export interface Program {
   /** soma, when it runs in this process. */
   readonly soma?: Soma;
   /** The ports the roles use (absent when this process only runs soma). */
-  readonly ports?: GreeterPorts;
+  readonly ports?: AppPorts;
   /** The API role's server, when this process runs it. */
   readonly api?: RunningApi;
   /** This process' metrics (the roles' buses and processors; served at the API port's `/metrics`). */
@@ -255,7 +264,7 @@ export async function startProgram(
     }
     const bus = axon ?? soma!;
     const processorMetrics = new ProcessorMetrics(metrics, () => bus.eventStore.lastToken());
-    const ports: GreeterPorts = {
+    const ports: AppPorts = {
       // Metered always; traced too when tracing is on (OTEL_DENO=true).
       commandBus: meteredCommandBus(tracedCommandBus(bus.commandBus), metrics),
       queryBus: meteredQueryBus(tracedQueryBus(bus.queryBus), metrics),
@@ -266,31 +275,46 @@ export async function startProgram(
     };
 
     if (config.roles.has("command")) {
+      // dendrite:example:begin
       const greeter = await startGreeter(ports, { command: true, projection: false });
       closers.push(() => greeter.stop());
+      // dendrite:example:end
+      // dendrite:scaffold:command
     }
     if (config.roles.has("projection")) {
       const stores = openQueryStores(config, options.synchronous);
       closers.push(stores.close);
-      const greeter = await startGreeter(
-        {
-          ...ports,
-          tokenStore: stores.tokenStore,
-          documentStore: stores.documentStore,
-          deadLetters: stores.deadLetters,
-        },
-        {
-          command: false,
-          projection: true,
-          segments: PROJECTION_SEGMENTS,
-          owner: config.processorOwner ?? await processorOwner(config.dataDir),
-          claimTimeoutMs: config.processorClaimTimeoutMs,
-          maxAttempts: config.processorMaxAttempts,
-          tokenInUnitOfWork: stores.shared,
-          onError: onProcessorError,
-        },
-      );
+      const queryPorts = {
+        ...ports,
+        tokenStore: stores.tokenStore,
+        documentStore: stores.documentStore,
+        deadLetters: stores.deadLetters,
+      };
+      // Every projection's processor in this process runs with these options.
+      const processing = {
+        deadLetters: stores.deadLetters,
+        initialSegments: PROJECTION_SEGMENTS,
+        owner: config.processorOwner ?? await processorOwner(config.dataDir),
+        claimTimeoutMs: config.processorClaimTimeoutMs,
+        poison: { maxAttempts: config.processorMaxAttempts },
+        tokenInUnitOfWork: stores.shared,
+        onError: onProcessorError,
+      };
+      // dendrite:example:begin
+      const greeter = await startGreeter(queryPorts, {
+        command: false,
+        projection: true,
+        segments: processing.initialSegments,
+        owner: processing.owner,
+        claimTimeoutMs: processing.claimTimeoutMs,
+        maxAttempts: processing.poison.maxAttempts,
+        tokenInUnitOfWork: processing.tokenInUnitOfWork,
+        onError: processing.onError,
+      });
       closers.push(() => greeter.stop());
+      // dendrite:example:end
+      // dendrite:scaffold:projection
+      // dendrite:scaffold:queries
     }
     let api: RunningApi | undefined;
     if (config.roles.has("api")) {
@@ -310,7 +334,7 @@ export async function startProgram(
 
 /** The embedded application without its API: soma in-process plus the greeter's command and projection roles. */
 export interface Embedded {
-  readonly ports: GreeterPorts;
+  readonly ports: AppPorts;
   readonly soma: Soma;
   close(): Promise<void>;
 }

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { AuthPolicy } from "../../dendrite/security/mod.ts";
+import { type AuthPolicy, mergePolicies } from "../../dendrite/security/mod.ts";
 
+// dendrite:example:begin
 /** Who may call which greeter RPC. */
 export const GREETER_POLICY: AuthPolicy = {
   public: [
@@ -20,6 +21,23 @@ export const GREETER_POLICY: AuthPolicy = {
     "example.v1.GreeterService/Stop": ["admin"],
   },
 };
+// dendrite:example:end
+
+/** Who may call the RPCs added with `deno task new` (it writes each method's entry with the method). */
+export const FEATURE_POLICY: AuthPolicy = {
+  public: [
+    // dendrite:scaffold:public
+  ],
+  roles: {
+    // dendrite:scaffold:roles
+  },
+};
+
+/** The application's policy: every service's table (the security API's own is added by the interceptor). */
+export const APP_POLICY: AuthPolicy = mergePolicies(
+  GREETER_POLICY, // dendrite:example
+  FEATURE_POLICY,
+);
 
 const PKG = "dendrite.security.v1";
 
