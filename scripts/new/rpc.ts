@@ -76,7 +76,6 @@ function service(project: Project, n: Names, file: string, gens: Gens, aggregate
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
-  combineSignals,
   type CommandBus,
   type Metadata,
   MetadataKeys,
@@ -114,7 +113,7 @@ export function ${n.camel}Service(options: ${r.service}Options): ServiceImpl<typ
         {
           expect: domain.${a.state}Schema,
           metadata: callMetadata(context),
-          signal: combineSignals([context.signal, options.shutdown]),
+          signal: options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal,
           timeoutMs: context.timeoutMs(),
         },
       );
@@ -129,7 +128,7 @@ export function ${n.camel}Service(options: ${r.service}Options): ServiceImpl<typ
         query.${q.list}Schema,
         {
           metadata: callMetadata(context),
-          signal: combineSignals([context.signal, options.shutdown]),
+          signal: options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal,
           timeoutMs: context.timeoutMs(),
         },
       );
