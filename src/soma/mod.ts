@@ -15,46 +15,27 @@
  * @module
  */
 import { hostname } from "node:os";
-import { join } from "node:path";
-import { Server } from "@grpc/grpc-js";
 import {
   type CommandBus,
   DEFAULT_SUBSCRIPTION_LIMITS,
   type EventStore,
   MessageRegistry,
   type QueryBus,
-  SubscriptionLimiter,
   type SubscriptionLimits,
 } from "../dendrite/mod.ts";
-import { SqliteDcbEventStore, SqliteEventStore, type Synchronous } from "../dendrite/sqlite/mod.ts";
-import { grpcService } from "../dendrite/axon/protocol/grpc.ts";
+import type { Synchronous } from "../dendrite/sqlite/mod.ts";
 import type { DcbEventStore as DcbStore } from "../dendrite/dcb/mod.ts";
-import {
-  DcbEventScheduler,
-  DcbEventStore as DcbEventStoreService,
-  DcbSnapshotStore,
-} from "../gen/axon/dcb_pb.ts";
-import { dcbPublisher, dcbSchedulerService } from "./dcb_scheduler.ts";
-import { dcbEventStoreService } from "./dcb_service.ts";
-import { DcbSnapshots, dcbSnapshotService } from "./dcb_snapshots.ts";
-import { CommandService } from "../gen/axon/command_pb.ts";
-import { PlatformService } from "../gen/axon/control_pb.ts";
-import { EventScheduler } from "../gen/axon/event_pb.ts";
-import { QueryService } from "../gen/axon/query_pb.ts";
-import { commandService } from "./command_service.ts";
 import { CommandRouter } from "./commands.ts";
-import { eventStoreDefinition, eventStoreService } from "./event_service.ts";
-import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
 import { startGuard } from "./guard.ts";
 import { serveStatus, type StatusServer } from "./http.ts";
-import { grpcLimitOptions, resolveLimits, type SomaLimits } from "./limits.ts";
+import { resolveLimits, type SomaLimits } from "./limits.ts";
 import type { CallerWindows } from "./caller_windows.ts";
 import { type GrpcListener, listenGrpc } from "./grpc_listener.ts";
 import { SomaCommandBus, SomaQueryBus } from "./local.ts";
 import { type InstructionOutcome, Platform, type ProcessorAction } from "./platform.ts";
-import { queryService } from "./query_service.ts";
 import { QueryRouter } from "./queries.ts";
-import { Scheduler, schedulerService } from "./scheduler.ts";
+import { createSomaServer } from "./grpc_server.ts";
+import { openSomaStores } from "./stores.ts";
 import { startTlsFront, type TlsFront } from "./tls_front.ts";
 import { assertSafeExposure, isLoopback } from "./token.ts";
 import {
@@ -225,29 +206,8 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
   };
   const onError = options.onError ??
     ((error: unknown, where: string) => console.error(`soma: ${where}:`, error));
-  if (options.dataDir) await Deno.mkdir(options.dataDir, { recursive: true });
-  const ownStore = options.eventStore ? undefined : new SqliteEventStore({
-    path: join(options.dataDir!, "events.sqlite"),
-    synchronous: options.synchronous,
-    idempotencyWindowMs: options.idempotencyWindowMs,
-  });
-  const store: EventStore = options.eventStore ?? ownStore!;
-  // DCB events have their own store and sequence (see docs/soma.md, "DCB").
-  const dcbPath = options.dataDir ? join(options.dataDir, "dcb.sqlite") : ":memory:";
-  const dcbStore = new SqliteDcbEventStore({ path: dcbPath, synchronous: options.synchronous });
-  const dcbSnapshots = new DcbSnapshots({ path: dcbPath, synchronous: options.synchronous });
-  const dcbScheduler = new Scheduler({
-    path: options.dataDir ? join(options.dataDir, "dcb_scheduler.sqlite") : ":memory:",
-    synchronous: options.synchronous,
-    eventStore: dcbPublisher(dcbStore),
-    onError: (error, token) => onError(error, `publishing scheduled DCB event ${token}`),
-  });
-  const scheduler = new Scheduler({
-    path: options.schedulerPath ?? (options.dataDir ? join(options.dataDir, "scheduler.sqlite") : ":memory:"),
-    synchronous: options.synchronous,
-    eventStore: store,
-    onError: (error, token) => onError(error, `publishing scheduled event ${token}`),
-  });
+  const stores = await openSomaStores(options, onError);
+  const store = stores.events;
 
   const shutdown = new AbortController();
   const commandRouter = new CommandRouter();
@@ -276,64 +236,24 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
 
   /** The gRPC listener's view of its callers' flow control (set once it listens). */
   const callers: { current?: CallerWindows } = {};
-  const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-  const server = new Server({
-    interceptors: [axonInterceptor({ accessToken: options.accessToken })],
-    // grpc-js' own limit answers without the AxonIQ-ErrorCode trailer: keep it as a hard cap above ours.
-    "grpc.max_receive_message_length": Math.max(
-      maxMessageSize,
-      Math.min(4 * maxMessageSize, 64 * 1024 * 1024),
-    ),
-    "grpc.max_send_message_length": maxMessageSize,
-    ...grpcLimitOptions(limits),
+  const server = createSomaServer({
+    accessToken: options.accessToken,
+    limits,
+    maxMessageSize: options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    platform,
+    commandRouter,
+    queryRouter,
+    registry,
+    stores,
+    nodeName,
+    commandTimeoutMs: options.commandTimeoutMs,
+    queryTimeoutMs: options.queryTimeoutMs,
+    subscriptionLimits: options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS,
+    track,
+    callers: () => callers.current,
+    signal: shutdown.signal,
+    onError,
   });
-  server.addService(lenientRequests(grpcService(PlatformService), maxMessageSize), platform.implementation());
-  server.addService(
-    lenientRequests(grpcService(CommandService), maxMessageSize),
-    commandService({
-      router: commandRouter,
-      registry,
-      commandTimeoutMs: options.commandTimeoutMs,
-      nodeName,
-      track,
-    }),
-  );
-  server.addService(
-    lenientRequests(grpcService(QueryService), maxMessageSize),
-    queryService({
-      router: queryRouter,
-      registry,
-      queryTimeoutMs: options.queryTimeoutMs,
-      nodeName,
-      track,
-      subscriptions: new SubscriptionLimiter(options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS),
-      callerStream: (call) => callers.current?.of(call),
-    }),
-  );
-  server.addService(
-    lenientRequests(eventStoreDefinition(), maxMessageSize),
-    eventStoreService({
-      store,
-      signal: shutdown.signal,
-      onFallback: (reason) => onError(new Error(reason), "ListEvents"),
-    }),
-  );
-  server.addService(
-    lenientRequests(grpcService(DcbEventStoreService), maxMessageSize),
-    dcbEventStoreService({ store: dcbStore, signal: shutdown.signal }),
-  );
-  server.addService(
-    lenientRequests(grpcService(DcbSnapshotStore), maxMessageSize),
-    dcbSnapshotService(dcbSnapshots, shutdown.signal),
-  );
-  server.addService(
-    lenientRequests(grpcService(DcbEventScheduler), maxMessageSize),
-    dcbSchedulerService(dcbScheduler),
-  );
-  server.addService(
-    lenientRequests(grpcService(EventScheduler), maxMessageSize),
-    schedulerService(scheduler),
-  );
 
   const localProcessors = new Map<string, LocalProcessor>();
   const sectionProviders = new Set<StatusSectionProvider>();
@@ -433,11 +353,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
       });
       await observed.history.stop();
       await http?.close();
-      await scheduler.close();
-      await dcbScheduler.close();
-      ownStore?.close();
-      dcbStore.close();
-      dcbSnapshots.close();
+      await stores.close();
     })();
     return closing;
   };
@@ -478,7 +394,7 @@ export async function startSoma(options: SomaOptions): Promise<Soma> {
     commandBus: new SomaCommandBus(commandRouter, registry, identity),
     queryBus: new SomaQueryBus(queryRouter, registry, identity),
     eventStore: store,
-    dcbEventStore: dcbStore,
+    dcbEventStore: stores.dcbEvents,
     registry,
     status,
     processors,
