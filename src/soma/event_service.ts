@@ -18,15 +18,9 @@ import {
   type ServiceDefinition,
   status as Status,
 } from "@grpc/grpc-js";
-import {
-  AxonErrorCode,
-  type EventRecord,
-  type EventStore,
-  type TrackedEventRecord,
-} from "../dendrite/mod.ts";
-import { streamPagesOf } from "../dendrite/eventstore/event_store.ts";
+import { AxonErrorCode, type EventRecord, type EventStore } from "../dendrite/mod.ts";
 import { grpcService, type GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
-import { encodeEventWithToken } from "./wire_event.ts";
+import { ListEventsCall, type ListEventsContext } from "./list_events.ts";
 import {
   type Confirmation,
   ConfirmationSchema,
@@ -39,16 +33,7 @@ import {
 } from "../gen/axon/event_pb.ts";
 import { fromAxonEvent, toAxonEvent } from "../dendrite/axon/protocol/messages.ts";
 import { axonError, toServiceError } from "./grpc_errors.ts";
-import {
-  drained,
-  framedWriter,
-  framedWritesUnavailable,
-  GRPC_JS_VERSION,
-  writeWithBackpressure,
-} from "./streams.ts";
-
-/** ListEvents writes a run of events at most this large in one write (a run ends with its page anyway). */
-const MAX_RUN_BYTES = 64 * 1024;
+import { framedWritesUnavailable, GRPC_JS_VERSION, writeWithBackpressure } from "./streams.ts";
 
 /** Options of {@link eventStoreService}. */
 export interface EventServiceOptions {
@@ -58,7 +43,7 @@ export interface EventServiceOptions {
   /** Aborts every open read (server shutdown). */
   readonly signal: AbortSignal;
   /**
-   * Told once when ListEvents cannot write runs of events in one write (see {@link framedWriter}) and writes
+   * Told once when ListEvents cannot write runs of events in one write (see `framedWriter` in streams.ts) and writes
    * message by message instead: another grpc-js version than the one the fast path was verified against, or
    * internals not as expected.
    */
@@ -162,99 +147,15 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
     }
   };
 
-  const listEvents = (call: ServerDuplexStream<GetEventsRequest, Uint8Array>) => {
-    const signal = callSignal(call);
-    const ended = new AbortController();
-    const stop = AbortSignal.any([signal, ended.signal]);
-    const blacklist = new Set<string>();
-    let permits = 0;
-    let started = false;
-    let wake: (() => void) | undefined;
-    const serve = async (from: number) => {
-      let skipped = 0;
-      /** Blacklisted types are skipped, but one in `sendAfter` still goes out so the reader's token advances. */
-      const skip = (record: TrackedEventRecord) => {
-        if (
-          blacklist.size === 0 || !blacklist.has(blacklistKey(record.payload.type, record.payload.revision))
-        ) {
-          skipped = 0;
-          return false;
-        }
-        if (++skipped < sendAfter) return true;
-        skipped = 0;
-        return false;
-      };
-      const permitted = async () => {
-        while (permits <= 0) {
-          await new Promise<void>((resolve) => (wake = resolve));
-          stop.throwIfAborted();
-        }
-      };
-      // Runs of events go out as one write each (see framedWriter); one by one where that is not available.
-      const framed = unavailable === undefined
-        ? framedWriter(call, (error) => call.emit("error", toServiceError(error)), grpcJsVersion)
-        : undefined;
-      if (!framed) {
-        reportFallback(
-          unavailable ??
-            `grpc-js ${grpcJsVersion} internals are not as expected: ListEvents writes one message per write`,
-        );
-      }
-      let run: Uint8Array[] = [];
-      let runBytes = 0;
-      const flush = async () => {
-        if (run.length === 0) return;
-        const ready = framed!.write(run);
-        run = [];
-        runBytes = 0;
-        if (!ready) await framed!.drained(stop);
-      };
-      try {
-        // A page is read in one step and written without an async step per event while permits and the
-        // transport allow.
-        for await (const page of streamPagesOf(store, { from, follow: true, signal: stop })) {
-          for (const record of page) {
-            if (skip(record)) continue;
-            if (permits <= 0) {
-              await flush();
-              await permitted();
-            }
-            permits--;
-            const message = encodeEventWithToken(record, record.token);
-            if (!framed) {
-              if (!call.write(message)) await drained(call, stop);
-              continue;
-            }
-            run.push(message);
-            runBytes += message.length;
-            if (runBytes >= MAX_RUN_BYTES) await flush();
-          }
-          await flush();
-        }
-        if (!stop.aborted) call.end();
-      } catch (error) {
-        if (stop.aborted) {
-          if (ended.signal.aborted && !signal.aborted) call.end();
-          return;
-        }
-        call.emit("error", toServiceError(error));
-      }
-    };
-    stop.addEventListener("abort", () => wake?.(), { once: true });
-    call.on("data", (request: GetEventsRequest) => {
-      for (const entry of request.blacklist) blacklist.add(blacklistKey(entry.type, entry.revision));
-      permits += Number(request.numberOfPermits);
-      if (!started) {
-        started = true;
-        serve(Math.max(0, Number(request.trackingToken)));
-      }
-      const resume = wake;
-      wake = undefined;
-      resume?.();
-    });
-    call.on("end", () => ended.abort(new DOMException("Reader half-closed", "AbortError")));
-    call.on("error", () => ended.abort(new DOMException("Reader failed", "AbortError")));
+  const listEventsContext: ListEventsContext = {
+    store,
+    sendAfter,
+    grpcJsVersion,
+    framedUnavailable: unavailable,
+    reportFallback,
   };
+  const listEvents = (call: ServerDuplexStream<GetEventsRequest, Uint8Array>) =>
+    void new ListEventsCall(call, listEventsContext, callSignal(call));
 
   const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) => {
     work().then((value) => callback(null, value), (error) => callback(toServiceError(error)));
@@ -336,8 +237,4 @@ function aggregateFieldsProblem(event: Event, index: number): string | undefined
   return `Event ${index} ("${event.messageIdentifier}") has aggregate identifier "${event.aggregateIdentifier}" ` +
     `and sequence ${event.aggregateSequenceNumber} but no aggregate type: a domain event needs its aggregate ` +
     "type, a non-domain event has no aggregate identifier or sequence";
-}
-
-function blacklistKey(type: string, revision: string): string {
-  return `${type}\u0000${revision}`;
 }
