@@ -4,8 +4,7 @@
  * dropped with a clear error once it falls a buffer behind, while the others keep receiving every update.
  */
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { connect } from "node:net";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { GreeterService, type Greeting } from "../../src/gen/example/v1/greeter_pb.ts";
@@ -21,17 +20,17 @@ const BATCH = 200;
 const UPDATES = 10_000;
 const FILLER = "x".repeat(800);
 
-/** A client from a loopback source address of its own (127.0.0.x), on a session of its own. */
+/**
+ * A client from a loopback source address of its own (127.0.0.x), over HTTP/1.1 on the front door. (Over cleartext
+ * HTTP/2, Connect streams on the front door stall under this volume: an open defect, docs/api.md.)
+ */
 function clientFrom(port: number, source: string) {
-  const sessions = new Http2SessionManager(`http://127.0.0.1:${port}`, undefined, {
-    createConnection: () => connect({ host: "127.0.0.1", port, localAddress: source }),
-  });
   const transport = createConnectTransport({
     baseUrl: `http://127.0.0.1:${port}`,
-    httpVersion: "2",
-    sessionManager: sessions,
+    httpVersion: "1.1",
+    nodeOptions: { localAddress: source },
   });
-  return { client: createClient(GreeterService, transport), sessions };
+  return { client: createClient(GreeterService, transport) };
 }
 
 /** A Greetings stream, open once its first message (the initial greeting) arrived. */
@@ -186,7 +185,6 @@ Deno.test({
       await health.body?.cancel();
     } finally {
       stop.abort();
-      for (const { sessions } of clients) sessions.abort();
       const status = await program.stop();
       assertEquals(status.code, 0, program.tail());
     }
