@@ -132,7 +132,7 @@ Runs the application: its command handlers, projections and API (UI, gRPC, grpc-
 Options (each overrides its environment variable):
   --role=ROLES        Comma-separated roles: soma, command, projection, api, or all (default: all)
   --port=PORT         HTTP port of the UI and API: Connect, grpc-web, /healthz (PORT, default 8080)
-  --grpc-port=PORT    port of the API for gRPC clients, with reflection (GRPC_PORT, default 8081)
+  --grpc-port=PORT    port of the API for gRPC clients, with reflection (GRPC_PORT, default 8081; 0 when PORT is 0)
   --data-dir=DIR      Directory of the SQLite files (DATA_DIR, default ./data)
   --log-level=LEVEL   debug, info, warn or error (LOG_LEVEL, default info)
   -h, --help          Print this help
@@ -331,7 +331,8 @@ export function parseConfig(
   const grpcPortFlag = flag("grpc-port");
   const grpcPort = grpcPortFlag !== undefined
     ? parsePort("--grpc-port", grpcPortFlag)
-    : parsePort("GRPC_PORT", nonEmpty(env.GRPC_PORT) ?? "8081");
+    // With an ephemeral front door (PORT=0, tests), the gRPC port is ephemeral too unless set.
+    : parsePort("GRPC_PORT", nonEmpty(env.GRPC_PORT) ?? (port === 0 ? "0" : "8081"));
   if (port !== 0 && port === grpcPort) {
     throw new ConfigError("GRPC_PORT", `PORT and GRPC_PORT must differ, both are ${port}`);
   }

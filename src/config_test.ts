@@ -7,6 +7,10 @@ Deno.test("parseConfig() uses the defaults with no flags and no environment", ()
   assertEquals([...config.roles], [...ROLES]);
   assertEquals(config.port, 8080);
   assertEquals(config.grpcPort, 8081);
+  // An ephemeral front door gets an ephemeral gRPC port unless one is set.
+  assertEquals(parseConfig(["--port=0"], {}).grpcPort, 0);
+  assertEquals(parseConfig([], { PORT: "0" }).grpcPort, 0);
+  assertEquals(parseConfig([], { PORT: "0", GRPC_PORT: "9091" }).grpcPort, 9091);
   assertEquals(config.dataDir, "./data");
   assertEquals(config.axonPort, 8124);
   assertEquals(config.axonHttpPort, 8024);

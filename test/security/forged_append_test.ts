@@ -109,11 +109,11 @@ async function trustLegitimately(program: Program, key: Ed25519KeyPair): Promise
     ));
 }
 
-/** Runs `calls` over gRPC (HTTP/2) to the program's API, then closes the session. */
+/** Runs `calls` over gRPC (HTTP/2) to the program's gRPC port, then closes the session. */
 async function withApi<T>(program: Program, calls: (transport: Transport) => Promise<T>): Promise<T> {
-  const sessions = new Http2SessionManager(program.url);
+  const sessions = new Http2SessionManager(program.grpcUrl);
   try {
-    return await calls(createGrpcTransport({ baseUrl: program.url, sessionManager: sessions }));
+    return await calls(createGrpcTransport({ baseUrl: program.grpcUrl, sessionManager: sessions }));
   } finally {
     sessions.abort();
   }

@@ -13,7 +13,10 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** A running program. */
 export interface Program {
+  /** The front door (Connect, grpc-web, UI). */
   readonly url: string;
+  /** The gRPC port (`GRPC_PORT`). */
+  readonly grpcUrl: string;
   /** The embedded soma's gRPC port (0 when it joined another server). */
   readonly somaPort: number;
   /** The embedded soma's status port (0 when it joined another server). */
@@ -59,7 +62,7 @@ export async function startProgram(
 ): Promise<Program> {
   const roles = axonServer ? ["--role=command,projection,api"] : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/main.ts", "--port=0", `--data-dir=${dataDir}`, ...roles],
+    args: ["run", "-A", "src/main.ts", "--port=0", "--grpc-port=0", `--data-dir=${dataDir}`, ...roles],
     cwd: ROOT,
     env: {
       AXON_PORT: "0",
@@ -103,6 +106,7 @@ export async function startProgram(
   }
   return {
     url: `http://127.0.0.1:${find("listening")!.port}`,
+    grpcUrl: `http://127.0.0.1:${find("listening")!.grpcPort}`,
     somaPort: Number(find("soma listening")?.port ?? 0),
     somaHttpPort: Number(find("soma listening")?.httpPort ?? 0),
     lines,
