@@ -15,7 +15,7 @@ import {
   universalServerResponseToFetch,
 } from "@connectrpc/connect/protocol";
 import { peerAddressKey } from "../dendrite/security/mod.ts";
-import { type Answer, grpcStatusAnswer, notFoundAnswer, staticAnswer } from "./answers.ts";
+import { type Answer, grpcStatusAnswer, notFoundAnswer, SECURITY_HEADERS, staticAnswer } from "./answers.ts";
 import { bodyInit, createFastUnary } from "./fast_unary.ts";
 import { errorFields, type Logger } from "./log.ts";
 import { type EndRequest, observeRequest } from "./request_log.ts";
@@ -266,8 +266,7 @@ async function metricsResponse(
   peer: string,
 ): Promise<Response> {
   const headers = {
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    ...SECURITY_HEADERS,
     "content-type": "text/plain; charset=utf-8",
     "cache-control": "no-store",
   };

@@ -30,7 +30,7 @@ export interface ListEventsContext {
 }
 
 /** The key of a blacklisted payload type and revision. */
-export function blacklistKey(type: string, revision: string): string {
+function blacklistKey(type: string, revision: string): string {
   return `${type}\u0000${revision}`;
 }
 

@@ -5,8 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
-import { tmpdir } from "node:os";
+import { buildMavenProject } from "./java_app.ts";
 
 const project = fileURLToPath(new URL("./dcb-java", import.meta.url));
 
@@ -26,18 +25,8 @@ export async function run(
 }
 
 /** Compiles the Java programs (offline first); returns the classpath. */
-export async function buildDcbJava(): Promise<string> {
-  // One build folder per checkout: worktrees built side by side must not share (and wipe) one.
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project)));
-  const id = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  const target = join(tmpdir(), `dendrite-dcb-interop-${id}`);
-  const classpathFile = join(target, "classpath.txt");
-  const args = ["-q", "compile", "dependency:build-classpath", `-Dmdep.outputFile=${classpathFile}`];
-  const mvnArgs = [...args, `-Dinterop.target=${target}`];
-  let result = await run("mvn", ["-o", ...mvnArgs], { cwd: project });
-  if (!result.ok) result = await run("mvn", mvnArgs, { cwd: project });
-  if (!result.ok) throw new Error(`The Maven build of ${project} failed:\n${result.output.slice(-4000)}`);
-  return [join(target, "classes"), (await Deno.readTextFile(classpathFile)).trim()].join(":");
+export function buildDcbJava(): Promise<string> {
+  return buildMavenProject(project, "dendrite-dcb-interop");
 }
 
 /** `RESULT <name> PASS|FAIL <detail>` lines of a Java run, by name. */

@@ -23,19 +23,21 @@ export async function available(command: string): Promise<boolean> {
   }
 }
 
-async function maven(args: string[]): Promise<{ ok: boolean; output: string }> {
-  const out = await new Deno.Command("mvn", { args, cwd: project, stdout: "piped", stderr: "piped" })
-    .output();
+async function maven(cwd: string, args: string[]): Promise<{ ok: boolean; output: string }> {
+  const out = await new Deno.Command("mvn", { args, cwd, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   return { ok: out.success, output: text };
 }
 
-/** Compiles the app; resolves with the java classpath. */
-export async function buildJavaApp(): Promise<string> {
+/**
+ * Compiles the Maven project in `directory` (offline first) into a build folder named `name-<checkout digest>`
+ * under the system temp dir; resolves with the java classpath.
+ */
+export async function buildMavenProject(directory: string, name: string): Promise<string> {
   // One build folder per checkout: worktrees built side by side must not share (and wipe) one.
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(project)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(directory)));
   const id = Array.from(digest.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  const target = join(tmpdir(), `dendrite-axon-interop-${id}`);
+  const target = join(tmpdir(), `${name}-${id}`);
   const classpathFile = join(target, "classpath.txt");
   const args = [
     "-q",
@@ -44,11 +46,16 @@ export async function buildJavaApp(): Promise<string> {
     `-Dmdep.outputFile=${classpathFile}`,
     `-Dinterop.target=${target}`,
   ];
-  let result = await maven(["-o", ...args]);
-  if (!result.ok) result = await maven(args);
-  if (!result.ok) throw new Error(`The Maven build of ${project} failed:\n${result.output.slice(-4000)}`);
+  let result = await maven(directory, ["-o", ...args]);
+  if (!result.ok) result = await maven(directory, args);
+  if (!result.ok) throw new Error(`The Maven build of ${directory} failed:\n${result.output.slice(-4000)}`);
   const dependencies = (await Deno.readTextFile(classpathFile)).trim();
   return [join(target, "classes"), dependencies].join(":");
+}
+
+/** Compiles the app; resolves with the java classpath. */
+export function buildJavaApp(): Promise<string> {
+  return buildMavenProject(project, "dendrite-axon-interop");
 }
 
 /** A running JVM with its output lines. */

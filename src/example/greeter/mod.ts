@@ -4,21 +4,11 @@
  *
  * @module
  */
-import {
-  type CommandBus,
-  type DeadLetterQueue,
-  type DocumentStore,
-  type EventStore,
-  type MessageRegistry,
-  type QueryBus,
-  registerAggregate,
-  type Registration,
-  type TokenStore,
-  type TrackingProcessor,
-} from "../../dendrite/mod.ts";
+import { registerAggregate, type Registration, type TrackingProcessor } from "../../dendrite/mod.ts";
 import { Greeter } from "./aggregate.ts";
 import { greeterModel, greeterProjection, registerGreeterQueries } from "./projection.ts";
-import { type ProcessorHost, type StartedProcessor, startProcessor } from "../processors.ts";
+import { type StartedProcessor, startProcessor } from "../processors.ts";
+import type { AppPorts } from "../features.ts";
 
 export { Greeter, GreeterErrors, MAX_GREETING_LENGTH } from "./aggregate.ts";
 export * from "./projection.ts";
@@ -26,21 +16,8 @@ export * from "./projection.ts";
 /** The default greeter (the API greets this one). */
 export const DEFAULT_GREETER = "main";
 
-/** The ports the greeter needs. */
-export interface GreeterPorts {
-  readonly commandBus: CommandBus;
-  readonly queryBus: QueryBus;
-  readonly eventStore: EventStore;
-  readonly registry: MessageRegistry;
-  /** Needed for the projection role. */
-  readonly tokenStore?: TokenStore;
-  /** Needed for the projection role. */
-  readonly documentStore?: DocumentStore;
-  /** Needed for the projection role: where its poison events and the events queued behind them are kept. */
-  readonly deadLetters?: DeadLetterQueue;
-  /** Where processors started on these ports register (none: they run unlisted, e.g. in unit tests). */
-  readonly processors?: ProcessorHost;
-}
+/** The ports the greeter needs: the application's ports (see features.ts). */
+export type GreeterPorts = AppPorts;
 
 export interface GreeterOptions {
   /** Handle the greeter's commands here. */
