@@ -8,11 +8,18 @@
  *
  * @module
  */
-import type { DescMessage } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { create, type DescMessage, toJsonString } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
   encodeEnvelope,
+  getJsonOptions,
   invokeUnaryImplementation,
   mergeNonProtocolHeaders,
   type MethodSerializationLookup,
@@ -40,6 +47,9 @@ const GENERIC_IF = ["content-encoding", "connect-timeout-ms", "grpc-encoding", "
 
 interface Route extends UnaryRoute {
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  /** connect-es's JSON options for these calls. */
+  readonly jsonOptions: ReturnType<typeof getJsonOptions>;
+  readonly maxBytes: number;
 }
 
 /** The generic handler, given the request and (when the fast path already read it) its body. */
@@ -62,7 +72,7 @@ export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxByte
   const table = new Map<string, Route>();
   for (const [path, route] of routes) {
     const serialization = createMethodSerializationLookup(route.spec.method, undefined, REQUEST_JSON, limits);
-    table.set(path, { ...route, serialization });
+    table.set(path, { ...route, serialization, jsonOptions: getJsonOptions(REQUEST_JSON), maxBytes });
   }
   return (request, path, peer, signal, fallback) => {
     const route = table.get(path);
@@ -87,14 +97,14 @@ interface Caller {
 }
 
 async function serve(route: Route, wire: Wire, request: Request, caller: Caller, fallback: Fallback) {
-  const body = new Uint8Array(await request.arrayBuffer());
+  const body = await request.bytes();
   let message: Uint8Array = body;
   if (wire === "grpc-web") {
     const data = envelopeData(body);
     if (data === undefined) return fallback(request, body);
     message = data;
   }
-  const context = handlerContext(route, request, caller, wire === "grpc-web" ? "grpc-web" : "connect");
+  const context = new FastContext(route, request, caller, wire === "grpc-web" ? "grpc-web" : "connect");
   const binary = wire !== "connect-json";
   const fail = (error: ConnectError, parse: boolean) =>
     wire === "grpc-web" ? grpcWebError(context, error, parse) : connectError(context, error);
@@ -105,12 +115,26 @@ async function serve(route: Route, wire: Wire, request: Request, caller: Caller,
     return fail(asConnectError(error), true);
   }
   try {
-    const output = await invokeUnaryImplementation(route.spec, context, input, route.interceptors);
-    const bytes = route.serialization.getO(binary).serialize(output);
+    const output = await invoke(route, context, input);
+    if (wire === "connect-json") return connectAnswer(context, wire, jsonAnswer(route, output));
+    const bytes = route.serialization.getO(true).serialize(output);
     return wire === "grpc-web" ? grpcWebAnswer(context, bytes) : connectAnswer(context, wire, bytes);
   } catch (error) {
     return fail(asConnectError(error), false);
   }
+}
+
+/**
+ * Runs the implementation: through connect-es's interceptor chain when the route has interceptors; without any,
+ * it calls the implementation itself and normalizes the answer as that chain does (`create` of the output type).
+ */
+async function invoke(route: Route, context: FastContext, input: ReturnType<typeof decode>) {
+  const spec = route.spec;
+  if (route.interceptors.length > 0) {
+    // connect-es copies the context's own properties (`Object.assign`), so it gets a plain object.
+    return await invokeUnaryImplementation(spec, context.plain(), input, route.interceptors);
+  }
+  return create(spec.method.output, await spec.impl(input, context));
 }
 
 function asConnectError(thrown: unknown): ConnectError {
@@ -118,6 +142,32 @@ function asConnectError(thrown: unknown): ConnectError {
     ? thrown
     : new ConnectError("internal error", Code.Internal, undefined, undefined, thrown);
 }
+
+/**
+ * A JSON answer as text, as connect-es writes it (same options, same size limit), left to the runtime to encode:
+ * a string body is not copied again by `Response`.
+ */
+function jsonAnswer(route: Route, output: Parameters<typeof toJsonString>[1]): string {
+  let json;
+  try {
+    json = toJsonString(route.spec.method.output, output, route.jsonOptions);
+  } catch (error) {
+    throw ConnectError.from(error, Code.Internal);
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count the bytes only when the limit is within reach.
+  if (json.length * 3 > route.maxBytes) {
+    const size = utf8.encode(json).byteLength;
+    if (size > route.maxBytes) {
+      throw new ConnectError(
+        `message size ${size} is larger than configured writeMaxBytes ${route.maxBytes}`,
+        Code.ResourceExhausted,
+      );
+    }
+  }
+  return json;
+}
+
+const utf8 = new TextEncoder();
 
 /** The message of a body that is exactly one uncompressed envelope. */
 function envelopeData(body: Uint8Array): Uint8Array | undefined {
@@ -136,25 +186,74 @@ function decode(route: Route, binary: boolean, bytes: Uint8Array) {
   }
 }
 
-function handlerContext(
-  route: Route,
-  request: Request,
-  caller: Caller,
-  protocolName: string,
-): HandlerContext {
-  return {
-    method: route.spec.method,
-    service: route.spec.method.parent,
-    signal: caller.signal(),
-    timeoutMs: () => undefined,
-    requestMethod: request.method,
-    requestHeader: request.headers,
-    responseHeader: new Headers(),
-    responseTrailer: new Headers(),
-    protocolName,
-    values: createContextValues().set(peerAddressKey, caller.peer),
-    url: request.url,
-  };
+/**
+ * The handler context of a fast call. Its headers, values and signal are made when first read: most calls never
+ * read them, and each costs an allocation (the signal, an `AbortController` and a promise reaction).
+ */
+class FastContext implements HandlerContext {
+  readonly method: Route["spec"]["method"];
+  readonly service: Route["spec"]["method"]["parent"];
+  readonly requestMethod: string;
+  readonly requestHeader: Headers;
+  readonly url: string;
+  readonly protocolName: string;
+  readonly #caller: Caller;
+  #responseHeader?: Headers;
+  #responseTrailer?: Headers;
+  #values?: ContextValues;
+
+  constructor(route: Route, request: Request, caller: Caller, protocolName: string) {
+    this.method = route.spec.method;
+    this.service = route.spec.method.parent;
+    this.requestMethod = request.method;
+    this.requestHeader = request.headers;
+    this.url = request.url;
+    this.protocolName = protocolName;
+    this.#caller = caller;
+  }
+
+  get signal(): AbortSignal {
+    return this.#caller.signal();
+  }
+
+  get values(): ContextValues {
+    return this.#values ??= createContextValues().set(peerAddressKey, this.#caller.peer);
+  }
+
+  get responseHeader(): Headers {
+    return this.#responseHeader ??= new Headers();
+  }
+
+  get responseTrailer(): Headers {
+    return this.#responseTrailer ??= new Headers();
+  }
+
+  /** Whether a response header or trailer was set (without making them). */
+  get untouched(): boolean {
+    return (this.#responseHeader === undefined || isEmpty(this.#responseHeader)) &&
+      (this.#responseTrailer === undefined || isEmpty(this.#responseTrailer));
+  }
+
+  timeoutMs(): undefined {
+    return undefined;
+  }
+
+  /** The same context as a plain object, every part made (sharing the headers, so answers set them here). */
+  plain(): HandlerContext {
+    return {
+      method: this.method,
+      service: this.service,
+      requestMethod: this.requestMethod,
+      requestHeader: this.requestHeader,
+      url: this.url,
+      protocolName: this.protocolName,
+      signal: this.signal,
+      values: this.values,
+      responseHeader: this.responseHeader,
+      responseTrailer: this.responseTrailer,
+      timeoutMs: () => undefined,
+    };
+  }
 }
 
 /** Bytes as a fetch body (protobuf-es and connect-es type them over `ArrayBufferLike`; they are never shared). */
@@ -174,13 +273,23 @@ function isEmpty(headers: Headers): boolean {
   return true;
 }
 
-function connectAnswer(context: HandlerContext, wire: Wire, body: Uint8Array): Response {
+const CONNECT_TYPE = { "connect-proto": "application/proto", "connect-json": "application/json" } as const;
+
+function connectAnswer(
+  context: FastContext,
+  wire: Exclude<Wire, "grpc-web">,
+  body: Uint8Array | string,
+): Response {
+  const contentType = CONNECT_TYPE[wire];
+  // Most answers set no header: a plain header list spares building a `Headers` and iterating it.
+  const init = typeof body === "string" ? body : bodyInit(body);
+  if (context.untouched) return new Response(init, { headers: { "content-type": contentType } });
   const header = unaryHeaders(context);
-  header.set("content-type", wire === "connect-proto" ? "application/proto" : "application/json");
-  return new Response(bodyInit(body), { status: 200, headers: header });
+  header.set("content-type", contentType);
+  return new Response(init, { status: 200, headers: header });
 }
 
-function connectError(context: HandlerContext, error: ConnectError): Response {
+function connectError(context: FastContext, error: ConnectError): Response {
   if (!error.isWireError) mergeNonProtocolHeaders(context.responseHeader, error.metadata);
   const header = unaryHeaders(context);
   header.set("content-type", "application/json");
@@ -190,28 +299,50 @@ function connectError(context: HandlerContext, error: ConnectError): Response {
   });
 }
 
-function grpcWebResponse(context: HandlerContext, frames: Uint8Array[]): Response {
-  const header = context.responseHeader;
-  header.set("content-type", "application/grpc-web+proto");
-  const size = frames.reduce((sum, frame) => sum + frame.length, 0);
-  const body = new Uint8Array(size);
-  frames.reduce((offset, frame) => (body.set(frame, offset), offset + frame.length), 0);
+/**
+ * A grpc-web answer: the message's envelope (when there is a message), then the trailer frame, written into one
+ * buffer (an envelope of its own would copy the message once more).
+ */
+function grpcWebResponse(
+  context: FastContext,
+  message: Uint8Array | undefined,
+  trailer: Uint8Array,
+): Response {
+  const type = "application/grpc-web+proto";
+  const header = context.untouched ? { "content-type": type } : context.responseHeader;
+  if (header instanceof Headers) header.set("content-type", type);
+  const head = message === undefined ? 0 : 5 + message.length;
+  const body = new Uint8Array(head + trailer.length);
+  if (message !== undefined) {
+    const length = message.length;
+    body[1] = length >>> 24;
+    body[2] = (length >>> 16) & 0xff;
+    body[3] = (length >>> 8) & 0xff;
+    body[4] = length & 0xff;
+    body.set(message, 5);
+  }
+  body.set(trailer, head);
   return new Response(bodyInit(body), { status: 200, headers: header });
 }
 
-function grpcWebAnswer(context: HandlerContext, message: Uint8Array): Response {
+/** The trailer frame of a call that succeeded and set no trailer. */
+const OK_TRAILER = (() => {
+  const trailer = new Headers();
+  setTrailerStatus(trailer, undefined);
+  return encodeEnvelope(trailerFlag, trailerSerialize(trailer));
+})();
+
+function grpcWebAnswer(context: FastContext, message: Uint8Array): Response {
+  if (context.untouched) return grpcWebResponse(context, message, OK_TRAILER);
   const trailer = context.responseTrailer;
   setTrailerStatus(trailer, undefined);
-  return grpcWebResponse(context, [
-    encodeEnvelope(0, message),
-    encodeEnvelope(trailerFlag, trailerSerialize(trailer)),
-  ]);
+  return grpcWebResponse(context, message, encodeEnvelope(trailerFlag, trailerSerialize(trailer)));
 }
 
 /** As connect-es does; a request that does not decode gets its message encoded as the gRPC spec says. */
-function grpcWebError(context: HandlerContext, error: ConnectError, parse: boolean): Response {
+function grpcWebError(context: FastContext, error: ConnectError, parse: boolean): Response {
   const trailer = context.responseTrailer;
   if (parse) setGrpcStatus(trailer, error);
   else setTrailerStatus(trailer, error);
-  return grpcWebResponse(context, [encodeEnvelope(trailerFlag, trailerSerialize(trailer))]);
+  return grpcWebResponse(context, undefined, encodeEnvelope(trailerFlag, trailerSerialize(trailer)));
 }

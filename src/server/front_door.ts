@@ -217,8 +217,10 @@ export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
       return toResponse(answer);
     }
     const peer = info.remoteAddr.hostname;
-    const call = new CallSignal(info);
-    const signal = () => call.signal;
+    // Made when first needed: most unary calls never read their signal.
+    let made: CallSignal | undefined;
+    const call = () => made ??= new CallSignal(info);
+    const signal = () => call().signal;
     let viaGeneric = false;
     const fallback = async (request: Request, body?: Uint8Array): Promise<Response> => {
       viaGeneric = true;
@@ -227,7 +229,7 @@ export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
         end({ status: result.answer.status, aborted: false });
         return toResponse(result.answer);
       }
-      return finish(result.response, end, call);
+      return finish(result.response, end, call());
     };
     const response = await (fast(request, path, peer, signal, fallback) ?? fallback(request));
     // The generic path logs its own end (a stream ends after its response is returned).

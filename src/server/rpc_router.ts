@@ -24,6 +24,8 @@ export const REQUEST_JSON = {
   ignoreUnknownFields: false,
   textDecoder: {
     decode(bytes: Uint8Array): string {
+      const ascii = asciiText(bytes);
+      if (ascii !== undefined) return ascii;
       try {
         return strictUtf8.decode(bytes);
       } catch {
@@ -32,6 +34,16 @@ export const REQUEST_JSON = {
     },
   },
 };
+
+/** Short bodies decoded in JavaScript: a call into the runtime's decoder costs more than the loop. */
+const ASCII_UP_TO = 512;
+
+/** The text of a short all-ASCII body (ASCII is valid UTF-8), else `undefined`. */
+function asciiText(bytes: Uint8Array): string | undefined {
+  if (bytes.length > ASCII_UP_TO) return undefined;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return undefined;
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
 
 /** The connect-es router options of every router (and the fast path's serialization). */
 export function routerOptions(maxBytes: number, shutdownSignal?: AbortSignal) {
