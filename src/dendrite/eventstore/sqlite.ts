@@ -78,11 +78,18 @@ const COLUMNS =
   "token, event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
   "payload, metadata";
 
-interface PendingAppend {
-  readonly events: readonly EventRecord[];
-  readonly resolve: (result: Required<AppendResult>) => void;
-  readonly reject: (error: unknown) => void;
-}
+/** A write waiting for the next group commit: events, or a snapshot (which then costs no commit of its own). */
+type PendingAppend =
+  | {
+    readonly events: readonly EventRecord[];
+    readonly resolve: (result: Required<AppendResult>) => void;
+    readonly reject: (error: unknown) => void;
+  }
+  | {
+    readonly snapshot: EventRecord & { readonly aggregate: AggregateRef };
+    readonly resolve: () => void;
+    readonly reject: (error: unknown) => void;
+  };
 
 const PAGE = 512;
 
@@ -140,13 +147,15 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
     if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ events, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.#enqueue({ events, resolve, reject }));
+  }
+
+  #enqueue(item: PendingAppend): void {
+    this.#pending.push(item);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   #flush(): void {
@@ -162,9 +171,15 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       for (const item of batch) {
         db.exec("SAVEPOINT append");
         try {
-          const result = this.#insert(item.events);
-          db.exec("RELEASE append");
-          outcomes.push(() => item.resolve(result));
+          if ("snapshot" in item) {
+            this.#insertSnapshot(item.snapshot);
+            db.exec("RELEASE append");
+            outcomes.push(() => item.resolve());
+          } else {
+            const result = this.#insert(item.events);
+            db.exec("RELEASE append");
+            outcomes.push(() => item.resolve(result));
+          }
         } catch (error) {
           db.exec("ROLLBACK TO append");
           db.exec("RELEASE append");
@@ -297,18 +312,21 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     return Promise.resolve(this.#highest(aggregateId));
   }
 
-  /** Stores a snapshot of an aggregate. */
+  /** Stores a snapshot of an aggregate, in the next group commit (a snapshot costs no commit of its own). */
   appendSnapshot(
     snapshot: EventRecord & { readonly aggregate: AggregateRef },
     options?: CallOptions,
   ): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
+    return new Promise((resolve, reject) => this.#enqueue({ snapshot, resolve, reject }));
+  }
+
+  #insertSnapshot(snapshot: EventRecord & { readonly aggregate: AggregateRef }): void {
     const highest = this.#highest(snapshot.aggregate.id);
     if (snapshot.aggregate.sequence > highest) {
-      return Promise.reject(
-        new ConcurrencyError(
-          `Snapshot sequence ${snapshot.aggregate.sequence} is beyond the highest event ${highest} of "${snapshot.aggregate.id}"`,
-        ),
+      throw new ConcurrencyError(
+        `Snapshot sequence ${snapshot.aggregate.sequence} is beyond the highest event ${highest} of "${snapshot.aggregate.id}"`,
       );
     }
     this.#sql.run(
@@ -324,7 +342,6 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       snapshot.payload.data,
       encodeMetadata(snapshot.metadata),
     );
-    return Promise.resolve();
   }
 
   /** Reads an aggregate's snapshots, latest first. */
