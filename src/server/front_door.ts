@@ -16,7 +16,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { type Answer, grpcStatusAnswer, notFoundAnswer, SECURITY_HEADERS, staticAnswer } from "./answers.ts";
-import { bodyInit, createFastUnary } from "./fast_unary.ts";
+import { bodyInit, createFastUnary, type FastUnary } from "./fast_unary.ts";
 import { errorFields, type Logger } from "./log.ts";
 import { type EndRequest, observeRequest } from "./request_log.ts";
 import { installRoutes, routerOptions } from "./rpc_router.ts";
@@ -141,6 +141,115 @@ function observed(
   });
 }
 
+/** What a call answered by connect-es's generic handler gives: a fixed answer, or connect-es's response. */
+type GenericResult =
+  | { readonly answer: Answer; readonly response?: undefined }
+  | { readonly answer?: undefined; readonly response: UniversalServerResponse };
+
+/** A request the front door is answering: what every step of it needs. */
+interface Call {
+  readonly request: Request;
+  readonly path: string;
+  readonly peer: string;
+  readonly end: EndRequest;
+  /** The call's abort signal, made when first asked for. */
+  readonly callSignal: () => CallSignal;
+}
+
+/** Answers the front door's requests: `/metrics`, static answers, then RPCs (fast path first). */
+class FrontDoorHandler {
+  readonly #options: FrontDoorOptions;
+  readonly #handlers: ReadonlyMap<string, UniversalHandler>;
+  readonly #fast: FastUnary;
+
+  constructor(options: FrontDoorOptions) {
+    this.#options = options;
+    const router = createConnectRouter(routerOptions(options.maxMessageBytes, options.shutdown));
+    installRoutes(router, options.routes);
+    this.#handlers = new Map(router.handlers.map((h) => [h.requestPath, h]));
+    this.#fast = createFastUnary(options.routes.unary(), options.maxMessageBytes);
+  }
+
+  serve(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
+    const path = pathOf(request.url);
+    // Traced: the request runs in its span, whose trace id the log line names.
+    return tracing.enabled
+      ? traceFetchRequest(request, path, (traceId) => this.#respond(request, info, path, traceId))
+      : this.#respond(request, info, path);
+  }
+
+  async #respond(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+    path: string,
+    traceId?: string,
+  ): Promise<Response> {
+    const { metrics, ui, healthy } = this.#options;
+    const end = observeRequest(this.#options.logger, { method: request.method, path, traceId });
+    const header = (name: string) => request.headers.get(name) ?? undefined;
+    if (metrics && request.method === "GET" && path === "/metrics") {
+      const response = await metricsResponse(metrics, header("authorization"), info.remoteAddr.hostname);
+      end({ status: response.status, aborted: false });
+      return response;
+    }
+    const answer = staticAnswer(ui, healthy, request.method, path, header);
+    if (answer) {
+      end({ status: answer.status, aborted: false });
+      return toResponse(answer);
+    }
+    // Made when first needed: most unary calls never read their signal.
+    let made: CallSignal | undefined;
+    const callSignal = () => made ??= new CallSignal(info);
+    return this.#rpc({ request, path, peer: info.remoteAddr.hostname, end, callSignal });
+  }
+
+  /** An RPC: the fast path when it takes the call, else connect-es's handler (which logs a stream's end). */
+  async #rpc(call: Call): Promise<Response> {
+    let viaGeneric = false;
+    const fallback = (request: Request, body?: Uint8Array): Promise<Response> => {
+      viaGeneric = true;
+      return this.#viaGeneric({ ...call, request }, body);
+    };
+    const signal = () => call.callSignal().signal;
+    const response = await (this.#fast(call.request, call.path, call.peer, signal, fallback) ??
+      fallback(call.request));
+    if (!viaGeneric) call.end({ status: response.status, aborted: false });
+    return response;
+  }
+
+  async #viaGeneric(call: Call, body?: Uint8Array): Promise<Response> {
+    const result = await this.#generic(call, body);
+    if (result.answer) {
+      call.end({ status: result.answer.status, aborted: false });
+      return toResponse(result.answer);
+    }
+    return finish(result.response, call.end, call.callSignal());
+  }
+
+  async #generic({ request, path, peer, callSignal }: Call, body?: Uint8Array): Promise<GenericResult> {
+    const contentType = request.headers.get("content-type") ?? "";
+    if (/^application\/grpc(?!-web)/i.test(contentType)) {
+      return { answer: grpcStatusAnswer("application/grpc", Code.Unimplemented, GRPC_ELSEWHERE) };
+    }
+    const handler = this.#handlers.get(path);
+    if (!handler) {
+      return {
+        answer: notFoundAnswer(request.method, path, (name) => request.headers.get(name) ?? undefined),
+      };
+    }
+    const universal: UniversalServerRequest = {
+      httpVersion: "",
+      method: request.method,
+      url: request.url,
+      header: request.headers,
+      body: body ? createAsyncIterable([body]) : chunksOf(request.body),
+      signal: callSignal().signal,
+      contextValues: createContextValues().set(peerAddressKey, peer),
+    };
+    return { response: await handler(universal) };
+  }
+}
+
 /**
  * Opens the front door.
  *
@@ -151,92 +260,8 @@ function observed(
  * ```
  */
 export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
-  const { logger, ui, healthy } = options;
-  const router = createConnectRouter(routerOptions(options.maxMessageBytes, options.shutdown));
-  installRoutes(router, options.routes);
-  const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
-  const fast = createFastUnary(options.routes.unary(), options.maxMessageBytes);
-
-  const generic = async (
-    request: Request,
-    path: string,
-    peer: string,
-    signal: () => AbortSignal,
-    body?: Uint8Array,
-  ) => {
-    const header = (name: string) => request.headers.get(name) ?? undefined;
-    const contentType = request.headers.get("content-type") ?? "";
-    if (/^application\/grpc(?!-web)/i.test(contentType)) {
-      return {
-        status: 200,
-        answer: grpcStatusAnswer("application/grpc", Code.Unimplemented, GRPC_ELSEWHERE),
-      };
-    }
-    const handler = handlers.get(path);
-    if (!handler) return { status: 0, answer: notFoundAnswer(request.method, path, header) };
-    const universal: UniversalServerRequest = {
-      httpVersion: "",
-      method: request.method,
-      url: request.url,
-      header: request.headers,
-      body: body ? createAsyncIterable([body]) : chunksOf(request.body),
-      signal: signal(),
-      contextValues: createContextValues().set(peerAddressKey, peer),
-    };
-    return { status: 0, response: await handler(universal) };
-  };
-
-  const serve = (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> => {
-    const path = pathOf(request.url);
-    // Traced: the request runs in its span, whose trace id the log line names.
-    return tracing.enabled
-      ? traceFetchRequest(request, path, (traceId) => respond(request, info, path, traceId))
-      : respond(request, info, path);
-  };
-
-  const respond = async (
-    request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-    path: string,
-    traceId?: string,
-  ): Promise<Response> => {
-    const end = observeRequest(logger, { method: request.method, path, traceId });
-    const header = (name: string) => request.headers.get(name) ?? undefined;
-    if (options.metrics && request.method === "GET" && path === "/metrics") {
-      const response = await metricsResponse(
-        options.metrics,
-        header("authorization"),
-        info.remoteAddr.hostname,
-      );
-      end({ status: response.status, aborted: false });
-      return response;
-    }
-    const answer = staticAnswer(ui, healthy, request.method, path, header);
-    if (answer) {
-      end({ status: answer.status, aborted: false });
-      return toResponse(answer);
-    }
-    const peer = info.remoteAddr.hostname;
-    // Made when first needed: most unary calls never read their signal.
-    let made: CallSignal | undefined;
-    const call = () => made ??= new CallSignal(info);
-    const signal = () => call().signal;
-    let viaGeneric = false;
-    const fallback = async (request: Request, body?: Uint8Array): Promise<Response> => {
-      viaGeneric = true;
-      const result = await generic(request, path, peer, signal, body);
-      if (result.answer) {
-        end({ status: result.answer.status, aborted: false });
-        return toResponse(result.answer);
-      }
-      return finish(result.response, end, call());
-    };
-    const response = await (fast(request, path, peer, signal, fallback) ?? fallback(request));
-    // The generic path logs its own end (a stream ends after its response is returned).
-    if (!viaGeneric) end({ status: response.status, aborted: false });
-    return response;
-  };
-
+  const { logger } = options;
+  const handler = new FrontDoorHandler(options);
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,
@@ -246,7 +271,7 @@ export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
       logger.error("request failed", errorFields(error));
       return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
     },
-  }, serve);
+  }, (request, info) => handler.serve(request, info));
   return {
     port: server.addr.port,
     async close(deadlineMs) {
