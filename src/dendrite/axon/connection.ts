@@ -1,33 +1,26 @@
 /**
  * One connection to an Axon Server (or soma) for one context: `GetPlatformServer` with redirect to the primary
- * node, the platform stream (register, heartbeats both ways, acks for every instruction, processor instructions
- * delegated to the processors, periodic `EventProcessorInfo`, `request_reconnect`), and reconnection with back-off
- * whenever the channel or a stream breaks. Channels (commands, queries, events) register `onConnect` listeners to
- * reopen their streams and resubscribe after every reconnect.
+ * node, the platform stream (./platform_stream.ts), and reconnection with back-off whenever the channel or a stream
+ * breaks. Channels (commands, queries, events) register `onConnect` listeners to reopen their streams and
+ * resubscribe after every reconnect.
  *
  * @module
  */
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import { ErrorMessageSchema, InstructionResultSchema } from "../../gen/axon/common_pb.ts";
 import {
   ClientIdentificationSchema,
-  type EventProcessorInfo,
-  EventProcessorInfo_SegmentStatusSchema,
-  EventProcessorInfoSchema,
-  HeartbeatSchema,
-  type PlatformInboundInstruction,
   PlatformInboundInstructionSchema,
-  type PlatformOutboundInstruction,
   PlatformService,
 } from "../../gen/axon/control_pb.ts";
 import { backoff, delay } from "../core/async.ts";
-import { AxonErrorCode } from "../core/errors.ts";
-import { newMessageId } from "../core/message.ts";
-import type { ProcessorStatus } from "../processing/processor.ts";
-import { type BidiStream, GrpcError, Rpc } from "./rpc.ts";
-import { instructionAck } from "./protocol/instructions.ts";
+import { DEFAULT_HEARTBEAT } from "./heartbeat.ts";
+import { type ManagedProcessor, ManagedProcessors } from "./managed_processors.ts";
+import { PlatformStream } from "./platform_stream.ts";
+import { GrpcError, Rpc } from "./rpc.ts";
+
+export type { ManagedProcessor } from "./managed_processors.ts";
 
 /**
  * The version string sent in `ClientIdentification` (≥ 4.2.1 so servers send heartbeats).
@@ -80,25 +73,14 @@ export interface AxonConnectionOptions {
   readonly onStateChange?: (state: "connected" | "disconnected", detail?: unknown) => void;
 }
 
-/** A processor the server may control (pause, start, split, merge, release) and that reports its status. */
-export interface ManagedProcessor {
-  /** The processor's name, as the server shows it. */
-  readonly name: string;
-  /** The status reported to the server. */
-  status(): ProcessorStatus;
-  /** Pauses processing (a server instruction). */
-  pause?(): Promise<unknown>;
-  /** Starts processing again (a server instruction). */
-  start?(): Promise<unknown>;
-  /** Splits `segment` in two (a server instruction). */
-  split?(segment: number): Promise<unknown>;
-  /** Merges `segment` with its sibling (a server instruction). */
-  merge?(segment: number): Promise<unknown>;
-  /** Releases the claim on `segment` (a server instruction). */
-  release?(segment: number): Promise<unknown>;
-}
-
 type Listener = (rpc: Rpc, signal: AbortSignal) => void | Promise<void>;
+
+/** What one connected session holds: the channel (after any redirect), its calls and its platform stream. */
+interface Session {
+  readonly client: grpc.Client;
+  readonly rpc: Rpc;
+  readonly platform: PlatformStream;
+}
 
 /**
  * A managed connection.
@@ -117,14 +99,10 @@ export class AxonConnection {
   /** This instance's client id, as the server knows it. */
   readonly clientId: string;
   readonly #listeners = new Set<Listener>();
-  readonly #processors = new Map<string, ManagedProcessor>();
+  readonly #processors = new ManagedProcessors();
   readonly #closing = new AbortController();
   #rpc: Rpc | undefined;
   #session: AbortController | undefined;
-  #platform: BidiStream<PlatformInboundInstruction, PlatformOutboundInstruction> | undefined;
-  #pendingAcks = new Map<string, (ok: boolean) => void>();
-  /** Per processor: the tail of its instructions still running (they run off the read loop, in order). */
-  readonly #instructions = new Map<string, Promise<void>>();
   #supervisor: Promise<void> | undefined;
   #connected: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -194,8 +172,7 @@ export class AxonConnection {
 
   /** Registers a processor for server instructions and status reports. */
   registerProcessor(processor: ManagedProcessor): () => void {
-    this.#processors.set(processor.name, processor);
-    return () => this.#processors.delete(processor.name);
+    return this.#processors.register(processor);
   }
 
   /** Closes the connection for good. */
@@ -231,36 +208,36 @@ export class AxonConnection {
   async #supervise(): Promise<void> {
     const closing = this.#closing.signal;
     for (let attempt = 0; !closing.aborted; attempt++) {
-      const session = new AbortController();
-      this.#session = session;
-      const onClose = () => session.abort(closing.reason);
-      closing.addEventListener("abort", onClose, { once: true });
-      let client: grpc.Client | undefined;
-      let rpc: Rpc | undefined;
-      try {
-        client = await this.#open(session.signal);
-        rpc = this.#rpc;
-        attempt = 0;
-        await this.#runPlatform(session.signal);
-      } catch (error) {
-        if (!closing.aborted) this.#state("disconnected", error);
-      } finally {
-        closing.removeEventListener("abort", onClose);
-        if (!session.signal.aborted) session.abort(new Error("Connection lost"));
-        this.#rpc = undefined;
-        this.#platform = undefined;
-        for (const resolve of this.#pendingAcks.values()) resolve(false);
-        this.#pendingAcks.clear();
-        await rpc?.settled();
-        client?.close();
-      }
+      if (await this.#runSession(closing)) attempt = 0;
       if (closing.aborted) return;
       await delay(backoff(attempt, 250, 10_000), closing).catch(() => undefined);
     }
   }
 
+  /** One session: connect, run the platform stream until it breaks, clean up. True when it got connected. */
+  async #runSession(closing: AbortSignal): Promise<boolean> {
+    const session = new AbortController();
+    this.#session = session;
+    const onClose = () => session.abort(closing.reason);
+    closing.addEventListener("abort", onClose, { once: true });
+    let opened: Session | undefined;
+    try {
+      opened = await this.#open(session.signal);
+      await opened.platform.run(session.signal);
+    } catch (error) {
+      if (!closing.aborted) this.#state("disconnected", error);
+    } finally {
+      closing.removeEventListener("abort", onClose);
+      if (!session.signal.aborted) session.abort(new Error("Connection lost"));
+      this.#rpc = undefined;
+      await opened?.rpc.settled();
+      opened?.client.close();
+    }
+    return opened !== undefined;
+  }
+
   /** GetPlatformServer, redirect to the primary when needed, open the platform stream and register. */
-  async #open(signal: AbortSignal): Promise<grpc.Client> {
+  async #open(signal: AbortSignal): Promise<Session> {
     let client = this.#client(this.options.address);
     let rpc = new Rpc(client, () => this.#headers());
     const identification = create(ClientIdentificationSchema, {
@@ -280,16 +257,22 @@ export class AxonConnection {
       client = this.#client(`${primary.hostName}:${primary.grpcPort}`);
       rpc = new Rpc(client, () => this.#headers());
     }
-    const platform = rpc.bidi(PlatformService.method.openStream, { signal });
-    platform.send(
+    const stream = rpc.bidi(PlatformService.method.openStream, { signal });
+    stream.send(
       create(PlatformInboundInstructionSchema, { request: { case: "register", value: identification } }),
     );
-    this.#platform = platform;
+    const platform = new PlatformStream(stream, {
+      clientId: this.clientId,
+      heartbeat: this.options.heartbeat ?? DEFAULT_HEARTBEAT,
+      processorInfoIntervalMs: this.options.processorInfoIntervalMs ?? 2_000,
+      processors: this.#processors,
+      broken: (reason) => this.reportBroken(reason),
+    });
     this.#rpc = rpc;
     this.#state("connected", `${this.options.address} as ${this.clientId}`);
     this.#connected.resolve();
     for (const listener of this.#listeners) void this.#notify(listener, rpc, signal);
-    return client;
+    return { client, rpc, platform };
   }
 
   async #notify(listener: Listener, rpc: Rpc, signal: AbortSignal): Promise<void> {
@@ -298,192 +281,6 @@ export class AxonConnection {
     } catch (error) {
       if (!signal.aborted) this.reportBroken(error);
     }
-  }
-
-  async #runPlatform(signal: AbortSignal): Promise<void> {
-    const platform = this.#platform!;
-    const heartbeat = this.options.heartbeat ?? { intervalMs: 10_000, timeoutMs: 7_500 };
-    let deadline = Date.now() + (heartbeat ? heartbeat.intervalMs + heartbeat.timeoutMs : Infinity);
-    const timers: ReturnType<typeof setInterval>[] = [];
-    if (heartbeat) {
-      timers.push(setInterval(() => {
-        if (Date.now() > deadline) {
-          this.reportBroken(new Error("Did not receive a heartbeat acknowledgement in time"));
-          return;
-        }
-        const instructionId = newMessageId();
-        this.#pendingAcks.set(instructionId, (ok) => {
-          if (ok) deadline = Math.max(deadline, Date.now() + heartbeat.intervalMs + heartbeat.timeoutMs);
-        });
-        platform.send(create(PlatformInboundInstructionSchema, {
-          instructionId,
-          request: { case: "heartbeat", value: create(HeartbeatSchema) },
-        }));
-      }, Math.min(heartbeat.intervalMs, 1_000 * 60)));
-    }
-    timers.push(setInterval(() => this.#reportProcessors(), this.options.processorInfoIntervalMs ?? 2_000));
-    try {
-      for await (const instruction of platform.responses) {
-        if (signal.aborted) break;
-        if (heartbeat && instruction.request.case === "heartbeat") {
-          deadline = Math.max(deadline, Date.now() + heartbeat.intervalMs + heartbeat.timeoutMs);
-        }
-        this.#handleInstruction(instruction);
-      }
-    } finally {
-      for (const timer of timers) clearInterval(timer);
-      platform.cancel();
-    }
-    if (!signal.aborted) throw new Error("The platform stream ended");
-  }
-
-  #send(message: PlatformInboundInstruction): void {
-    this.#platform?.send(message);
-  }
-
-  #ack(instructionId: string, success: boolean): void {
-    if (!instructionId) return;
-    this.#send(create(PlatformInboundInstructionSchema, {
-      request: { case: "ack", value: instructionAck(instructionId, success, this.clientId) },
-    }));
-  }
-
-  #result(instructionId: string, error?: unknown): void {
-    if (!instructionId) return;
-    this.#send(create(PlatformInboundInstructionSchema, {
-      request: {
-        case: "result",
-        value: create(InstructionResultSchema, {
-          instructionId,
-          success: error === undefined,
-          error: error === undefined ? undefined : create(ErrorMessageSchema, {
-            errorCode: AxonErrorCode.INSTRUCTION_EXECUTION_ERROR,
-            message: error instanceof Error ? error.message : String(error),
-            location: this.clientId,
-          }),
-        }),
-      },
-    }));
-  }
-
-  /**
-   * Handles one instruction without waiting for processor work: the read loop must keep taking heartbeats and
-   * acks while a processor splits or merges (a slow merge must not look like a dead connection).
-   */
-  #handleInstruction(instruction: PlatformOutboundInstruction): void {
-    const id = instruction.instructionId;
-    const request = instruction.request;
-    switch (request.case) {
-      case "ack":
-        this.#pendingAcks.get(request.value.instructionId)?.(
-          request.value.success || request.value.error?.errorCode === AxonErrorCode.UNSUPPORTED_INSTRUCTION,
-        );
-        this.#pendingAcks.delete(request.value.instructionId);
-        return;
-      case "heartbeat":
-        this.#ack(id, true);
-        this.#send(create(PlatformInboundInstructionSchema, {
-          request: { case: "heartbeat", value: create(HeartbeatSchema) },
-        }));
-        return;
-      case "requestReconnect":
-        this.#ack(id, true);
-        this.reportBroken(new Error("The server asked for a reconnect"));
-        return;
-      case "nodeNotification":
-        this.#ack(id, true);
-        return;
-      case "requestEventProcessorInfo": {
-        this.#ack(id, true);
-        const processor = this.#processors.get(request.value.processorName);
-        if (processor) this.#send(this.#info(processor));
-        this.#result(
-          id,
-          processor ? undefined : new Error(`Unknown processor "${request.value.processorName}"`),
-        );
-        return;
-      }
-      case "pauseEventProcessor":
-      case "startEventProcessor":
-      case "releaseSegment":
-      case "splitEventProcessorSegment":
-      case "mergeEventProcessorSegment": {
-        this.#ack(id, true);
-        const name = request.value.processorName;
-        const segment = "segmentIdentifier" in request.value ? request.value.segmentIdentifier : 0;
-        this.#inOrder(name, () => this.#control(id, name, request.case, segment));
-        return;
-      }
-      default:
-        this.#ack(id, false);
-    }
-  }
-
-  /** Runs `work` after the processor's earlier instructions (each processor's instructions stay in order). */
-  #inOrder(processor: string, work: () => Promise<void>): void {
-    const next = (this.#instructions.get(processor) ?? Promise.resolve()).then(work);
-    this.#instructions.set(processor, next);
-    void next.finally(() => {
-      if (this.#instructions.get(processor) === next) this.#instructions.delete(processor);
-    });
-  }
-
-  /** Applies one processor instruction and reports its result to the server. */
-  async #control(id: string, name: string, action: string, segment: number): Promise<void> {
-    try {
-      const processor = this.#processors.get(name);
-      if (!processor) throw new Error(`Unknown processor "${name}"`);
-      const outcome = await this.#apply(processor, action, segment);
-      if (outcome === false) throw new Error(`"${action}" of "${name}" segment ${segment} was refused`);
-      this.#result(id);
-    } catch (error) {
-      this.#result(id, error);
-    }
-  }
-
-  #apply(processor: ManagedProcessor, action: string, segment: number): Promise<unknown> {
-    const missing = () =>
-      Promise.reject(new Error(`Processor "${processor.name}" does not support ${action}`));
-    switch (action) {
-      case "pauseEventProcessor":
-        return processor.pause?.() ?? missing();
-      case "startEventProcessor":
-        return processor.start?.() ?? missing();
-      case "releaseSegment":
-        return processor.release?.(segment) ?? missing();
-      case "splitEventProcessorSegment":
-        return processor.split?.(segment) ?? missing();
-      default:
-        return processor.merge?.(segment) ?? missing();
-    }
-  }
-
-  #info(processor: ManagedProcessor): PlatformInboundInstruction {
-    const status = processor.status();
-    const info: EventProcessorInfo = create(EventProcessorInfoSchema, {
-      processorName: status.name,
-      mode: "Tracking",
-      running: status.running,
-      activeThreads: status.segments.length,
-      availableThreads: Math.max(0, 16 - status.segments.length),
-      tokenStoreIdentifier: status.name,
-      error: status.segments.some((s) => s.error !== undefined),
-      segmentStatus: status.segments.map((s) =>
-        create(EventProcessorInfo_SegmentStatusSchema, {
-          segmentId: s.segment,
-          onePartOf: s.onePartOf,
-          tokenPosition: BigInt(Math.max(0, s.position)),
-          replaying: s.replaying,
-          caughtUp: s.caughtUp,
-          errorState: s.error ?? "",
-        })
-      ),
-    });
-    return create(PlatformInboundInstructionSchema, { request: { case: "eventProcessorInfo", value: info } });
-  }
-
-  #reportProcessors(): void {
-    for (const processor of this.#processors.values()) this.#send(this.#info(processor));
   }
 
   #state(state: "connected" | "disconnected", detail?: unknown): void {
