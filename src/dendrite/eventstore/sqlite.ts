@@ -2,27 +2,19 @@
  * SQLite EventStore (`node:sqlite`, WAL). One table of events keyed by global token, a unique index on
  * (aggregate id, sequence) as the last line of defence for optimistic concurrency, and a snapshot table.
  *
- * Appends are group-committed: appends that arrive in the same turn of the event loop share one transaction
- * (one fsync at `synchronous=FULL`), each inside its own savepoint, so one failing batch never affects another
- * and a failed batch leaves nothing behind.
- *
- * Idempotency keys (see `idempotency.ts`) live in their own table, written in the savepoint of their events and
- * forgotten after the configured window.
+ * Appends are group-committed (`sqlite_append.ts`); the tables are in `sqlite_schema.ts`. This file is the store
+ * itself and its read side: aggregates, snapshots, the global stream (woken by this object's commits, polling for
+ * other writers) and tokens.
  *
  * @module
  */
-import { setImmediate } from "node:timers";
 import { Notifier } from "../core/async.ts";
-import { ConcurrencyError } from "../core/errors.ts";
 import type { AggregateRef } from "../core/message.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
-import {
-  DEFAULT_IDEMPOTENCY_WINDOW_MS,
-  DuplicateCommandError,
-  type IdempotentOutcome,
-  takeIdempotencyKeys,
-} from "./idempotency.ts";
-import { encodeMetadata, eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
+import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
+import { GroupCommit } from "./sqlite_append.ts";
+import { eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
+import { COLUMNS, highestSequence, SCHEMA, SNAPSHOT_COLUMNS } from "./sqlite_schema.ts";
 import {
   type AggregateEventRecord,
   type AppendResult,
@@ -35,65 +27,21 @@ import {
   type ReadAggregateOptions,
   type StreamOptions,
   type TrackedEventRecord,
-  validateSequences,
 } from "./event_store.ts";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  token INTEGER PRIMARY KEY,
-  event_id TEXT NOT NULL,
-  aggregate_id TEXT,
-  aggregate_type TEXT,
-  seq INTEGER,
-  timestamp INTEGER NOT NULL,
-  payload_type TEXT NOT NULL,
-  payload_revision TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  metadata TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS events_aggregate ON events (aggregate_id, seq) WHERE aggregate_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS snapshots (
-  aggregate_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  aggregate_type TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  timestamp INTEGER NOT NULL,
-  payload_type TEXT NOT NULL,
-  payload_revision TEXT NOT NULL,
-  payload BLOB NOT NULL,
-  metadata TEXT,
-  PRIMARY KEY (aggregate_id, seq)
-);
-CREATE TABLE IF NOT EXISTS idempotency (
-  key TEXT PRIMARY KEY,
-  aggregate_id TEXT NOT NULL,
-  first_seq INTEGER NOT NULL,
-  last_seq INTEGER NOT NULL,
-  stored_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (stored_at);
-`;
-
-const COLUMNS =
-  "token, event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
-  "payload, metadata";
-
-/** A write waiting for the next group commit: events, or a snapshot (which then costs no commit of its own). */
-type PendingAppend =
-  | {
-    readonly events: readonly EventRecord[];
-    readonly resolve: (result: Required<AppendResult>) => void;
-    readonly reject: (error: unknown) => void;
-  }
-  | {
-    readonly snapshot: EventRecord & { readonly aggregate: AggregateRef };
-    readonly resolve: () => void;
-    readonly reject: (error: unknown) => void;
-  };
 
 const PAGE = 512;
 
-/** Options of {@link SqliteEventStore}. */
+/**
+ * Options of {@link SqliteEventStore}.
+ *
+ * @example
+ * ```ts
+ * import { SqliteEventStore, type SqliteEventStoreOptions } from "./sqlite.ts";
+ * const options: SqliteEventStoreOptions = { path: ":memory:", pollIntervalMs: 100, synchronous: "FULL" };
+ * const store = new SqliteEventStore(options);
+ * store.close();
+ * ```
+ */
 export interface SqliteEventStoreOptions extends OpenOptions {
   /** The database file; `:memory:` for a throw-away store. */
   readonly path: string;
@@ -125,21 +73,23 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   readonly #notifier = new Notifier();
   /** Appends committed through this object (a reader compares it to catch a commit made while it was busy). */
   #commits = 0;
-  #pending: PendingAppend[] = [];
-  #flushScheduled = false;
+  readonly #writer: GroupCommit;
   #closed = false;
   readonly #pollIntervalMs: number;
-  readonly #idempotencyWindowMs: number;
-  readonly #clock: () => number;
-  #purgedAt = 0;
 
   /** Opens (or creates) the store in `options.path`. */
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    this.#clock = options.clock ?? Date.now;
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
+    this.#writer = new GroupCommit(this.#sql, {
+      idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
+      clock: options.clock ?? Date.now,
+      committed: () => {
+        this.#commits++;
+        this.#notifier.notify();
+      },
+    });
   }
 
   /** Appends the batch in one transaction (grouped with concurrent appends); see {@link EventStore.append}. */
@@ -147,133 +97,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
     if (events.length === 0) return Promise.resolve({ firstToken: -1, lastToken: -1 });
-    return new Promise((resolve, reject) => this.#enqueue({ events, resolve, reject }));
-  }
-
-  #enqueue(item: PendingAppend): void {
-    this.#pending.push(item);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const outcomes: (() => void)[] = [];
-    const db = this.#sql.db;
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      this.#purgeKeys();
-      for (const item of batch) {
-        db.exec("SAVEPOINT append");
-        try {
-          if ("snapshot" in item) {
-            this.#insertSnapshot(item.snapshot);
-            db.exec("RELEASE append");
-            outcomes.push(() => item.resolve());
-          } else {
-            const result = this.#insert(item.events);
-            db.exec("RELEASE append");
-            outcomes.push(() => item.resolve(result));
-          }
-        } catch (error) {
-          db.exec("ROLLBACK TO append");
-          db.exec("RELEASE append");
-          outcomes.push(() => item.reject(error));
-        }
-      }
-      db.exec("COMMIT");
-    } catch (error) {
-      if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
-      for (const item of batch) item.reject(error);
-      return;
-    }
-    for (const settle of outcomes) settle();
-    this.#commits++;
-    this.#notifier.notify();
-  }
-
-  #insert(batch: readonly EventRecord[]): Required<AppendResult> {
-    const { events, outcomes } = takeIdempotencyKeys(batch);
-    this.#rememberKeys(outcomes);
-    const error = validateSequences(events, (id) => this.#highest(id));
-    if (error) throw new ConcurrencyError(error);
-    const next =
-      this.#sql.get<{ next: number }>("SELECT IFNULL(MAX(token), -1) + 1 AS next FROM events")!.next;
-    const insert = this.#sql.statement(
-      `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    let token = next;
-    for (const event of events) {
-      try {
-        insert.run(
-          token++,
-          event.id,
-          event.aggregate?.id ?? null,
-          event.aggregate?.type ?? null,
-          event.aggregate?.sequence ?? null,
-          event.timestamp,
-          event.payload.type,
-          event.payload.revision,
-          event.payload.data,
-          encodeMetadata(event.metadata),
-        );
-      } catch (cause) {
-        if (String(cause).includes("UNIQUE")) {
-          throw new ConcurrencyError(
-            `Sequence ${event.aggregate?.sequence} of "${event.aggregate?.id}" is taken`,
-            {
-              cause,
-            },
-          );
-        }
-        throw cause;
-      }
-    }
-    return { firstToken: next, lastToken: token - 1 };
-  }
-
-  /** Stores the keys of a batch, or throws {@link DuplicateCommandError} for one still remembered. */
-  #rememberKeys(outcomes: readonly IdempotentOutcome[]): void {
-    if (outcomes.length === 0) return;
-    const now = this.#clock();
-    for (const outcome of outcomes) {
-      const row = this.#sql.get<{ aggregate_id: string; first_seq: number; last_seq: number }>(
-        "SELECT aggregate_id, first_seq, last_seq FROM idempotency WHERE key = ? AND stored_at > ?",
-        outcome.key,
-        now - this.#idempotencyWindowMs,
-      );
-      if (row) {
-        throw new DuplicateCommandError({
-          key: outcome.key,
-          aggregateId: row.aggregate_id,
-          firstSequence: row.first_seq,
-          lastSequence: row.last_seq,
-        });
-      }
-      this.#sql.statement(
-        "INSERT OR REPLACE INTO idempotency (key, aggregate_id, first_seq, last_seq, stored_at) VALUES (?, ?, ?, ?, ?)",
-      ).run(outcome.key, outcome.aggregateId, outcome.firstSequence, outcome.lastSequence, now);
-    }
-  }
-
-  /** Forgets expired keys, at most once a minute (inside the append transaction). */
-  #purgeKeys(): void {
-    const now = this.#clock();
-    if (now - this.#purgedAt < 60_000) return;
-    this.#purgedAt = now;
-    this.#sql.statement("DELETE FROM idempotency WHERE stored_at <= ?").run(now - this.#idempotencyWindowMs);
-  }
-
-  #highest(aggregateId: string): number {
-    return this.#sql.get<{ seq: number | null }>(
-      "SELECT MAX(seq) AS seq FROM events WHERE aggregate_id = ?",
-      aggregateId,
-    )?.seq ?? -1;
+    return this.#writer.append(events);
   }
 
   /** Reads an aggregate's events; see {@link EventStore.readAggregate}. */
@@ -309,7 +133,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
 
   /** The aggregate's last sequence number, -1 when it has no events. */
   highestSequence(aggregateId: string): Promise<number> {
-    return Promise.resolve(this.#highest(aggregateId));
+    return Promise.resolve(highestSequence(this.#sql, aggregateId));
   }
 
   /** Stores a snapshot of an aggregate, in the next group commit (a snapshot costs no commit of its own). */
@@ -319,29 +143,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   ): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("The event store is closed"));
     options?.signal?.throwIfAborted();
-    return new Promise((resolve, reject) => this.#enqueue({ snapshot, resolve, reject }));
-  }
-
-  #insertSnapshot(snapshot: EventRecord & { readonly aggregate: AggregateRef }): void {
-    const highest = this.#highest(snapshot.aggregate.id);
-    if (snapshot.aggregate.sequence > highest) {
-      throw new ConcurrencyError(
-        `Snapshot sequence ${snapshot.aggregate.sequence} is beyond the highest event ${highest} of "${snapshot.aggregate.id}"`,
-      );
-    }
-    this.#sql.run(
-      `INSERT OR REPLACE INTO snapshots (aggregate_id, seq, aggregate_type, event_id, timestamp, payload_type,
-       payload_revision, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      snapshot.aggregate.id,
-      snapshot.aggregate.sequence,
-      snapshot.aggregate.type,
-      snapshot.id,
-      snapshot.timestamp,
-      snapshot.payload.type,
-      snapshot.payload.revision,
-      snapshot.payload.data,
-      encodeMetadata(snapshot.metadata),
-    );
+    return this.#writer.appendSnapshot(snapshot);
   }
 
   /** Reads an aggregate's snapshots, latest first. */
@@ -441,7 +243,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   /** Finishes pending appends, wakes live readers (they end) and closes the database. */
   close(): void {
     if (this.#closed) return;
-    this.#flush();
+    this.#writer.flush();
     this.#closed = true;
     this.#notifier.notify();
     this.#sql.close();
@@ -453,7 +255,3 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     return Promise.resolve();
   }
 }
-
-const SNAPSHOT_COLUMNS =
-  "event_id, aggregate_id, aggregate_type, seq, timestamp, payload_type, payload_revision, " +
-  "payload, metadata";
