@@ -12,8 +12,13 @@
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import type { CommandBus, CommandHandler, DispatchOptions } from "../commands/command_bus.ts";
 import { DendriteError } from "../core/errors.ts";
-import type { QueryBus, QueryOptions, SubscriptionQueryOptions } from "../queries/query_bus.ts";
-import type { Metrics } from "./metrics.ts";
+import type {
+  QueryBus,
+  QueryOptions,
+  SubscriptionQueryOptions,
+  SubscriptionQueryResult,
+} from "../queries/query_bus.ts";
+import type { Gauge, Metrics } from "./metrics.ts";
 
 /** How a command or query ended. */
 export type Outcome = "ok" | "rejected" | "error";
@@ -28,7 +33,12 @@ function seconds(since: number): number {
 }
 
 /** A counter and a latency histogram of one kind of message, by type and outcome. */
-function timed(metrics: Metrics, kind: "command" | "query", names: readonly [string, string], what: string) {
+function timed(
+  metrics: Metrics,
+  kind: "command" | "query",
+  names: readonly [string, string],
+  what: string,
+): Timed {
   const labels = [kind, "outcome"] as const;
   const count = metrics.counter({ name: names[0], help: `${what}, by outcome.`, labels });
   const duration = metrics.histogram({
@@ -126,64 +136,83 @@ export function meteredQueryBus(bus: QueryBus, metrics: Metrics): QueryBus {
     help: "Subscription queries open now (initial result taken, updates not yet ended).",
     labels: ["query"],
   });
-  const counted = (query: Message, options: QueryOptions | undefined) =>
-    (async function* () {
-      const started = performance.now();
-      let outcome: Outcome = "ok";
-      try {
-        yield* bus.query(query, options);
-      } catch (error) {
-        outcome = outcomeOf(error);
-        throw error;
-      } finally {
-        // Also when the caller stops early (e.g. after the first response).
-        queried(query.$typeName, outcome, started);
-      }
-    })();
   return {
-    query: counted,
-    async subscriptionQuery(query: Message, options: SubscriptionQueryOptions = {}) {
-      const series = { query: query.$typeName };
-      let open = true;
-      const end = () => {
-        if (open) active.dec(series);
-        open = false;
-      };
-      active.inc(series);
-      const started = performance.now();
-      try {
-        const result = await bus.subscriptionQuery(query, {
-          ...options,
-          onEnd: () => {
-            end();
-            options.onEnd?.();
-          },
-        });
-        // Its initial result is a query too.
-        queried(query.$typeName, "ok", started);
-        const updates = result.updates;
-        return {
-          initial: result.initial,
-          updates: (async function* () {
-            try {
-              yield* updates;
-            } finally {
-              end();
-            }
-          })(),
-          close() {
-            end();
-            result.close();
-          },
-        };
-      } catch (error) {
-        end();
-        queried(query.$typeName, outcomeOf(error), started);
-        throw error;
-      }
-    },
+    query: (query, options) => countedQuery(bus, queried, query, options),
+    subscriptionQuery: (query, options) => countedSubscription(bus, queried, active, query, options),
     subscribe: (schema, handler, options) => bus.subscribe(schema, handler, options),
     emitUpdate: (filter, update) => bus.emitUpdate(filter, update),
     completeSubscriptions: (filter) => bus.completeSubscriptions(filter),
   };
+}
+
+/** Records one message's outcome and latency (see {@link timed}). */
+type Timed = (type: string, outcome: Outcome, started: number) => void;
+
+/** `bus.query`, counted when its responses end, also when the caller stops early (e.g. after the first). */
+async function* countedQuery(
+  bus: QueryBus,
+  queried: Timed,
+  query: Message,
+  options: QueryOptions | undefined,
+): AsyncIterable<Message> {
+  const started = performance.now();
+  let outcome: Outcome = "ok";
+  try {
+    yield* bus.query(query, options);
+  } catch (error) {
+    outcome = outcomeOf(error);
+    throw error;
+  } finally {
+    queried(query.$typeName, outcome, started);
+  }
+}
+
+/** `bus.subscriptionQuery`, active in the gauge until it ends; its initial result counted as a query. */
+async function countedSubscription(
+  bus: QueryBus,
+  queried: Timed,
+  active: Gauge<"query">,
+  query: Message,
+  options: SubscriptionQueryOptions = {},
+): Promise<SubscriptionQueryResult> {
+  const series = { query: query.$typeName };
+  let open = true;
+  const end = () => {
+    if (open) active.dec(series);
+    open = false;
+  };
+  active.inc(series);
+  const started = performance.now();
+  try {
+    const result = await bus.subscriptionQuery(query, {
+      ...options,
+      onEnd: () => {
+        end();
+        options.onEnd?.();
+      },
+    });
+    // Its initial result is a query too.
+    queried(query.$typeName, "ok", started);
+    return {
+      initial: result.initial,
+      updates: endingWith(result.updates, end),
+      close() {
+        end();
+        result.close();
+      },
+    };
+  } catch (error) {
+    end();
+    queried(query.$typeName, outcomeOf(error), started);
+    throw error;
+  }
+}
+
+/** `updates`, calling `end` when they end (or the caller stops). */
+async function* endingWith(updates: AsyncIterable<Message>, end: () => void): AsyncIterable<Message> {
+  try {
+    yield* updates;
+  } finally {
+    end();
+  }
 }
