@@ -13,31 +13,31 @@
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
-import { type Context, context } from "@opentelemetry/api";
+import { context } from "@opentelemetry/api";
 import { backoff, delay } from "../core/async.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
-import { causedBy, type CommandMessage, newMessageId } from "../core/message.ts";
+import { type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord, EventStore } from "../eventstore/event_store.ts";
 import { duplicateOutcome, IDEMPOTENCY_KEY, type IdempotentOutcome } from "../eventstore/idempotency.ts";
-import { traceAppend, traceDecide } from "../observability/event_tracing.ts";
-import { tracing, withTraceContext } from "../observability/trace.ts";
+import { traceAppend } from "../observability/event_tracing.ts";
+import { tracing } from "../observability/trace.ts";
 import { replayResult } from "./replay.ts";
 import { UnreadableEventError } from "./unreadable.ts";
 import type { CommandBus, DispatchOptions, Registration } from "./command_bus.ts";
-import type { AggregateDefinition, Decision, DomainEventMessage } from "./aggregate.ts";
+import type { AggregateDefinition } from "./aggregate.ts";
+import { decideBatch, type Pending } from "./batch.ts";
 
-/** A command waiting for its aggregate. */
-interface Pending<C extends Message> {
-  readonly command: CommandMessage<C>;
-  readonly signal?: AbortSignal;
-  readonly resolve: (result: Message | undefined) => void;
-  readonly reject: (error: unknown) => void;
-  /** The command's handling context (its span), when tracing is on. */
-  readonly trace?: Context;
-}
-
-/** Retry policy for concurrency conflicts. */
+/**
+ * Retry policy for concurrency conflicts.
+ *
+ * @example
+ * ```ts
+ * import type { RetryPolicy } from "./repository.ts";
+ * const patient: RetryPolicy = { attempts: 10, baseDelayMs: 10, maxDelayMs: 1_000 };
+ * console.log(patient.attempts);
+ * ```
+ */
 export interface RetryPolicy {
   /** Total attempts (default 5). */
   readonly attempts: number;
@@ -47,7 +47,23 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
 }
 
-/** Options of {@link AggregateRepository} and {@link registerAggregate}. */
+/**
+ * Options of {@link AggregateRepository} and {@link registerAggregate}.
+ *
+ * @example
+ * ```ts
+ * import type { RepositoryOptions } from "./repository.ts";
+ * import { InMemoryEventStore } from "../eventstore/memory.ts";
+ * import { MessageRegistry } from "../core/registry.ts";
+ * const options: RepositoryOptions = {
+ *   eventStore: new InMemoryEventStore(),
+ *   registry: new MessageRegistry(),
+ *   cacheSize: 0,
+ *   retry: { attempts: 3 },
+ * };
+ * console.log(options.cacheSize);
+ * ```
+ */
 export interface RepositoryOptions {
   /** Where the aggregate's events (and snapshots) are stored. */
   readonly eventStore: EventStore;
@@ -63,7 +79,16 @@ export interface RepositoryOptions {
   readonly onSnapshotError?: (error: unknown, aggregateId: string) => void;
 }
 
-/** A loaded aggregate: its state and the sequence of its last event (-1 when new). */
+/**
+ * A loaded aggregate: its state and the sequence of its last event (-1 when new).
+ *
+ * @example
+ * ```ts
+ * import type { Loaded } from "./repository.ts";
+ * const fresh: Loaded<{ greetings: number }> = { state: { greetings: 0 }, sequence: -1 };
+ * console.log(fresh.sequence);
+ * ```
+ */
 export interface Loaded<S> {
   /** The state after the loaded events. */
   readonly state: S;
@@ -228,76 +253,28 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
   }
 
   /** One try at a batch: returns how to settle each command once the append succeeded. */
-  async #attempt(aggregateId: string, batch: readonly Pending<C>[]): Promise<(() => void)[]> {
+  async #attempt(aggregateId: string, batch: readonly Pending<C>[]): Promise<readonly (() => void)[]> {
     const loaded = await this.load(aggregateId);
-    let state = loaded.state;
-    let sequence = loaded.sequence;
-    const settles: (() => void)[] = [];
-    const records: EventRecord[] = [];
-    for (const item of batch) {
-      let decision: Decision<E>;
-      try {
-        const decide = () => this.definition.decide(item.command.payload, state);
-        decision = item.trace
-          ? traceDecide(this.definition.type, aggregateId, item.command, item.trace, decide)
-          : decide();
-      } catch (error) {
-        settles.push(() => item.reject(error));
-        continue;
-      }
-      if (decision instanceof DomainError) {
-        const refusal = decision;
-        settles.push(() => item.reject(refusal));
-        continue;
-      }
-      const events: readonly E[] = Array.isArray(decision) ? decision : [decision as E];
-      // Traced: the events carry the command handling's span, for the processors' links.
-      const metadata = item.trace
-        ? withTraceContext(causedBy(item.command), item.trace)
-        : causedBy(item.command);
-      const timestamp = Date.now();
-      const messages: DomainEventMessage<E>[] = events.map((payload, i) => ({
-        id: newMessageId(),
-        payload,
-        metadata,
-        timestamp,
-        aggregate: { type: this.definition.type, id: aggregateId, sequence: sequence + 1 + i },
-      }));
-      for (const m of messages) {
-        records.push({
-          id: m.id,
-          timestamp: m.timestamp,
-          payload: this.#registry.encode(m.payload),
-          metadata: m.metadata,
-          aggregate: m.aggregate,
-        });
-      }
-      state = events.reduce((s, e) => this.definition.evolve(s, e), state);
-      sequence += messages.length;
-      const after = state;
-      settles.push(() => {
-        try {
-          item.resolve(this.definition.result?.(item.command.payload, after, messages));
-        } catch (error) {
-          item.reject(error);
-        }
-      });
+    const decided = decideBatch(this.definition, this.#registry, aggregateId, batch, loaded);
+    if (decided.records.length > 0) await this.#append(aggregateId, decided.records, batch);
+    this.#remember(aggregateId, { state: decided.state, sequence: decided.sequence });
+    this.#maybeSnapshot(aggregateId, decided.state, loaded.sequence, decided.sequence);
+    return decided.settles;
+  }
+
+  /** Appends a batch's records (in a span linked to every traced command of the batch). */
+  async #append(
+    aggregateId: string,
+    records: readonly EventRecord[],
+    batch: readonly Pending<C>[],
+  ): Promise<void> {
+    const append = () => this.#store.append(records);
+    if (!tracing.enabled) {
+      await append();
+      return;
     }
-    if (records.length > 0) {
-      const append = () => this.#store.append(records);
-      await (tracing.enabled
-        ? traceAppend(
-          this.definition.type,
-          aggregateId,
-          records.length,
-          batch.flatMap((i) => i.trace ?? []),
-          append,
-        )
-        : append());
-    }
-    this.#remember(aggregateId, { state, sequence });
-    this.#maybeSnapshot(aggregateId, state, loaded.sequence, sequence);
-    return settles;
+    const parents = batch.flatMap((item) => item.trace ?? []);
+    await traceAppend(this.definition.type, aggregateId, records.length, parents, append);
   }
 
   /** Answers a command whose key the store knows with the result of its first handling. */
