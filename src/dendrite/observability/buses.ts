@@ -20,7 +20,16 @@ import type {
 } from "../queries/query_bus.ts";
 import type { Gauge, Metrics } from "./metrics.ts";
 
-/** How a command or query ended. */
+/**
+ * How a command or query ended.
+ *
+ * @example
+ * ```ts
+ * import { type Outcome, outcomeOf } from "./buses.ts";
+ * const outcome: Outcome = outcomeOf(new Error("connection reset"));
+ * console.log(outcome); // error
+ * ```
+ */
 export type Outcome = "ok" | "rejected" | "error";
 
 /** The outcome of a failure: `rejected` for an application's refusal (a code not starting with `AXONIQ-`). */

@@ -9,7 +9,30 @@ import type { DeadLetterSummary } from "../processing/sequenced_dead_letters.ts"
 import type { ProcessorStatus, SegmentStatus } from "../processing/processor_options.ts";
 import type { Metrics, Observe } from "./metrics.ts";
 
-/** What a processor offers to be measured (dendrite's `TrackingProcessor` has all of it). */
+/**
+ * What a processor offers to be measured (dendrite's `TrackingProcessor` has all of it).
+ *
+ * @example
+ * ```ts
+ * import type { MeasuredProcessor } from "./processors.ts";
+ * const idle: MeasuredProcessor = {
+ *   name: "greetings",
+ *   status: () => ({
+ *     name: "greetings",
+ *     owner: "node-1",
+ *     mode: "Tracking",
+ *     running: false,
+ *     error: false,
+ *     claimLimit: 0,
+ *     members: 1,
+ *     deadLettered: 0,
+ *     errors: 0,
+ *     segments: [],
+ *   }),
+ * };
+ * console.log(idle.status().running);
+ * ```
+ */
 export interface MeasuredProcessor {
   /** The processor's name (the `processor` label). */
   readonly name: string;
