@@ -1,0 +1,87 @@
+/**
+ * The library's shape (the developer guide: a file holds one concept and stays under ~400 lines, a function fits
+ * a screen): every module of src/dendrite (tests aside) has at most 400 lines, and every function, method,
+ * constructor, accessor and arrow function in it at most 60, measured on the TypeScript compiler's own syntax tree
+ * (from the declaration to its closing brace, the doc comment not counted).
+ */
+import ts from "typescript";
+import { fileURLToPath } from "node:url";
+import { assert, assertEquals } from "../assert.ts";
+
+const LIBRARY = fileURLToPath(new URL("../../src/dendrite/", import.meta.url));
+const MAX_FILE_LINES = 400;
+const MAX_FUNCTION_LINES = 60;
+
+/** The library's modules (tests aside), relative to src/dendrite. */
+function modules(dir = ""): string[] {
+  return [...Deno.readDirSync(LIBRARY + dir)].flatMap((entry) => {
+    const path = dir + entry.name;
+    if (entry.isDirectory) return modules(`${path}/`);
+    return path.endsWith(".ts") && !path.endsWith("_test.ts") ? [path] : [];
+  });
+}
+
+/** A function-like node's name as a reader finds it (`Class.method`, the variable an arrow is assigned to). */
+function nameOf(node: ts.FunctionLikeDeclaration, sf: ts.SourceFile): string {
+  const own = node.name?.getText(sf) ??
+    (ts.isConstructorDeclaration(node) ? "constructor" : undefined) ??
+    (ts.isVariableDeclaration(node.parent) || ts.isPropertyAssignment(node.parent) ||
+        ts.isPropertyDeclaration(node.parent)
+      ? node.parent.name.getText(sf)
+      : "(anonymous)");
+  let scope: ts.Node | undefined = node.parent;
+  while (scope && !ts.isClassLike(scope)) scope = scope.parent;
+  return scope?.name ? `${scope.name.text}.${own}` : own;
+}
+
+/** Every function-like node with a body: its name and its length in lines. */
+function functionsOf(path: string, text: string): { name: string; lines: number }[] {
+  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
+  const found: { name: string; lines: number }[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && "body" in node && node.body) {
+      const first = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
+      const last = sf.getLineAndCharacterOfPosition(node.getEnd()).line;
+      found.push({ name: nameOf(node as ts.FunctionLikeDeclaration, sf), lines: last - first + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+function lineCount(text: string): number {
+  return text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+}
+
+Deno.test("every module of the library has at most 400 lines", () => {
+  const paths = modules();
+  assert(paths.length > 50, `only ${paths.length} modules found under ${LIBRARY}`);
+  const long = paths.map((path) => ({ path, lines: lineCount(Deno.readTextFileSync(LIBRARY + path)) }))
+    .filter(({ lines }) => lines > MAX_FILE_LINES)
+    .map(({ path, lines }) => `${path}: ${lines} lines`);
+  assertEquals(long, []);
+});
+
+Deno.test("every function of the library fits a screen (at most 60 lines)", () => {
+  const long: string[] = [];
+  let measured = 0;
+  for (const path of modules()) {
+    for (const { name, lines } of functionsOf(path, Deno.readTextFileSync(LIBRARY + path))) {
+      measured++;
+      if (lines > MAX_FUNCTION_LINES) long.push(`${path}: ${name} has ${lines} lines`);
+    }
+  }
+  assert(measured > 500, `only ${measured} functions measured`);
+  assertEquals(long, []);
+});
+
+Deno.test("the measure counts a function from its declaration to its closing brace, doc comment aside", () => {
+  const body = Array.from({ length: 59 }, (_, i) => `  const v${i} = ${i};`).join("\n");
+  const text = `/** Doc.\n * More doc.\n */\nexport class C {\n  m(): void {\n${body}\n  }\n}\n` +
+    `const arrow = () => {\n${body}\n  return 1;\n};\n`;
+  assertEquals(functionsOf("sample.ts", text), [
+    { name: "C.m", lines: 61 },
+    { name: "arrow", lines: 62 },
+  ]);
+});
