@@ -245,10 +245,17 @@ export class AxonConnection {
       componentName: this.options.componentName,
       version: CONNECTOR_VERSION,
     });
-    const info = await rpc.unary(PlatformService.method.getPlatformServer, identification, {
-      signal,
-      timeoutMs: this.options.connectTimeoutMs ?? 5_000,
-    });
+    let info;
+    try {
+      info = await rpc.unary(PlatformService.method.getPlatformServer, identification, {
+        signal,
+        timeoutMs: this.options.connectTimeoutMs ?? 5_000,
+      });
+    } catch (error) {
+      // A failed attempt leaves no channel behind (each reconnect would otherwise keep one open).
+      client.close();
+      throw error;
+    }
     const primary = info.primary;
     if (
       !info.sameConnection && primary && `${primary.hostName}:${primary.grpcPort}` !== this.options.address
