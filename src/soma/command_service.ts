@@ -229,7 +229,11 @@ export function commandService(
       const wire = call.request;
       const id = wire.messageIdentifier === "" ? crypto.randomUUID() : wire.messageIdentifier;
       const controller = new AbortController();
-      call.on("cancelled", () => controller.abort(new DOMException("Dispatch cancelled", "AbortError")));
+      // grpc-js also reports "cancelled" once an answered call's stream closes: only an unanswered one is a cancel.
+      let answered = false;
+      call.on("cancelled", () => {
+        if (!answered) controller.abort(new DOMException("Dispatch cancelled", "AbortError"));
+      });
       const command: Omit<RoutedCommand, "signal"> = {
         id,
         name: wire.name,
@@ -243,7 +247,10 @@ export function commandService(
         component: wire.componentName,
       };
       router.dispatch(command, { timeoutMs, signal: controller.signal }).then(
-        (outcome) => callback(null, toWireResponse(id, outcome, registry)),
+        (outcome) => {
+          answered = true;
+          callback(null, toWireResponse(id, outcome, registry));
+        },
         () => {/* the caller cancelled: nothing to answer */},
       );
     },

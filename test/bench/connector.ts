@@ -1,6 +1,8 @@
 /**
  * Connector benchmark: command round trips connector → soma → a handler in another process, 64 in flight, next
- * to a raw grpc-js unary echo between two processes measured in the same run.
+ * to a raw grpc-js unary echo between two processes measured in the same run. The dispatching connector runs in
+ * its own process (an application next to a soma server); a second row has it inside soma's process, which
+ * then carries both ends of every Dispatch call (an embedded soma would use its in-process bus instead).
  *
  * @module
  */
@@ -22,6 +24,25 @@ const IN_FLIGHT = 64;
 /** Spawns a helper script and resolves with the process and its first stdout line. */
 function spawn(script: string, args: string[]): Promise<ReadyChild> {
   return spawnReady(new URL(script, import.meta.url), { args });
+}
+
+/** Runs the dispatcher helper against `address` and returns what it measured. */
+async function dispatchFromProcess(address: string): Promise<Awaited<ReturnType<typeof measure>>> {
+  const script = new URL("./fixtures/command_dispatcher.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, address, String(COUNT), String(IN_FLIGHT)],
+    stdout: "piped",
+    stderr: "inherit",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success) throw new Error(`The dispatcher process failed (${output.code}): ${text}`);
+  return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
+}
+
+/** The note of a hop row: latencies next to the echo's. */
+function latencies(hop: { p50: number; p99: number }, echo: { p99: number }): string {
+  return `p50 ${hop.p50.toFixed(1)} ms, p99 ${hop.p99.toFixed(1)} ms; echo p99 ${echo.p99.toFixed(1)} ms`;
 }
 
 /**
@@ -53,12 +74,10 @@ export async function benchConnector(): Promise<BenchRow[]> {
   );
   const client = new grpc.Client(`127.0.0.1:${echo.line.trim()}`, grpc.credentials.createInsecure());
   try {
+    const split = await dispatchFromProcess(address);
+
     const command = (i: number) =>
       create(domain.GreetCommandSchema, { greeterId: `g${i % 100}`, message: `hi ${i}` });
-    const viaSoma = (i: number) => dispatcher.commandBus.dispatch(command(i), { routingKey: `g${i % 100}` });
-    await measure(500, IN_FLIGHT, viaSoma);
-    const soma64 = await measure(COUNT, IN_FLIGHT, viaSoma);
-
     const rpc = new Rpc(client, () => new grpc.Metadata());
     const payload = create(SerializedObjectSchema, {
       type: domain.GreetCommandSchema.typeName,
@@ -71,21 +90,27 @@ export async function benchConnector(): Promise<BenchRow[]> {
       );
     await measure(500, IN_FLIGHT, raw);
     const raw64 = await measure(COUNT, IN_FLIGHT, raw);
-    const scenario = `command round trip connector → soma → handler process, ${IN_FLIGHT} in flight`;
+
+    const viaSoma = (i: number) => dispatcher.commandBus.dispatch(command(i), { routingKey: `g${i % 100}` });
+    await measure(500, IN_FLIGHT, viaSoma);
+    const embedded = await measure(COUNT, IN_FLIGHT, viaSoma);
+    const echo = { name: "raw grpc-js unary echo between two processes", value: raw64.perSecond };
     return [
       ratioRow(
-        scenario,
+        `command round trip connector process → soma process → handler process, ${IN_FLIGHT} in flight`,
         "commands/s",
-        soma64.perSecond,
-        {
-          name: "raw grpc-js unary echo between two processes",
-          value: raw64.perSecond,
-        },
+        split.perSecond,
+        echo,
         0.5,
-        `p50 ${soma64.p50.toFixed(1)} ms, p99 ${soma64.p99.toFixed(1)} ms; echo p99 ${
-          raw64.p99.toFixed(1)
-        } ms`,
+        latencies(split, raw64),
       ),
+      {
+        scenario: `the same with the connector inside soma's process (both ends of each Dispatch there)`,
+        metric: "commands/s",
+        value: embedded.perSecond,
+        limit: echo,
+        note: latencies(embedded, raw64),
+      },
     ];
   } finally {
     client.close();
