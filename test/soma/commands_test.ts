@@ -277,3 +277,33 @@ Deno.test("soma commands: unknown instructions on the handler stream are acked w
     await dispose();
   }
 });
+
+Deno.test("soma commands: a Dispatch the caller gives up on leaves the handler's queue, answered ones do not", async () => {
+  const { soma, dispose } = await testSoma({ commandTimeoutMs: 5_000 });
+  const client = new RawClient(soma.port);
+  const handler = new Handler(client, "h1");
+  try {
+    await handler.subscribe("Greet");
+    // answered calls end with grpc-js' "cancelled" event as well: it must not touch what comes next
+    handler.permits(2);
+    assertEquals((await client.unary(commands.dispatch, command("Greet"))).errorCode, "");
+    assertEquals((await client.unary(commands.dispatch, command("Greet"))).errorCode, "");
+    // no permits left: this one waits in the queue until its deadline passes
+    const gaveUp = command("Greet");
+    const failure = await client.unary(commands.dispatch, gaveUp, { deadline: Date.now() + 300 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert(failure instanceof Error, "the caller's deadline ends the call");
+    const next = command("Greet");
+    const answered = client.unary(commands.dispatch, next);
+    await handler.subscribe("Other"); // the ack round trip proves soma queued `next`
+    handler.permits(1);
+    assertEquals((await answered).errorCode, "");
+    assertEquals(handler.received.map((c) => c.messageIdentifier).slice(2), [next.messageIdentifier]);
+  } finally {
+    handler.call.end();
+    client.close();
+    await dispose();
+  }
+});
