@@ -3,11 +3,14 @@
  * to a raw grpc-js unary echo between two processes measured in the same run. The dispatching connector runs in
  * its own process (an application next to a soma server); a second row has it inside soma's process, which
  * then carries both ends of every Dispatch call (an embedded soma would use its in-process bus instead). Three
- * interleaved rounds, the best of each kept.
+ * interleaved rounds, the best of each kept. Each row also gives the CPU time per command summed over the
+ * processes involved (from /proc on Linux), next to the echo's: that ratio holds up under load from elsewhere,
+ * the rates' ratio does not.
  *
  * @module
  */
 import { create } from "@bufbuild/protobuf";
+import process from "node:process";
 import * as grpc from "@grpc/grpc-js";
 import { connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { Rpc } from "../../src/dendrite/axon/rpc.ts";
@@ -23,10 +26,43 @@ const COUNT = 4_000;
 const IN_FLIGHT = 64;
 const ROUNDS = 3;
 
-type Run = Awaited<ReturnType<typeof measure>>;
+/** A measured run, with the CPU time per operation of every process involved when it could be read. */
+type Run = Awaited<ReturnType<typeof measure>> & { cpuPerOp?: number };
 
-/** The run with the highest rate. */
-const best = (runs: readonly Run[]) => runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+/** The run with the highest rate, with the lowest CPU per operation over all runs. */
+function best(runs: readonly Run[]): Run {
+  const fastest = runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  const costs = runs.map((r) => r.cpuPerOp).filter((c) => c !== undefined);
+  return { ...fastest, cpuPerOp: costs.length === runs.length ? Math.min(...costs) : undefined };
+}
+
+/** CPU time (user + system, µs) process `pid` used so far, from /proc (Linux; clock ticks of 10 ms). */
+function cpuOf(pid: number): number | undefined {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `run` and adds the CPU time per operation of this process, the `peers` and what `run` reports itself. */
+async function costed(
+  peers: readonly number[],
+  run: () => Promise<Run & { cpuMicros?: number }>,
+): Promise<Run> {
+  const self = process.cpuUsage();
+  const before = peers.map(cpuOf);
+  const result = await run();
+  const own = process.cpuUsage(self);
+  const after = peers.map(cpuOf);
+  let total = own.user + own.system + (result.cpuMicros ?? 0);
+  for (let i = 0; i < peers.length; i++) {
+    if (before[i] === undefined || after[i] === undefined) return result;
+    total += after[i]! - before[i]!;
+  }
+  return { ...result, cpuPerOp: total / (COUNT + 500) };
+}
 
 /** Spawns a helper script and resolves with the process and its first stdout line. */
 function spawn(script: string, args: string[]): Promise<ReadyChild> {
@@ -34,7 +70,7 @@ function spawn(script: string, args: string[]): Promise<ReadyChild> {
 }
 
 /** Runs the dispatcher helper against `address` and returns what it measured. */
-async function dispatchFromProcess(address: string): Promise<Run> {
+async function dispatchFromProcess(address: string): Promise<Run & { cpuMicros?: number }> {
   const script = new URL("./fixtures/command_dispatcher.ts", import.meta.url).pathname;
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", script, address, String(COUNT), String(IN_FLIGHT)],
@@ -47,9 +83,15 @@ async function dispatchFromProcess(address: string): Promise<Run> {
   return JSON.parse(text.slice(text.lastIndexOf("\n") + 1));
 }
 
-/** The note of a hop row: latencies next to the echo's. */
-function latencies(hop: { p50: number; p99: number }, echo: { p99: number }): string {
-  return `p50 ${hop.p50.toFixed(1)} ms, p99 ${hop.p99.toFixed(1)} ms; echo p99 ${echo.p99.toFixed(1)} ms`;
+/** The note of a hop row: latencies and CPU per command next to the echo's. */
+function latencies(hop: Run, processes: number, echo: Run): string {
+  const text = `p50 ${hop.p50.toFixed(1)} ms, p99 ${hop.p99.toFixed(1)} ms; echo p99 ${
+    echo.p99.toFixed(1)
+  } ms`;
+  if (hop.cpuPerOp === undefined || echo.cpuPerOp === undefined) return text;
+  return `${text}; CPU per command ${hop.cpuPerOp.toFixed(0)} µs in ${processes} processes, echo ${
+    echo.cpuPerOp.toFixed(0)
+  } µs in 2 (${Math.round((100 * echo.cpuPerOp) / hop.cpuPerOp)}%)`;
 }
 
 /**
@@ -94,34 +136,35 @@ export async function benchConnector(): Promise<BenchRow[]> {
         create(CommandSchema, { messageIdentifier: newMessageId(), name: "echo", payload }),
       );
     const viaSoma = (i: number) => dispatcher.commandBus.dispatch(command(i), { routingKey: `g${i % 100}` });
-    const warm = async (op: (i: number) => Promise<unknown>) => {
-      await measure(500, IN_FLIGHT, op);
-      return measure(COUNT, IN_FLIGHT, op);
-    };
+    const warm = (peer: number, op: (i: number) => Promise<unknown>) =>
+      costed([peer], async () => {
+        await measure(500, IN_FLIGHT, op);
+        return measure(COUNT, IN_FLIGHT, op);
+      });
     // Rounds interleave the three so that load from elsewhere hits each alike; the best round of each is kept.
     const runs: { split: Run[]; raw: Run[]; embedded: Run[] } = { split: [], raw: [], embedded: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      runs.split.push(await dispatchFromProcess(address));
-      runs.raw.push(await warm(raw));
-      runs.embedded.push(await warm(viaSoma));
+      runs.split.push(await costed([handler.child.pid], () => dispatchFromProcess(address)));
+      runs.raw.push(await warm(echo.child.pid, raw));
+      runs.embedded.push(await warm(handler.child.pid, viaSoma));
     }
     const [split, raw64, embedded] = [best(runs.split), best(runs.raw), best(runs.embedded)];
-    const echo = { name: "raw grpc-js unary echo between two processes", value: raw64.perSecond };
+    const limit = { name: "raw grpc-js unary echo between two processes", value: raw64.perSecond };
     return [
       ratioRow(
         `command round trip connector process → soma process → handler process, ${IN_FLIGHT} in flight`,
         "commands/s",
         split.perSecond,
-        echo,
+        limit,
         0.5,
-        latencies(split, raw64),
+        latencies(split, 3, raw64),
       ),
       {
         scenario: `the same with the connector inside soma's process (both ends of each Dispatch there)`,
         metric: "commands/s",
         value: embedded.perSecond,
-        limit: echo,
-        note: latencies(embedded, raw64),
+        limit,
+        note: latencies(embedded, 2, raw64),
       },
     ];
   } finally {
