@@ -1,11 +1,10 @@
 /**
  * Connector benchmark: command round trips connector → soma → a handler in another process, 64 in flight, next
  * to a raw grpc-js unary echo between two processes measured in the same run. The dispatching connector runs in
- * its own process (an application next to a soma server); a second row has it inside soma's process, which
- * then carries both ends of every Dispatch call (an embedded soma would use its in-process bus instead). Three
- * interleaved rounds, the best of each kept. Each row also gives the CPU time per command summed over the
- * processes involved (from /proc on Linux), next to the echo's: that ratio holds up under load from elsewhere,
- * the rates' ratio does not.
+ * soma's process, which so carries both ends of every Dispatch call (the issue's set-up); a second row runs it in
+ * a process of its own, as an application next to a soma server would. Three interleaved rounds, the best of each
+ * kept. Each row also gives the CPU time per command summed over the processes involved (from /proc on Linux),
+ * next to the echo's: that ratio holds up better under load from elsewhere than the rates' ratio does.
  *
  * @module
  */
@@ -152,19 +151,19 @@ export async function benchConnector(): Promise<BenchRow[]> {
     const limit = { name: "raw grpc-js unary echo between two processes", value: raw64.perSecond };
     return [
       ratioRow(
-        `command round trip connector process → soma process → handler process, ${IN_FLIGHT} in flight`,
+        `command round trip connector → soma → handler process, ${IN_FLIGHT} in flight (connector in soma's process)`,
         "commands/s",
-        split.perSecond,
+        embedded.perSecond,
         limit,
         0.5,
-        latencies(split, 3, raw64),
+        latencies(embedded, 2, raw64),
       ),
       {
-        scenario: `the same with the connector inside soma's process (both ends of each Dispatch there)`,
+        scenario: `the same with the connector in a process of its own (three processes on the cores)`,
         metric: "commands/s",
-        value: embedded.perSecond,
+        value: split.perSecond,
         limit,
-        note: latencies(embedded, 2, raw64),
+        note: latencies(split, 3, raw64),
       },
     ];
   } finally {
