@@ -18,6 +18,7 @@ import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { type Answer, grpcStatusAnswer, notFoundAnswer, SECURITY_HEADERS, staticAnswer } from "./answers.ts";
 import { bodyInit, createFastUnary, type FastUnary } from "./fast_unary.ts";
 import { errorFields, type Logger } from "./log.ts";
+import { OpenRequests } from "./open_requests.ts";
 import { type EndRequest, observeRequest } from "./request_log.ts";
 import { installRoutes, routerOptions } from "./rpc_router.ts";
 import type { Routes } from "./routes.ts";
@@ -49,7 +50,10 @@ export interface FrontDoorOptions {
 /** The running front door. */
 export interface FrontDoor {
   readonly port: number;
-  /** Stops accepting and waits for unfinished requests, at most `deadlineMs`. */
+  /**
+   * Waits for unfinished requests (streams included), at most `deadlineMs`, then closes every connection: a
+   * client that stopped reading or sending cannot hold the process.
+   */
   close(deadlineMs: number): Promise<void>;
 }
 
@@ -80,8 +84,13 @@ function toResponse(answer: Answer): Response {
 class CallSignal {
   readonly #controller = new AbortController();
 
-  constructor(info: Deno.ServeHandlerInfo) {
-    info.completed.catch((error) => this.abort(error));
+  /** The call counts as open in `open` until Deno has sent (or given up on) its whole answer. */
+  constructor(info: Deno.ServeHandlerInfo, open: OpenRequests) {
+    const leave = open.enter();
+    info.completed.then(leave, (error) => {
+      leave();
+      this.abort(error);
+    });
   }
 
   get signal(): AbortSignal {
@@ -161,6 +170,8 @@ class FrontDoorHandler {
   readonly #options: FrontDoorOptions;
   readonly #handlers: ReadonlyMap<string, UniversalHandler>;
   readonly #fast: FastUnary;
+  /** Handlers still running, and calls with a signal (every stream) until their answer was sent. */
+  readonly open = new OpenRequests();
 
   constructor(options: FrontDoorOptions) {
     this.#options = options;
@@ -172,10 +183,13 @@ class FrontDoorHandler {
 
   serve(request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Promise<Response> {
     const path = pathOf(request.url);
+    const leave = this.open.enter();
     // Traced: the request runs in its span, whose trace id the log line names.
-    return tracing.enabled
+    const answer = tracing.enabled
       ? traceFetchRequest(request, path, (traceId) => this.#respond(request, info, path, traceId))
       : this.#respond(request, info, path);
+    answer.then(leave, leave);
+    return answer;
   }
 
   async #respond(
@@ -199,7 +213,7 @@ class FrontDoorHandler {
     }
     // Made when first needed: most unary calls never read their signal.
     let made: CallSignal | undefined;
-    const callSignal = () => made ??= new CallSignal(info);
+    const callSignal = () => made ??= new CallSignal(info, this.open);
     return this.#rpc({ request, path, peer: info.remoteAddr.hostname, end, callSignal });
   }
 
@@ -262,26 +276,36 @@ class FrontDoorHandler {
 export function openFrontDoor(options: FrontDoorOptions): FrontDoor {
   const { logger } = options;
   const handler = new FrontDoorHandler(options);
+  /** Aborting it closes every connection (`Deno.serve` cannot escalate a graceful `shutdown()`). */
+  const force = new AbortController();
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,
     ...(options.tls ?? {}),
+    signal: force.signal,
     onListen() {},
     onError(error) {
       logger.error("request failed", errorFields(error));
       return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
     },
   }, (request, info) => handler.serve(request, info));
+  /**
+   * `Deno.serve`'s graceful `shutdown()` waits without a bound for a request whose client stopped sending or
+   * reading, and cannot be made forceful afterwards; so the front door waits for its open requests itself, lets
+   * the last answers go out (one turn of the event loop), then closes every connection.
+   */
+  const closeWithin = async (deadlineMs: number): Promise<void> => {
+    if (!await handler.open.idle(deadlineMs)) {
+      logger.warn("closing the front door's connections", { unfinished: handler.open.size });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    force.abort();
+    await server.finished.catch(() => {});
+  };
+  let closed: Promise<void> | undefined;
   return {
     port: server.addr.port,
-    async close(deadlineMs) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        server.shutdown(),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-      ]);
-      clearTimeout(timer);
-    },
+    close: (deadlineMs) => closed ??= closeWithin(deadlineMs),
   };
 }
 
