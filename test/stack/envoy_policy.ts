@@ -52,11 +52,22 @@ function routeClusters(hcm: Obj): string[] {
   return clusters;
 }
 
-function usesHttp2(cluster: Obj): boolean {
+/** The smallest HTTP/2 receive windows (stream and connection) Envoy may give the front door. */
+const MIN_FRONT_DOOR_WINDOW = 1024 * 1024;
+
+/** Envoy's default HTTP/2 receive window (both kinds) when the field is not set. */
+const ENVOY_DEFAULT_WINDOW = 268_435_456;
+
+/** Whether the cluster speaks HTTP/2 upstream, with receive windows of at least `minWindow` bytes. */
+function usesHttp2(cluster: Obj, minWindow = 0): boolean {
   const opts = obj(
     obj(cluster.typed_extension_protocol_options)?.["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"],
   );
-  return obj(obj(opts?.explicit_http_config)?.http2_protocol_options) !== undefined;
+  const h2 = obj(obj(opts?.explicit_http_config)?.http2_protocol_options);
+  if (h2 === undefined) return false;
+  const window = (name: string) => Number(h2[name] ?? ENVOY_DEFAULT_WINDOW);
+  return window("initial_stream_window_size") >= minWindow &&
+    window("initial_connection_window_size") >= minWindow;
 }
 
 function clusterEndpoints(cluster: Obj): string[] {
@@ -130,8 +141,14 @@ export function envoyPolicyProblems(config: Obj): string[] {
     if (!targets.includes("api")) problems.push("the web listener must route to the api cluster");
     const api = clusters.get("api");
     if (!api) problems.push("no cluster named api");
-    else if (!clusterEndpoints(api).includes("api:8080")) {
-      problems.push("cluster api must point at the api role's front door, api:8080");
+    else {
+      if (!clusterEndpoints(api).includes("api:8080")) {
+        problems.push("cluster api must point at the api role's front door, api:8080");
+      }
+      // Busy live streams share the connection's receive window (docs/api.md, "Streams over HTTP/2").
+      if (!usesHttp2(api, MIN_FRONT_DOOR_WINDOW)) {
+        problems.push("cluster api must use HTTP/2 upstream with receive windows of at least 1 MiB");
+      }
     }
     // gRPC (and grpc-web, which the grpc_web filter turns into gRPC) needs the api role's gRPC port.
     if (!targets.includes("api_grpc")) {

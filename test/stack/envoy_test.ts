@@ -105,6 +105,14 @@ Deno.test("envoy policy check catches a missing idle timeout, a public admin and
   });
   assert.match(envoyPolicyProblems(http1Axon).join("\n"), /HTTP\/2/);
 
+  // The front door over HTTP/2 with node:http2's 64 KiB window: busy live streams would fall behind.
+  const smallWindow = edited((c: Loose) => {
+    const api = c.static_resources.clusters.find((cluster: Loose) => cluster.name === "api");
+    api.typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+      .explicit_http_config.http2_protocol_options.initial_connection_window_size = 65535;
+  });
+  assert.match(envoyPolicyProblems(smallWindow).join("\n"), /cluster api must use HTTP\/2 upstream/);
+
   // gRPC cannot go to the front door (Deno.serve sends no trailers).
   const grpcToFrontDoor = edited((c: Loose) => {
     const hcm = c.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
