@@ -6,7 +6,20 @@
  */
 import { delay } from "./async.ts";
 
-/** Reads the time and waits. */
+/**
+ * Reads the time and waits.
+ *
+ * @example
+ * ```ts
+ * import type { Clock } from "../mod.ts";
+ * // A clock that never waits, for a quick check:
+ * const frozen: Clock = {
+ *   now: () => 1_700_000_000_000,
+ *   sleep: (_ms, signal) => signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve(),
+ * };
+ * await frozen.sleep(5_000); // returns at once
+ * ```
+ */
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;

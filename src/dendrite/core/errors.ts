@@ -40,7 +40,20 @@ export const AxonErrorCode = {
   QUERY_DUPLICATED: "AXONIQ-5007",
 } as const;
 
-/** Exception details as a serialized object (the shape of the registry's `SerializedPayload`). */
+/**
+ * Exception details as a serialized object (the shape of the registry's `SerializedPayload`).
+ *
+ * @example
+ * ```ts
+ * import { DomainError, type ErrorDetails } from "../mod.ts";
+ * const errorDetails: ErrorDetails = {
+ *   type: "example.v1.GreeterStatus",
+ *   revision: "",
+ *   data: new Uint8Array(),
+ * };
+ * const error = new DomainError("EX001", "Not recording", { errorDetails });
+ * ```
+ */
 export interface ErrorDetails {
   /** The detail's type name (a protobuf message name, or e.g. a Java class name from Axon Framework). */
   readonly type: string;
@@ -50,7 +63,17 @@ export interface ErrorDetails {
   readonly data: Uint8Array;
 }
 
-/** Options of every dendrite error. */
+/**
+ * Options of every dendrite error.
+ *
+ * @example
+ * ```ts
+ * import { DendriteError, type DendriteErrorOptions } from "../mod.ts";
+ * const options: DendriteErrorOptions = { cause: new Error("disk full") };
+ * const error = new DendriteError("AXONIQ-0001", "Append failed", options);
+ * console.log(error.cause); // Error: disk full
+ * ```
+ */
 export interface DendriteErrorOptions extends ErrorOptions {
   /** Exception details for the caller (see {@link DendriteError.errorDetails}). */
   readonly errorDetails?: ErrorDetails;
@@ -86,7 +109,17 @@ export class DendriteError extends Error {
   }
 }
 
-/** How a domain rejection maps onto an API status. */
+/**
+ * How a domain rejection maps onto an API status.
+ *
+ * @example
+ * ```ts
+ * import { DomainError, type DomainErrorKind } from "../mod.ts";
+ * const kind: DomainErrorKind = "not-found";
+ * const error = new DomainError("EX404", 'No greeter "main"', { kind });
+ * console.log(error.kind); // not-found
+ * ```
+ */
 export type DomainErrorKind =
   | "failed-precondition"
   | "invalid-argument"

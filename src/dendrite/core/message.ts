@@ -6,7 +6,16 @@
  */
 import type { Message } from "@bufbuild/protobuf";
 
-/** A metadata value; integers map to Axon's `number_value`, other numbers to `double_value`. */
+/**
+ * A metadata value; integers map to Axon's `number_value`, other numbers to `double_value`.
+ *
+ * @example
+ * ```ts
+ * import type { Metadata, MetaValue } from "../mod.ts";
+ * const attempt: MetaValue = 2; // an integer: Axon's number_value
+ * const metadata: Metadata = { attempt, replayed: false, tenant: "acme" };
+ * ```
+ */
 export type MetaValue = string | number | boolean;
 
 /**
@@ -60,7 +69,18 @@ export interface Envelope<P extends Message = Message> {
   readonly timestamp: number;
 }
 
-/** Where a domain event belongs: the aggregate's type, id and the event's sequence number in it (from 0). */
+/**
+ * Where a domain event belongs: the aggregate's type, id and the event's sequence number in it (from 0).
+ *
+ * @example
+ * ```ts
+ * import type { AggregateRef, EventMessage } from "../mod.ts";
+ * const where = (event: EventMessage): string => {
+ *   const ref: AggregateRef | undefined = event.aggregate;
+ *   return ref ? `${ref.type}/${ref.id}#${ref.sequence}` : "not a domain event";
+ * };
+ * ```
+ */
 export interface AggregateRef {
   /** The aggregate's type name. */
   readonly type: string;
@@ -70,13 +90,34 @@ export interface AggregateRef {
   readonly sequence: number;
 }
 
-/** A command on its way to its handler. */
+/**
+ * A command on its way to its handler.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type CommandMessage, envelope } from "../mod.ts";
+ * import { type GreetCommand, GreetCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const payload = create(GreetCommandSchema, { greeterId: "main", message: "hi" });
+ * const command: CommandMessage<GreetCommand> = { ...envelope(payload), routingKey: payload.greeterId };
+ * ```
+ */
 export interface CommandMessage<P extends Message = Message> extends Envelope<P> {
   /** Routing key (the target aggregate id) so one aggregate stays on one handler instance. */
   readonly routingKey: string;
 }
 
-/** A decoded event. Domain events carry their aggregate reference; `token` is the global position. */
+/**
+ * A decoded event. Domain events carry their aggregate reference; `token` is the global position.
+ *
+ * @example
+ * ```ts
+ * import type { EventMessage } from "../mod.ts";
+ * import type { GreetedEvent } from "../../gen/example/v1/domain_pb.ts";
+ * const describe = (event: EventMessage<GreetedEvent>): string =>
+ *   `#${event.token ?? "?"} ${event.payload.greeterId}: ${event.payload.message}`;
+ * ```
+ */
 export interface EventMessage<P extends Message = Message> extends Envelope<P> {
   /** The aggregate that raised it (domain events only). */
   readonly aggregate?: AggregateRef;
@@ -84,7 +125,17 @@ export interface EventMessage<P extends Message = Message> extends Envelope<P> {
   readonly token?: number;
 }
 
-/** A query on its way to its handlers. */
+/**
+ * A query on its way to its handlers.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { envelope, type QueryMessage } from "../mod.ts";
+ * import { type GreetingsQuery, GreetingsQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * const query: QueryMessage<GreetingsQuery> = envelope(create(GreetingsQuerySchema, {}));
+ * ```
+ */
 export type QueryMessage<P extends Message = Message> = Envelope<P>;
 
 let lastMs = 0;

@@ -8,7 +8,19 @@
 import { type DescFile, type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
 import { SerializationError } from "./errors.ts";
 
-/** A payload as stored and sent on the wire (Axon's `SerializedObject`). */
+/**
+ * A payload as stored and sent on the wire (Axon's `SerializedObject`).
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { MessageRegistry, type SerializedPayload } from "../mod.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const registry = new MessageRegistry([GreetedEventSchema]);
+ * const stored: SerializedPayload = registry.encode(create(GreetedEventSchema, { greeterId: "main" }));
+ * console.log(stored.type, stored.revision, stored.data.length); // example.v1.GreetedEvent "" …
+ * ```
+ */
 export interface SerializedPayload {
   /** Fully-qualified protobuf message name, e.g. `example.v1.GreetedEvent`. */
   readonly type: string;
@@ -21,6 +33,19 @@ export interface SerializedPayload {
 /**
  * Lifts a stored payload of one type and revision to the next (type, revision). Chains are followed until the
  * registered revision of the resulting type is reached.
+ *
+ * @example
+ * ```ts
+ * import { MessageRegistry, type Upcaster } from "../mod.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * // Revision "1" of GreetedEvent had the same bytes: relabel it as revision "2".
+ * const relabel: Upcaster = {
+ *   type: "example.v1.GreetedEvent",
+ *   fromRevision: "1",
+ *   upcast: (data) => ({ type: "example.v1.GreetedEvent", revision: "2", data }),
+ * };
+ * const registry = new MessageRegistry().add(GreetedEventSchema, "2").addUpcaster(relabel);
+ * ```
  */
 export interface Upcaster {
   /** The payload type this upcaster reads. */

@@ -13,7 +13,25 @@ import { type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufb
 import { SerializationError } from "./errors.ts";
 import type { SerializedPayload, Upcaster } from "./registry.ts";
 
-/** Options of {@link defineUpcaster}. */
+/**
+ * Options of {@link defineUpcaster}.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { defineUpcaster, MessageRegistry, type UpcasterOptions } from "../mod.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * import { GreetedEventRevision1Schema } from "../../gen/test/v1/legacy_pb.ts";
+ * // The event was stored as "example.v1.Greeted" before it was renamed:
+ * const options: UpcasterOptions = { storedType: "example.v1.Greeted" };
+ * const upcaster = defineUpcaster(
+ *   GreetedEventRevision1Schema, "1", GreetedEventSchema, "2",
+ *   (old) => create(GreetedEventSchema, { greeterId: old.greeter, message: old.text }),
+ *   options,
+ * );
+ * new MessageRegistry().add(GreetedEventSchema, "2").addUpcaster(upcaster);
+ * ```
+ */
 export interface UpcasterOptions {
   /** The payload type as stored at `fromRevision` (default: the target schema's type name). */
   readonly storedType?: string;
