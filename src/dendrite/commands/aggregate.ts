@@ -9,16 +9,50 @@ import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import type { DomainError } from "../core/errors.ts";
 import type { AggregateRef, EventMessage } from "../core/message.ts";
 
-/** What `decide` returns: the events to append (none, one or several), or a refusal. */
+/**
+ * What `decide` returns: the events to append (none, one or several), or a refusal.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type Decision, DomainError } from "../mod.ts";
+ * import { type GreetedEvent, GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const decide = (message: string): Decision<GreetedEvent> =>
+ *   message === ""
+ *     ? new DomainError("EX002", "A greeting must not be empty", { kind: "invalid-argument" })
+ *     : create(GreetedEventSchema, { greeterId: "main", message }); // or [] for no change
+ * ```
+ */
 export type Decision<E extends Message> = E | readonly E[] | DomainError;
 
-/** A stored domain event as `result` sees it. */
+/**
+ * A stored domain event as `result` sees it.
+ *
+ * @example
+ * ```ts
+ * import type { DomainEventMessage } from "../mod.ts";
+ * import type { GreetedEvent } from "../../gen/example/v1/domain_pb.ts";
+ * // What a `results` function sees of the events it appended:
+ * const firstId = (events: readonly DomainEventMessage<GreetedEvent>[]): string =>
+ *   `${events[0].aggregate.id}#${events[0].aggregate.sequence}`;
+ * ```
+ */
 export interface DomainEventMessage<E extends Message = Message> extends EventMessage<E> {
   /** The aggregate that raised the event. */
   readonly aggregate: AggregateRef;
 }
 
-/** Snapshot policy: store the state (a protobuf message) every `every` events. */
+/**
+ * Snapshot policy: store the state (a protobuf message) every `every` events.
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotPolicy } from "../mod.ts";
+ * import { type GreeterState, GreeterStateSchema } from "../../gen/example/v1/domain_pb.ts";
+ * // Passed as `snapshot` to defineAggregate: store the state every 10 events.
+ * const snapshot: SnapshotPolicy<GreeterState> = { schema: GreeterStateSchema, every: 10 };
+ * ```
+ */
 export interface SnapshotPolicy<S extends Message> {
   /** The schema of the state message stored as the snapshot. */
   readonly schema: DescMessage & { readonly typeName: S["$typeName"] };
@@ -63,6 +97,20 @@ export interface AggregateDefinition<S, C extends Message, E extends Message> {
  * One result function per command, keyed by the command's message name: when an aggregate declares results at
  * all, the type requires an entry for EVERY command in `commands`, so a command added later without its result
  * does not compile (instead of silently answering with another command's result type).
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import type { CommandOf, EventOf, ResultHandlers, StateOf } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * type G = typeof Greeter;
+ * const results: ResultHandlers<StateOf<G>, CommandOf<G>, EventOf<G>> = {
+ *   "example.v1.GreetCommand": (_command, state) => create(GreeterStatusSchema, { recording: state.recording }),
+ *   "example.v1.RecordCommand": () => undefined,
+ *   "example.v1.StopCommand": () => undefined,
+ * };
+ * ```
  */
 export type ResultHandlers<S, C extends Message, E extends Message> = {
   readonly [N in C["$typeName"]]: (
@@ -72,11 +120,40 @@ export type ResultHandlers<S, C extends Message, E extends Message> = {
   ) => Message | undefined;
 };
 
-/** The command union of a definition. */
+/**
+ * The command union of a definition.
+ *
+ * @example
+ * ```ts
+ * import type { CommandOf } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * const targetOf = (command: CommandOf<typeof Greeter>): string => command.greeterId;
+ * ```
+ */
 export type CommandOf<D> = D extends AggregateDefinition<unknown, infer C, Message> ? C : never;
-/** The event union of a definition. */
+/**
+ * The event union of a definition.
+ *
+ * @example
+ * ```ts
+ * import type { EventOf } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * const label = (event: EventOf<typeof Greeter>): string =>
+ *   event.$typeName === "example.v1.GreetedEvent" ? event.message : event.$typeName;
+ * ```
+ */
 export type EventOf<D> = D extends AggregateDefinition<unknown, Message, infer E> ? E : never;
-/** The state type of a definition. */
+/**
+ * The state type of a definition.
+ *
+ * @example
+ * ```ts
+ * import type { StateOf } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * const state: StateOf<typeof Greeter> = Greeter.initialState();
+ * console.log(state.recording); // true
+ * ```
+ */
 export type StateOf<D> = D extends AggregateDefinition<infer S, Message, Message> ? S : never;
 
 /**

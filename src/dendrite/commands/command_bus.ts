@@ -12,7 +12,20 @@ import { combineSignals, raceAbort } from "../core/async.ts";
 import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
 import { type CommandMessage, type Metadata, newMessageId } from "../core/message.ts";
 
-/** Context handed to every handler. */
+/**
+ * Context handed to every handler.
+ *
+ * @example
+ * ```ts
+ * import { LocalCommandBus, type HandlerContext } from "../mod.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * await new LocalCommandBus().subscribe(RecordCommandSchema, async (_command, context: HandlerContext) => {
+ *   const response = await fetch("https://example.com", { signal: context.signal }); // cancelled with the call
+ *   await response.body?.cancel();
+ *   return undefined;
+ * });
+ * ```
+ */
 export interface HandlerContext {
   /** Aborts when the caller gives up (cancel or timeout) or the bus shuts down. */
   readonly signal: AbortSignal;
@@ -35,7 +48,20 @@ export type CommandHandler<C extends Message = Message> = (
   context: HandlerContext,
 ) => Promise<Message | undefined>;
 
-/** What `subscribe` returns: cancel to stop receiving. */
+/**
+ * What `subscribe` returns: cancel to stop receiving.
+ *
+ * @example
+ * ```ts
+ * import { LocalCommandBus, type Registration } from "../mod.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const registration: Registration = await new LocalCommandBus().subscribe(
+ *   RecordCommandSchema,
+ *   () => Promise.resolve(undefined),
+ * );
+ * await registration.cancel(); // the bus no longer routes RecordCommand here
+ * ```
+ */
 export interface Registration {
   /** Unregisters the handler. */
   cancel(): Promise<void>;
@@ -72,7 +98,19 @@ export interface DispatchOptions<R extends DescMessage = DescMessage> {
   readonly id?: string;
 }
 
-/** Options of {@link CommandBus.subscribe}. */
+/**
+ * Options of {@link CommandBus.subscribe}.
+ *
+ * @example
+ * ```ts
+ * import { type CommandBus, type CommandSubscribeOptions, LocalCommandBus } from "../mod.ts";
+ * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const commandBus: CommandBus = new LocalCommandBus(); // or an AxonCommandBus
+ * // This instance takes twice the default share when several subscribe (over Axon).
+ * const options: CommandSubscribeOptions = { loadFactor: 200 };
+ * await commandBus.subscribe(RecordCommandSchema, () => Promise.resolve(undefined), options);
+ * ```
+ */
 export interface CommandSubscribeOptions {
   /** Relative share of commands this instance takes when several subscribe (Axon load factor, default 100). */
   readonly loadFactor?: number;
