@@ -8,21 +8,64 @@
  * @module
  */
 
-/** A JSON value. */
+/**
+ * A JSON value.
+ *
+ * @example
+ * ```ts
+ * import type { JsonValue } from "../mod.ts";
+ * const value: JsonValue = { tags: ["a", "b"], count: 2, archived: false, parent: null };
+ * ```
+ */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | {
   readonly [key: string]: JsonValue;
 };
 
-/** A document: a JSON object. */
+/**
+ * A document: a JSON object.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDocumentStore, type JsonObject } from "../mod.ts";
+ * interface Greeting extends JsonObject {
+ *   readonly message: string;
+ *   readonly at: number;
+ * }
+ * const greetings = new InMemoryDocumentStore().collection<Greeting>("greetings");
+ * await greetings.put("1", { message: "Hello", at: Date.now() });
+ * ```
+ */
 export type JsonObject = { readonly [key: string]: JsonValue };
 
-/** Options of a collection. */
+/**
+ * Options of a collection.
+ *
+ * @example
+ * ```ts
+ * import { type CollectionOptions, InMemoryDocumentStore } from "../mod.ts";
+ * const options: CollectionOptions = { textFields: ["message"] }; // searchable with `search()`
+ * const greetings = new InMemoryDocumentStore().collection<{ message: string }>("greetings", options);
+ * await greetings.put("1", { message: "Hello world" });
+ * console.log((await greetings.search("wor*")).length); // 1
+ * ```
+ */
 export interface CollectionOptions {
   /** Top-level string fields indexed for full-text search. */
   readonly textFields?: readonly string[];
 }
 
-/** How to list documents. */
+/**
+ * How to list documents.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDocumentStore, type ListOptions } from "../mod.ts";
+ * const greetings = new InMemoryDocumentStore().collection<{ message: string; at: number }>("greetings");
+ * // The second page of ten, newest first:
+ * const options: ListOptions = { orderBy: "at", descending: true, limit: 10, offset: 10 };
+ * const page = await greetings.list(options);
+ * ```
+ */
 export interface ListOptions {
   /** A top-level field to sort by (default: insertion order). */
   readonly orderBy?: string;
@@ -34,7 +77,18 @@ export interface ListOptions {
   readonly offset?: number;
 }
 
-/** A document with its id (and relevance for search results: lower is better for SQLite bm25; higher for ES). */
+/**
+ * A document with its id (and relevance for search results: lower is better for SQLite bm25; higher for ES).
+ *
+ * @example
+ * ```ts
+ * import { type Found, InMemoryDocumentStore } from "../mod.ts";
+ * const greetings = new InMemoryDocumentStore().collection<{ message: string }>("greetings");
+ * await greetings.put("1", { message: "Hello" });
+ * const found: Found<{ message: string }>[] = await greetings.list();
+ * console.log(found.map(({ id, document }) => `${id}: ${document.message}`)); // ["1: Hello"]
+ * ```
+ */
 export interface Found<T extends JsonObject> {
   /** The document's id in its collection. */
   readonly id: string;
@@ -42,7 +96,21 @@ export interface Found<T extends JsonObject> {
   readonly document: T;
 }
 
-/** One collection of documents. */
+/**
+ * One collection of documents.
+ *
+ * @example
+ * ```ts
+ * import { type Collection, InMemoryDocumentStore } from "../mod.ts";
+ * const greetings: Collection<{ message: string }> = new InMemoryDocumentStore().collection("greetings");
+ * await greetings.putMany([
+ *   { id: "1", document: { message: "Hello" } },
+ *   { id: "2", document: { message: "Hi" } },
+ * ]);
+ * console.log(await greetings.get("2")); // { message: "Hi" }
+ * console.log(await greetings.delete("1"), await greetings.count()); // true 1
+ * ```
+ */
 export interface Collection<T extends JsonObject> {
   /** The collection's name. */
   readonly name: string;
@@ -87,7 +155,16 @@ export interface DocumentStore {
   unitOfWork?<T>(work: () => Promise<T>): Promise<T>;
 }
 
-/** A parsed search: phrases (exact word sequences) and prefixes, all of which must match. */
+/**
+ * A parsed search: phrases (exact word sequences) and prefixes, all of which must match.
+ *
+ * @example
+ * ```ts
+ * import type { SearchTerms } from "../mod.ts";
+ * // What the search `"hello world" gree*` means to an adapter:
+ * const terms: SearchTerms = { phrases: [["hello", "world"]], prefixes: ["gree"] };
+ * ```
+ */
 export interface SearchTerms {
   /** Exact word sequences (a quoted phrase, or a single word). */
   readonly phrases: readonly string[][];

@@ -252,7 +252,20 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   }
 }
 
-/** Options of {@link SqliteDocumentStore}: a database file, or an open {@link Sqlite} to share with a TokenStore. */
+/**
+ * Options of {@link SqliteDocumentStore}: a database file, or an open {@link Sqlite} to share with a TokenStore.
+ *
+ * @example
+ * ```ts
+ * import { Sqlite, SqliteDocumentStore, type SqliteDocumentStoreOptions } from "../sqlite/mod.ts";
+ * const own: SqliteDocumentStoreOptions = { path: ":memory:", synchronous: "NORMAL" }; // its own file
+ * const sqlite = new Sqlite(":memory:");
+ * const shared: SqliteDocumentStoreOptions = { sqlite }; // shares a connection with a SqliteTokenStore
+ * const store = new SqliteDocumentStore(shared);
+ * store.close();
+ * sqlite.close();
+ * ```
+ */
 export type SqliteDocumentStoreOptions = (OpenOptions & { readonly path: string }) | {
   readonly sqlite: Sqlite;
 };

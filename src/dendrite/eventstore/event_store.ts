@@ -40,7 +40,19 @@ export interface EventRecord {
   readonly aggregate?: AggregateRef;
 }
 
-/** An event read from an aggregate stream; `snapshot` marks a snapshot emitted ahead of the events. */
+/**
+ * An event read from an aggregate stream; `snapshot` marks a snapshot emitted ahead of the events.
+ *
+ * @example
+ * ```ts
+ * import { type AggregateEventRecord, InMemoryEventStore } from "../mod.ts";
+ * const store = new InMemoryEventStore();
+ * for await (const record of store.readAggregate("main", { allowSnapshots: true })) {
+ *   const event: AggregateEventRecord = record;
+ *   console.log(event.aggregate.sequence, event.snapshot ? "snapshot" : event.payload.type);
+ * }
+ * ```
+ */
 export interface AggregateEventRecord extends EventRecord {
   /** The aggregate the event belongs to. */
   readonly aggregate: AggregateRef;
@@ -48,7 +60,18 @@ export interface AggregateEventRecord extends EventRecord {
   readonly snapshot?: boolean;
 }
 
-/** An event read from the global stream, with its token. */
+/**
+ * An event read from the global stream, with its token.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryEventStore, type TrackedEventRecord } from "../mod.ts";
+ * const store = new InMemoryEventStore();
+ * const events: TrackedEventRecord[] = [];
+ * for await (const event of store.stream({ from: 0 })) events.push(event);
+ * console.log(events.map((event) => event.token)); // [] for an empty store
+ * ```
+ */
 export interface TrackedEventRecord extends EventRecord {
   /** The event's position in the global stream, from 0. */
   readonly token: number;
@@ -58,6 +81,19 @@ export interface TrackedEventRecord extends EventRecord {
  * What an append stored: the tokens of its first and last event, from stores that know them (the local stores
  * and soma in-process; -1 for an empty batch). Absent through Axon Server, which does not report the tokens it
  * assigned: ask {@link EventStore.lastToken} when you need an upper bound.
+ *
+ * @example
+ * ```ts
+ * import { type AppendResult, InMemoryEventStore } from "../mod.ts";
+ * const store = new InMemoryEventStore();
+ * const result: AppendResult = await store.append([{
+ *   id: crypto.randomUUID(),
+ *   timestamp: Date.now(),
+ *   payload: { type: "example.v1.GreetedEvent", revision: "", data: new Uint8Array() },
+ *   metadata: {},
+ * }]);
+ * console.log(result.firstToken, result.lastToken); // 0 0
+ * ```
  */
 export interface AppendResult {
   /** Token of the first event of the batch. */
@@ -66,13 +102,34 @@ export interface AppendResult {
   readonly lastToken?: number;
 }
 
-/** Options shared by every call: cancellation. */
+/**
+ * Options shared by every call: cancellation.
+ *
+ * @example
+ * ```ts
+ * import { type CallOptions, type EventStore, InMemoryEventStore } from "../mod.ts";
+ * const store: EventStore = new InMemoryEventStore();
+ * const options: CallOptions = { signal: AbortSignal.timeout(1_000) };
+ * console.log(await store.lastToken(options)); // -1
+ * ```
+ */
 export interface CallOptions {
   /** Cancels the call. */
   readonly signal?: AbortSignal;
 }
 
-/** Options of {@link EventStore.readAggregate}. */
+/**
+ * Options of {@link EventStore.readAggregate}.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryEventStore, type ReadAggregateOptions } from "../mod.ts";
+ * const options: ReadAggregateOptions = { fromSequence: 10, allowSnapshots: true };
+ * for await (const event of new InMemoryEventStore().readAggregate("main", options)) {
+ *   console.log(event.aggregate.sequence);
+ * }
+ * ```
+ */
 export interface ReadAggregateOptions extends CallOptions {
   /** First sequence number to read (default 0). */
   readonly fromSequence?: number;
@@ -80,7 +137,21 @@ export interface ReadAggregateOptions extends CallOptions {
   readonly allowSnapshots?: boolean;
 }
 
-/** Options of {@link EventStore.stream}. */
+/**
+ * Options of {@link EventStore.stream}.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryEventStore, type StreamOptions } from "../mod.ts";
+ * // Follow the stream live from token 0 until the signal aborts.
+ * const options: StreamOptions = { from: 0, follow: true, signal: AbortSignal.timeout(100) };
+ * try {
+ *   for await (const event of new InMemoryEventStore().stream(options)) console.log(event.token);
+ * } catch (error) {
+ *   if (!options.signal?.aborted) throw error;
+ * }
+ * ```
+ */
 export interface StreamOptions extends CallOptions {
   /** Token of the first event to read (inclusive). */
   readonly from: number;
@@ -88,7 +159,17 @@ export interface StreamOptions extends CallOptions {
   readonly follow?: boolean;
 }
 
-/** Options of {@link EventStore.streamPages}. */
+/**
+ * Options of {@link EventStore.streamPages}.
+ *
+ * @example
+ * ```ts
+ * import { type EventStore, InMemoryEventStore, type PageOptions } from "../mod.ts";
+ * const store: EventStore = new InMemoryEventStore();
+ * const options: PageOptions = { from: 0, pageSize: 256 };
+ * for await (const page of store.streamPages?.(options) ?? []) console.log(page.length, page[0].token);
+ * ```
+ */
 export interface PageOptions extends StreamOptions {
   /** The most events one page carries (default: the store's own page size). */
   readonly pageSize?: number;

@@ -40,7 +40,20 @@ export const IDEMPOTENCY_KEY = "idempotency_key";
  */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-/** What a command with an idempotency key stored: events `firstSequence..lastSequence` of one aggregate. */
+/**
+ * What a command with an idempotency key stored: events `firstSequence..lastSequence` of one aggregate.
+ *
+ * @example
+ * ```ts
+ * import { DuplicateCommandError, type IdempotentOutcome } from "../mod.ts";
+ * const reused = (error: unknown): IdempotentOutcome | undefined =>
+ *   error instanceof DuplicateCommandError ? error.outcome : undefined;
+ * const first = { key: "k1", aggregateId: "main", firstSequence: 3, lastSequence: 4 };
+ * const error = new DuplicateCommandError(first);
+ * const outcome = reused(error);
+ * console.log(outcome?.firstSequence); // 3
+ * ```
+ */
 export interface IdempotentOutcome {
   /** The idempotency key. */
   readonly key: string;

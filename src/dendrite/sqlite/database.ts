@@ -7,7 +7,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
-/** Durability of commits: FULL survives a power cut; NORMAL (WAL) may lose the last commits on power loss. */
+/**
+ * Durability of commits: FULL survives a power cut; NORMAL (WAL) may lose the last commits on power loss.
+ *
+ * @example
+ * ```ts
+ * import { Sqlite, type Synchronous } from "./mod.ts";
+ * const synchronous: Synchronous = Deno.env.get("SQLITE_SYNCHRONOUS") === "NORMAL" ? "NORMAL" : "FULL";
+ * const sqlite = new Sqlite(":memory:", { synchronous });
+ * sqlite.close();
+ * ```
+ */
 export type Synchronous = "FULL" | "NORMAL";
 
 /**
