@@ -27,7 +27,18 @@
  */
 import { ConcurrencyError, DendriteError } from "../core/errors.ts";
 
-/** A tag: a key and a value describing an event in domain terms (e.g. `course` = `c1`). */
+/**
+ * A tag: a key and a value describing an event in domain terms (e.g. `course` = `c1`).
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDcbEventStore, type Tag, tag } from "./mod.ts";
+ * const course: Tag = { key: "course", value: "c1" }; // the same as tag("course", "c1")
+ * const store = new InMemoryDcbEventStore();
+ * await store.append([{ event: { name: "CourseCreated", payload: new Uint8Array() }, tags: [course] }]);
+ * console.log(await store.getTags(0)); // [{ key: "course", value: "c1" }]
+ * ```
+ */
 export interface Tag {
   /** The tag's key, e.g. `course`. */
   readonly key: string;
@@ -48,7 +59,20 @@ export function tag(key: string, value: string): Tag {
   return { key, value };
 }
 
-/** An event as stored in a DCB store. */
+/**
+ * An event as stored in a DCB store.
+ *
+ * @example
+ * ```ts
+ * import type { DcbEvent } from "./mod.ts";
+ * const event: DcbEvent = {
+ *   name: "CourseCreated",
+ *   version: "1",
+ *   payload: new TextEncoder().encode('{"courseId":"c1","capacity":20}'),
+ *   metadata: { correlation_id: "c-1" },
+ * }; // id and timestamp are filled in on append when omitted
+ * ```
+ */
 export interface DcbEvent {
   /** Unique id (a random UUID when omitted on append). */
   readonly id?: string;
@@ -83,7 +107,19 @@ export interface TaggedEvent {
   readonly tags: readonly Tag[];
 }
 
-/** A stored event: every field filled in, with its global sequence. */
+/**
+ * A stored event: every field filled in, with its global sequence.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDcbEventStore, type SequencedEvent } from "./mod.ts";
+ * const store = new InMemoryDcbEventStore();
+ * await store.append([{ event: { name: "CourseCreated", payload: new Uint8Array() }, tags: [] }]);
+ * const { events } = await store.source([]);
+ * const first: SequencedEvent = events[0];
+ * console.log(first.sequence, first.event.name, first.event.id); // 0 CourseCreated <a UUID>
+ * ```
+ */
 export interface SequencedEvent {
   /** The event's global sequence, from 0. */
   readonly sequence: number;
@@ -108,7 +144,21 @@ export interface Criterion {
   readonly tags: readonly Tag[];
 }
 
-/** The condition of an append: no event matching `criteria` stored at or after `marker`. */
+/**
+ * The condition of an append: no event matching `criteria` stored at or after `marker`.
+ *
+ * @example
+ * ```ts
+ * import { type AppendCondition, InMemoryDcbEventStore, tag } from "./mod.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const criteria = [{ names: ["CourseCreated"], tags: [tag("course", "c1")] }];
+ * const { events, marker } = await store.source(criteria);
+ * // Append only if no CourseCreated of c1 was stored since the read:
+ * const condition: AppendCondition = { marker, criteria };
+ * const created = { event: { name: "CourseCreated", payload: new Uint8Array() }, tags: criteria[0].tags };
+ * if (events.length === 0) await store.append([created], condition);
+ * ```
+ */
 export interface AppendCondition {
   /** The head the decision read up to (from {@link Sourced.marker}). */
   readonly marker: number;
@@ -116,7 +166,18 @@ export interface AppendCondition {
   readonly criteria: readonly Criterion[];
 }
 
-/** What an append stored. */
+/**
+ * What an append stored.
+ *
+ * @example
+ * ```ts
+ * import { type DcbAppendResult, InMemoryDcbEventStore } from "./mod.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const event = { name: "CourseCreated", payload: new Uint8Array() };
+ * const result: DcbAppendResult = await store.append([{ event, tags: [] }, { event, tags: [] }]);
+ * console.log(result.firstSequence, result.count, result.marker); // 0 2 2
+ * ```
+ */
 export interface DcbAppendResult {
   /** Sequence of the first event appended (the head before the append). */
   readonly firstSequence: number;
@@ -126,7 +187,17 @@ export interface DcbAppendResult {
   readonly marker: number;
 }
 
-/** The events matching some criteria and the marker to append with. */
+/**
+ * The events matching some criteria and the marker to append with.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDcbEventStore, type Sourced, tag } from "./mod.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const sourced: Sourced = await store.source([{ names: [], tags: [tag("student", "s1")] }]);
+ * console.log(sourced.events.length, sourced.marker); // 0 0: nothing yet, append with marker 0
+ * ```
+ */
 export interface Sourced {
   /** The matching events, in sequence order. */
   readonly events: readonly SequencedEvent[];
@@ -134,13 +205,36 @@ export interface Sourced {
   readonly marker: number;
 }
 
-/** Options of every call. */
+/**
+ * Options of every call.
+ *
+ * @example
+ * ```ts
+ * import { type DcbCallOptions, type DcbEventStore, InMemoryDcbEventStore } from "./mod.ts";
+ * const store: DcbEventStore = new InMemoryDcbEventStore();
+ * const options: DcbCallOptions = { signal: AbortSignal.timeout(1_000) };
+ * console.log(await store.head(options)); // 0
+ * ```
+ */
 export interface DcbCallOptions {
   /** Cancels the call. */
   readonly signal?: AbortSignal;
 }
 
-/** Options of `source` and `stream`. */
+/**
+ * Options of `source` and `stream`.
+ *
+ * @example
+ * ```ts
+ * import { type DcbReadOptions, InMemoryDcbEventStore, tag } from "./mod.ts";
+ * const criteria = [{ names: ["StudentSubscribed"], tags: [tag("course", "c1")] }];
+ * // Every matching event from sequence 100 on, then live ones, for one minute:
+ * const options: DcbReadOptions = { from: 100, signal: AbortSignal.timeout(60_000) };
+ * for await (const { sequence, event } of new InMemoryDcbEventStore().stream(criteria, options)) {
+ *   console.log(sequence, event.name);
+ * }
+ * ```
+ */
 export interface DcbReadOptions extends DcbCallOptions {
   /** Inclusive first sequence (default 0). */
   readonly from?: number;

@@ -34,13 +34,40 @@ import type {
   Tag,
 } from "./dcb_event_store.ts";
 
-/** An event of a decision: a plain object with a `type`. */
+/**
+ * An event of a decision: a plain object with a `type`.
+ *
+ * @example
+ * ```ts
+ * import type { DecisionEvent } from "./mod.ts";
+ * interface CourseCreated extends DecisionEvent {
+ *   readonly type: "CourseCreated";
+ *   readonly courseId: string;
+ *   readonly capacity: number;
+ * }
+ * const created: CourseCreated = { type: "CourseCreated", courseId: "c1", capacity: 20 };
+ * ```
+ */
 export interface DecisionEvent {
   /** The event's type name (its stored name with the default codec). */
   readonly type: string;
 }
 
-/** How a decision's events are stored. */
+/**
+ * How a decision's events are stored.
+ *
+ * @example
+ * ```ts
+ * import { type DecisionCodec, jsonCodec } from "./mod.ts";
+ * type Event = { type: "NameClaimed"; name: string };
+ * // JSON at version "2": what `codec` in defineDecision takes.
+ * const json = jsonCodec<Event>();
+ * const codec: DecisionCodec<Event> = {
+ *   encode: (event) => ({ ...json.encode(event), version: "2" }),
+ *   decode: (stored) => json.decode(stored),
+ * };
+ * ```
+ */
 export interface DecisionCodec<E extends DecisionEvent> {
   /** The stored form of a decision event. */
   encode(event: E): Pick<DcbEvent, "name" | "version" | "payload">;
@@ -48,7 +75,24 @@ export interface DecisionCodec<E extends DecisionEvent> {
   decode(event: SequencedEvent): E;
 }
 
-/** What {@link defineDecision} takes. */
+/**
+ * What {@link defineDecision} takes.
+ *
+ * @example
+ * ```ts
+ * import { defineDecision, type DecisionOptions, tag } from "./mod.ts";
+ * type Event = { type: "NameClaimed"; name: string };
+ * const options: DecisionOptions<{ name: string }, boolean, Event> = {
+ *   name: "claim-name",
+ *   criteria: (command) => [{ names: ["NameClaimed"], tags: [tag("name", command.name)] }],
+ *   initialState: () => false,
+ *   evolve: () => true,
+ *   decide: (command, taken) => (taken ? [] : [{ type: "NameClaimed", name: command.name }]),
+ *   tags: (event) => [tag("name", event.name)],
+ * };
+ * const claimName = defineDecision(options);
+ * ```
+ */
 export interface DecisionOptions<C, S, E extends DecisionEvent> {
   /** Name used in errors (default "decision"). */
   readonly name?: string;
@@ -66,7 +110,18 @@ export interface DecisionOptions<C, S, E extends DecisionEvent> {
   readonly codec?: DecisionCodec<E>;
 }
 
-/** A defined decision. */
+/**
+ * A defined decision.
+ *
+ * @example
+ * ```ts
+ * import type { Decision } from "./mod.ts";
+ * import { createCourse, type EnrolmentEvent } from "../../example/enrolment/decisions.ts";
+ * // A defined decision is a value: its name and codec are filled in.
+ * const decision: Decision<{ courseId: string; capacity: number }, boolean, EnrolmentEvent> = createCourse;
+ * console.log(decision.name, decision.criteria({ courseId: "c1", capacity: 2 }));
+ * ```
+ */
 export interface Decision<C, S, E extends DecisionEvent> extends DecisionOptions<C, S, E> {
   /** The decision's name, used in errors. */
   readonly name: string;
@@ -123,7 +178,17 @@ export function defineDecision<C, S, E extends DecisionEvent>(
   });
 }
 
-/** Options of {@link handleDecision}. */
+/**
+ * Options of {@link handleDecision}.
+ *
+ * @example
+ * ```ts
+ * import { handleDecision, type HandleDecisionOptions, InMemoryDcbEventStore } from "./mod.ts";
+ * import { createCourse } from "../../example/enrolment/decisions.ts";
+ * const options: HandleDecisionOptions = { maxAttempts: 3, signal: AbortSignal.timeout(5_000) };
+ * await handleDecision(new InMemoryDcbEventStore(), createCourse, { courseId: "c1", capacity: 2 }, options);
+ * ```
+ */
 export interface HandleDecisionOptions {
   /** Attempts before giving up on repeated consistency violations (default 10). */
   readonly maxAttempts?: number;
@@ -131,7 +196,22 @@ export interface HandleDecisionOptions {
   readonly signal?: AbortSignal;
 }
 
-/** What a handled decision did. */
+/**
+ * What a handled decision did.
+ *
+ * @example
+ * ```ts
+ * import { handleDecision, InMemoryDcbEventStore } from "./mod.ts";
+ * import type { DecisionResult } from "./mod.ts";
+ * import { createCourse, type EnrolmentEvent } from "../../example/enrolment/decisions.ts";
+ * const store = new InMemoryDcbEventStore();
+ * const result: DecisionResult<boolean, EnrolmentEvent> = await handleDecision(store, createCourse, {
+ *   courseId: "c1",
+ *   capacity: 2,
+ * });
+ * console.log(result.events.length, result.appended?.firstSequence, result.attempts); // 1 0 1
+ * ```
+ */
 export interface DecisionResult<S, E> {
   /** The events appended (none when the decision decided nothing). */
   readonly events: readonly E[];

@@ -10,7 +10,19 @@ import { DomainError } from "../core/errors.ts";
 import { type Decision, type DecisionEvent, handleDecision } from "./decision.ts";
 import { InMemoryDcbEventStore } from "./memory.ts";
 
-/** The outcome of `when`, to assert on (async: the decision runs against a store). */
+/**
+ * The outcome of `when`, to assert on (async: the decision runs against a store).
+ *
+ * @example
+ * ```ts
+ * import { type DecisionOutcome, decisionSpec } from "../testing/mod.ts";
+ * import { type EnrolmentEvent, subscribeStudent } from "../../example/enrolment/decisions.ts";
+ * const outcome: DecisionOutcome<EnrolmentEvent> = decisionSpec(subscribeStudent)
+ *   .given()
+ *   .when({ courseId: "c1", studentId: "s1" });
+ * await outcome.thenError("EN002"); // no such course
+ * ```
+ */
 export interface DecisionOutcome<E> {
   /** Asserts the exact events appended (in order); no arguments asserts that nothing was appended. */
   thenEvents(...expected: E[]): Promise<void>;

@@ -31,7 +31,18 @@ import {
 import { follow } from "./follow.ts";
 import { matchingSequencesSql } from "./sqlite_criteria.ts";
 
-/** Options of {@link SqliteDcbEventStore}. */
+/**
+ * Options of {@link SqliteDcbEventStore}.
+ *
+ * @example
+ * ```ts
+ * import { SqliteDcbEventStore, type SqliteDcbEventStoreOptions } from "../sqlite/mod.ts";
+ * const options: SqliteDcbEventStoreOptions = { path: ":memory:", synchronous: "FULL" };
+ * const store = new SqliteDcbEventStore(options);
+ * console.log(await store.head()); // 0
+ * store.close();
+ * ```
+ */
 export interface SqliteDcbEventStoreOptions {
   /** Database file (`:memory:` for a throw-away store). */
   readonly path: string;
