@@ -10,7 +10,19 @@
  */
 import type { TrackedEventRecord } from "../eventstore/event_store.ts";
 
-/** A parked event with why it failed. */
+/**
+ * A parked event with why it failed.
+ *
+ * @example
+ * ```ts
+ * import { type DeadLetter, InMemoryDeadLetterQueue } from "../mod.ts";
+ * const letters = new InMemoryDeadLetterQueue();
+ * const parked: DeadLetter[] = await letters.list("greetings", { limit: 20 });
+ * for (const letter of parked) {
+ *   console.log(letter.sequenceId, letter.event.token, letter.attempts, letter.cause);
+ * }
+ * ```
+ */
 export interface DeadLetter {
   /** The letter's own id. */
   readonly id: string;
@@ -32,10 +44,37 @@ export interface DeadLetter {
   readonly lastAttemptAt: number;
 }
 
-/** What {@link DeadLetterQueue.enqueue} is given. */
+/**
+ * What {@link DeadLetterQueue.enqueue} is given.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryDeadLetterQueue, type NewDeadLetter } from "../mod.ts";
+ * const payload = { type: "example.v1.GreetedEvent", revision: "", data: new Uint8Array() };
+ * const letter: NewDeadLetter = {
+ *   processor: "greetings",
+ *   segment: 0,
+ *   sequenceId: "main",
+ *   event: { id: "e1", token: 7, timestamp: Date.now(), payload, metadata: {} },
+ *   cause: "TypeError: x is undefined",
+ *   attempts: 10,
+ * };
+ * const stored = await new InMemoryDeadLetterQueue().enqueue(letter); // gets its id and dates
+ * ```
+ */
 export type NewDeadLetter = Omit<DeadLetter, "id" | "enqueuedAt" | "lastAttemptAt">;
 
-/** Which letters {@link DeadLetterQueue.list} returns: a page, optionally of one sequence only. */
+/**
+ * Which letters {@link DeadLetterQueue.list} returns: a page, optionally of one sequence only.
+ *
+ * @example
+ * ```ts
+ * import { type DeadLetterListOptions, InMemoryDeadLetterQueue } from "../mod.ts";
+ * // The first 10 letters of aggregate "main", head first:
+ * const options: DeadLetterListOptions = { sequenceId: "main", limit: 10, offset: 0 };
+ * const letters = await new InMemoryDeadLetterQueue().list("greetings", options);
+ * ```
+ */
 export interface DeadLetterListOptions {
   /** At most this many. */
   readonly limit?: number;

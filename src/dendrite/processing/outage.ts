@@ -9,7 +9,17 @@
 import { delay } from "../core/async.ts";
 import { isTransient } from "../core/errors.ts";
 
-/** Back-off while the infrastructure is unavailable (defaults 200 ms doubling to 10 s). */
+/**
+ * Back-off while the infrastructure is unavailable (defaults 200 ms doubling to 10 s).
+ *
+ * @example
+ * ```ts
+ * import type { OutageBackoff, ProcessorOptions } from "../mod.ts";
+ * // Retry every 1 s, then at most every 60 s, while Elasticsearch is down:
+ * const outage: OutageBackoff = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
+ * const tune = (options: ProcessorOptions): ProcessorOptions => ({ ...options, outage });
+ * ```
+ */
 export interface OutageBackoff {
   /** Delay before the first retry. */
   readonly baseDelayMs?: number;
@@ -17,7 +27,17 @@ export interface OutageBackoff {
   readonly maxDelayMs?: number;
 }
 
-/** Waits `ms` or rejects when `signal` aborts (injectable for tests; default a timer). */
+/**
+ * Waits `ms` or rejects when `signal` aborts (injectable for tests; default a timer).
+ *
+ * @example
+ * ```ts
+ * import { type Clock, type Sleep, systemClock } from "../mod.ts";
+ * // A Sleep that waits on a Clock (a ManualClock in tests):
+ * const sleepOn = (clock: Clock): Sleep => (ms, signal) => clock.sleep(ms, signal);
+ * await sleepOn(systemClock)(1, AbortSignal.timeout(1_000));
+ * ```
+ */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 
 /** The wait before retry number `attempt` (0-based): `baseDelayMs · 2^attempt`, capped at `maxDelayMs`. */

@@ -11,7 +11,17 @@ import type { DeadLetterQueue } from "./dead_letter.ts";
 import type { OutageBackoff } from "./outage.ts";
 import type { TokenStore } from "./token_store.ts";
 
-/** What to do with an event whose handler keeps failing. */
+/**
+ * What to do with an event whose handler keeps failing.
+ *
+ * @example
+ * ```ts
+ * import type { PoisonPolicy, ProcessorOptions } from "../mod.ts";
+ * // Park an event after 3 failed attempts (the default policy), or stall the segment with "block":
+ * const poison: PoisonPolicy = { maxAttempts: 3, policy: "dead-letter" };
+ * const strict = (options: ProcessorOptions): ProcessorOptions => ({ ...options, poison });
+ * ```
+ */
 export interface PoisonPolicy {
   /** Handler attempts before the event is dead-lettered (default 10). */
   readonly maxAttempts?: number;
@@ -100,7 +110,16 @@ export interface ProcessorOptions {
   readonly onError?: (error: unknown, where: { processor: string; segment: number; token: number }) => void;
 }
 
-/** What a segment worker is doing (maps onto Axon's `SegmentStatus`). */
+/**
+ * What a segment worker is doing (maps onto Axon's `SegmentStatus`).
+ *
+ * @example
+ * ```ts
+ * import type { SegmentStatus, TrackingProcessor } from "../mod.ts";
+ * const lagging = (processor: TrackingProcessor): SegmentStatus[] =>
+ *   processor.status().segments.filter((segment) => !segment.caughtUp || segment.error !== undefined);
+ * ```
+ */
 export interface SegmentStatus {
   /** The segment's id. */
   readonly segment: number;
@@ -120,7 +139,19 @@ export interface SegmentStatus {
   readonly error?: string;
 }
 
-/** This instance's view of the processor (maps onto Axon's `EventProcessorInfo`). */
+/**
+ * This instance's view of the processor (maps onto Axon's `EventProcessorInfo`).
+ *
+ * @example
+ * ```ts
+ * import type { ProcessorStatus, TrackingProcessor } from "../mod.ts";
+ * const report = (processor: TrackingProcessor): string => {
+ *   const status: ProcessorStatus = processor.status();
+ *   const segments = `${status.segments.length}/${status.claimLimit} segments`;
+ *   return `${status.name}: ${segments}, ${status.deadLettered} parked, ${status.members} members`;
+ * };
+ * ```
+ */
 export interface ProcessorStatus {
   /** The processor's name. */
   readonly name: string;

@@ -10,7 +10,24 @@
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { EventMessage } from "../core/message.ts";
 
-/** What a projection handler is given besides the event. */
+/**
+ * What a projection handler is given besides the event.
+ *
+ * @example
+ * ```ts
+ * import { defineProjection, type ProjectionContext } from "../mod.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const mailer = defineProjection({
+ *   name: "greeting-mailer",
+ *   events: [GreetedEventSchema],
+ *   handle: async (event, context: ProjectionContext) => {
+ *     if (context.replaying) return; // no mails again on a replay
+ *     context.signal.throwIfAborted();
+ *     console.log("mail:", event.payload.message);
+ *   },
+ * });
+ * ```
+ */
 export interface ProjectionContext {
   /** Aborts when the processor stops or loses the segment. */
   readonly signal: AbortSignal;

@@ -6,7 +6,17 @@
  * @module
  */
 
-/** A processor segment. The root segment is `{ id: 0, mask: 0 }`. */
+/**
+ * A processor segment. The root segment is `{ id: 0, mask: 0 }`.
+ *
+ * @example
+ * ```ts
+ * import { ROOT_SEGMENT, type Segment } from "../mod.ts";
+ * // After one split of the root segment, each half takes the events whose sequence hash ends in its bit:
+ * const halves: Segment[] = [{ id: 0, mask: 1 }, { id: 1, mask: 1 }];
+ * console.log(ROOT_SEGMENT.mask, halves.map((segment) => segment.id)); // 0 [0, 1]
+ * ```
+ */
 export interface Segment {
   /** The segment's id. */
   readonly id: number;

@@ -13,7 +13,18 @@ import { KeyedMutex } from "../core/async.ts";
 import type { TrackedEventRecord } from "../eventstore/event_store.ts";
 import { type DeadLetter, type DeadLetterQueue, describeError } from "./dead_letter.ts";
 
-/** The head of a parked sequence, as shown to operators. */
+/**
+ * The head of a parked sequence, as shown to operators.
+ *
+ * @example
+ * ```ts
+ * import type { SequenceSummary, TrackingProcessor } from "../mod.ts";
+ * const heads = async (processor: TrackingProcessor): Promise<string[]> => {
+ *   const { sequences } = await processor.deadLetterSummary(20);
+ *   return sequences.map((s: SequenceSummary) => `${s.sequenceId} (${s.letters}): ${s.head.cause}`);
+ * };
+ * ```
+ */
 export interface SequenceSummary {
   /** The sequence id. */
   readonly sequenceId: string;
@@ -37,7 +48,18 @@ export interface SequenceSummary {
   };
 }
 
-/** A processor's dead letters at a glance. */
+/**
+ * A processor's dead letters at a glance.
+ *
+ * @example
+ * ```ts
+ * import type { DeadLetterSummary, TrackingProcessor } from "../mod.ts";
+ * const alert = async (processor: TrackingProcessor): Promise<boolean> => {
+ *   const summary: DeadLetterSummary = await processor.deadLetterSummary();
+ *   return summary.count > 0;
+ * };
+ * ```
+ */
 export interface DeadLetterSummary {
   /** Letters of the processor in all. */
   readonly count: number;
@@ -45,7 +67,18 @@ export interface DeadLetterSummary {
   readonly sequences: readonly SequenceSummary[];
 }
 
-/** What a retry or an eviction of one sequence did. */
+/**
+ * What a retry or an eviction of one sequence did.
+ *
+ * @example
+ * ```ts
+ * import type { SequenceOutcome, TrackingProcessor } from "../mod.ts";
+ * const retry = async (processor: TrackingProcessor, aggregateId: string): Promise<string> => {
+ *   const outcome: SequenceOutcome = await processor.retrySequence(aggregateId);
+ *   return outcome.remaining === 0 ? `${outcome.handled} handled` : `still parked: ${outcome.error}`;
+ * };
+ * ```
+ */
 export interface SequenceOutcome {
   /** The sequence id. */
   readonly sequenceId: string;

@@ -58,7 +58,19 @@ function toLetter(row: Row): DeadLetter {
   };
 }
 
-/** Options of {@link SqliteDeadLetterQueue}: a database file, or an open {@link Sqlite} to share. */
+/**
+ * Options of {@link SqliteDeadLetterQueue}: a database file, or an open {@link Sqlite} to share.
+ *
+ * @example
+ * ```ts
+ * import { Sqlite, SqliteDeadLetterQueue, type SqliteDeadLetterQueueOptions } from "../sqlite/mod.ts";
+ * const sqlite = new Sqlite(":memory:"); // shared with the projection's token and document stores
+ * const options: SqliteDeadLetterQueueOptions = { sqlite }; // or { path: "letters.db" }
+ * const letters = new SqliteDeadLetterQueue(options);
+ * letters.close();
+ * sqlite.close();
+ * ```
+ */
 export type SqliteDeadLetterQueueOptions = (OpenOptions & { readonly path: string }) | {
   readonly sqlite: Sqlite;
 };

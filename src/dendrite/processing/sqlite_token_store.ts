@@ -26,7 +26,18 @@ interface TokenRow {
   claimed_at: number;
 }
 
-/** Options of {@link SqliteTokenStore}: a database file, or an open {@link Sqlite} to share with a DocumentStore. */
+/**
+ * Options of {@link SqliteTokenStore}: a database file, or an open {@link Sqlite} to share with a DocumentStore.
+ *
+ * @example
+ * ```ts
+ * import { SqliteTokenStore, type SqliteTokenStoreOptions } from "../sqlite/mod.ts";
+ * const options: SqliteTokenStoreOptions = { path: ":memory:", synchronous: "FULL" }; // or { sqlite }
+ * const tokens = new SqliteTokenStore(options);
+ * console.log(await tokens.segments("greetings")); // []
+ * tokens.close();
+ * ```
+ */
 export type SqliteTokenStoreOptions = (OpenOptions & { readonly path: string }) | { readonly sqlite: Sqlite };
 
 /**

@@ -8,7 +8,18 @@
  * @module
  */
 
-/** Progress of one segment. */
+/**
+ * Progress of one segment.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryTokenStore, type TrackingToken } from "../mod.ts";
+ * const tokens = new InMemoryTokenStore();
+ * await tokens.initializeSegments("greetings", 1);
+ * const token: TrackingToken | undefined = await tokens.claim("greetings", 0, "instance-1", 10_000);
+ * console.log(token?.index); // -1: nothing processed yet
+ * ```
+ */
 export interface TrackingToken {
   /** Global token of the last processed event; -1 when nothing has been processed. */
   readonly index: number;
@@ -22,7 +33,18 @@ export interface TrackingToken {
   readonly mergedUpperMask?: number;
 }
 
-/** One segment's row as stored. */
+/**
+ * One segment's row as stored.
+ *
+ * @example
+ * ```ts
+ * import { InMemoryTokenStore, type SegmentEntry } from "../mod.ts";
+ * const tokens = new InMemoryTokenStore();
+ * await tokens.initializeSegments("greetings", 2);
+ * const entries: SegmentEntry[] = await tokens.entries("greetings");
+ * console.log(entries.map((e) => `${e.segment}: ${e.token.index} ${e.owner ?? "unclaimed"}`));
+ * ```
+ */
 export interface SegmentEntry {
   /** The processor the segment belongs to. */
   readonly processor: string;
