@@ -61,13 +61,40 @@ export interface QueryOptions {
   readonly streaming?: boolean;
 }
 
-/** Options of {@link QueryBus.subscribe}. */
+/**
+ * Options of {@link QueryBus.subscribe}.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type QueryBus, type QuerySubscribeOptions, LocalQueryBus } from "../mod.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const queryBus: QueryBus = new LocalQueryBus();
+ * // One handler of each component answers a query (scatter-gather across components):
+ * const options: QuerySubscribeOptions = { component: "greeter-status" };
+ * const handler = () => Promise.resolve(create(GreeterStatusSchema, { recording: true }));
+ * await queryBus.subscribe(GreeterStatusQuerySchema, handler, options);
+ * ```
+ */
 export interface QuerySubscribeOptions {
   /** The handling component; a query goes to one handler per component (default "default"). */
   readonly component?: string;
 }
 
-/** Options of {@link QueryBus.subscriptionQuery}. */
+/**
+ * Options of {@link QueryBus.subscriptionQuery}.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, type SubscriptionQueryOptions, SubscriptionLimiter } from "../mod.ts";
+ * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * const release = new SubscriptionLimiter().acquire("10.0.0.1");
+ * const options: SubscriptionQueryOptions = { bufferSize: 64, onEnd: release, timeoutMs: 5_000 };
+ * const live = await new LocalQueryBus().subscriptionQuery(create(GreeterStatusQuerySchema), options);
+ * live.close(); // onEnd releases the lease
+ * ```
+ */
 export interface SubscriptionQueryOptions extends QueryOptions {
   /**
    * At most this many updates may wait for the consumer (default 1024). In-process, beyond that the subscription
@@ -84,7 +111,21 @@ export interface SubscriptionQueryOptions extends QueryOptions {
   readonly onEnd?: () => void;
 }
 
-/** A live query: its initial responses and the updates that follow. */
+/**
+ * A live query: its initial responses and the updates that follow.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, type SubscriptionQueryResult } from "../mod.ts";
+ * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * const query = create(GreeterStatusQuerySchema, { greeterId: "main" });
+ * const live: SubscriptionQueryResult = await new LocalQueryBus().subscriptionQuery(query);
+ * console.log(live.initial.length); // what the handlers answered at once
+ * setTimeout(() => live.close(), 1_000);
+ * for await (const update of live.updates) console.log(update.$typeName);
+ * ```
+ */
 export interface SubscriptionQueryResult {
   /** The responses to the query as it was when subscribed. */
   readonly initial: readonly Message[];
@@ -94,7 +135,22 @@ export interface SubscriptionQueryResult {
   close(): void;
 }
 
-/** Selects the subscriptions an update is for. */
+/**
+ * Selects the subscriptions an update is for.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { LocalQueryBus, type UpdateFilter } from "../mod.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * // Only the subscriptions of greeter "main" get this update:
+ * const filter: UpdateFilter<typeof GreeterStatusQuerySchema> = {
+ *   query: GreeterStatusQuerySchema,
+ *   where: (query) => query.greeterId === "main",
+ * };
+ * new LocalQueryBus().emitUpdate(filter, create(GreeterStatusSchema, { recording: false }));
+ * ```
+ */
 export interface UpdateFilter<Q extends DescMessage = DescMessage> {
   /** The query schema whose subscriptions get the update. */
   readonly query: Q;

@@ -8,7 +8,18 @@
  */
 import { AxonErrorCode, DendriteError } from "../core/errors.ts";
 
-/** Limits of a {@link SubscriptionLimiter}. */
+/**
+ * Limits of a {@link SubscriptionLimiter}.
+ *
+ * @example
+ * ```ts
+ * import { SubscriptionLimiter, type SubscriptionLimits } from "../mod.ts";
+ * const limits: SubscriptionLimits = { maxTotal: 1_000, maxPerClient: 10 };
+ * const limiter = new SubscriptionLimiter(limits);
+ * const release = limiter.acquire("10.0.0.1"); // throws a SubscriptionLimitError beyond a limit
+ * release();
+ * ```
+ */
 export interface SubscriptionLimits {
   /** Live subscriptions in all. */
   readonly maxTotal: number;
