@@ -32,7 +32,17 @@ import type { Gauge, Metrics } from "./metrics.ts";
  */
 export type Outcome = "ok" | "rejected" | "error";
 
-/** The outcome of a failure: `rejected` for an application's refusal (a code not starting with `AXONIQ-`). */
+/**
+ * The outcome of a failure: `rejected` for an application's refusal (a code not starting with `AXONIQ-`).
+ *
+ * @example
+ * ```ts
+ * import { outcomeOf } from "./mod.ts";
+ * import { DomainError, TimeoutError } from "../mod.ts";
+ * console.log(outcomeOf(new DomainError("EX001", "Not recording"))); // rejected
+ * console.log(outcomeOf(new TimeoutError("No answer"))); // error
+ * ```
+ */
 export function outcomeOf(error: unknown): Outcome {
   return error instanceof DendriteError && !error.code.startsWith("AXONIQ-") ? "rejected" : "error";
 }

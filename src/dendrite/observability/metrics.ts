@@ -21,10 +21,41 @@
 import { type Attributes, type Meter, metrics as otelMetrics } from "@opentelemetry/api";
 import * as prom from "prom-client";
 
-/** Label values of one series, by label name. */
+/**
+ * Label values of one series, by label name.
+ *
+ * @example
+ * ```ts
+ * import { type Labels, Metrics } from "./mod.ts";
+ * const metrics = new Metrics({ meter: false });
+ * const requests = metrics.counter({
+ *   name: "app_requests_total",
+ *   help: "Requests.",
+ *   labels: ["route", "status"],
+ * });
+ * const labels: Labels<"route" | "status"> = { route: "/greet", status: "200" };
+ * requests.inc(labels);
+ * ```
+ */
 export type Labels<L extends string> = { readonly [K in L]: string };
 
-/** Latency buckets in seconds: 0.5 ms to 10 s, for in-process calls as well as calls over the network. */
+/**
+ * Latency buckets in seconds: 0.5 ms to 10 s, for in-process calls as well as calls over the network.
+ *
+ * @example
+ * ```ts
+ * import { LATENCY_BUCKETS, Metrics } from "./mod.ts";
+ * const metrics = new Metrics({ meter: false });
+ * // The default buckets plus a 30 s one for slow batch jobs:
+ * const jobs = metrics.histogram({
+ *   name: "app_job_duration_seconds",
+ *   help: "Job durations.",
+ *   labels: ["job"],
+ *   buckets: [...LATENCY_BUCKETS, 30],
+ * });
+ * jobs.observe({ job: "reindex" }, 12.5);
+ * ```
+ */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.0005,
   0.001,
@@ -42,7 +73,20 @@ export const LATENCY_BUCKETS: readonly number[] = [
   10,
 ];
 
-/** What every instrument is described by. */
+/**
+ * What every instrument is described by.
+ *
+ * @example
+ * ```ts
+ * import { type InstrumentSpec, Metrics } from "./mod.ts";
+ * const spec: InstrumentSpec<"greeter"> = {
+ *   name: "app_greetings_total",
+ *   help: "Greetings accepted.",
+ *   labels: ["greeter"],
+ * };
+ * new Metrics({ meter: false }).counter(spec).inc({ greeter: "main" });
+ * ```
+ */
 export interface InstrumentSpec<L extends string> {
   /** Prometheus name: snake_case, a unit suffix (`_seconds`), `_total` for counters. */
   readonly name: string;
@@ -52,24 +96,81 @@ export interface InstrumentSpec<L extends string> {
   readonly labels: readonly L[];
 }
 
-/** Reports the current value of each series of an observed instrument. */
+/**
+ * Reports the current value of each series of an observed instrument.
+ *
+ * @example
+ * ```ts
+ * import { Metrics, type Observe } from "./mod.ts";
+ * const queues = new Map([["mail", 3], ["sms", 0]]);
+ * // Read at scrape time: one series per queue.
+ * const observe: Observe<"queue"> = (record) => {
+ *   for (const [queue, length] of queues) record({ queue }, length);
+ * };
+ * const spec = { name: "app_queue_length", help: "Queued jobs.", labels: ["queue"] } as const;
+ * new Metrics({ meter: false }).observedGauge(spec, observe);
+ * ```
+ */
 export type Observe<L extends string> = (
   record: (labels: Labels<L>, value: number) => void,
 ) => void | Promise<void>;
 
-/** A monotonically increasing count. */
+/**
+ * A monotonically increasing count.
+ *
+ * @example
+ * ```ts
+ * import { type Counter, Metrics } from "./mod.ts";
+ * const logins: Counter<"outcome"> = new Metrics({ meter: false }).counter({
+ *   name: "app_logins_total",
+ *   help: "Logins, by outcome.",
+ *   labels: ["outcome"],
+ * });
+ * logins.inc({ outcome: "ok" });
+ * logins.inc({ outcome: "refused" }, 2);
+ * ```
+ */
 export interface Counter<L extends string> {
   /** Adds `value` (default 1) to the series of `labels`. */
   inc(labels: Labels<L>, value?: number): void;
 }
 
-/** A distribution of values (latencies in seconds). */
+/**
+ * A distribution of values (latencies in seconds).
+ *
+ * @example
+ * ```ts
+ * import { type Histogram, Metrics } from "./mod.ts";
+ * const latency: Histogram<"route"> = new Metrics({ meter: false }).histogram({
+ *   name: "app_request_duration_seconds",
+ *   help: "Request latency in seconds.",
+ *   labels: ["route"],
+ * });
+ * const started = performance.now();
+ * latency.observe({ route: "/greet" }, (performance.now() - started) / 1000);
+ * ```
+ */
 export interface Histogram<L extends string> {
   /** Records one value in the series of `labels`. */
   observe(labels: Labels<L>, value: number): void;
 }
 
-/** A value that goes up and down. */
+/**
+ * A value that goes up and down.
+ *
+ * @example
+ * ```ts
+ * import { type Gauge, Metrics } from "./mod.ts";
+ * const connections: Gauge<"protocol"> = new Metrics({ meter: false }).gauge({
+ *   name: "app_open_connections",
+ *   help: "Open connections.",
+ *   labels: ["protocol"],
+ * });
+ * connections.inc({ protocol: "h2" });
+ * connections.dec({ protocol: "h2" });
+ * connections.set({ protocol: "ws" }, 12);
+ * ```
+ */
 export interface Gauge<L extends string> {
   /** Sets the series of `labels` to `value`. */
   set(labels: Labels<L>, value: number): void;
@@ -79,7 +180,18 @@ export interface Gauge<L extends string> {
   dec(labels: Labels<L>, value?: number): void;
 }
 
-/** Options of {@link Metrics}. */
+/**
+ * Options of {@link Metrics}.
+ *
+ * @example
+ * ```ts
+ * import { metrics as otel } from "@opentelemetry/api";
+ * import { Metrics, type MetricsOptions } from "./mod.ts";
+ * const prometheusOnly: MetricsOptions = { meter: false };
+ * const mirrored: MetricsOptions = { meter: otel.getMeter("greeter") }; // also through OpenTelemetry
+ * const metrics = new Metrics(Deno.env.get("OTEL_DENO") === "true" ? mirrored : prometheusOnly);
+ * ```
+ */
 export interface MetricsOptions {
   /**
    * The OpenTelemetry meter that mirrors every instrument; `false` for none. Default: the global meter when
@@ -96,7 +208,19 @@ function otelEnabled(): boolean {
   }
 }
 
-/** A set of instruments and its Prometheus text rendering. */
+/**
+ * A set of instruments and its Prometheus text rendering.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "./mod.ts";
+ * const metrics = new Metrics();
+ * metrics.gauge({ name: "app_up", help: "1 while the app runs.", labels: [] }).set({}, 1);
+ * // Serve it on /metrics:
+ * const scrape = async (): Promise<Response> =>
+ *   new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } });
+ * ```
+ */
 export class Metrics {
   readonly #registry = new prom.Registry();
   readonly #meter: Meter | undefined;

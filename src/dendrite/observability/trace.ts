@@ -28,7 +28,19 @@ import {
 } from "@opentelemetry/api";
 import { type Envelope, type Metadata, MetadataKeys } from "../core/message.ts";
 
-/** Metadata keys of the W3C trace context (and Baggage, when the SDK propagates it). */
+/**
+ * Metadata keys of the W3C trace context (and Baggage, when the SDK propagates it).
+ *
+ * @example
+ * ```ts
+ * import { TraceKeys } from "./mod.ts";
+ * import type { Metadata } from "../mod.ts";
+ * const traceparentOf = (metadata: Metadata): string | undefined => {
+ *   const value = metadata[TraceKeys.traceparent];
+ *   return typeof value === "string" ? value : undefined;
+ * };
+ * ```
+ */
 export const TraceKeys = {
   traceparent: "traceparent",
   tracestate: "tracestate",
