@@ -13,7 +13,17 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Clock } from "./jwt.ts";
 
-/** A nonce as handed out. */
+/**
+ * A nonce as handed out.
+ *
+ * @example
+ * ```ts
+ * import { type Challenge, ChallengeStore } from "./mod.ts";
+ * const challenges = new ChallengeStore({ ttlMs: 30_000 });
+ * const challenge: Challenge = challenges.issue(); // what GetChallenge answers
+ * console.log(challenge.nonce.length, challenge.expiresAt > Date.now()); // 32 true
+ * ```
+ */
 export interface Challenge {
   /** The random nonce to sign. */
   readonly nonce: Uint8Array;
@@ -21,7 +31,20 @@ export interface Challenge {
   readonly expiresAt: number;
 }
 
-/** Options of {@link ChallengeStore}. */
+/**
+ * Options of {@link ChallengeStore}.
+ *
+ * @example
+ * ```ts
+ * import { ChallengeStore, type ChallengeStoreOptions } from "./mod.ts";
+ * // Nonces valid in every process that shares the secret, for two minutes:
+ * const secret = crypto.getRandomValues(new Uint8Array(32));
+ * const options: ChallengeStoreOptions = { ttlMs: 120_000, secret };
+ * const challenges = new ChallengeStore(options);
+ * const { nonce } = challenges.issue();
+ * console.log(challenges.consume(nonce)); // true
+ * ```
+ */
 export interface ChallengeStoreOptions {
   /** How long a nonce stays valid (default 60 s). */
   readonly ttlMs?: number;

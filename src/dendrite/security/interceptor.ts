@@ -64,13 +64,42 @@ export const signerKey: ContextKey<Signer | undefined> = createContextKey<Signer
   description: "dendrite.signer",
 });
 
-/** Anything that turns a token into claims or throws. */
+/**
+ * Anything that turns a token into claims or throws.
+ *
+ * @example
+ * ```ts
+ * import { createAuthInterceptor, type TokenVerifier, UnauthenticatedError } from "./mod.ts";
+ * // A fixed-token verifier for a local tool (a JwtVerifier is one too):
+ * const verifier: TokenVerifier = {
+ *   verify: (token) =>
+ *     token === Deno.env.get("ADMIN_TOKEN")
+ *       ? Promise.resolve({ subject: "admin", roles: ["admin"], issuedAt: 0, expiresAt: 0, keyId: "" })
+ *       : Promise.reject(new UnauthenticatedError("Unknown token")),
+ * };
+ * const policy = { roles: { "example.v1.GreeterService/*": ["admin"] } };
+ * const auth = createAuthInterceptor({ policy, verifier });
+ * ```
+ */
 export interface TokenVerifier {
   /** The token's claims; throws {@link UnauthenticatedError} for a bad token. */
   verify(token: string): Promise<Claims>;
 }
 
-/** Options of {@link createAuthInterceptor}. */
+/**
+ * Options of {@link createAuthInterceptor}.
+ *
+ * @example
+ * ```ts
+ * import { type AuthInterceptorOptions, ChallengeStore, createAuthInterceptor, JwtVerifier } from "./mod.ts";
+ * const options: AuthInterceptorOptions = {
+ *   policy: { public: ["example.v1.GreeterService/Search"], signed: ["dendrite.security.v1.KeyService/*"] },
+ *   verifier: new JwtVerifier({ issuer: "dendrite", audience: "dendrite-api", resolveKey: () => undefined }),
+ *   signatures: { challenges: new ChallengeStore(), resolveManager: () => undefined },
+ * };
+ * const auth = createAuthInterceptor(options);
+ * ```
+ */
 export interface AuthInterceptorOptions {
   /** Which methods are public, need a role, or need a signature. */
   readonly policy: AuthPolicy;

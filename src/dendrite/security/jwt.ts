@@ -23,7 +23,23 @@ import type { Ed25519KeyPair } from "./keys.ts";
  */
 export const JWT_ALGORITHMS: readonly ["EdDSA"] = ["EdDSA"];
 
-/** What a verified token says about its caller. */
+/**
+ * What a verified token says about its caller.
+ *
+ * @example
+ * ```ts
+ * import { type Claims, metadataFromClaims } from "./mod.ts";
+ * const claims: Claims = {
+ *   subject: "alice",
+ *   roles: ["user"],
+ *   issuedAt: 1_700_000_000,
+ *   expiresAt: 1_700_000_900,
+ *   keyId: "k1",
+ * };
+ * const isAdmin = claims.roles.includes("admin");
+ * const metadata = metadataFromClaims(claims); // the caller's subject and roles for a command
+ * ```
+ */
 export interface Claims {
   /** The caller (`sub`). */
   readonly subject: string;
@@ -37,7 +53,19 @@ export interface Claims {
   readonly keyId: string;
 }
 
-/** Who issues tokens for whom. */
+/**
+ * Who issues tokens for whom.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519, JwtIssuer, type JwtAudience, JwtVerifier } from "./mod.ts";
+ * const audience: JwtAudience = { issuer: "dendrite", audience: "dendrite-api" }; // the same on both sides
+ * const key = await generateEd25519();
+ * const issuer = new JwtIssuer(key, audience);
+ * const resolveKey = (kid: string) => kid === key.keyId ? key.publicKey : undefined;
+ * const verifier = new JwtVerifier({ ...audience, resolveKey });
+ * ```
+ */
 export interface JwtAudience {
   /** The `iss` of the tokens. */
   readonly issuer: string;
@@ -45,10 +73,34 @@ export interface JwtAudience {
   readonly audience: string;
 }
 
-/** A clock in epoch milliseconds (injectable for tests). */
+/**
+ * A clock in epoch milliseconds (injectable for tests).
+ *
+ * @example
+ * ```ts
+ * import { type Clock, generateEd25519, JwtIssuer } from "./mod.ts";
+ * let now = Date.parse("2030-01-01T00:00:00Z");
+ * const clock: Clock = () => now; // a test moves `now` by hand
+ * const issuer = new JwtIssuer(await generateEd25519(), { issuer: "i", audience: "a" }, clock);
+ * const { expiresAt } = await issuer.issue({ subject: "alice", roles: [], lifetimeSeconds: 60 });
+ * now = expiresAt; // the token is expired now
+ * ```
+ */
 export type Clock = () => number;
 
-/** An issued token. */
+/**
+ * An issued token.
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519, type IssuedToken, JwtIssuer } from "./mod.ts";
+ * const issuer = new JwtIssuer(await generateEd25519(), { issuer: "dendrite", audience: "dendrite-api" });
+ * const request = { subject: "alice", roles: ["user"], lifetimeSeconds: 900 };
+ * const issued: IssuedToken = await issuer.issue(request);
+ * const header = { authorization: `Bearer ${issued.token}` };
+ * const renewIn = issued.expiresAt - Date.now() - 60_000; // renew a minute early
+ * ```
+ */
 export interface IssuedToken {
   /** The compact JWT. */
   readonly token: string;
@@ -110,10 +162,37 @@ export class JwtIssuer {
   }
 }
 
-/** Finds the public key of a trusted signer by `kid`; undefined when it is not trusted (any more). */
+/**
+ * Finds the public key of a trusted signer by `kid`; undefined when it is not trusted (any more).
+ *
+ * @example
+ * ```ts
+ * import { generateEd25519, JwtVerifier, type KeyResolver } from "./mod.ts";
+ * const trusted = new Map<string, CryptoKey>();
+ * const key = await generateEd25519();
+ * trusted.set(key.keyId, key.publicKey);
+ * // Removing a key from `trusted` revokes every token it signed:
+ * const resolveKey: KeyResolver = (keyId) => trusted.get(keyId);
+ * const verifier = new JwtVerifier({ issuer: "dendrite", audience: "dendrite-api", resolveKey });
+ * ```
+ */
 export type KeyResolver = (keyId: string) => CryptoKey | undefined | Promise<CryptoKey | undefined>;
 
-/** Options of {@link JwtVerifier}. */
+/**
+ * Options of {@link JwtVerifier}.
+ *
+ * @example
+ * ```ts
+ * import { JwtVerifier, type JwtVerifierOptions } from "./mod.ts";
+ * const options: JwtVerifierOptions = {
+ *   issuer: "dendrite",
+ *   audience: "dendrite-api",
+ *   resolveKey: () => undefined, // look the token's kid up among the trusted keys
+ *   clockToleranceSeconds: 2,
+ * };
+ * const verifier = new JwtVerifier(options);
+ * ```
+ */
 export interface JwtVerifierOptions extends JwtAudience {
   /** Finds the public key of a token's `kid`. */
   readonly resolveKey: KeyResolver;

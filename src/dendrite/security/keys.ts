@@ -9,7 +9,18 @@ import { calculateJwkThumbprint } from "jose";
 
 const ED25519 = "Ed25519";
 
-/** A key pair with its key id. */
+/**
+ * A key pair with its key id.
+ *
+ * @example
+ * ```ts
+ * import { type Ed25519KeyPair, generateEd25519, signEd25519, verifyEd25519 } from "./mod.ts";
+ * const key: Ed25519KeyPair = await generateEd25519();
+ * const data = new TextEncoder().encode("hello");
+ * const signature = await signEd25519(key.privateKey, data);
+ * console.log(key.publicKeyRaw.length, await verifyEd25519(key.publicKey, signature, data)); // 32 true
+ * ```
+ */
 export interface Ed25519KeyPair {
   /** The key id (derived from the public key). */
   readonly keyId: string;

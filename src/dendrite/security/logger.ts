@@ -5,7 +5,20 @@
  * @module
  */
 
-/** Where security messages go. */
+/**
+ * Where security messages go.
+ *
+ * @example
+ * ```ts
+ * import type { SecurityLogger } from "./mod.ts";
+ * // Structured JSON lines instead of the console prefix:
+ * const jsonLogger: SecurityLogger = {
+ *   info: (message) => console.log(JSON.stringify({ level: "info", message })),
+ *   warn: (message, fields) => console.log(JSON.stringify({ level: "warn", message, ...fields })),
+ * };
+ * jsonLogger.warn("Login refused", { subject: "alice" });
+ * ```
+ */
 export interface SecurityLogger {
   /** Logs an event worth knowing about. */
   info(message: string): void;

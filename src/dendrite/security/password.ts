@@ -10,7 +10,17 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { fromBase64Url, toBase64Url } from "./keys.ts";
 
-/** scrypt cost parameters. */
+/**
+ * scrypt cost parameters.
+ *
+ * @example
+ * ```ts
+ * import { hashPassword, parsePasswordHash, type ScryptParams, verifyPassword } from "./mod.ts";
+ * const params: ScryptParams = { logN: 17, r: 8, p: 1 }; // OWASP's minimum: ~128 MiB per hash
+ * const stored = await hashPassword("correct horse", params);
+ * console.log(await verifyPassword("correct horse", stored)); // true
+ * ```
+ */
 export interface ScryptParams {
   /** log2 of the CPU/memory cost N (default 15, i.e. N = 32768: ~32 MiB, tens of ms). */
   readonly logN: number;

@@ -6,7 +6,18 @@
  * @module
  */
 
-/** What a method requires. */
+/**
+ * What a method requires.
+ *
+ * @example
+ * ```ts
+ * import type { MethodRule } from "./mod.ts";
+ * const describe = (rule: MethodRule): string => {
+ *   if (rule.kind === "roles") return rule.roles.length ? `a token with ${rule.roles.join(" or ")}` : "a token";
+ *   return { public: "anyone", signed: "a key manager's signature", deny: "nobody" }[rule.kind];
+ * };
+ * ```
+ */
 export type MethodRule =
   | { readonly kind: "public" }
   | { readonly kind: "roles"; readonly roles: readonly string[] }

@@ -106,10 +106,37 @@ export async function signRequest<S extends DescMessage>(
   });
 }
 
-/** Finds a key manager's public key by key id; undefined when the key is not a key manager. */
+/**
+ * Finds a key manager's public key by key id; undefined when the key is not a key manager.
+ *
+ * @example
+ * ```ts
+ * import { ChallengeStore, createAuthInterceptor, generateEd25519, JwtVerifier } from "./mod.ts";
+ * import type { KeyManagerResolver } from "./mod.ts";
+ * const manager = await generateEd25519();
+ * // The trusted key managers (from the security model in a real server):
+ * const resolveManager: KeyManagerResolver = (keyId) =>
+ *   keyId === manager.keyId ? manager.publicKey : undefined;
+ * const auth = createAuthInterceptor({
+ *   policy: { signed: ["dendrite.security.v1.KeyService/*"] },
+ *   verifier: new JwtVerifier({ issuer: "i", audience: "a", resolveKey: () => undefined }),
+ *   signatures: { challenges: new ChallengeStore(), resolveManager },
+ * });
+ * ```
+ */
 export type KeyManagerResolver = (keyId: string) => CryptoKey | undefined | Promise<CryptoKey | undefined>;
 
-/** Who signed a request. */
+/**
+ * Who signed a request.
+ *
+ * @example
+ * ```ts
+ * import type { HandlerContext } from "@connectrpc/connect";
+ * import { type Signer, signerKey } from "./mod.ts";
+ * // In the handler of a signed method: which key manager signed the request.
+ * const signer = (context: HandlerContext): Signer | undefined => context.values.get(signerKey);
+ * ```
+ */
 export interface Signer {
   /** The signer's key id. */
   readonly keyId: string;

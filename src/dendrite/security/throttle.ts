@@ -9,7 +9,18 @@
  */
 import type { Clock } from "./jwt.ts";
 
-/** The knobs of a {@link BackOff}. */
+/**
+ * The knobs of a {@link BackOff}.
+ *
+ * @example
+ * ```ts
+ * import { BackOff, type BackOffOptions } from "./mod.ts";
+ * // Three free failures, then 2 s, 4 s, … up to 5 min per login name:
+ * const options: BackOffOptions = { freeFailures: 3, baseDelayMs: 2_000, maxDelayMs: 300_000 };
+ * const logins = new BackOff(options);
+ * if (logins.waitMs("alice") > 0) console.log("Try again later");
+ * ```
+ */
 export interface BackOffOptions {
   /** Failures allowed before the first wait (default 5). */
   readonly freeFailures?: number;

@@ -7,7 +7,18 @@
  */
 import { TooManyAttemptsError } from "./throttle.ts";
 
-/** The knobs of a {@link WorkLimit}. */
+/**
+ * The knobs of a {@link WorkLimit}.
+ *
+ * @example
+ * ```ts
+ * import { hashPassword, WorkLimit, type WorkLimitOptions } from "./mod.ts";
+ * // Two scrypt hashes at a time, eight waiting, then refuse with "retry after 2 s":
+ * const options: WorkLimitOptions = { concurrency: 2, queue: 8, retryAfterMs: 2_000 };
+ * const scrypt = new WorkLimit(options);
+ * const stored = await scrypt.run(() => hashPassword("correct horse"));
+ * ```
+ */
 export interface WorkLimitOptions {
   /** Tasks that may run at once (default 1). */
   readonly concurrency?: number;
