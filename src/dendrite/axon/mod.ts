@@ -34,7 +34,22 @@ export { AxonDcbEventStore } from "./dcb_event_store.ts";
 export { AxonQueryBus } from "./query_bus.ts";
 export { GrpcError } from "./rpc.ts";
 
-/** The connector's ports on one connection. */
+/**
+ * The connector's ports on one connection.
+ *
+ * @example
+ * ```ts
+ * import { type AxonConnector, connectAxon } from "./mod.ts";
+ * import { MessageRegistry } from "../mod.ts";
+ * const options = { address: "localhost:8124", componentName: "greeter" };
+ * const axon: AxonConnector = await connectAxon(options, new MessageRegistry());
+ * try {
+ *   console.log(await axon.eventStore.lastToken());
+ * } finally {
+ *   await axon.close();
+ * }
+ * ```
+ */
 export interface AxonConnector {
   /** The connection the ports share. */
   readonly connection: AxonConnection;

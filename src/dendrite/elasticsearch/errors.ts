@@ -33,7 +33,18 @@ export async function ensureIndex(
   }
 }
 
-/** One write Elasticsearch refused in a bulk request. */
+/**
+ * One write Elasticsearch refused in a bulk request.
+ *
+ * @example
+ * ```ts
+ * import { BulkWriteError, type RejectedWrite } from "./mod.ts";
+ * const report = (error: unknown): string[] =>
+ *   error instanceof BulkWriteError
+ *     ? error.rejected.map((write: RejectedWrite) => `${write.index}/${write.id}: ${write.type} ${write.reason}`)
+ *     : [];
+ * ```
+ */
 export interface RejectedWrite {
   /** The index of the rejected document. */
   readonly index: string;

@@ -51,7 +51,20 @@ const MAPPINGS = {
 /** How often a conditional write is retried after losing a race before giving up. */
 const ATTEMPTS = 8;
 
-/** Options of {@link ElasticsearchTokenStore}. */
+/**
+ * Options of {@link ElasticsearchTokenStore}.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "@elastic/elasticsearch";
+ * import { ElasticsearchTokenStore, type ElasticsearchTokenStoreOptions } from "./mod.ts";
+ * const options: ElasticsearchTokenStoreOptions = {
+ *   client: new Client({ node: Deno.env.get("ELASTICSEARCH_URL") }),
+ *   index: "greeter-tokens",
+ * };
+ * const tokens = new ElasticsearchTokenStore(options);
+ * ```
+ */
 export interface ElasticsearchTokenStoreOptions {
   /** The Elasticsearch client to use. */
   readonly client: Client;

@@ -9,7 +9,21 @@ import { AssertionError, deepStrictEqual } from "node:assert/strict";
 import type { AggregateDefinition } from "../commands/aggregate.ts";
 import { DomainError } from "../core/errors.ts";
 
-/** The outcome of `when`, to assert on. */
+/**
+ * The outcome of `when`, to assert on.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { aggregateSpec } from "./mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { GreetCommandSchema, RecordingStoppedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const outcome = aggregateSpec(Greeter)
+ *   .given(create(RecordingStoppedEventSchema, { greeterId: "main" }))
+ *   .when(create(GreetCommandSchema, { greeterId: "main", message: "hi" }));
+ * const error = outcome.thenError("EX001", "not recording"); // or outcome.then(...events) for a success
+ * ```
+ */
 export interface AggregateOutcome<S, E extends Message> {
   /** Asserts the exact events decided (in order); no arguments asserts that nothing happened. */
   then(...expected: E[]): S;
@@ -17,7 +31,24 @@ export interface AggregateOutcome<S, E extends Message> {
   thenError(code: string, messagePart?: string): DomainError;
 }
 
-/** The aggregate after the given events. */
+/**
+ * The aggregate after the given events.
+ *
+ * @example
+ * ```ts
+ * import { create } from "@bufbuild/protobuf";
+ * import { type AggregateGiven, aggregateSpec } from "./mod.ts";
+ * import type { CommandOf, EventOf, StateOf } from "../mod.ts";
+ * import { Greeter } from "../../example/greeter/aggregate.ts";
+ * import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * type G = typeof Greeter;
+ * const greetedTwice: AggregateGiven<StateOf<G>, CommandOf<G>, EventOf<G>> = aggregateSpec(Greeter).given(
+ *   create(GreetedEventSchema, { greeterId: "main", message: "a" }),
+ *   create(GreetedEventSchema, { greeterId: "main", message: "b" }),
+ * );
+ * console.log(greetedTwice.state().greetingCount); // 2n
+ * ```
+ */
 export interface AggregateGiven<S, C extends Message, E extends Message> {
   /** Decides `command` on the state after the given events. */
   when(command: C): AggregateOutcome<S, E>;
