@@ -39,10 +39,10 @@ export async function ensureIndex(
  * @example
  * ```ts
  * import { BulkWriteError, type RejectedWrite } from "./mod.ts";
- * const report = (error: unknown): string[] =>
- *   error instanceof BulkWriteError
- *     ? error.rejected.map((write: RejectedWrite) => `${write.index}/${write.id}: ${write.type} ${write.reason}`)
- *     : [];
+ * const report = (error: unknown): string[] => {
+ *   if (!(error instanceof BulkWriteError)) return [];
+ *   return error.rejected.map((write: RejectedWrite) => `${write.index}/${write.id}: ${write.reason}`);
+ * };
  * ```
  */
 export interface RejectedWrite {
