@@ -25,6 +25,13 @@ export const file_dendrite_security_v1_signature: GenFile = /*@__PURE__*/
  *      fields written in field-number order (what protobuf-es, Go and Java write)
  * A nonce is accepted once and only before it expires, so a signed request cannot be replayed.
  *
+ * @example
+ * ```ts
+ * import type { Signature } from "./signature_pb.ts";
+ * // Who signed a request, read from its `signature` field:
+ * const signedBy = (request: { signature?: Signature }): string => request.signature?.keyId ?? "nobody";
+ * ```
+ *
  * @generated from message dendrite.security.v1.Signature
  */
 export type Signature = Message<"dendrite.security.v1.Signature"> & {
@@ -61,6 +68,14 @@ export const SignatureSchema: GenMessage<Signature> = /*@__PURE__*/
  * The signed request that authorised a security event. Every security event carries one, so the security model
  * verifies each event again whenever it is rebuilt (against the key managers trusted at that point of the
  * history, back to the compiled-in root key) and does not depend on who can write to the event store.
+ *
+ * @example
+ * ```ts
+ * import type { Authorization } from "./signature_pb.ts";
+ * // An audit line for a security event:
+ * const audit = (authorization: Authorization): string =>
+ *   `${authorization.method} signed by ${authorization.signature?.keyId ?? "nobody"}`;
+ * ```
  *
  * @generated from message dendrite.security.v1.Authorization
  */
