@@ -76,7 +76,8 @@ export interface Registration {
  * import { LocalCommandBus } from "./command_bus.ts";
  * import { RecordCommandSchema } from "../../gen/example/v1/domain_pb.ts";
  * const commandBus = new LocalCommandBus();
- * const dispatched = commandBus.dispatch(create(RecordCommandSchema, { greeterId: "main" }), {
+ * await commandBus.subscribe(RecordCommandSchema, () => Promise.resolve(undefined));
+ * await commandBus.dispatch(create(RecordCommandSchema, { greeterId: "main" }), {
  *   metadata: { correlation_id: "c-1" },
  *   routingKey: "main",
  *   signal: AbortSignal.timeout(5_000),

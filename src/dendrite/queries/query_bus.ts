@@ -88,10 +88,12 @@ export interface QuerySubscribeOptions {
  * ```ts
  * import { create } from "@bufbuild/protobuf";
  * import { LocalQueryBus, type SubscriptionQueryOptions, SubscriptionLimiter } from "../mod.ts";
- * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const queryBus = new LocalQueryBus();
+ * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema)));
  * const release = new SubscriptionLimiter().acquire("10.0.0.1");
  * const options: SubscriptionQueryOptions = { bufferSize: 64, onEnd: release, timeoutMs: 5_000 };
- * const live = await new LocalQueryBus().subscriptionQuery(create(GreeterStatusQuerySchema), options);
+ * const live = await queryBus.subscriptionQuery(create(GreeterStatusQuerySchema), options);
  * live.close(); // onEnd releases the lease
  * ```
  */
@@ -118,10 +120,12 @@ export interface SubscriptionQueryOptions extends QueryOptions {
  * ```ts
  * import { create } from "@bufbuild/protobuf";
  * import { LocalQueryBus, type SubscriptionQueryResult } from "../mod.ts";
- * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
+ * const queryBus = new LocalQueryBus();
+ * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema)));
  * const query = create(GreeterStatusQuerySchema, { greeterId: "main" });
- * const live: SubscriptionQueryResult = await new LocalQueryBus().subscriptionQuery(query);
- * console.log(live.initial.length); // what the handlers answered at once
+ * const live: SubscriptionQueryResult = await queryBus.subscriptionQuery(query);
+ * console.log(live.initial.length); // 1: what the handlers answered at once
  * setTimeout(() => live.close(), 1_000);
  * for await (const update of live.updates) console.log(update.$typeName);
  * ```

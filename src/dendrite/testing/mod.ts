@@ -6,10 +6,14 @@
  * import { create } from "@bufbuild/protobuf";
  * import { aggregateSpec } from "./mod.ts";
  * import { Greeter } from "../../example/greeter/aggregate.ts";
- * import { RecordCommandSchema, RecordingStartedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+ * import {
+ *   RecordCommandSchema,
+ *   RecordingStartedEventSchema,
+ *   RecordingStoppedEventSchema,
+ * } from "../../gen/example/v1/domain_pb.ts";
  *
  * aggregateSpec(Greeter)
- *   .given()
+ *   .given(create(RecordingStoppedEventSchema, { greeterId: "main" }))
  *   .when(create(RecordCommandSchema, { greeterId: "main" }))
  *   .then(create(RecordingStartedEventSchema, { greeterId: "main" }));
  * ```
