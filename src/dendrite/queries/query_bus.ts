@@ -66,14 +66,8 @@ export interface QueryOptions {
  *
  * @example
  * ```ts
- * import { create } from "@bufbuild/protobuf";
- * import { type QueryBus, type QuerySubscribeOptions, LocalQueryBus } from "../mod.ts";
- * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
- * const queryBus: QueryBus = new LocalQueryBus();
- * // One handler of each component answers a query (scatter-gather across components):
- * const options: QuerySubscribeOptions = { component: "greeter-status" };
- * const handler = () => Promise.resolve(create(GreeterStatusSchema, { recording: true }));
- * await queryBus.subscribe(GreeterStatusQuerySchema, handler, options);
+ * import type { QuerySubscribeOptions } from "../mod.ts";
+ * const options: QuerySubscribeOptions = { component: "greeter-status" }; // one handler per component
  * ```
  */
 export interface QuerySubscribeOptions {
@@ -86,15 +80,9 @@ export interface QuerySubscribeOptions {
  *
  * @example
  * ```ts
- * import { create } from "@bufbuild/protobuf";
- * import { LocalQueryBus, type SubscriptionQueryOptions, SubscriptionLimiter } from "../mod.ts";
- * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
- * const queryBus = new LocalQueryBus();
- * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema)));
- * const release = new SubscriptionLimiter().acquire("10.0.0.1");
+ * import { type SubscriptionQueryOptions, SubscriptionLimiter } from "../mod.ts";
+ * const release = new SubscriptionLimiter().acquire("10.0.0.1"); // released when the subscription ends
  * const options: SubscriptionQueryOptions = { bufferSize: 64, onEnd: release, timeoutMs: 5_000 };
- * const live = await queryBus.subscriptionQuery(create(GreeterStatusQuerySchema), options);
- * live.close(); // onEnd releases the lease
  * ```
  */
 export interface SubscriptionQueryOptions extends QueryOptions {
@@ -118,16 +106,11 @@ export interface SubscriptionQueryOptions extends QueryOptions {
  *
  * @example
  * ```ts
- * import { create } from "@bufbuild/protobuf";
- * import { LocalQueryBus, type SubscriptionQueryResult } from "../mod.ts";
- * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
- * const queryBus = new LocalQueryBus();
- * await queryBus.subscribe(GreeterStatusQuerySchema, () => Promise.resolve(create(GreeterStatusSchema)));
- * const query = create(GreeterStatusQuerySchema, { greeterId: "main" });
- * const live: SubscriptionQueryResult = await queryBus.subscriptionQuery(query);
- * console.log(live.initial.length); // 1: what the handlers answered at once
- * setTimeout(() => live.close(), 1_000);
- * for await (const update of live.updates) console.log(update.$typeName);
+ * import type { SubscriptionQueryResult } from "../mod.ts";
+ * const watch = async (live: SubscriptionQueryResult, show: (response: unknown) => void) => {
+ *   live.initial.forEach(show);
+ *   for await (const update of live.updates) show(update); // until live.close()
+ * };
  * ```
  */
 export interface SubscriptionQueryResult {
@@ -144,15 +127,10 @@ export interface SubscriptionQueryResult {
  *
  * @example
  * ```ts
- * import { create } from "@bufbuild/protobuf";
- * import { LocalQueryBus, type UpdateFilter } from "../mod.ts";
- * import { GreeterStatusQuerySchema, GreeterStatusSchema } from "../../gen/example/v1/domain_pb.ts";
- * // Only the subscriptions of greeter "main" get this update:
- * const filter: UpdateFilter<typeof GreeterStatusQuerySchema> = {
- *   query: GreeterStatusQuerySchema,
- *   where: (query) => query.greeterId === "main",
- * };
- * new LocalQueryBus().emitUpdate(filter, create(GreeterStatusSchema, { recording: false }));
+ * import type { UpdateFilter } from "../mod.ts";
+ * import { GreeterStatusQuerySchema } from "../../gen/example/v1/domain_pb.ts";
+ * const main: UpdateFilter<typeof GreeterStatusQuerySchema> = // for `emitUpdate`: greeter "main" only
+ *   { query: GreeterStatusQuerySchema, where: (query) => query.greeterId === "main" };
  * ```
  */
 export interface UpdateFilter<Q extends DescMessage = DescMessage> {
