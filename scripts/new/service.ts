@@ -46,7 +46,8 @@ function denoJson(workspace: Workspace, service: string): void {
     // type-checked in the template; the service checks its own code (and the library's types) only.
     const check = config.tasks?.check;
     if (check && typeof check !== "string") {
-      check.command = check.command.replace(" && deno check --doc src/dendrite", "");
+      check.command = check.command.replace(/ && deno check --doc [^&]*(?=&&|$)/, " ").replace(/ {2,}/g, " ")
+        .trim();
     }
     return `${JSON.stringify(config, null, 2)}\n`;
   });
