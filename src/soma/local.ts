@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { create, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import {
   AxonErrorCode,
   type CommandBus,
@@ -18,7 +18,6 @@ import {
   type DispatchOptions,
   type MessageRegistry,
   newMessageId,
-  NoHandlerError,
   type QueryBus,
   type QueryHandler,
   type QueryOptions,
@@ -26,70 +25,16 @@ import {
   type Registration,
   type SubscriptionQueryOptions,
   type SubscriptionQueryResult,
-  TimeoutError,
   type UpdateFilter,
 } from "../dendrite/mod.ts";
-import { Channel } from "../dendrite/core/channel.ts";
 import { expectResult } from "../dendrite/commands/command_bus.ts";
-import { responsesOf, subscriptionResult } from "../dendrite/queries/query_bus.ts";
-import type { CommandEndpoint, CommandRouter, HandlingError } from "./commands.ts";
-import { fromErrorMessage, toErrorMessage } from "../dendrite/axon/protocol/errors.ts";
-import { toSerializedObject } from "../dendrite/axon/protocol/messages.ts";
-import { ErrorMessageSchema } from "../gen/axon/common_pb.ts";
+import { subscriptionResult } from "../dendrite/queries/query_bus.ts";
+import type { CommandRouter } from "./commands.ts";
+import { LocalCommandEndpoint, type LocalIdentity, LocalQueryEndpoint } from "./local_endpoints.ts";
+import { errorOf } from "./local_errors.ts";
+import { LocalSubscription } from "./local_subscription.ts";
 import { Payload } from "./payload.ts";
-import type { QueryEndpoint, QueryRouter, SubscriptionSink } from "./queries.ts";
-
-/** Who in-process messages say they come from. */
-export interface LocalIdentity {
-  readonly clientId: string;
-  readonly component: string;
-}
-
-/** A handler's failure as an Axon error (the original error travels along for in-process callers). */
-export function handlingErrorOf(error: unknown, fallbackCode: string, location: string): HandlingError {
-  const kind = fallbackCode === AxonErrorCode.QUERY_EXECUTION_ERROR ? "query" : "command";
-  const { code, message } = toErrorMessage(error, location, kind);
-  const details = [...message.details];
-  for (
-    let cause = error instanceof Error ? error.cause : undefined;
-    cause !== undefined && details.length < 10;
-  ) {
-    details.push(cause instanceof Error ? cause.message : String(cause));
-    cause = cause instanceof Error ? cause.cause : undefined;
-  }
-  const errorDetails = error instanceof DendriteError ? error.errorDetails : undefined;
-  return {
-    code,
-    message: message.message,
-    details,
-    location,
-    errorCode: message.errorCode,
-    payload: errorDetails ? Payload.ofSerialized(errorDetails) : undefined,
-    cause: error,
-  };
-}
-
-/** The error an in-process caller sees for an Axon error outcome. */
-export function errorOf(
-  error: HandlingError,
-  kind: "command" | "query",
-  name: string,
-  registry: MessageRegistry,
-): unknown {
-  if (error.cause !== undefined) return error.cause;
-  if (error.location === "soma" && error.code === AxonErrorCode.COMMAND_TIMEOUT) {
-    return new TimeoutError(error.message, error.code);
-  }
-  const message = create(ErrorMessageSchema, {
-    message: error.message,
-    details: [...error.details],
-    location: error.location,
-    errorCode: error.errorCode ?? error.code,
-  });
-  const details = error.payload ? toSerializedObject(error.payload.serialized(registry)) : undefined;
-  const typed = fromErrorMessage(error.code, message, name, details);
-  return typed instanceof NoHandlerError ? new NoHandlerError(kind, name) : typed;
-}
+import type { QueryRouter } from "./queries.ts";
 
 /** dendrite's CommandBus on soma's command router. */
 export class SomaCommandBus implements CommandBus {
@@ -134,50 +79,15 @@ export class SomaCommandBus implements CommandBus {
     if (this.#subscribed.has(name)) {
       return Promise.reject(new Error(`A handler for "${name}" is already subscribed in this process`));
     }
-    this.#registry.add(schema, this.#registry.has(name) ? this.#registry.revision(name) : "");
     const router = this.#router;
-    const registry = this.#registry;
-    const streamId = `${this.#identity.clientId}.${crypto.randomUUID()}`;
-    const location = this.#identity.clientId;
-    const endpoint: CommandEndpoint = {
-      streamId,
-      clientId: this.#identity.clientId,
-      component: this.#identity.component,
-      local: true,
-      deliver(command) {
-        (async () => {
-          const payload = command.payload.message(registry, schema) as MessageShape<S>;
-          return await handler({
-            id: command.id,
-            payload,
-            metadata: command.metadata,
-            timestamp: command.timestamp,
-            routingKey: command.routingKey,
-          }, { signal: command.signal });
-        })().then(
-          (result) =>
-            router.respond(streamId, command.id, {
-              ok: true,
-              id: newMessageId(),
-              payload: result ? Payload.ofMessage(result) : undefined,
-              metadata: {},
-            }),
-          (error) =>
-            router.respond(streamId, command.id, {
-              ok: false,
-              id: newMessageId(),
-              error: handlingErrorOf(error, AxonErrorCode.COMMAND_EXECUTION_ERROR, location),
-            }),
-        );
-      },
-    };
+    const endpoint = new LocalCommandEndpoint(router, this.#identity, this.#registry, schema, handler);
     router.addEndpoint(endpoint, Infinity);
-    router.subscribe(streamId, name, options.loadFactor ?? 100);
+    router.subscribe(endpoint.streamId, name, options.loadFactor ?? 100);
     this.#subscribed.add(name);
     return Promise.resolve({
       cancel: () => {
         this.#subscribed.delete(name);
-        router.removeEndpoint(streamId);
+        router.removeEndpoint(endpoint.streamId);
         return Promise.resolve();
       },
     });
@@ -222,44 +132,9 @@ export class SomaQueryBus implements QueryBus {
     options: SubscriptionQueryOptions = {},
   ): Promise<SubscriptionQueryResult> {
     const id = options.id ?? newMessageId();
-    const channel = new Channel<Message>(options.bufferSize ?? 1024);
-    const router = this.#router;
-    const registry = this.#registry;
     const name = query.$typeName;
-    let ended = false;
-    const end = () => {
-      if (!ended) options.onEnd?.();
-      ended = true;
-    };
-    const drop = () => {
-      router.closeSubscription(id);
-      end();
-    };
-    const close = () => {
-      drop();
-      channel.close();
-    };
-    const sink: SubscriptionSink = {
-      update(update) {
-        if (update.error) {
-          channel.fail(errorOf(update.error, "query", name, registry));
-        } else if (update.payload) {
-          try {
-            channel.push(update.payload.message(registry));
-          } catch (error) {
-            channel.fail(error);
-          }
-        }
-        // Failed, or dropped because its consumer fell behind its buffer: no more updates.
-        if (channel.closed) drop();
-      },
-      complete: close,
-      completeExceptionally(error) {
-        drop();
-        channel.fail(errorOf(error, "query", name, registry));
-      },
-    };
-    const opened = router.openSubscription({
+    const subscription = new LocalSubscription(this.#router, this.#registry, id, name, options);
+    const opened = this.#router.openSubscription({
       id,
       query: {
         id,
@@ -270,11 +145,12 @@ export class SomaQueryBus implements QueryBus {
         clientId: this.#identity.clientId,
         component: this.#identity.component,
       },
-    }, sink);
+    }, subscription);
     if (!opened) {
-      end();
+      subscription.end();
       throw new DendriteError(AxonErrorCode.QUERY_DUPLICATED, `Subscription "${id}" already exists`);
     }
+    const { channel, close } = subscription;
     options.signal?.addEventListener("abort", close, { once: true });
     return await subscriptionResult(this.query(query, { ...options, id }), channel, close, options.signal);
   }
@@ -285,53 +161,12 @@ export class SomaQueryBus implements QueryBus {
     options: QuerySubscribeOptions = {},
   ): Promise<Registration> {
     const router = this.#router;
-    const registry = this.#registry;
-    const name = schema.typeName;
-    registry.add(schema, registry.has(name) ? registry.revision(name) : "");
-    const streamId = `${this.#identity.clientId}.${crypto.randomUUID()}`;
-    const location = this.#identity.clientId;
-    const endpoint: QueryEndpoint = {
-      streamId,
-      clientId: this.#identity.clientId,
-      local: true,
-      deliver(query) {
-        (async () => {
-          const payload = query.payload.message(registry, schema) as MessageShape<S>;
-          return await handler({
-            id: query.id,
-            payload,
-            metadata: query.metadata,
-            timestamp: query.timestamp,
-          }, {
-            signal: query.signal,
-          });
-        })().then(
-          (result) => {
-            for (const response of responsesOf(result)) {
-              router.respond(streamId, query.id, {
-                id: newMessageId(),
-                payload: Payload.ofMessage(response),
-                metadata: {},
-              });
-            }
-            router.complete(streamId, query.id);
-          },
-          (error) => {
-            router.respond(streamId, query.id, {
-              id: newMessageId(),
-              metadata: {},
-              error: handlingErrorOf(error, AxonErrorCode.QUERY_EXECUTION_ERROR, location),
-            });
-            router.complete(streamId, query.id);
-          },
-        );
-      },
-    };
+    const endpoint = new LocalQueryEndpoint(router, this.#identity, this.#registry, schema, handler);
     router.addEndpoint(endpoint, Infinity);
-    router.subscribe(streamId, name, options.component ?? "default");
+    router.subscribe(endpoint.streamId, schema.typeName, options.component ?? "default");
     return Promise.resolve({
       cancel: () => {
-        router.removeEndpoint(streamId);
+        router.removeEndpoint(endpoint.streamId);
         return Promise.resolve();
       },
     });
