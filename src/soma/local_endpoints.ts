@@ -16,7 +16,8 @@ import { responsesOf } from "../dendrite/queries/query_bus.ts";
 import { handlingErrorOf } from "./local_errors.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError, RoutedCommand } from "./commands.ts";
 import { Payload } from "./payload.ts";
-import type { QueryEndpoint, QueryRouter, RoutedQuery } from "./queries.ts";
+import type { QueryRouter } from "./queries.ts";
+import type { QueryEndpoint, RoutedQuery } from "./query_types.ts";
 
 /** Who in-process messages say they come from. */
 export interface LocalIdentity {

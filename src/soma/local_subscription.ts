@@ -10,7 +10,8 @@ import type { MessageRegistry, SubscriptionQueryOptions } from "../dendrite/mod.
 import { Channel } from "../dendrite/core/channel.ts";
 import type { HandlingError } from "./commands.ts";
 import { errorOf } from "./local_errors.ts";
-import type { QueryResult, QueryRouter, SubscriptionSink } from "./queries.ts";
+import type { QueryRouter } from "./queries.ts";
+import type { QueryResult, SubscriptionSink } from "./query_types.ts";
 
 /** The sink of one in-process subscription query. */
 export class LocalSubscription implements SubscriptionSink {

@@ -12,111 +12,27 @@
  *
  * @module
  */
-import { RouteCounts } from "./route_counts.ts";
-import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
+import { AxonErrorCode } from "../dendrite/mod.ts";
 import { Channel } from "../dendrite/core/channel.ts";
-import type { QueryRequest } from "../gen/axon/query_pb.ts";
-import type { Payload } from "./payload.ts";
-import type { HandlingError } from "./commands.ts";
+import { ActiveQuery, type QueuedQuery } from "./active_query.ts";
 import { FlowQueue } from "./flow.ts";
-
-/** One response of a query handler (or an update of a subscription query). */
-export interface QueryResult {
-  readonly id: string;
-  readonly payload?: Payload;
-  readonly metadata: Metadata;
-  readonly error?: HandlingError;
-}
-
-/** A query travelling through the router. */
-export interface RoutedQuery {
-  readonly id: string;
-  readonly name: string;
-  readonly payload: Payload;
-  readonly metadata: Metadata;
-  readonly timestamp: number;
-  readonly clientId: string;
-  readonly component: string;
-  /** Epoch ms after which the result no longer matters. */
-  readonly deadline: number;
-  readonly priority: number;
-  /** The caller supports streaming (forwarded as SERVER_SUPPORTS_STREAMING). */
-  readonly streaming: boolean;
-  /** The wire message when the query arrived over gRPC. */
-  readonly wire?: QueryRequest;
-  /** Aborts when the caller goes away or the query ends. */
-  readonly signal: AbortSignal;
-}
-
-/** A live subscription query. */
-export interface SubscriptionInfo {
-  readonly id: string;
-  readonly query: Omit<RoutedQuery, "signal" | "deadline" | "priority" | "streaming">;
-}
-
-/** Where a subscription's updates go. */
-export interface SubscriptionSink {
-  update(update: QueryResult): void;
-  complete(): void;
-  completeExceptionally(error: HandlingError): void;
-}
-
-/** A query handler endpoint: a gRPC query stream or an in-process handler. */
-export interface QueryEndpoint {
-  readonly streamId: string;
-  readonly clientId: string;
-  readonly local: boolean;
-  /** Hands over a query; the endpoint answers with {@link QueryRouter.respond} and {@link QueryRouter.complete}. */
-  deliver(query: RoutedQuery): void;
-  /** Forwards subscription-query traffic (gRPC endpoints only). */
-  forwardSubscription?(kind: "subscribe" | "unsubscribe", subscription: SubscriptionInfo): void;
-  /** Streaming queries: the caller may take `permits` more responses of query `queryId` (`QueryFlowControl`). */
-  requestMore?(queryId: string, permits: number): void;
-  /** Streaming queries: the caller went away before the handler completed (`query_cancel`). */
-  cancel?(queryId: string): void;
-}
-
-/** Per-registration numbers for the status surface. */
-export interface QueryHandlerStatus {
-  readonly query: string;
-  readonly component: string;
-  readonly streamId: string;
-  readonly clientId: string;
-  readonly local: boolean;
-  readonly permits: number;
-  readonly queued: number;
-}
-
-interface QueuedQuery {
-  readonly query: RoutedQuery;
-  readonly priority: number;
-}
+import { QuerySubscriptions } from "./query_subscriptions.ts";
+import {
+  errorResult,
+  type QueryEndpoint,
+  type QueryHandlerStatus,
+  type QueryResult,
+  type RoutedQuery,
+  type SubscriptionInfo,
+  type SubscriptionSink,
+} from "./query_types.ts";
+import { RouteCounts } from "./route_counts.ts";
 
 interface EndpointState {
   readonly endpoint: QueryEndpoint;
   readonly queue: FlowQueue<QueuedQuery>;
   /** query name → component */
   readonly subscriptions: Map<string, string>;
-}
-
-interface ActiveQuery {
-  readonly query: RoutedQuery;
-  readonly controller: AbortController;
-  readonly channel: Channel<QueryResult>;
-  readonly waiting: Set<string>;
-  readonly queued: Map<string, QueuedQuery>;
-  /** Streaming: endpoints the query was delivered to, and the permits the caller granted so far. */
-  readonly delivered: Set<string>;
-  requested: number;
-  held?: QueryResult;
-  relayed: number;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-interface ActiveSubscription {
-  readonly info: SubscriptionInfo;
-  readonly sink: SubscriptionSink;
-  readonly forwardedTo: Set<string>;
 }
 
 /** The router. */
@@ -128,7 +44,7 @@ export class QueryRouter {
   readonly #byName = new Map<string, Map<string, string[]>>();
   readonly #roundRobin = new Map<string, number>();
   readonly #active = new Map<string, ActiveQuery>();
-  readonly #subscriptions = new Map<string, ActiveSubscription>();
+  readonly #subscriptions = new QuerySubscriptions((streamId) => this.#endpoints.get(streamId)?.endpoint);
 
   /** Adds an endpoint with its initial permits (0 for gRPC streams, Infinity in-process). */
   addEndpoint(endpoint: QueryEndpoint, permits: number): void {
@@ -158,13 +74,7 @@ export class QueryRouter {
     const list = components.get(component) ?? [];
     list.push(streamId);
     components.set(component, list);
-    if (state.endpoint.forwardSubscription) {
-      for (const subscription of this.#subscriptions.values()) {
-        if (subscription.info.query.name !== query) continue;
-        subscription.forwardedTo.add(streamId);
-        state.endpoint.forwardSubscription("subscribe", subscription.info);
-      }
-    }
+    this.#subscriptions.forwardExisting(streamId, state.endpoint, query);
   }
 
   /** Removes one subscription of an endpoint. */
@@ -194,19 +104,12 @@ export class QueryRouter {
     state.queue.takeAll();
     for (const active of [...this.#active.values()]) {
       if (!active.waiting.has(streamId)) continue;
-      this.#accept(active, {
-        id: crypto.randomUUID(),
-        metadata: {},
-        error: {
-          code: AxonErrorCode.CONNECTION_TO_HANDLER_LOST,
-          message: "Connection to the query handler was lost",
-          details: [],
-          location: "soma",
-        },
-      });
-      this.#completeOne(active, streamId);
+      active.accept(
+        errorResult(AxonErrorCode.CONNECTION_TO_HANDLER_LOST, "Connection to the query handler was lost"),
+      );
+      if (active.completeOne(streamId)) this.#finish(active);
     }
-    for (const subscription of this.#subscriptions.values()) subscription.forwardedTo.delete(streamId);
+    this.#subscriptions.forget(streamId);
   }
 
   /** Whether any handler is subscribed to `query`. */
@@ -218,7 +121,7 @@ export class QueryRouter {
   respond(streamId: string, requestId: string, result: QueryResult): boolean {
     const active = this.#active.get(requestId);
     if (!active || !active.waiting.has(streamId)) return false;
-    this.#accept(active, result);
+    active.accept(result);
     return true;
   }
 
@@ -226,7 +129,7 @@ export class QueryRouter {
   complete(streamId: string, requestId: string): boolean {
     const active = this.#active.get(requestId);
     if (!active || !active.waiting.has(streamId)) return false;
-    this.#completeOne(active, streamId);
+    if (active.completeOne(streamId)) this.#finish(active);
     return true;
   }
 
@@ -249,35 +152,15 @@ export class QueryRouter {
       channel.close();
       return channel;
     }
-    const controller = new AbortController();
-    const routed: RoutedQuery = { ...query, signal: controller.signal };
-    const active: ActiveQuery = {
-      query: routed,
-      controller,
-      channel,
-      waiting: new Set(targets),
-      queued: new Map(),
-      delivered: new Set(),
-      requested: 0,
-      relayed: 0,
-      timer: setTimeout(() => {
-        if (active.relayed === 0) {
-          channel.push(
-            active.held ??
-              errorResult(AxonErrorCode.QUERY_TIMEOUT, `Query "${query.name}" timed out`),
-          );
-        }
-        this.#finish(active);
-      }, Math.max(0, query.deadline - Date.now())),
-    };
+    const active: ActiveQuery = new ActiveQuery(query, channel, targets, () => this.#finish(active));
     this.#active.set(query.id, active);
     const onAbort = () => this.#finish(active);
     signal?.addEventListener("abort", onAbort, { once: true });
-    controller.signal.addEventListener("abort", () => signal?.removeEventListener("abort", onAbort), {
+    active.query.signal.addEventListener("abort", () => signal?.removeEventListener("abort", onAbort), {
       once: true,
     });
     for (const streamId of targets) {
-      const queued: QueuedQuery = { query: routed, priority: query.priority };
+      const queued: QueuedQuery = { query: active.query, priority: query.priority };
       active.queued.set(streamId, queued);
       this.#endpoints.get(streamId)!.queue.enqueue(queued);
     }
@@ -301,36 +184,22 @@ export class QueryRouter {
 
   /** Registers a subscription query and forwards it to the gRPC handlers of its name. */
   openSubscription(info: SubscriptionInfo, sink: SubscriptionSink): boolean {
-    if (this.#subscriptions.has(info.id)) return false;
-    const subscription: ActiveSubscription = { info, sink, forwardedTo: new Set() };
-    this.#subscriptions.set(info.id, subscription);
-    for (const streamId of this.#targets(info.query.name, true)) {
-      const endpoint = this.#endpoints.get(streamId)?.endpoint;
-      if (!endpoint?.forwardSubscription) continue;
-      subscription.forwardedTo.add(streamId);
-      endpoint.forwardSubscription("subscribe", info);
-    }
-    return true;
+    return this.#subscriptions.open(info, sink, this.#targets(info.query.name, true));
   }
 
   /** Ends a subscription query (caller unsubscribed or went away): handlers get `unsubscribe`. */
   closeSubscription(id: string): void {
-    const subscription = this.#subscriptions.get(id);
-    if (!subscription) return;
-    this.#subscriptions.delete(id);
-    for (const streamId of subscription.forwardedTo) {
-      this.#endpoints.get(streamId)?.endpoint.forwardSubscription?.("unsubscribe", subscription.info);
-    }
+    this.#subscriptions.close(id);
   }
 
   /** The sink of a live subscription, if any. */
   subscription(id: string): SubscriptionSink | undefined {
-    return this.#subscriptions.get(id)?.sink;
+    return this.#subscriptions.sink(id);
   }
 
   /** Live subscriptions for a query name (for in-process `emitUpdate`). */
   subscriptions(query: string): { readonly info: SubscriptionInfo; readonly sink: SubscriptionSink }[] {
-    return [...this.#subscriptions.values()].filter((s) => s.info.query.name === query);
+    return this.#subscriptions.named(query);
   }
 
   /** Every registration, for the status surface. */
@@ -364,10 +233,7 @@ export class QueryRouter {
   /** Ends every query and subscription (server shutdown). */
   close(): void {
     for (const active of [...this.#active.values()]) this.#finish(active);
-    for (const subscription of [...this.#subscriptions.values()]) {
-      this.#subscriptions.delete(subscription.info.id);
-      subscription.sink.complete();
-    }
+    this.#subscriptions.completeAll();
   }
 
   #targets(query: string, all = false): string[] {
@@ -388,41 +254,13 @@ export class QueryRouter {
     return out;
   }
 
-  #accept(active: ActiveQuery, result: QueryResult): void {
-    if (result.error) {
-      active.held = result;
-      return;
-    }
-    active.held = undefined;
-    active.relayed++;
-    active.channel.push(result);
-  }
-
-  #completeOne(active: ActiveQuery, streamId: string): void {
-    active.waiting.delete(streamId);
-    if (active.waiting.size > 0) return;
-    if (active.relayed === 0 && active.held) active.channel.push(active.held);
-    this.#finish(active);
-  }
-
   #finish(active: ActiveQuery): void {
     if (this.#active.get(active.query.id) !== active) return;
     this.#active.delete(active.query.id);
-    clearTimeout(active.timer);
     for (const [streamId, queued] of active.queued) this.#endpoints.get(streamId)?.queue.remove(queued);
     for (const streamId of active.delivered) {
       if (active.waiting.has(streamId)) this.#endpoints.get(streamId)?.endpoint.cancel?.(active.query.id);
     }
-    active.controller.abort(new DOMException("The query ended", "AbortError"));
-    active.channel.close();
+    active.end();
   }
-}
-
-/** A single error response. */
-export function errorResult(code: string, message: string, cause?: unknown): QueryResult {
-  return {
-    id: crypto.randomUUID(),
-    metadata: {},
-    error: { code, message, details: [], location: "soma", cause },
-  };
 }

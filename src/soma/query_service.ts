@@ -27,7 +27,8 @@ import {
   SubscriptionQuerySchema,
 } from "../gen/axon/query_pb.ts";
 import { axonError } from "./grpc_errors.ts";
-import type { QueryEndpoint, QueryRouter, SubscriptionInfo } from "./queries.ts";
+import type { QueryRouter } from "./queries.ts";
+import type { QueryEndpoint, SubscriptionInfo } from "./query_types.ts";
 import { writeWithBackpressure } from "./streams.ts";
 import { HandlerStream } from "./handler_stream.ts";
 import type { CallerStream } from "./caller_windows.ts";

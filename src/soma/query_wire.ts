@@ -31,7 +31,7 @@ import {
 import { Payload } from "./payload.ts";
 import type { HandlingError } from "./commands.ts";
 import { errorDetailsOf, errorPayload } from "./command_service.ts";
-import { errorResult, type QueryResult, type RoutedQuery } from "./queries.ts";
+import { errorResult, type QueryResult, type RoutedQuery } from "./query_types.ts";
 
 /** `ProcessingKey.SERVER_SUPPORTS_STREAMING`. */
 export const SERVER_SUPPORTS_STREAMING = ProcessingKey.SERVER_SUPPORTS_STREAMING;

@@ -7,7 +7,7 @@
 import type { DeadLetterSummary, ProcessorStatus } from "../dendrite/mod.ts";
 import type { CommandHandlerStatus } from "./commands.ts";
 import type { ClientInfo, InstructionOutcome, ProcessorAction, ProcessorReport } from "./platform.ts";
-import type { QueryHandlerStatus } from "./queries.ts";
+import type { QueryHandlerStatus } from "./query_types.ts";
 
 /** An event processor running in soma's own process (e.g. dendrite's `TrackingProcessor`). */
 export interface LocalProcessor {

@@ -22,7 +22,8 @@ import {
 } from "../gen/axon/query_pb.ts";
 import type { HandlingError } from "./commands.ts";
 import { axonError } from "./grpc_errors.ts";
-import { errorResult, type QueryResult, type QueryRouter, type SubscriptionSink } from "./queries.ts";
+import type { QueryRouter } from "./queries.ts";
+import { errorResult, type QueryResult, type SubscriptionSink } from "./query_types.ts";
 import { fromWireQuery, toWireResponse, toWireUpdate, wireError } from "./query_wire.ts";
 
 /** What a {@link SubscriptionCall} needs of soma's QueryService options. */
