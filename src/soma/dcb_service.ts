@@ -49,6 +49,7 @@ import {
   StreamEventsResponseSchema,
 } from "../gen/axon/dcb_pb.ts";
 import { axonError, type AxonServiceError, toServiceError } from "./grpc_errors.ts";
+import { answer, callSignal } from "./calls.ts";
 import { writeWithBackpressure } from "./streams.ts";
 
 /** Options of {@link dcbEventStoreService}. */
@@ -74,98 +75,12 @@ export function dcbEventStoreService(
   options: DcbServiceOptions,
 ): GrpcServiceImplementation<typeof DcbEventStoreService.method> {
   const { store } = options;
-
-  const callSignal = (call: { on(event: "cancelled", listener: () => void): unknown }) => {
-    const controller = new AbortController();
-    call.on("cancelled", () => controller.abort(new DOMException("Call cancelled", "AbortError")));
-    return AbortSignal.any([controller.signal, options.signal]);
-  };
-
-  const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) => {
-    work().then((value) => callback(null, value), (error) => callback(dcbServiceError(error)));
-  };
-
-  const append = (
-    call: ServerReadableStream<AppendEventsRequest, AppendEventsResponse>,
-    callback: sendUnaryData<AppendEventsResponse>,
-  ) => {
-    const events: TaggedEvent[] = [];
-    let condition: AppendCondition | undefined;
-    let failure: unknown;
-    let cancelled = false;
-    call.on("data", (request: AppendEventsRequest) => {
-      if (failure) return;
-      try {
-        if (request.condition) {
-          if (condition) throw new RangeError("A transaction carries one consistency condition");
-          condition = fromWireCondition(request.condition);
-        }
-        for (const tagged of request.event) events.push(fromWireTaggedEvent(tagged));
-      } catch (error) {
-        failure = error;
-      }
-    });
-    call.on("cancelled", () => (cancelled = true));
-    call.on("error", () => (cancelled = true));
-    call.on("end", () => {
-      if (cancelled) return;
-      if (failure) return callback(dcbServiceError(failure));
-      store.append(events, condition).then(
-        (result) =>
-          callback(
-            null,
-            create(AppendEventsResponseSchema, {
-              sequenceOfTheFirstEvent: BigInt(result.firstSequence),
-              transactionSize: result.count,
-              consistencyMarker: BigInt(result.marker),
-            }),
-          ),
-        (error) => callback(dcbServiceError(error)),
-      );
-    });
-  };
-
-  const source = async (call: ServerWritableStream<SourceEventsRequest, SourceEventsResponse>) => {
-    const signal = callSignal(call);
-    try {
-      const criteria = fromWireCriteria(call.request.criterion);
-      const { events, marker } = await store.source(criteria, { from: Number(call.request.fromSequence) });
-      for (const event of events) {
-        const message = create(SourceEventsResponseSchema, {
-          result: { case: "event", value: toWireSequencedEvent(event) },
-        });
-        await writeWithBackpressure(call, message, signal);
-      }
-      const end = create(SourceEventsResponseSchema, {
-        result: { case: "consistencyMarker", value: BigInt(marker) },
-      });
-      await writeWithBackpressure(call, end, signal);
-      call.end();
-    } catch (error) {
-      if (!signal.aborted) call.emit("error", dcbServiceError(error));
-    }
-  };
-
-  const stream = async (call: ServerWritableStream<StreamEventsRequest, StreamEventsResponse>) => {
-    const signal = callSignal(call);
-    try {
-      const criteria = fromWireCriteria(call.request.criterion);
-      for await (
-        const event of store.stream(criteria, { from: Number(call.request.fromSequence), signal })
-      ) {
-        const message = create(StreamEventsResponseSchema, { event: toWireSequencedEvent(event) });
-        await writeWithBackpressure(call, message, signal);
-      }
-      if (options.signal.aborted) call.end();
-    } catch (error) {
-      if (!signal.aborted) call.emit("error", dcbServiceError(error));
-    }
-  };
-
+  const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) =>
+    answer(work, callback, dcbServiceError);
   return {
-    append,
-    source: (call) => void source(call),
-    stream: (call) => void stream(call),
+    append: (call, callback) => void new DcbAppendCall(store, call, callback),
+    source: (call) => void source(store, call, callSignal(call, options.signal)),
+    stream: (call) => void stream(store, call, callSignal(call, options.signal), options.signal),
     getHead: (_call, callback) =>
       unary(async () => create(GetHeadResponseSchema, { sequence: BigInt(await store.head()) }), callback),
     getTail: (_call, callback) =>
@@ -191,4 +106,101 @@ export function dcbEventStoreService(
         return create(GetTagsResponseSchema, { tag: tags.map(toWireTag) });
       }, callback),
   };
+}
+
+/** One Append call: the requests' events and the one condition, appended in one transaction at the half-close. */
+class DcbAppendCall {
+  readonly #store: DcbEventStore;
+  readonly #callback: sendUnaryData<AppendEventsResponse>;
+  readonly #events: TaggedEvent[] = [];
+  #condition: AppendCondition | undefined;
+  #failure: unknown;
+  #cancelled = false;
+
+  constructor(
+    store: DcbEventStore,
+    call: ServerReadableStream<AppendEventsRequest, AppendEventsResponse>,
+    callback: sendUnaryData<AppendEventsResponse>,
+  ) {
+    this.#store = store;
+    this.#callback = callback;
+    call.on("data", (request: AppendEventsRequest) => this.#add(request));
+    call.on("cancelled", () => (this.#cancelled = true));
+    call.on("error", () => (this.#cancelled = true));
+    call.on("end", () => this.#commit());
+  }
+
+  #add(request: AppendEventsRequest): void {
+    if (this.#failure) return;
+    try {
+      if (request.condition) {
+        if (this.#condition) throw new RangeError("A transaction carries one consistency condition");
+        this.#condition = fromWireCondition(request.condition);
+      }
+      for (const tagged of request.event) this.#events.push(fromWireTaggedEvent(tagged));
+    } catch (error) {
+      this.#failure = error;
+    }
+  }
+
+  #commit(): void {
+    if (this.#cancelled) return;
+    if (this.#failure) return this.#callback(dcbServiceError(this.#failure));
+    this.#store.append(this.#events, this.#condition).then(
+      (result) =>
+        this.#callback(
+          null,
+          create(AppendEventsResponseSchema, {
+            sequenceOfTheFirstEvent: BigInt(result.firstSequence),
+            transactionSize: result.count,
+            consistencyMarker: BigInt(result.marker),
+          }),
+        ),
+      (error) => this.#callback(dcbServiceError(error)),
+    );
+  }
+}
+
+/** Source: the matching events from a sequence, then the consistency marker. */
+async function source(
+  store: DcbEventStore,
+  call: ServerWritableStream<SourceEventsRequest, SourceEventsResponse>,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    const criteria = fromWireCriteria(call.request.criterion);
+    const { events, marker } = await store.source(criteria, { from: Number(call.request.fromSequence) });
+    for (const event of events) {
+      const message = create(SourceEventsResponseSchema, {
+        result: { case: "event", value: toWireSequencedEvent(event) },
+      });
+      await writeWithBackpressure(call, message, signal);
+    }
+    const end = create(SourceEventsResponseSchema, {
+      result: { case: "consistencyMarker", value: BigInt(marker) },
+    });
+    await writeWithBackpressure(call, end, signal);
+    call.end();
+  } catch (error) {
+    if (!signal.aborted) call.emit("error", dcbServiceError(error));
+  }
+}
+
+/** Stream: the matching events from a sequence, following the store until the call ends (or soma shuts down). */
+async function stream(
+  store: DcbEventStore,
+  call: ServerWritableStream<StreamEventsRequest, StreamEventsResponse>,
+  signal: AbortSignal,
+  shutdown: AbortSignal,
+): Promise<void> {
+  try {
+    const criteria = fromWireCriteria(call.request.criterion);
+    for await (const event of store.stream(criteria, { from: Number(call.request.fromSequence), signal })) {
+      const message = create(StreamEventsResponseSchema, { event: toWireSequencedEvent(event) });
+      await writeWithBackpressure(call, message, signal);
+    }
+    if (shutdown.aborted) call.end();
+  } catch (error) {
+    if (!signal.aborted) call.emit("error", dcbServiceError(error));
+  }
 }

@@ -20,6 +20,7 @@ import {
   SnapshotSchema,
 } from "../gen/axon/dcb_pb.ts";
 import { dcbServiceError } from "./dcb_service.ts";
+import { callSignal } from "./calls.ts";
 import { writeWithBackpressure } from "./streams.ts";
 
 const SCHEMA = `
@@ -153,9 +154,7 @@ export function dcbSnapshotService(
         return create(DeleteSnapshotsResponseSchema, {});
       }, callback),
     list: async (call) => {
-      const controller = new AbortController();
-      call.on("cancelled", () => controller.abort());
-      const signal = AbortSignal.any([controller.signal, shutdown]);
+      const signal = callSignal(call, shutdown);
       try {
         const { key, fromSequence, toSequence } = call.request;
         for (const stored of snapshots.list(key, Number(fromSequence), Number(toSequence))) {

@@ -7,18 +7,15 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
 import {
   type handleBidiStreamingCall,
   type MethodDefinition,
   type sendUnaryData,
-  type ServerDuplexStream,
-  type ServerReadableStream,
   type ServerWritableStream,
   type ServiceDefinition,
   status as Status,
 } from "@grpc/grpc-js";
-import { AxonErrorCode, type EventRecord, type EventStore } from "../dendrite/mod.ts";
+import { AxonErrorCode, type EventStore } from "../dendrite/mod.ts";
 import { grpcService, type GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { ListEventsCall, type ListEventsContext } from "./list_events.ts";
 import {
@@ -27,11 +24,14 @@ import {
   type Event,
   EventStore as EventStoreService,
   type GetAggregateEventsRequest,
+  type GetAggregateSnapshotsRequest,
   type GetEventsRequest,
   ReadHighestSequenceNrResponseSchema,
   TrackingTokenSchema,
 } from "../gen/axon/event_pb.ts";
 import { fromAxonEvent, toAxonEvent } from "../dendrite/axon/protocol/messages.ts";
+import { AppendEventCall } from "./append_event.ts";
+import { answer, callSignal } from "./calls.ts";
 import { axonError, toServiceError } from "./grpc_errors.ts";
 import { framedWritesUnavailable, GRPC_JS_VERSION, writeWithBackpressure } from "./streams.ts";
 
@@ -71,138 +71,16 @@ export function eventStoreDefinition(): ServiceDefinition {
 /** Builds the gRPC implementation. */
 export function eventStoreService(options: EventServiceOptions): EventStoreImplementation {
   const { store } = options;
-  const sendAfter = options.blacklistSendAfter ?? 1_000;
-  const grpcJsVersion = options.grpcJsVersion ?? GRPC_JS_VERSION;
-  let fallbackReported = false;
-  const reportFallback = (reason: string) => {
-    if (fallbackReported) return;
-    fallbackReported = true;
-    options.onFallback?.(reason);
-  };
-  const unavailable = framedWritesUnavailable(grpcJsVersion);
-  if (unavailable !== undefined) reportFallback(unavailable);
-
-  const callSignal = (call: { on(event: "cancelled", listener: () => void): unknown }) => {
-    const controller = new AbortController();
-    call.on("cancelled", () => controller.abort(new DOMException("Call cancelled", "AbortError")));
-    return AbortSignal.any([controller.signal, options.signal]);
-  };
-
-  const appendEvent = (
-    call: ServerReadableStream<Event, Confirmation>,
-    callback: sendUnaryData<Confirmation>,
-  ) => {
-    const events: EventRecord[] = [];
-    let cancelled = false;
-    let refused: string | undefined;
-    call.on("data", (event: Event) => {
-      refused ??= aggregateFieldsProblem(event, events.length);
-      if (refused === undefined) events.push(fromAxonEvent(event));
-    });
-    call.on("cancelled", () => (cancelled = true));
-    call.on("error", () => (cancelled = true));
-    call.on("end", () => {
-      // A reset stream (client cancel, dead connection) also ends the readable side, and grpc-js reports the
-      // cancel only in a later tick: commit after a macrotask, once every pending tick ran, and only if the
-      // stream was a real half-close. Cancel = discard.
-      setImmediate(() => {
-        if (cancelled) return;
-        if (refused !== undefined) {
-          return callback(axonError(AxonErrorCode.OTHER, refused, Status.INVALID_ARGUMENT));
-        }
-        store.append(events).then(
-          () => callback(null, create(ConfirmationSchema, { success: true })),
-          (error) => callback(toServiceError(error)),
-        );
-      });
-    });
-  };
-
-  const listAggregateEvents = async (call: ServerWritableStream<GetAggregateEventsRequest, Event>) => {
-    const request = call.request;
-    const signal = callSignal(call);
-    const max = request.maxSequence > 0n ? Number(request.maxSequence) : Infinity;
-    try {
-      let from = Number(request.initialSequence);
-      if (request.allowSnapshots) {
-        for await (
-          const snapshot of store.readSnapshots(request.aggregateId, {
-            fromSequence: from,
-            maxSequence: Number.isFinite(max) ? max : undefined,
-            maxResults: 1,
-            signal,
-          })
-        ) {
-          await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
-          from = snapshot.aggregate.sequence + 1;
-        }
-      }
-      for await (const event of store.readAggregate(request.aggregateId, { fromSequence: from, signal })) {
-        if (event.aggregate.sequence > max) break;
-        await writeWithBackpressure(call, toAxonEvent(event), signal);
-      }
-      call.end();
-    } catch (error) {
-      if (!signal.aborted) call.emit("error", toServiceError(error));
-    }
-  };
-
-  const listEventsContext: ListEventsContext = {
-    store,
-    sendAfter,
-    grpcJsVersion,
-    framedUnavailable: unavailable,
-    reportFallback,
-  };
-  const listEvents = (call: ServerDuplexStream<GetEventsRequest, Uint8Array>) =>
-    void new ListEventsCall(call, listEventsContext, callSignal(call));
-
-  const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) => {
-    work().then((value) => callback(null, value), (error) => callback(toServiceError(error)));
-  };
-
+  const context = listEventsContext(options);
+  const signalOf = (call: Parameters<typeof callSignal>[0]) => callSignal(call, options.signal);
+  const unary = <T>(work: () => Promise<T>, callback: sendUnaryData<T>) =>
+    answer(work, callback, toServiceError);
   return {
-    appendEvent,
-    appendSnapshot: (call, callback) => {
-      const record = fromAxonEvent(call.request);
-      if (!record.aggregate) {
-        return callback(
-          axonError(
-            AxonErrorCode.OTHER,
-            "A snapshot needs an aggregate identifier and type",
-            Status.INVALID_ARGUMENT,
-          ),
-        );
-      }
-      unary(
-        () =>
-          store.appendSnapshot({ ...record, aggregate: record.aggregate! }).then(() =>
-            create(ConfirmationSchema, { success: true })
-          ),
-        callback,
-      );
-    },
-    listAggregateEvents: (call) => void listAggregateEvents(call),
-    listAggregateSnapshots: async (call) => {
-      const request = call.request;
-      const signal = callSignal(call);
-      try {
-        for await (
-          const snapshot of store.readSnapshots(request.aggregateId, {
-            fromSequence: Number(request.initialSequence),
-            maxSequence: request.maxSequence > 0n ? Number(request.maxSequence) : undefined,
-            maxResults: request.maxResults,
-            signal,
-          })
-        ) {
-          await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
-        }
-        call.end();
-      } catch (error) {
-        if (!signal.aborted) call.emit("error", toServiceError(error));
-      }
-    },
-    listEvents,
+    appendEvent: (call, callback) => void new AppendEventCall(store, call, callback),
+    appendSnapshot: (call, callback) => appendSnapshot(store, call.request, callback),
+    listAggregateEvents: (call) => void listAggregateEvents(store, call, signalOf(call)),
+    listAggregateSnapshots: (call) => void listAggregateSnapshots(store, call, signalOf(call)),
+    listEvents: (call) => void new ListEventsCall(call, context, signalOf(call)),
     readHighestSequenceNr: (call, callback) =>
       unary(async () =>
         create(ReadHighestSequenceNrResponseSchema, {
@@ -226,15 +104,92 @@ export function eventStoreService(options: EventServiceOptions): EventStoreImple
   };
 }
 
-/**
- * Why an event's aggregate fields cannot be stored as sent, if they cannot. A domain event has an aggregate type
- * (Axon's rule); an aggregate identifier or sequence without one would be stored without them and without a
- * sequence check, so it is refused instead (docs/soma.md).
- */
-function aggregateFieldsProblem(event: Event, index: number): string | undefined {
-  if (event.aggregateType !== "") return undefined;
-  if (event.aggregateIdentifier === "" && event.aggregateSequenceNumber === 0n) return undefined;
-  return `Event ${index} ("${event.messageIdentifier}") has aggregate identifier "${event.aggregateIdentifier}" ` +
-    `and sequence ${event.aggregateSequenceNumber} but no aggregate type: a domain event needs its aggregate ` +
-    "type, a non-domain event has no aggregate identifier or sequence";
+/** What the ListEvents calls share; the fallback to one write per event is reported once. */
+function listEventsContext(options: EventServiceOptions): ListEventsContext {
+  const grpcJsVersion = options.grpcJsVersion ?? GRPC_JS_VERSION;
+  let fallbackReported = false;
+  const reportFallback = (reason: string) => {
+    if (fallbackReported) return;
+    fallbackReported = true;
+    options.onFallback?.(reason);
+  };
+  const framedUnavailable = framedWritesUnavailable(grpcJsVersion);
+  if (framedUnavailable !== undefined) reportFallback(framedUnavailable);
+  const sendAfter = options.blacklistSendAfter ?? 1_000;
+  return { store: options.store, sendAfter, grpcJsVersion, framedUnavailable, reportFallback };
+}
+
+/** AppendSnapshot: a snapshot needs its aggregate. */
+function appendSnapshot(store: EventStore, request: Event, callback: sendUnaryData<Confirmation>): void {
+  const record = fromAxonEvent(request);
+  const aggregate = record.aggregate;
+  if (!aggregate) {
+    const message = "A snapshot needs an aggregate identifier and type";
+    return callback(axonError(AxonErrorCode.OTHER, message, Status.INVALID_ARGUMENT));
+  }
+  answer(
+    () =>
+      store.appendSnapshot({ ...record, aggregate }).then(() =>
+        create(ConfirmationSchema, { success: true })
+      ),
+    callback,
+    toServiceError,
+  );
+}
+
+/** ListAggregateEvents: from the latest snapshot when allowed, then the events after it, up to `maxSequence`. */
+async function listAggregateEvents(
+  store: EventStore,
+  call: ServerWritableStream<GetAggregateEventsRequest, Event>,
+  signal: AbortSignal,
+): Promise<void> {
+  const request = call.request;
+  const max = request.maxSequence > 0n ? Number(request.maxSequence) : Infinity;
+  try {
+    let from = Number(request.initialSequence);
+    if (request.allowSnapshots) {
+      for await (
+        const snapshot of store.readSnapshots(request.aggregateId, {
+          fromSequence: from,
+          maxSequence: Number.isFinite(max) ? max : undefined,
+          maxResults: 1,
+          signal,
+        })
+      ) {
+        await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
+        from = snapshot.aggregate.sequence + 1;
+      }
+    }
+    for await (const event of store.readAggregate(request.aggregateId, { fromSequence: from, signal })) {
+      if (event.aggregate.sequence > max) break;
+      await writeWithBackpressure(call, toAxonEvent(event), signal);
+    }
+    call.end();
+  } catch (error) {
+    if (!signal.aborted) call.emit("error", toServiceError(error));
+  }
+}
+
+/** ListAggregateSnapshots. */
+async function listAggregateSnapshots(
+  store: EventStore,
+  call: ServerWritableStream<GetAggregateSnapshotsRequest, Event>,
+  signal: AbortSignal,
+): Promise<void> {
+  const request = call.request;
+  try {
+    for await (
+      const snapshot of store.readSnapshots(request.aggregateId, {
+        fromSequence: Number(request.initialSequence),
+        maxSequence: request.maxSequence > 0n ? Number(request.maxSequence) : undefined,
+        maxResults: request.maxResults,
+        signal,
+      })
+    ) {
+      await writeWithBackpressure(call, toAxonEvent(snapshot, true), signal);
+    }
+    call.end();
+  } catch (error) {
+    if (!signal.aborted) call.emit("error", toServiceError(error));
+  }
 }
