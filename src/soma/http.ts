@@ -9,7 +9,14 @@
  * @module
  */
 import { FAVICON, PAGE, SCRIPT, SECURITY_HEADERS, STYLE } from "./dashboard.ts";
-import { authenticate, crossSite, publicStatus, refusalOf, type StatusAccess } from "./http_access.ts";
+import {
+  authenticate,
+  crossSite,
+  publicStatus,
+  refusalOf,
+  type StatusAccess,
+  type Verdict,
+} from "./http_access.ts";
 import { serveHttp } from "./http_listener.ts";
 import type { ProcessorAction } from "./platform.ts";
 import type { ActionOutcome, ProcessorView, SomaStatus } from "./status.ts";
@@ -60,72 +67,106 @@ const STATIC: Readonly<Record<string, readonly [string, string]>> = {
 export function statusHandler(source: StatusSource): (request: Request) => Promise<Response> {
   const access = source.access ?? { openStatus: true };
   return async (request) => {
-    const url = new URL(request.url);
-    const path = url.pathname.replace(/\/+$/, "") || "/";
     try {
-      const asset = STATIC[path];
-      if (request.method === "GET" && asset) return respond(asset[0], asset[1], 200, "no-cache");
-      const verdict = authenticate(request, access);
-      if (request.method === "GET" && path === "/v1/status") {
-        if (verdict === "ok") return json(await source.status());
-        if (access.openStatus) return json(publicStatus(await source.status()));
-        const { status, error } = refusalOf(verdict);
-        return json({ error }, status);
-      }
-      if (request.method === "GET" && path === "/v1/history" && source.history) {
-        if (verdict === "ok") return json(source.history());
-        if (access.openStatus) return json(publicHistory(source.history()));
-        const { status, error } = refusalOf(verdict);
-        return json({ error }, status);
-      }
-      if (request.method === "GET" && path === "/metrics" && source.metrics) {
-        if (verdict !== "ok") {
-          const { status, error } = refusalOf(verdict);
-          return json({ error }, status);
-        }
-        const { text, contentType } = await source.metrics();
-        return respond(text, contentType);
-      }
-      const deadLetters = matchDeadLetterRoute(path);
-      const match = deadLetters ? null : /^\/v1\/processors\/([^/]+)\/([a-z]+)$/.exec(path);
-      if (path !== "/v1/processors" && !match && !deadLetters) return json({ error: "Not found" }, 404);
-      if ((match || deadLetters) && request.method !== "POST") {
-        return json({ error: "Use POST for processor actions" }, 405);
-      }
-      if (match || deadLetters) {
-        const refused = crossSite(request);
-        if (refused) return json({ error: refused }, 403);
-      }
-      if (verdict !== "ok") {
-        const { status, error } = refusalOf(verdict);
-        return json({ error }, status);
-      }
-      if (deadLetters) return await deadLetterResponse(source, deadLetters);
-      if (!match) {
-        return request.method === "GET" ? json(await source.processors()) : json({ error: "Use GET" }, 405);
-      }
-      const action = match[2] as ProcessorAction;
-      if (!ACTIONS.includes(action)) return json({ error: `Unknown action "${match[2]}"` }, 404);
-      const body = await readBody(request);
-      const segment = Number(url.searchParams.get("segment") ?? body.segment ?? 0);
-      if (!Number.isInteger(segment) || segment < 0) {
-        return json({ error: "segment must be an integer ≥ 0" }, 400);
-      }
-      const client = url.searchParams.get("client") ?? body.client;
-      const outcome = await source.act(
-        action,
-        decodeURIComponent(match[1]),
-        segment,
-        typeof client === "string" && client !== "" ? client : undefined,
-      );
-      if (outcome.remote.length === 0 && outcome.local === undefined) {
-        return json({ ...outcome, error: `No running instance of processor "${outcome.processor}"` }, 404);
-      }
-      return json(outcome, outcome.success ? 200 : 502);
+      return await route(source, access, request);
     } catch (error) {
       return json({ error: error instanceof Error ? error.message : String(error) }, 500);
     }
   };
+}
+
+async function route(source: StatusSource, access: StatusAccess, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const asset = STATIC[path];
+  if (request.method === "GET" && asset) return respond(asset[0], asset[1], 200, "no-cache");
+  const verdict = authenticate(request, access);
+  const read = request.method === "GET" ? await readRoute(source, access, path, verdict) : undefined;
+  return read ?? await processorRoute(source, request, url, path, verdict);
+}
+
+function refused(verdict: Exclude<Verdict, "ok">): Response {
+  const { status, error } = refusalOf(verdict);
+  return json({ error }, status);
+}
+
+/** `GET /v1/status`, `/v1/history`, `/metrics`; undefined for other paths. */
+async function readRoute(
+  source: StatusSource,
+  access: StatusAccess,
+  path: string,
+  verdict: Verdict,
+): Promise<Response | undefined> {
+  if (path === "/v1/status") {
+    if (verdict === "ok") return json(await source.status());
+    if (access.openStatus) return json(publicStatus(await source.status()));
+    return refused(verdict);
+  }
+  if (path === "/v1/history" && source.history) {
+    if (verdict === "ok") return json(source.history());
+    if (access.openStatus) return json(publicHistory(source.history()));
+    return refused(verdict);
+  }
+  if (path === "/metrics" && source.metrics) {
+    if (verdict !== "ok") return refused(verdict);
+    const { text, contentType } = await source.metrics();
+    return respond(text, contentType);
+  }
+  return undefined;
+}
+
+/** `/v1/processors`, its actions and dead-letter actions (POST, same-site, with the token). */
+async function processorRoute(
+  source: StatusSource,
+  request: Request,
+  url: URL,
+  path: string,
+  verdict: Verdict,
+): Promise<Response> {
+  const deadLetters = matchDeadLetterRoute(path);
+  const match = deadLetters ? null : /^\/v1\/processors\/([^/]+)\/([a-z]+)$/.exec(path);
+  if (path !== "/v1/processors" && !match && !deadLetters) return json({ error: "Not found" }, 404);
+  if ((match || deadLetters) && request.method !== "POST") {
+    return json({ error: "Use POST for processor actions" }, 405);
+  }
+  if (match || deadLetters) {
+    const refusal = crossSite(request);
+    if (refusal) return json({ error: refusal }, 403);
+  }
+  if (verdict !== "ok") return refused(verdict);
+  if (deadLetters) return await deadLetterResponse(source, deadLetters);
+  if (!match) {
+    return request.method === "GET" ? json(await source.processors()) : json({ error: "Use GET" }, 405);
+  }
+  return await actionResponse(source, request, url, match[1], match[2]);
+}
+
+/** Runs a processor action (`segment` and `client` from the query or the JSON body). */
+async function actionResponse(
+  source: StatusSource,
+  request: Request,
+  url: URL,
+  encodedProcessor: string,
+  name: string,
+): Promise<Response> {
+  const action = name as ProcessorAction;
+  if (!ACTIONS.includes(action)) return json({ error: `Unknown action "${name}"` }, 404);
+  const body = await readBody(request);
+  const segment = Number(url.searchParams.get("segment") ?? body.segment ?? 0);
+  if (!Number.isInteger(segment) || segment < 0) {
+    return json({ error: "segment must be an integer ≥ 0" }, 400);
+  }
+  const client = url.searchParams.get("client") ?? body.client;
+  const outcome = await source.act(
+    action,
+    decodeURIComponent(encodedProcessor),
+    segment,
+    typeof client === "string" && client !== "" ? client : undefined,
+  );
+  if (outcome.remote.length === 0 && outcome.local === undefined) {
+    return json({ ...outcome, error: `No running instance of processor "${outcome.processor}"` }, 404);
+  }
+  return json(outcome, outcome.success ? 200 : 502);
 }
 
 async function deadLetterResponse(

@@ -49,6 +49,23 @@ function segments(
  */
 export function somaMetrics(source: SomaMetricsSource, options: MetricsOptions = {}): Metrics {
   const metrics = new Metrics(options);
+  routeCounters(metrics, source);
+  // One status read per scrape, shared by the instruments below.
+  let status: Promise<SomaStatus> | undefined;
+  let views: Promise<ProcessorView[]> | undefined;
+  statusGauges(
+    metrics,
+    () => status ??= source.status().finally(() => queueMicrotask(() => status = undefined)),
+  );
+  processorGauges(
+    metrics,
+    () => views ??= source.processors().finally(() => queueMicrotask(() => views = undefined)),
+  );
+  return metrics;
+}
+
+/** Commands and queries routed, by name and outcome. */
+function routeCounters(metrics: Metrics, source: SomaMetricsSource): void {
   metrics.observedCounter({
     name: "dendrite_soma_commands_routed_total",
     help: "Commands soma routed, by outcome (ok, rejected by the handler, error, cancelled by the sender).",
@@ -63,12 +80,10 @@ export function somaMetrics(source: SomaMetricsSource, options: MetricsOptions =
   }, (record) => {
     for (const q of source.queries.entries()) record({ query: q.name, outcome: q.outcome }, q.count);
   });
-  // One status read per scrape, shared by the instruments below.
-  let status: Promise<SomaStatus> | undefined;
-  let views: Promise<ProcessorView[]> | undefined;
-  const current = () => status ??= source.status().finally(() => queueMicrotask(() => status = undefined));
-  const processors = () =>
-    views ??= source.processors().finally(() => queueMicrotask(() => views = undefined));
+}
+
+/** Events, clients, handlers and subscription queries, from the status read of this scrape. */
+function statusGauges(metrics: Metrics, current: () => Promise<SomaStatus>): void {
   metrics.observedCounter({
     name: "dendrite_soma_events_appended_total",
     help: "Events in soma's event store (its head token + 1); rate() gives the append rate.",
@@ -93,6 +108,10 @@ export function somaMetrics(source: SomaMetricsSource, options: MetricsOptions =
     help: "Subscription queries open in soma.",
     labels: [],
   }, async (record) => record({}, (await current()).subscriptionQueries));
+}
+
+/** Per processor segment: position, lag, failing; per in-process processor: dead letters. */
+function processorGauges(metrics: Metrics, processors: () => Promise<ProcessorView[]>): void {
   const segmentLabels = ["processor", "client", "segment"] as const;
   metrics.observedGauge({
     name: "dendrite_soma_processor_segment_position",
@@ -121,7 +140,6 @@ export function somaMetrics(source: SomaMetricsSource, options: MetricsOptions =
       }
     }
   });
-  return metrics;
 }
 
 /**

@@ -187,57 +187,66 @@ export function processorViews(
     list.push(view);
     byName.set(name, list);
   };
-  const lag = (position: number) => Math.max(0, lastToken - position);
-  for (const report of reports) {
-    const info = report.info;
-    add(info.processorName, {
-      clientId: report.clientId,
-      component: report.component,
-      local: false,
-      mode: info.mode,
-      running: info.running,
-      error: info.error,
-      activeThreads: info.activeThreads,
-      availableThreads: info.availableThreads,
-      reportedAt: report.receivedAt,
-      segments: info.segmentStatus.map((s) => ({
-        segment: s.segmentId,
-        onePartOf: s.onePartOf,
-        tokenPosition: Number(s.tokenPosition),
-        lag: lag(Number(s.tokenPosition)),
-        caughtUp: s.caughtUp,
-        replaying: s.replaying,
-        error: s.errorState,
-        claimed: true,
-      })),
-    });
-  }
-  for (const processor of local) {
-    const status = processor.status();
-    add(processor.name, {
-      clientId: identity.clientId,
-      component: identity.component,
-      local: true,
-      mode: "Tracking",
-      running: status.running,
-      error: status.segments.some((s) => s.error !== undefined),
-      activeThreads: status.segments.length,
-      availableThreads: 0,
-      reportedAt: Date.now(),
-      segments: status.segments.map((s) => ({
-        segment: s.segment,
-        onePartOf: s.mask + 1,
-        tokenPosition: s.position,
-        lag: lag(s.position),
-        caughtUp: s.position >= lastToken,
-        replaying: s.replaying,
-        error: s.error ?? "",
-        claimed: true,
-      })),
-    });
-  }
+  for (const report of reports) add(report.info.processorName, remoteInstance(report, lastToken));
+  for (const processor of local) add(processor.name, localInstance(processor, identity, lastToken));
   memory.retain(seen);
   return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, instances]) => ({ name, instances }));
+}
+
+/** An instance as a gRPC client reported it (EventProcessorInfo). */
+function remoteInstance(report: ProcessorReport, lastToken: number): ProcessorInstanceView {
+  const info = report.info;
+  return {
+    clientId: report.clientId,
+    component: report.component,
+    local: false,
+    mode: info.mode,
+    running: info.running,
+    error: info.error,
+    activeThreads: info.activeThreads,
+    availableThreads: info.availableThreads,
+    reportedAt: report.receivedAt,
+    segments: info.segmentStatus.map((s) => ({
+      segment: s.segmentId,
+      onePartOf: s.onePartOf,
+      tokenPosition: Number(s.tokenPosition),
+      lag: Math.max(0, lastToken - Number(s.tokenPosition)),
+      caughtUp: s.caughtUp,
+      replaying: s.replaying,
+      error: s.errorState,
+      claimed: true,
+    })),
+  };
+}
+
+/** An in-process processor's instance, from its status now. */
+function localInstance(
+  processor: LocalProcessor,
+  identity: { clientId: string; component: string },
+  lastToken: number,
+): ProcessorInstanceView {
+  const status = processor.status();
+  return {
+    clientId: identity.clientId,
+    component: identity.component,
+    local: true,
+    mode: "Tracking",
+    running: status.running,
+    error: status.segments.some((s) => s.error !== undefined),
+    activeThreads: status.segments.length,
+    availableThreads: 0,
+    reportedAt: Date.now(),
+    segments: status.segments.map((s) => ({
+      segment: s.segment,
+      onePartOf: s.mask + 1,
+      tokenPosition: s.position,
+      lag: Math.max(0, lastToken - s.position),
+      caughtUp: s.position >= lastToken,
+      replaying: s.replaying,
+      error: s.error ?? "",
+      claimed: true,
+    })),
+  };
 }
 
 /** Runs an action on an in-process processor; undefined when it does not support it. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { connect, type Socket } from "node:net";
-import { createServer, type TLSSocket } from "node:tls";
+import { createServer, type Server, type TLSSocket } from "node:tls";
 
 /** A running TLS front. */
 export interface TlsFront {
@@ -47,33 +47,13 @@ export async function startTlsFront(options: {
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       ...clientAuth,
     },
-    (socket: TLSSocket) => {
-      const upstream = connect(options.targetPort, "127.0.0.1");
-      sockets.add(socket);
-      sockets.add(upstream);
-      const close = () => {
-        socket.destroy();
-        upstream.destroy();
-        sockets.delete(socket);
-        sockets.delete(upstream);
-      };
-      socket.on("error", close).on("close", close);
-      upstream.on("error", close).on("close", close);
-      socket.pipe(upstream);
-      upstream.pipe(socket);
-    },
+    (socket: TLSSocket) => pipeToTarget(socket, options.targetPort, sockets),
   );
   // Counts TCP connections, so handshakes that never finish count too (and end after handshakeTimeout).
   if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
   // A failed handshake only concerns that client.
   server.on("tlsClientError", (_error: Error, socket: TLSSocket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   return {
@@ -84,4 +64,32 @@ export async function startTlsFront(options: {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Pipes a client's TLS connection to `127.0.0.1:targetPort` both ways; either side closing closes both. */
+function pipeToTarget(socket: TLSSocket, targetPort: number, sockets: Set<Socket | TLSSocket>): void {
+  const upstream = connect(targetPort, "127.0.0.1");
+  sockets.add(socket);
+  sockets.add(upstream);
+  const close = () => {
+    socket.destroy();
+    upstream.destroy();
+    sockets.delete(socket);
+    sockets.delete(upstream);
+  };
+  socket.on("error", close).on("close", close);
+  upstream.on("error", close).on("close", close);
+  socket.pipe(upstream);
+  upstream.pipe(socket);
+}
+
+/** Starts listening; rejects when the port cannot be bound. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }

@@ -17,9 +17,6 @@ export function encodeEventWithToken(record: EventRecord, token: number): Uint8A
   return encodeAscii(record, token) ?? encodeGeneral(record, token);
 }
 
-let scratch = new Uint8Array(64 * 1024);
-let scratchView = new DataView(scratch.buffer);
-
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return false;
   return true;
@@ -57,18 +54,28 @@ function metaValueSize(value: MetaValue): number | undefined {
   return 9;
 }
 
-/** The fast path; undefined when the record needs the general encoder. */
-function encodeAscii(record: EventRecord, token: number): Uint8Array | undefined {
+/** The lengths of one record's fields, computed before writing (protobuf writes each length before its bytes). */
+interface Layout {
+  readonly metadataKeys: readonly string[];
+  /** The `MetaDataValue` size of each metadata key, in order. */
+  readonly valueSizes: readonly number[];
+  readonly payloadSize: number;
+  readonly eventSize: number;
+  readonly total: number;
+}
+
+/** The lengths of the fast path; undefined when the record needs the general encoder. */
+function measureAscii(record: EventRecord, token: number): Layout | undefined {
   const { id, timestamp, payload, aggregate } = record;
   const aggregateId = aggregate?.id ?? "";
   const aggregateType = aggregate?.type ?? "";
   const sequence = aggregate?.sequence ?? 0;
   if (!isUint(token) || !isUint(timestamp) || !isUint(sequence)) return undefined;
   if (![id, aggregateId, aggregateType, payload.type, payload.revision].every(isAscii)) return undefined;
-  const keys = Object.keys(record.metadata);
+  const metadataKeys = Object.keys(record.metadata);
   const valueSizes: number[] = [];
   let metadataSize = 0;
-  for (const key of keys) {
+  for (const key of metadataKeys) {
     const valueSize = metaValueSize(record.metadata[key]);
     if (valueSize === undefined || !isAscii(key)) return undefined;
     valueSizes.push(valueSize);
@@ -81,75 +88,116 @@ function encodeAscii(record: EventRecord, token: number): Uint8Array | undefined
     (sequence ? 1 + varintSize(sequence) : 0) + (aggregateType ? fieldSize(aggregateType.length) : 0) +
     (timestamp ? 1 + varintSize(timestamp) : 0) + fieldSize(payloadSize) + metadataSize;
   const total = (token ? 1 + varintSize(token) : 0) + fieldSize(eventSize);
-  if (total > scratch.length) {
-    scratch = new Uint8Array(total * 2);
-    scratchView = new DataView(scratch.buffer);
+  return { metadataKeys, valueSizes, payloadSize, eventSize, total };
+}
+
+/** Writes protobuf fields into a reused scratch buffer (ASCII strings only: one byte per character). */
+class ScratchWriter {
+  #bytes = new Uint8Array(64 * 1024);
+  #view = new DataView(this.#bytes.buffer);
+  #pos = 0;
+
+  /** Starts a message of `size` bytes. */
+  start(size: number): void {
+    if (size > this.#bytes.length) {
+      this.#bytes = new Uint8Array(size * 2);
+      this.#view = new DataView(this.#bytes.buffer);
+    }
+    this.#pos = 0;
   }
-  const out = scratch;
-  let pos = 0;
-  const varint = (n: number) => {
+
+  /** A copy of what was written. */
+  finish(): Uint8Array {
+    return this.#bytes.slice(0, this.#pos);
+  }
+
+  varint(n: number): void {
     while (n >= 128) {
-      out[pos++] = (n % 128) | 128;
+      this.#bytes[this.#pos++] = (n % 128) | 128;
       n = Math.floor(n / 128);
     }
-    out[pos++] = n;
-  };
-  const tag = (field: number, wireType: number) => (out[pos++] = (field << 3) | wireType);
-  const ascii = (field: number, text: string) => {
-    tag(field, 2);
-    varint(text.length);
-    for (let i = 0; i < text.length; i++) out[pos++] = text.charCodeAt(i);
-  };
+    this.#bytes[this.#pos++] = n;
+  }
 
-  if (token) {
-    tag(1, 0);
-    varint(token);
+  tag(field: number, wireType: number): void {
+    this.#bytes[this.#pos++] = (field << 3) | wireType;
   }
-  tag(2, 2);
-  varint(eventSize);
-  if (id) ascii(1, id);
-  if (aggregateId) ascii(2, aggregateId);
-  if (sequence) {
-    tag(3, 0);
-    varint(sequence);
+
+  /** A varint field. */
+  uint(field: number, n: number): void {
+    this.tag(field, 0);
+    this.varint(n);
   }
-  if (aggregateType) ascii(4, aggregateType);
-  if (timestamp) {
-    tag(5, 0);
-    varint(timestamp);
+
+  /** A length-delimited field's tag and length (its content follows). */
+  open(field: number, length: number): void {
+    this.tag(field, 2);
+    this.varint(length);
   }
-  tag(6, 2);
-  varint(payloadSize);
-  if (payload.type) ascii(1, payload.type);
-  if (payload.revision) ascii(2, payload.revision);
-  if (data.length) {
-    tag(3, 2);
-    varint(data.length);
-    out.set(data, pos);
-    pos += data.length;
+
+  ascii(field: number, text: string): void {
+    this.open(field, text.length);
+    for (let i = 0; i < text.length; i++) this.#bytes[this.#pos++] = text.charCodeAt(i);
   }
-  keys.forEach((key, k) => {
-    const value = record.metadata[key];
-    tag(7, 2);
-    varint(fieldSize(key.length) + fieldSize(valueSizes[k]));
-    ascii(1, key);
-    tag(2, 2);
-    varint(valueSizes[k]);
-    if (typeof value === "string") {
-      ascii(1, value);
-    } else if (typeof value === "boolean") {
-      tag(3, 0);
-      out[pos++] = value ? 1 : 0;
-    } else if (Number.isSafeInteger(value)) {
-      tag(2, 0);
-      varint(zigzag(value));
-    } else {
-      tag(4, 1);
-      scratchView.setFloat64(pos, value, true);
-      pos += 8;
-    }
-  });
-  return out.slice(0, pos);
+
+  bytes(field: number, data: Uint8Array): void {
+    this.open(field, data.length);
+    this.#bytes.set(data, this.#pos);
+    this.#pos += data.length;
+  }
+
+  byte(value: number): void {
+    this.#bytes[this.#pos++] = value;
+  }
+
+  double(value: number): void {
+    this.#view.setFloat64(this.#pos, value, true);
+    this.#pos += 8;
+  }
+}
+
+const scratch = new ScratchWriter();
+
+/** The fast path; undefined when the record needs the general encoder. */
+function encodeAscii(record: EventRecord, token: number): Uint8Array | undefined {
+  const layout = measureAscii(record, token);
+  if (layout === undefined) return undefined;
+  const out = scratch;
+  out.start(layout.total);
+  if (token) out.uint(1, token);
+  out.open(2, layout.eventSize);
+  const { id, timestamp, payload, aggregate } = record;
+  if (id) out.ascii(1, id);
+  if (aggregate?.id) out.ascii(2, aggregate.id);
+  if (aggregate?.sequence) out.uint(3, aggregate.sequence);
+  if (aggregate?.type) out.ascii(4, aggregate.type);
+  if (timestamp) out.uint(5, timestamp);
+  out.open(6, layout.payloadSize);
+  if (payload.type) out.ascii(1, payload.type);
+  if (payload.revision) out.ascii(2, payload.revision);
+  if (payload.data.length) out.bytes(3, payload.data);
+  layout.metadataKeys.forEach((key, k) =>
+    writeMetaEntry(out, key, record.metadata[key], layout.valueSizes[k])
+  );
+  return out.finish();
+}
+
+/** One metadata map entry: key, then the `MetaDataValue` (a set oneof member is written even when default). */
+function writeMetaEntry(out: ScratchWriter, key: string, value: MetaValue, valueSize: number): void {
+  out.open(7, fieldSize(key.length) + fieldSize(valueSize));
+  out.ascii(1, key);
+  out.open(2, valueSize);
+  if (typeof value === "string") {
+    out.ascii(1, value);
+  } else if (typeof value === "boolean") {
+    out.tag(3, 0);
+    out.byte(value ? 1 : 0);
+  } else if (Number.isSafeInteger(value)) {
+    out.uint(2, zigzag(value));
+  } else {
+    out.tag(4, 1);
+    out.double(value);
+  }
 }
 
 function encodeGeneral(record: EventRecord, token: number): Uint8Array {
