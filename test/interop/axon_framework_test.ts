@@ -141,12 +141,16 @@ Deno.test({
     const registry = exampleRegistry();
     let soma = await SomaProcess.start({ dataDir, token: TOKEN });
     const raw = new RawClient(soma.port, { token: TOKEN });
+    // Waiters for the connector's next "connected" (it reconnects with growing delays after soma's restart).
+    const onConnected: (() => void)[] = [];
     const deno = await connectAxon(
       {
         address: `127.0.0.1:${soma.port}`,
         componentName: "deno-greeter",
         token: TOKEN,
-        onStateChange: () => {},
+        onStateChange: (state) => {
+          if (state === "connected") { for (const resolve of onConnected.splice(0)) resolve(); }
+        },
       },
       registry,
       AbortSignal.timeout(20_000),
@@ -268,7 +272,20 @@ Deno.test({
       ]);
 
       // A Deno streaming query (the dendrite connector) answered by a Java handler: one response per page, in
-      // order (the connector's PublisherResponseType; without it Axon Framework answers one list).
+      // order (the connector's PublisherResponseType; without it Axon Framework answers one list). The connector
+      // lost soma at its restart: wait (bounded) until it is back, as a caller would.
+      if (!deno.connection.connected) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error("the connector did not reconnect within 30 s")),
+            30_000,
+          );
+          onConnected.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
       const javaPages: string[] = [];
       for await (
         const response of deno.queryBus.query(create(GreetingsQuerySchema), {
