@@ -1,22 +1,23 @@
 /**
- * The library's shape (the developer guide: a file holds one concept and stays under ~400 lines, a function fits
- * a screen): every module of src/dendrite (tests aside) has at most 400 lines, and every function, method,
- * constructor, accessor and arrow function in it at most 60, measured on the TypeScript compiler's own syntax tree
- * (from the declaration to its closing brace, the doc comment not counted).
+ * The library's and soma's shape (the developer guide: a file holds one concept and stays under ~400 lines, a
+ * function fits a screen): every module of src/dendrite and src/soma (tests aside) has at most 400 lines, and every
+ * function, method, constructor, accessor and arrow function in it at most 60, measured on the TypeScript
+ * compiler's own syntax tree (from the declaration to its closing brace, the doc comment not counted).
  */
 import ts from "typescript";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
 
 const LIBRARY = fileURLToPath(new URL("../../src/dendrite/", import.meta.url));
+const SOMA = fileURLToPath(new URL("../../src/soma/", import.meta.url));
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 60;
 
-/** The library's modules (tests aside), relative to src/dendrite. */
-function modules(dir = ""): string[] {
-  return [...Deno.readDirSync(LIBRARY + dir)].flatMap((entry) => {
+/** The modules (tests aside) under `root` (the library's by default), relative to it. */
+function modules(root = LIBRARY, dir = ""): string[] {
+  return [...Deno.readDirSync(root + dir)].flatMap((entry) => {
     const path = dir + entry.name;
-    if (entry.isDirectory) return modules(`${path}/`);
+    if (entry.isDirectory) return modules(root, `${path}/`);
     return path.endsWith(".ts") && !path.endsWith("_test.ts") ? [path] : [];
   });
 }
@@ -54,26 +55,43 @@ function lineCount(text: string): number {
   return text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
 }
 
-Deno.test("every module of the library has at most 400 lines", () => {
-  const paths = modules();
-  assert(paths.length > 50, `only ${paths.length} modules found under ${LIBRARY}`);
-  const long = paths.map((path) => ({ path, lines: lineCount(Deno.readTextFileSync(LIBRARY + path)) }))
+/** Files over 400 lines under `root`. */
+function longModules(root: string, atLeast: number): string[] {
+  const paths = modules(root);
+  assert(paths.length > atLeast, `only ${paths.length} modules found under ${root}`);
+  return paths.map((path) => ({ path, lines: lineCount(Deno.readTextFileSync(root + path)) }))
     .filter(({ lines }) => lines > MAX_FILE_LINES)
     .map(({ path, lines }) => `${path}: ${lines} lines`);
-  assertEquals(long, []);
-});
+}
 
-Deno.test("every function of the library fits a screen (at most 60 lines)", () => {
+/** Functions over 60 lines under `root`. */
+function longFunctions(root: string, atLeast: number): string[] {
   const long: string[] = [];
   let measured = 0;
-  for (const path of modules()) {
-    for (const { name, lines } of functionsOf(path, Deno.readTextFileSync(LIBRARY + path))) {
+  for (const path of modules(root)) {
+    for (const { name, lines } of functionsOf(path, Deno.readTextFileSync(root + path))) {
       measured++;
       if (lines > MAX_FUNCTION_LINES) long.push(`${path}: ${name} has ${lines} lines`);
     }
   }
-  assert(measured > 500, `only ${measured} functions measured`);
-  assertEquals(long, []);
+  assert(measured > atLeast, `only ${measured} functions measured under ${root}`);
+  return long;
+}
+
+Deno.test("every module of the library has at most 400 lines", () => {
+  assertEquals(longModules(LIBRARY, 50), []);
+});
+
+Deno.test("every function of the library fits a screen (at most 60 lines)", () => {
+  assertEquals(longFunctions(LIBRARY, 500), []);
+});
+
+Deno.test("every module of soma has at most 400 lines", () => {
+  assertEquals(longModules(SOMA, 40), []);
+});
+
+Deno.test("every function of soma fits a screen (at most 60 lines)", () => {
+  assertEquals(longFunctions(SOMA, 300), []);
 });
 
 Deno.test("the measure counts a function from its declaration to its closing brace, doc comment aside", () => {
