@@ -73,180 +73,237 @@ export function sniffProtocol(head: Uint8Array): "h1" | "h2" | undefined {
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  const limits = resolveLimits(options.limits);
-  const heads = new HeadTimers(limits.headersTimeoutMs);
-  const sockets = new Set<net.Socket>();
-  const sessions = new Set<http2.ServerHttp2Session>();
-  /** Sockets that carry HTTP/2 (their sessions are closed with GOAWAY instead). */
-  const h2Sockets = new Set<net.Socket>();
-  /** HTTP/1.1 sockets with the number of their unfinished requests. */
-  const h1Busy = new Map<net.Socket, number>();
-  let inFlight = 0;
-  let closing = false;
-  let drained: (() => void) | undefined;
+  const listener = new PortListener(options);
+  await listener.bind(options.port, options.hostname);
+  return listener;
+}
 
-  const track = (request: http.IncomingMessage | http2.Http2ServerRequest, response: NodeResponse) => {
-    inFlight++;
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** One listening port: the server(s) behind it, its connections and its requests in flight. */
+class PortListener implements Listener {
+  readonly #handler: NodeHandler;
+  readonly #limits: ConnectionLimits;
+  readonly #heads: HeadTimers;
+  readonly #server: net.Server | tls.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** Sockets that carry HTTP/2 (their sessions are closed with GOAWAY instead). */
+  readonly #h2Sockets = new Set<net.Socket>();
+  /** HTTP/1.1 sockets with the number of their unfinished requests. */
+  readonly #h1Busy = new Map<net.Socket, number>();
+  #port = 0;
+  #inFlight = 0;
+  #closing = false;
+  #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: ListenOptions) {
+    this.#handler = options.handler;
+    this.#limits = resolveLimits(options.limits);
+    this.#heads = new HeadTimers(this.#limits.headersTimeoutMs);
+    this.#server = options.tls ? this.#secureServer(options.tls) : this.#cleartextServer();
+    this.#server.maxConnections = this.#limits.maxConnections;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Binds the port; resolves once it listens. */
+  async bind(port: number, hostname: string | undefined): Promise<void> {
+    const server = this.#server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, hostname, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.#port = typeof address === "object" && address !== null ? address.port : port;
+  }
+
+  close(deadlineMs = 10_000): Promise<void> {
+    this.#closed ??= this.#shutDown(deadlineMs);
+    return this.#closed;
+  }
+
+  async #shutDown(deadlineMs: number): Promise<void> {
+    this.#closing = true;
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const session of this.#sessions) session.close();
+    for (const socket of this.#sockets) {
+      // HTTP/1.1 connections without an unfinished request (including undecided ones) can go now.
+      if (!this.#h1Busy.has(socket) && !this.#h2Sockets.has(socket)) socket.destroy();
+    }
+    if (this.#inFlight > 0) await this.#drain(deadlineMs);
+    for (const session of this.#sessions) session.destroy();
+    for (const socket of this.#sockets) socket.destroy();
+    await stopped;
+  }
+
+  /** Resolves when no request is in flight any more, or after `deadlineMs`. */
+  async #drain(deadlineMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.#drained = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** TLS: ALPN picks HTTP/2 or HTTP/1.1. */
+  #secureServer(pem: { readonly cert: string; readonly key: string }): tls.Server {
+    const secure = http2.createSecureServer({
+      ...this.#h2Options(),
+      ...pem,
+      allowHTTP1: true,
+      handshakeTimeout: this.#limits.headersTimeoutMs,
+    }, (request, response) => this.#track(request, response));
+    secure.on("session", (session) => this.#onSession(session));
+    secure.on("secureConnection", (socket: tls.TLSSocket) => {
+      this.#addSocket(socket);
+      if (socket.alpnProtocol === "h2") this.#h2Sockets.add(socket);
+      else this.#heads.arm(socket);
+    });
+    secure.on("tlsClientError", () => {});
+    return secure;
+  }
+
+  /** Cleartext: the first bytes pick HTTP/2 (the preface) or HTTP/1.1; both servers get sockets from here. */
+  #cleartextServer(): net.Server {
+    const h1 = http.createServer((request, response) => this.#track(request, response));
+    h1.on("clientError", (_error: Error, socket: net.Socket) => socket.destroy());
+    // This server never listens itself: it gets its sockets from the sniffer below. Deno's node:http destroys a
+    // socket after each response when its server is not `listening` (keep-alive announced, then a reset on the
+    // next request), so it reports the outer server's state instead.
+    Object.defineProperty(h1, "listening", { get: () => !this.#closing });
+    const h2 = http2.createServer(this.#h2Options(), (request, response) => this.#track(request, response));
+    h2.on("session", (session) => this.#onSession(session));
+    return net.createServer((socket) => {
+      this.#addSocket(socket);
+      if (this.#closing) return void socket.destroy();
+      awaitProtocol(socket, this.#limits.headersTimeoutMs, (protocol, waitedMs) => {
+        if (protocol === "h2") this.#h2Sockets.add(socket);
+        else this.#heads.arm(socket, waitedMs);
+        (protocol === "h2" ? h2 : h1).emit("connection", socket);
+      });
+    });
+  }
+
+  #h2Options(): http2.ServerOptions {
+    return { settings: { maxConcurrentStreams: this.#limits.maxStreamsPerConnection } };
+  }
+
+  #addSocket(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("close", () => {
+      this.#sockets.delete(socket);
+      this.#h2Sockets.delete(socket);
+      this.#h1Busy.delete(socket);
+    });
+  }
+
+  #onSession(session: http2.ServerHttp2Session): void {
+    this.#sessions.add(session);
+    session.once("close", () => this.#sessions.delete(session));
+    session.on("error", () => {});
+    if (this.#closing) return void session.close();
+    closeWhenIdle(session, this.#limits.idleTimeoutMs);
+    closeWhenUnresponsive(session, this.#limits.keepAliveTimeMs, this.#limits.keepAliveTimeoutMs);
+  }
+
+  /** Counts the request in flight until its response finishes (or closes), then hands it to the handler. */
+  #track(request: NodeRequest, response: NodeResponse): void {
+    this.#inFlight++;
     const h1Socket = request.httpVersionMajor === 1 ? request.socket as net.Socket : undefined;
     if (h1Socket) {
-      heads.disarm(h1Socket);
-      h1Busy.set(h1Socket, (h1Busy.get(h1Socket) ?? 0) + 1);
-      if (closing && !response.headersSent) response.setHeader("connection", "close");
+      this.#heads.disarm(h1Socket);
+      this.#h1Busy.set(h1Socket, (this.#h1Busy.get(h1Socket) ?? 0) + 1);
+      if (this.#closing && !response.headersSent) response.setHeader("connection", "close");
     }
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      inFlight--;
-      if (h1Socket) {
-        const left = (h1Busy.get(h1Socket) ?? 1) - 1;
-        if (left > 0) h1Busy.set(h1Socket, left);
-        else {
-          h1Busy.delete(h1Socket);
-          if (closing) h1Socket.destroySoon();
-          else heads.arm(h1Socket);
-        }
-      }
-      if (inFlight === 0) drained?.();
+      this.#finished(h1Socket);
     };
     response.once("finish", finish);
     response.once("close", finish);
-    if ("stream" in response) {
-      // The answer is complete but the client may still be sending (e.g. a message over the size limit that was
-      // refused early) and waits for flow-control credit that never comes: reset the stream (CANCEL; Deno's
-      // node:http2 does not send a NO_ERROR reset on a half-closed stream). After a grace period, because the
-      // runtime may otherwise send the reset before the trailers.
-      const stream = response.stream;
-      stream.once("finish", () => {
-        if (request.complete || stream.closed) return;
-        const timer = setTimeout(() => {
-          if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
-        }, RESET_GRACE_MS);
-        stream.once("close", () => clearTimeout(timer));
-      });
-    }
-    options.handler(request, response);
-  };
-
-  const onSession = (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-    session.on("error", () => {});
-    if (closing) session.close();
-    else {
-      closeWhenIdle(session, limits.idleTimeoutMs);
-      closeWhenUnresponsive(session, limits.keepAliveTimeMs, limits.keepAliveTimeoutMs);
-    }
-  };
-
-  const h2Options = { settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } };
-  let server: net.Server | tls.Server;
-  if (options.tls) {
-    const secure = http2.createSecureServer({
-      ...h2Options,
-      ...options.tls,
-      allowHTTP1: true,
-      handshakeTimeout: limits.headersTimeoutMs,
-    }, track);
-    secure.on("session", onSession);
-    secure.on("secureConnection", (socket: tls.TLSSocket) => {
-      addSocket(socket);
-      if (socket.alpnProtocol === "h2") h2Sockets.add(socket);
-      else heads.arm(socket);
-    });
-    secure.on("tlsClientError", () => {});
-    server = secure;
-  } else {
-    const h1 = http.createServer(track);
-    h1.on("clientError", (_error: Error, socket: net.Socket) => socket.destroy());
-    // This server never listens itself: it gets its sockets from the sniffer below. Deno's node:http destroys a
-    // socket after each response when its server is not `listening` (keep-alive announced, then a reset on the
-    // next request), so it reports the outer server's state instead.
-    Object.defineProperty(h1, "listening", { get: () => !closing });
-    const h2 = http2.createServer(h2Options, track);
-    h2.on("session", onSession);
-    server = net.createServer((socket) => {
-      addSocket(socket);
-      if (closing) return void socket.destroy();
-      const accepted = performance.now();
-      let head = Buffer.alloc(0);
-      const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
-      const onReadable = () => {
-        let chunk: Buffer | null;
-        while ((chunk = socket.read()) !== null) head = Buffer.concat([head, chunk]);
-        const protocol = sniffProtocol(head);
-        if (protocol === undefined) return;
-        clearTimeout(timer);
-        socket.off("readable", onReadable);
-        socket.off("end", onEnd);
-        socket.unshift(head);
-        if (protocol === "h2") h2Sockets.add(socket);
-        else heads.arm(socket, performance.now() - accepted);
-        (protocol === "h2" ? h2 : h1).emit("connection", socket);
-      };
-      const onEnd = () => {
-        clearTimeout(timer);
-        socket.destroy();
-      };
-      socket.on("readable", onReadable);
-      socket.once("end", onEnd);
-    });
+    if ("stream" in response) resetUnreadUpload(request, response.stream);
+    this.#handler(request, response);
   }
 
-  function addSocket(socket: net.Socket) {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.once("close", () => {
-      sockets.delete(socket);
-      h2Sockets.delete(socket);
-      h1Busy.delete(socket);
-    });
+  /** A request finished: its HTTP/1.1 connection waits for the next head, or goes when the port is closing. */
+  #finished(h1Socket: net.Socket | undefined): void {
+    this.#inFlight--;
+    if (h1Socket) {
+      const left = (this.#h1Busy.get(h1Socket) ?? 1) - 1;
+      if (left > 0) this.#h1Busy.set(h1Socket, left);
+      else {
+        this.#h1Busy.delete(h1Socket);
+        if (this.#closing) h1Socket.destroySoon();
+        else this.#heads.arm(h1Socket);
+      }
+    }
+    if (this.#inFlight === 0) this.#drained?.();
   }
-
-  server.maxConnections = limits.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.hostname, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : options.port;
-
-  let closed: Promise<void> | undefined;
-  return {
-    port,
-    get inFlight() {
-      return inFlight;
-    },
-    get closing() {
-      return closing;
-    },
-    close(deadlineMs = 10_000) {
-      closed ??= (async () => {
-        closing = true;
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const session of sessions) session.close();
-        for (const socket of sockets) {
-          // HTTP/1.1 connections without an unfinished request (including undecided ones) can go now.
-          if (!h1Busy.has(socket) && !h2Sockets.has(socket)) socket.destroy();
-        }
-        if (inFlight > 0) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          await Promise.race([
-            new Promise<void>((resolve) => (drained = resolve)),
-            new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs))),
-          ]);
-          clearTimeout(timer);
-        }
-        for (const session of sessions) session.destroy();
-        for (const socket of sockets) socket.destroy();
-        await stopped;
-      })();
-      return closed;
-    },
-  };
 }
 
-type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
+/**
+ * Reads the first bytes of a cleartext connection until they decide the protocol, puts them back and calls
+ * `decided` (with how long that took); destroys the socket if it ends or stays undecided for `timeoutMs`.
+ */
+function awaitProtocol(
+  socket: net.Socket,
+  timeoutMs: number,
+  decided: (protocol: "h1" | "h2", waitedMs: number) => void,
+): void {
+  const accepted = performance.now();
+  let head = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  const onReadable = () => {
+    let chunk: Buffer | null;
+    while ((chunk = socket.read()) !== null) head = Buffer.concat([head, chunk]);
+    const protocol = sniffProtocol(head);
+    if (protocol === undefined) return;
+    clearTimeout(timer);
+    socket.off("readable", onReadable);
+    socket.off("end", onEnd);
+    socket.unshift(head);
+    decided(protocol, performance.now() - accepted);
+  };
+  const onEnd = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  socket.on("readable", onReadable);
+  socket.once("end", onEnd);
+}
+
+/**
+ * The answer is complete but the client may still be sending (e.g. a message over the size limit that was
+ * refused early) and waits for flow-control credit that never comes: reset the stream (CANCEL; Deno's
+ * node:http2 does not send a NO_ERROR reset on a half-closed stream). After a grace period, because the
+ * runtime may otherwise send the reset before the trailers.
+ */
+function resetUnreadUpload(request: NodeRequest, stream: http2.ServerHttp2Stream): void {
+  stream.once("finish", () => {
+    if (request.complete || stream.closed) return;
+    const timer = setTimeout(() => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, RESET_GRACE_MS);
+    stream.once("close", () => clearTimeout(timer));
+  });
+}
