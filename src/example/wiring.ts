@@ -9,25 +9,10 @@
  *
  * @module
  */
-import { Client } from "@elastic/elasticsearch";
 import { hostname } from "node:os";
-import { join } from "node:path";
-import {
-  type DeadLetterQueue,
-  type DocumentStore,
-  MessageRegistry,
-  type TokenStore,
-  type Upcaster,
-} from "../dendrite/mod.ts";
-import {
-  Sqlite,
-  SqliteDeadLetterQueue,
-  SqliteDocumentStore,
-  SqliteTokenStore,
-  type Synchronous,
-} from "../dendrite/sqlite/mod.ts";
+import { MessageRegistry, type Upcaster } from "../dendrite/mod.ts";
+import type { Synchronous } from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
-import { ElasticsearchDocumentStore, ElasticsearchTokenStore } from "../dendrite/elasticsearch/mod.ts";
 import {
   meteredCommandBus,
   meteredQueryBus,
@@ -39,6 +24,8 @@ import {
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
 import type { Config } from "../config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
+import { Closers } from "./closers.ts";
+import { openQueryStores, processorOwner } from "./query_stores.ts";
 import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
 import type { AppPorts } from "./features.ts";
 import { rejectedEventsSection } from "./security/mod.ts";
@@ -114,59 +101,6 @@ export type ProgramConfig =
   >
   & Partial<Pick<Config, "processorMaxAttempts" | "elasticsearchRequestTimeoutMs">>;
 
-type Closer = () => Promise<void> | void;
-
-/**
- * The projection's query model, token store and dead letters: SQLite under the data directory, or Elasticsearch
- * (its dead letters then in their own SQLite file under the data directory). Dead letters are always durable: the
- * events queued behind a poison event must survive a restart.
- */
-function openQueryStores(
-  config: ProgramConfig,
-  synchronous: Synchronous | undefined,
-): {
-  tokenStore: TokenStore;
-  documentStore: DocumentStore;
-  deadLetters: DeadLetterQueue;
-  /** True when tokens and the model commit in one transaction (one SQLite database). */
-  shared: boolean;
-  close: Closer;
-} {
-  if (config.elasticsearchUrl) {
-    // A bounded request time, so a hung server shows as an error (and a back-off) rather than a stall.
-    const requestTimeout = config.elasticsearchRequestTimeoutMs ?? 30_000;
-    const client = new Client({ node: config.elasticsearchUrl.href, requestTimeout });
-    const indexPrefix = config.elasticsearchIndexPrefix ?? "dendrite-";
-    const letters = new Sqlite(join(config.dataDir, "dead-letters.sqlite"), { synchronous });
-    return {
-      tokenStore: new ElasticsearchTokenStore({ client, index: `${indexPrefix}tokens` }),
-      documentStore: new ElasticsearchDocumentStore({ client, indexPrefix }),
-      deadLetters: new SqliteDeadLetterQueue({ sqlite: letters }),
-      shared: false,
-      close: async () => {
-        letters.close();
-        await client.close();
-      },
-    };
-  }
-  const sqlite = new Sqlite(join(config.dataDir, "query.sqlite"), { synchronous });
-  return {
-    tokenStore: new SqliteTokenStore({ sqlite }),
-    documentStore: new SqliteDocumentStore({ sqlite }),
-    deadLetters: new SqliteDeadLetterQueue({ sqlite }),
-    shared: true,
-    close: () => sqlite.close(),
-  };
-}
-
-/**
- * The projection's claim owner: stable across restarts of the same process (role, host name, data directory), so a
- * restart takes its own segments back at once instead of waiting for its old claims to expire.
- */
-async function processorOwner(dataDir: string): Promise<string> {
-  return `projection@${Deno.hostname()}:${await Deno.realPath(dataDir)}`;
-}
-
 async function readTls(config: ProgramConfig): Promise<{ cert: string; key: string } | undefined> {
   if (!config.tls) return undefined;
   return {
@@ -191,144 +125,187 @@ export async function startProgram(
   logger: Logger,
   options: ProgramOptions = {},
 ): Promise<Program> {
-  const closers: Closer[] = [];
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    stopping ??= (async () => {
-      for (const close of closers.reverse()) {
-        try {
-          await close();
-        } catch (error) {
-          logger.error("shutdown step failed", errorFields(error));
-        }
-      }
-    })();
-  const registry = exampleRegistry();
-  const metrics = new Metrics();
-  for (const upcaster of options.upcasters ?? []) registry.addUpcaster(upcaster);
-  const onProcessorError = (error: unknown, where: { processor: string; segment: number }) =>
-    logger.warn("processor error (retrying)", { ...where, ...errorFields(error) });
-  // Named after the roles and the host, so the dashboard says which process is which.
-  const clientId = `${
-    [...config.roles].filter((r) => r !== "soma").join("+") || "soma"
-  }@${hostname()}-${Deno.pid}`;
+  const start = new ProgramStart(config, logger, options);
   try {
+    return await start.run();
+  } catch (error) {
+    await start.closers.stop();
+    throw error;
+  }
+}
+
+/** One start of the program: what the roles share, and what has to be closed again. */
+class ProgramStart {
+  readonly closers: Closers;
+  readonly #config: ProgramConfig;
+  readonly #logger: Logger;
+  readonly #options: ProgramOptions;
+  readonly #registry = exampleRegistry();
+  readonly #metrics = new Metrics();
+  /** Named after the roles and the host, so the dashboard says which process is which. */
+  readonly #clientId: string;
+
+  constructor(config: ProgramConfig, logger: Logger, options: ProgramOptions) {
+    this.closers = new Closers(logger);
+    this.#config = config;
+    this.#logger = logger;
+    this.#options = options;
+    for (const upcaster of options.upcasters ?? []) this.#registry.addUpcaster(upcaster);
+    const roles = [...config.roles].filter((r) => r !== "soma").join("+") || "soma";
+    this.#clientId = `${roles}@${hostname()}-${Deno.pid}`;
+  }
+
+  /** Starts soma and the roles in order; on failure the caller closes what started ({@link closers}). */
+  async run(): Promise<Program> {
+    const config = this.#config;
+    const metrics = this.#metrics;
+    const stop = () => this.closers.stop();
     await Deno.mkdir(config.dataDir, { recursive: true });
-    let soma: Soma | undefined;
-    if (config.roles.has("soma") || !config.axonServer) {
-      soma = await startSoma({
-        dataDir: config.dataDir,
-        host: config.axonHost,
-        port: config.axonPort,
-        httpPort: config.axonHttpPort,
-        registry,
-        synchronous: options.synchronous,
-        idempotencyWindowMs: config.idempotencyWindowMs,
-        accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
-        limits: config.somaLimits,
-        subscriptionLimits: config.subscriptions,
-        tls: await readTls(config),
-        local: { clientId, component: COMPONENT },
-        onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),
-      });
-      closers.push(() => soma!.close());
-      logger.info("soma listening", {
-        host: config.axonHost,
-        port: soma.port,
-        httpPort: soma.httpPort ?? null,
-        token: config.axonToken === undefined ? somaTokenPath(config.dataDir) : "AXON_TOKEN",
-      });
-    }
+    const soma = config.roles.has("soma") || !config.axonServer ? await this.#startSoma() : undefined;
     const roles = [...config.roles].filter((role) => role !== "soma");
     if (roles.length === 0) return { soma, metrics, stop };
+    const axon = config.axonServer ? await this.#connect(config.axonServer) : undefined;
+    const ports = this.#ports(axon, soma);
+    if (config.roles.has("command")) await this.#startCommandRole(ports, this.closers);
+    if (config.roles.has("projection")) await this.#startProjectionRole(ports, this.closers);
+    const api = config.roles.has("api") ? await this.#startApiRole(ports, soma) : undefined;
+    return { soma, ports, api, metrics, stop };
+  }
 
-    let axon: AxonConnector | undefined;
-    if (config.axonServer) {
-      logger.info("connecting", { axonServer: config.axonServer });
-      axon = await connectAxon(
-        {
-          address: config.axonServer,
-          componentName: COMPONENT,
-          clientId,
-          token: config.axonToken ?? await readSomaToken(config.dataDir),
-          tls: config.axonTlsCaFile ? { ca: await Deno.readFile(config.axonTlsCaFile) } : undefined,
-          onStateChange: (state, detail) =>
-            state === "connected"
-              ? logger.info("connected to the Axon server", { detail: String(detail) })
-              : logger.warn("disconnected from the Axon server (reconnecting)", { detail: String(detail) }),
-        },
-        registry,
-        options.signal,
-      );
-      closers.push(() => axon!.close());
-    }
+  /** soma in this process: the roles use it directly; it also listens on `AXON_PORT` for other processes. */
+  async #startSoma(): Promise<Soma> {
+    const config = this.#config;
+    const logger = this.#logger;
+    const soma = await startSoma({
+      dataDir: config.dataDir,
+      host: config.axonHost,
+      port: config.axonPort,
+      httpPort: config.axonHttpPort,
+      registry: this.#registry,
+      synchronous: this.#options.synchronous,
+      idempotencyWindowMs: config.idempotencyWindowMs,
+      accessToken: config.axonToken ?? await loadOrCreateSomaToken(config.dataDir),
+      limits: config.somaLimits,
+      subscriptionLimits: config.subscriptions,
+      tls: await readTls(config),
+      local: { clientId: this.#clientId, component: COMPONENT },
+      onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),
+    });
+    this.closers.push(() => soma.close());
+    logger.info("soma listening", {
+      host: config.axonHost,
+      port: soma.port,
+      httpPort: soma.httpPort ?? null,
+      token: config.axonToken === undefined ? somaTokenPath(config.dataDir) : "AXON_TOKEN",
+    });
+    return soma;
+  }
+
+  /** The Axon-API server at `address` (soma in another process, or Axon Server), through the connector. */
+  async #connect(address: string): Promise<AxonConnector> {
+    const config = this.#config;
+    const logger = this.#logger;
+    logger.info("connecting", { axonServer: address });
+    const axon = await connectAxon(
+      {
+        address,
+        componentName: COMPONENT,
+        clientId: this.#clientId,
+        token: config.axonToken ?? await readSomaToken(config.dataDir),
+        tls: config.axonTlsCaFile ? { ca: await Deno.readFile(config.axonTlsCaFile) } : undefined,
+        onStateChange: (state, detail) =>
+          state === "connected"
+            ? logger.info("connected to the Axon server", { detail: String(detail) })
+            : logger.warn("disconnected from the Axon server (reconnecting)", { detail: String(detail) }),
+      },
+      this.#registry,
+      this.#options.signal,
+    );
+    this.closers.push(() => axon.close());
+    return axon;
+  }
+
+  /** The roles' ports on the connector, else on the embedded soma. */
+  #ports(axon: AxonConnector | undefined, soma: Soma | undefined): AppPorts {
     const bus = axon ?? soma!;
-    const processorMetrics = new ProcessorMetrics(metrics, () => bus.eventStore.lastToken());
-    const ports: AppPorts = {
+    const processorMetrics = new ProcessorMetrics(this.#metrics, () => bus.eventStore.lastToken());
+    return {
       // Metered always; traced too when tracing is on (OTEL_DENO=true).
-      commandBus: meteredCommandBus(tracedCommandBus(bus.commandBus), metrics),
-      queryBus: meteredQueryBus(tracedQueryBus(bus.queryBus), metrics),
+      commandBus: meteredCommandBus(tracedCommandBus(bus.commandBus), this.#metrics),
+      queryBus: meteredQueryBus(tracedQueryBus(bus.queryBus), this.#metrics),
       eventStore: bus.eventStore,
-      registry,
+      registry: this.#registry,
       // Every processor started on these ports lists itself here (the dashboard, /metrics), with no extra call.
       processors: measuredHost(axon ? axon.connection : soma!, processorMetrics),
     };
+  }
 
-    if (config.roles.has("command")) {
-      // dendrite:example:begin
-      const greeter = await startGreeter(ports, { command: true, projection: false });
-      closers.push(() => greeter.stop());
-      // dendrite:example:end
-      // dendrite:scaffold:command
+  /** The `command` role: every aggregate's command handlers. */
+  async #startCommandRole(ports: AppPorts, closers: Closers): Promise<void> {
+    // dendrite:example:begin
+    const greeter = await startGreeter(ports, { command: true, projection: false });
+    closers.push(() => greeter.stop());
+    // dendrite:example:end
+    // dendrite:scaffold:command
+  }
+
+  /** The `projection` role: every projection's processor and the query handlers, on the query stores. */
+  async #startProjectionRole(ports: AppPorts, closers: Closers): Promise<void> {
+    const config = this.#config;
+    const logger = this.#logger;
+    const stores = openQueryStores(config, this.#options.synchronous);
+    closers.push(stores.close);
+    const queryPorts = {
+      ...ports,
+      tokenStore: stores.tokenStore,
+      documentStore: stores.documentStore,
+      deadLetters: stores.deadLetters,
+    };
+    // Every projection's processor in this process runs with these options.
+    const processing = {
+      deadLetters: stores.deadLetters,
+      initialSegments: PROJECTION_SEGMENTS,
+      owner: config.processorOwner ?? await processorOwner(config.dataDir),
+      claimTimeoutMs: config.processorClaimTimeoutMs,
+      poison: { maxAttempts: config.processorMaxAttempts },
+      tokenInUnitOfWork: stores.shared,
+      onError: (error: unknown, where: { processor: string; segment: number }) =>
+        logger.warn("processor error (retrying)", { ...where, ...errorFields(error) }),
+    };
+    // dendrite:example:begin
+    const greeter = await startGreeter(queryPorts, {
+      command: false,
+      projection: true,
+      segments: processing.initialSegments,
+      owner: processing.owner,
+      claimTimeoutMs: processing.claimTimeoutMs,
+      maxAttempts: processing.poison.maxAttempts,
+      tokenInUnitOfWork: processing.tokenInUnitOfWork,
+      onError: processing.onError,
+    });
+    closers.push(() => greeter.stop());
+    // dendrite:example:end
+    // dendrite:scaffold:projection
+    // dendrite:scaffold:queries
+  }
+
+  /** The `api` role; embedded, soma's status page also lists the security events the model ignored. */
+  async #startApiRole(ports: AppPorts, soma: Soma | undefined): Promise<RunningApi> {
+    const api = await startApi(ports, this.#config, this.#logger, {
+      ...this.#options,
+      metrics: this.#metrics,
+    });
+    this.closers.push(() => api.stop());
+    const security = api.security;
+    if (soma) {
+      this.closers.push(soma.addStatusSection(() => rejectedEventsSection(security.rejectedEvents())));
     }
-    if (config.roles.has("projection")) {
-      const stores = openQueryStores(config, options.synchronous);
-      closers.push(stores.close);
-      const queryPorts = {
-        ...ports,
-        tokenStore: stores.tokenStore,
-        documentStore: stores.documentStore,
-        deadLetters: stores.deadLetters,
-      };
-      // Every projection's processor in this process runs with these options.
-      const processing = {
-        deadLetters: stores.deadLetters,
-        initialSegments: PROJECTION_SEGMENTS,
-        owner: config.processorOwner ?? await processorOwner(config.dataDir),
-        claimTimeoutMs: config.processorClaimTimeoutMs,
-        poison: { maxAttempts: config.processorMaxAttempts },
-        tokenInUnitOfWork: stores.shared,
-        onError: onProcessorError,
-      };
-      // dendrite:example:begin
-      const greeter = await startGreeter(queryPorts, {
-        command: false,
-        projection: true,
-        segments: processing.initialSegments,
-        owner: processing.owner,
-        claimTimeoutMs: processing.claimTimeoutMs,
-        maxAttempts: processing.poison.maxAttempts,
-        tokenInUnitOfWork: processing.tokenInUnitOfWork,
-        onError: processing.onError,
-      });
-      closers.push(() => greeter.stop());
-      // dendrite:example:end
-      // dendrite:scaffold:projection
-      // dendrite:scaffold:queries
-    }
-    let api: RunningApi | undefined;
-    if (config.roles.has("api")) {
-      api = await startApi(ports, config, logger, { ...options, metrics });
-      closers.push(() => api!.stop());
-      const security = api.security;
-      // Embedded: soma's status page lists the security events the model ignored.
-      if (soma) closers.push(soma.addStatusSection(() => rejectedEventsSection(security.rejectedEvents())));
-      logger.info("listening", { url: api.server.url, port: api.server.port, grpcPort: api.server.grpcPort });
-    }
-    return { soma, ports, api, metrics, stop };
-  } catch (error) {
-    await stop();
-    throw error;
+    this.#logger.info("listening", {
+      url: api.server.url,
+      port: api.server.port,
+      grpcPort: api.server.grpcPort,
+    });
+    return api;
   }
 }
 
