@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { create, type DescMessage, isMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  isMessage,
+  type Message,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   type CommandBus,
@@ -21,7 +28,21 @@ import {
 } from "../../dendrite/mod.ts";
 import * as domain from "../../gen/example/v1/domain_pb.ts";
 import { claimsKey, metadataFromClaims, peerAddressKey } from "../../dendrite/security/mod.ts";
-import { type GreeterService, type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+import type {
+  GetStatusRequest,
+  GetStatusResponseSchema,
+  GreeterService,
+  GreetingsRequest,
+  GreetRequest,
+  GreetResponseSchema,
+  RecordRequest,
+  RecordResponseSchema,
+  SearchRequest,
+  StopRequest,
+  StopResponseSchema,
+  WatchStatusRequest,
+} from "../../gen/example/v1/greeter_pb.ts";
+import { type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
 
 /** Request header carrying a caller-chosen correlation id (echoed in the response headers). */
 export const CORRELATION_HEADER = "x-correlation-id";
@@ -103,121 +124,177 @@ async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): 
  * ```
  */
 export function greeterService(options: GreeterApiOptions): ServiceImpl<typeof GreeterService> {
-  const { commandBus, queryBus, greeterId } = options;
-  const dispatchOptions = (context: HandlerContext) => ({
-    routingKey: greeterId,
-    metadata: idempotencyMetadata(context, callMetadata(context)),
-    signal: context.signal,
-    timeoutMs: context.timeoutMs(),
-  });
+  return new GreeterApi(options);
+}
 
-  return {
-    async greet(request, context) {
-      const greeting = await commandBus.dispatch(
-        create(domain.GreetCommandSchema, { greeterId, message: request.message }),
-        { ...dispatchOptions(context), expect: GreetingSchema },
-      );
-      return { greetingId: expectType(greeting, GreetingSchema).id };
-    },
+type Init<S extends DescMessage> = MessageInitShape<S>;
 
-    async record(_request, context) {
-      const state = await commandBus.dispatch(
-        create(domain.RecordCommandSchema, { greeterId }),
-        { ...dispatchOptions(context), expect: domain.RecordingStateSchema },
-      );
-      return { recording: expectType(state, domain.RecordingStateSchema).recording };
-    },
+/** The greeter API of one router: each RPC a method (connect-es binds them to the instance). */
+class GreeterApi implements ServiceImpl<typeof GreeterService> {
+  readonly #options: GreeterApiOptions;
 
-    async stop(_request, context) {
-      const state = await commandBus.dispatch(
-        create(domain.StopCommandSchema, { greeterId }),
-        { ...dispatchOptions(context), expect: domain.RecordingStateSchema },
-      );
-      return { recording: expectType(state, domain.RecordingStateSchema).recording };
-    },
+  constructor(options: GreeterApiOptions) {
+    this.#options = options;
+  }
 
-    async *search(request, context) {
-      const list = await queryOne(
-        queryBus,
-        create(domain.SearchQuerySchema, { query: request.query, limit: request.limit }),
-        domain.GreetingListSchema,
-        { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
-      );
-      yield* list.greetings;
-    },
+  async greet(request: GreetRequest, context: HandlerContext): Promise<Init<typeof GreetResponseSchema>> {
+    const { greeterId } = this.#options;
+    const greeting = await this.#options.commandBus.dispatch(
+      create(domain.GreetCommandSchema, { greeterId, message: request.message }),
+      { ...this.#dispatchOptions(context), expect: GreetingSchema },
+    );
+    return { greetingId: expectType(greeting, GreetingSchema).id };
+  }
 
-    async *greetings(_request, context) {
-      const signal = options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal;
-      const release = options.subscriptions?.acquire(context.values.get(peerAddressKey)) ?? (() => {});
-      let subscription;
-      try {
-        subscription = await queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
-          metadata: callMetadata(context),
-          signal,
-          bufferSize: options.subscriptionBuffer,
-          onEnd: release,
-        });
-      } catch (error) {
-        release();
-        throw error;
-      }
-      try {
-        // The subscription exists before the initial query runs, so a greeting projected in between can arrive
-        // both ways: send it once.
-        const sent = new Set<string>();
-        for (const list of subscription.initial) {
-          for (const greeting of expectType(list, domain.GreetingListSchema).greetings) {
-            sent.add(greeting.id);
-            yield greeting;
-          }
-        }
-        for await (const update of untilAborted(subscription.updates, signal)) {
-          const greeting: Greeting = expectType(update, GreetingSchema);
-          if (sent.delete(greeting.id)) continue;
-          yield greeting;
-        }
-      } finally {
-        subscription.close();
-        release();
-      }
-    },
+  async record(_request: RecordRequest, context: HandlerContext): Promise<Init<typeof RecordResponseSchema>> {
+    return {
+      recording: await this.#setRecording(create(domain.RecordCommandSchema, this.#greeter()), context),
+    };
+  }
 
-    async *watchStatus(_request, context) {
-      const signal = options.shutdown ? AbortSignal.any([context.signal, options.shutdown]) : context.signal;
-      const subscription = await queryBus.subscriptionQuery(
-        create(domain.GreeterStatusQuerySchema, { greeterId }),
-        {
-          metadata: callMetadata(context),
-          signal,
-        },
-      );
-      try {
-        // Updates made between the subscription and the initial query may arrive after it: send only newer ones.
-        let sequence = -2n;
-        for (const status of subscription.initial) {
-          const initial = expectType(status, domain.GreeterStatusSchema);
-          sequence = initial.sequence;
-          yield { recording: initial.recording, greetingCount: initial.greetingCount };
-        }
-        for await (const update of untilAborted(subscription.updates, signal)) {
-          const status = expectType(update, domain.GreeterStatusSchema);
-          if (status.sequence <= sequence) continue;
-          sequence = status.sequence;
-          yield { recording: status.recording, greetingCount: status.greetingCount };
-        }
-      } finally {
-        subscription.close();
-      }
-    },
+  async stop(_request: StopRequest, context: HandlerContext): Promise<Init<typeof StopResponseSchema>> {
+    return {
+      recording: await this.#setRecording(create(domain.StopCommandSchema, this.#greeter()), context),
+    };
+  }
 
-    async getStatus(_request, context) {
-      const status = await queryOne(
-        queryBus,
-        create(domain.GreeterStatusQuerySchema, { greeterId }),
-        domain.GreeterStatusSchema,
-        { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
-      );
-      return { recording: status.recording, greetingCount: status.greetingCount };
-    },
-  };
+  async *search(request: SearchRequest, context: HandlerContext): AsyncIterable<Init<typeof GreetingSchema>> {
+    const list = await queryOne(
+      this.#options.queryBus,
+      create(domain.SearchQuerySchema, { query: request.query, limit: request.limit }),
+      domain.GreetingListSchema,
+      { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+    );
+    yield* list.greetings;
+  }
+
+  async *greetings(
+    _request: GreetingsRequest,
+    context: HandlerContext,
+  ): AsyncIterable<Init<typeof GreetingSchema>> {
+    const signal = this.#callSignal(context);
+    const release = this.#options.subscriptions?.acquire(context.values.get(peerAddressKey)) ?? (() => {});
+    let subscription;
+    try {
+      subscription = await this.#options.queryBus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
+        metadata: callMetadata(context),
+        signal,
+        bufferSize: this.#options.subscriptionBuffer,
+        onEnd: release,
+      });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    try {
+      yield* liveGreetings(subscription, signal);
+    } finally {
+      subscription.close();
+      release();
+    }
+  }
+
+  async *watchStatus(
+    _request: WatchStatusRequest,
+    context: HandlerContext,
+  ): AsyncIterable<Init<typeof GetStatusResponseSchema>> {
+    const signal = this.#callSignal(context);
+    const subscription = await this.#options.queryBus.subscriptionQuery(
+      create(domain.GreeterStatusQuerySchema, this.#greeter()),
+      { metadata: callMetadata(context), signal },
+    );
+    try {
+      yield* liveStatus(subscription, signal);
+    } finally {
+      subscription.close();
+    }
+  }
+
+  async getStatus(
+    _request: GetStatusRequest,
+    context: HandlerContext,
+  ): Promise<Init<typeof GetStatusResponseSchema>> {
+    const status = await queryOne(
+      this.#options.queryBus,
+      create(domain.GreeterStatusQuerySchema, this.#greeter()),
+      domain.GreeterStatusSchema,
+      { metadata: callMetadata(context), signal: context.signal, timeoutMs: context.timeoutMs() },
+    );
+    return { recording: status.recording, greetingCount: status.greetingCount };
+  }
+
+  #greeter(): { greeterId: string } {
+    return { greeterId: this.#options.greeterId };
+  }
+
+  /** Record or Stop: the greeter's recording state after the command. */
+  async #setRecording(command: Message, context: HandlerContext): Promise<boolean> {
+    const state = await this.#options.commandBus.dispatch(
+      command,
+      { ...this.#dispatchOptions(context), expect: domain.RecordingStateSchema },
+    );
+    return expectType(state, domain.RecordingStateSchema).recording;
+  }
+
+  #dispatchOptions(context: HandlerContext) {
+    return {
+      routingKey: this.#options.greeterId,
+      metadata: idempotencyMetadata(context, callMetadata(context)),
+      signal: context.signal,
+      timeoutMs: context.timeoutMs(),
+    };
+  }
+
+  /** A live stream ends when its caller goes or the server shuts down. */
+  #callSignal(context: HandlerContext): AbortSignal {
+    const shutdown = this.#options.shutdown;
+    return shutdown ? AbortSignal.any([context.signal, shutdown]) : context.signal;
+  }
+}
+
+/** A subscription's initial results and its updates. */
+interface Live {
+  readonly initial: readonly Message[];
+  readonly updates: AsyncIterable<Message>;
+}
+
+/**
+ * The greetings now, then each new one. The subscription exists before the initial query runs, so a greeting
+ * projected in between can arrive both ways: send it once.
+ */
+async function* liveGreetings(subscription: Live, signal: AbortSignal): AsyncIterable<Greeting> {
+  const sent = new Set<string>();
+  for (const list of subscription.initial) {
+    for (const greeting of expectType(list, domain.GreetingListSchema).greetings) {
+      sent.add(greeting.id);
+      yield greeting;
+    }
+  }
+  for await (const update of untilAborted(subscription.updates, signal)) {
+    const greeting: Greeting = expectType(update, GreetingSchema);
+    if (sent.delete(greeting.id)) continue;
+    yield greeting;
+  }
+}
+
+/**
+ * The status now, then each change. Updates made between the subscription and the initial query may arrive after
+ * it: send only newer ones.
+ */
+async function* liveStatus(
+  subscription: Live,
+  signal: AbortSignal,
+): AsyncIterable<Init<typeof GetStatusResponseSchema>> {
+  let sequence = -2n;
+  for (const status of subscription.initial) {
+    const initial = expectType(status, domain.GreeterStatusSchema);
+    sequence = initial.sequence;
+    yield { recording: initial.recording, greetingCount: initial.greetingCount };
+  }
+  for await (const update of untilAborted(subscription.updates, signal)) {
+    const status = expectType(update, domain.GreeterStatusSchema);
+    if (status.sequence <= sequence) continue;
+    sequence = status.sequence;
+    yield { recording: status.recording, greetingCount: status.greetingCount };
+  }
 }
