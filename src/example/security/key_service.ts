@@ -6,17 +6,32 @@
  * @module
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
 import { type CommandOf, type Metadata, sendToAggregate } from "../../dendrite/mod.ts";
-import { importPrivateKey, keyIdOf } from "../../dendrite/security/mod.ts";
+import { importPrivateKey, keyIdOf, type SecurityLogger } from "../../dendrite/security/mod.ts";
 import * as domain from "../../gen/dendrite/security/v1/domain_pb.ts";
-import { KeyService, PublicKeySchema } from "../../gen/dendrite/security/v1/keys_pb.ts";
+import {
+  type AddKeyManagerRequest,
+  type AddTrustedKeyRequest,
+  KeyService,
+  type PublicKey,
+  PublicKeySchema,
+  type RemoveKeyManagerRequest,
+  type RemoveTrustedKeyRequest,
+  type UploadSigningKeyRequest,
+} from "../../gen/dendrite/security/v1/keys_pb.ts";
 import { KeyAggregate, SecurityDomainErrors } from "./aggregates.ts";
 import type { SecurityCore } from "./core.ts";
-import type { KeyEntry } from "./model.ts";
+import type { KeyEntry, SecurityModel } from "./model.ts";
 import { change, invalid, type ServiceOptions, signedChange } from "./service_support.ts";
 
-function publicKey(entry: KeyEntry) {
+function publicKey(entry: KeyEntry): PublicKey {
   return create(PublicKeySchema, { keyId: entry.keyId, name: entry.name, publicKey: entry.publicKeyRaw });
 }
 
@@ -37,89 +52,115 @@ function notFound(message: string): ConnectError {
 
 /** Registers KeyService. */
 export function registerKeyService(router: ConnectRouter, core: SecurityCore, options: ServiceOptions): void {
-  const { model, logger } = core;
-  const send = (command: CommandOf<typeof KeyAggregate>, metadata: Metadata) =>
-    change(core, () => sendToAggregate(core.commandBus, KeyAggregate, command, { metadata }));
+  router.service(KeyService, new KeyApi(core), options);
+}
 
-  router.service(KeyService, {
-    async addTrustedKey(request, context) {
-      invalid(nameProblem(request.name));
-      const keyId = await rawKeyId(request.publicKey);
-      const { metadata, authorization } = signedChange(context, request);
-      if (model.trustedKeys.has(keyId)) return { keyId };
-      const { name, publicKey } = request;
-      await send(
-        create(domain.RegisterTrustedKeyCommandSchema, { keyId, name, publicKey, authorization }),
-        metadata,
+/** KeyService on the security domain: each RPC a method (connect-es binds them to the instance). */
+class KeyApi implements ServiceImpl<typeof KeyService> {
+  readonly #core: SecurityCore;
+  readonly #model: SecurityModel;
+  readonly #logger: SecurityLogger;
+
+  constructor(core: SecurityCore) {
+    this.#core = core;
+    this.#model = core.model;
+    this.#logger = core.logger;
+  }
+
+  async addTrustedKey(request: AddTrustedKeyRequest, context: HandlerContext): Promise<{ keyId: string }> {
+    invalid(nameProblem(request.name));
+    const keyId = await rawKeyId(request.publicKey);
+    const { metadata, authorization } = signedChange(context, request);
+    if (this.#model.trustedKeys.has(keyId)) return { keyId };
+    const { name, publicKey } = request;
+    await this.#send(
+      create(domain.RegisterTrustedKeyCommandSchema, { keyId, name, publicKey, authorization }),
+      metadata,
+    );
+    this.#logger.info(`Trusted key ${keyId} (${JSON.stringify(name)}) added by ${metadata.subject}`);
+    return { keyId };
+  }
+
+  async removeTrustedKey(
+    request: RemoveTrustedKeyRequest,
+    context: HandlerContext,
+  ): Promise<Record<string, never>> {
+    const { metadata, authorization } = signedChange(context, request);
+    if (!this.#model.trustedKeys.has(request.keyId)) throw notFound(`Key "${request.keyId}" is not trusted`);
+    await this.#send(
+      create(domain.RemoveTrustedKeyCommandSchema, { keyId: request.keyId, authorization }),
+      metadata,
+    );
+    this.#logger.info(`Trusted key ${request.keyId} removed by ${metadata.subject}`);
+    return {};
+  }
+
+  listTrustedKeys(): { keys: PublicKey[] } {
+    return { keys: [...this.#model.trustedKeys.values()].map(publicKey) };
+  }
+
+  async addKeyManager(request: AddKeyManagerRequest, context: HandlerContext): Promise<{ keyId: string }> {
+    invalid(nameProblem(request.name));
+    const keyId = await rawKeyId(request.publicKey);
+    const { metadata, authorization } = signedChange(context, request);
+    if (this.#model.keyManager(keyId)) return { keyId };
+    const { name, publicKey } = request;
+    await this.#send(
+      create(domain.RegisterKeyManagerCommandSchema, { keyId, name, publicKey, authorization }),
+      metadata,
+    );
+    this.#logger.info(`Key manager ${keyId} (${JSON.stringify(name)}) added by ${metadata.subject}`);
+    return { keyId };
+  }
+
+  async removeKeyManager(
+    request: RemoveKeyManagerRequest,
+    context: HandlerContext,
+  ): Promise<Record<string, never>> {
+    if (request.keyId === this.#model.root.keyId) {
+      throw new ConnectError("The compiled-in root key manager cannot be removed", Code.FailedPrecondition);
+    }
+    const { metadata, authorization } = signedChange(context, request);
+    if (!this.#model.keyManagers.has(request.keyId)) {
+      throw notFound(`Key "${request.keyId}" is not a key manager`);
+    }
+    await this.#send(
+      create(domain.RemoveKeyManagerCommandSchema, { keyId: request.keyId, authorization }),
+      metadata,
+    );
+    this.#logger.info(`Key manager ${request.keyId} removed by ${metadata.subject}`);
+    return {};
+  }
+
+  listKeyManagers(): { keys: PublicKey[] } {
+    return { keys: [this.#model.root, ...this.#model.keyManagers.values()].map(publicKey) };
+  }
+
+  uploadSigningKey(request: UploadSigningKeyRequest, context: HandlerContext): Promise<{ keyId: string }> {
+    invalid(nameProblem(request.name));
+    const { metadata } = signedChange(context, request);
+    return importPrivateKey(request.privateKey).catch(() => {
+      throw new ConnectError(
+        "The signing key is not an Ed25519 private key in PKCS#8",
+        Code.InvalidArgument,
       );
-      logger.info(`Trusted key ${keyId} (${JSON.stringify(name)}) added by ${metadata.subject}`);
-      return { keyId };
-    },
-    async removeTrustedKey(request, context) {
-      const { metadata, authorization } = signedChange(context, request);
-      if (!model.trustedKeys.has(request.keyId)) throw notFound(`Key "${request.keyId}" is not trusted`);
-      await send(
-        create(domain.RemoveTrustedKeyCommandSchema, { keyId: request.keyId, authorization }),
-        metadata,
-      );
-      logger.info(`Trusted key ${request.keyId} removed by ${metadata.subject}`);
-      return {};
-    },
-    listTrustedKeys() {
-      return { keys: [...model.trustedKeys.values()].map(publicKey) };
-    },
-    async addKeyManager(request, context) {
-      invalid(nameProblem(request.name));
-      const keyId = await rawKeyId(request.publicKey);
-      const { metadata, authorization } = signedChange(context, request);
-      if (model.keyManager(keyId)) return { keyId };
-      const { name, publicKey } = request;
-      await send(
-        create(domain.RegisterKeyManagerCommandSchema, { keyId, name, publicKey, authorization }),
-        metadata,
-      );
-      logger.info(`Key manager ${keyId} (${JSON.stringify(name)}) added by ${metadata.subject}`);
-      return { keyId };
-    },
-    async removeKeyManager(request, context) {
-      if (request.keyId === model.root.keyId) {
-        throw new ConnectError("The compiled-in root key manager cannot be removed", Code.FailedPrecondition);
-      }
-      const { metadata, authorization } = signedChange(context, request);
-      if (!model.keyManagers.has(request.keyId)) {
-        throw notFound(`Key "${request.keyId}" is not a key manager`);
-      }
-      await send(
-        create(domain.RemoveKeyManagerCommandSchema, { keyId: request.keyId, authorization }),
-        metadata,
-      );
-      logger.info(`Key manager ${request.keyId} removed by ${metadata.subject}`);
-      return {};
-    },
-    listKeyManagers() {
-      return { keys: [model.root, ...model.keyManagers.values()].map(publicKey) };
-    },
-    uploadSigningKey(request, context) {
-      invalid(nameProblem(request.name));
-      const { metadata } = signedChange(context, request);
-      return importPrivateKey(request.privateKey).catch(() => {
+    }).then((pair) => {
+      if (!this.#model.trustedKeys.has(pair.keyId)) {
         throw new ConnectError(
-          "The signing key is not an Ed25519 private key in PKCS#8",
-          Code.InvalidArgument,
+          `Key "${pair.keyId}" is not trusted: add its public half with AddTrustedKey first`,
+          Code.FailedPrecondition,
         );
-      }).then((pair) => {
-        if (!model.trustedKeys.has(pair.keyId)) {
-          throw new ConnectError(
-            `Key "${pair.keyId}" is not trusted: add its public half with AddTrustedKey first`,
-            Code.FailedPrecondition,
-          );
-        }
-        core.setSigningKey(pair);
-        logger.info(
-          `JWT signing key ${pair.keyId} (${JSON.stringify(request.name)}) uploaded by ${metadata.subject}`,
-        );
-        return { keyId: pair.keyId };
-      });
-    },
-  }, options);
+      }
+      this.#core.setSigningKey(pair);
+      this.#logger.info(
+        `JWT signing key ${pair.keyId} (${JSON.stringify(request.name)}) uploaded by ${metadata.subject}`,
+      );
+      return { keyId: pair.keyId };
+    });
+  }
+
+  #send(command: CommandOf<typeof KeyAggregate>, metadata: Metadata): Promise<void> {
+    const core = this.#core;
+    return change(core, () => sendToAggregate(core.commandBus, KeyAggregate, command, { metadata }));
+  }
 }

@@ -23,6 +23,7 @@ import {
   consoleSecurityLogger,
   createAuthInterceptor,
   DEFAULT_SCRYPT,
+  type Ed25519KeyPair,
   hashPassword,
   JwtIssuer,
   JwtVerifier,
@@ -32,7 +33,7 @@ import {
 } from "../../dendrite/security/mod.ts";
 import { CredentialAggregate, KeyAggregate, PropertyAggregate } from "./aggregates.ts";
 import type { SecurityCore } from "./core.ts";
-import { createLoginLimits, type LoginLimitOptions } from "./login_limits.ts";
+import { createLoginLimits, type LoginLimitOptions, type LoginLimits } from "./login_limits.ts";
 import { type KeyEntry, type Rejections, SecurityModel, securityProjection } from "./model.ts";
 import { SECURITY_POLICY } from "./policy.ts";
 import { UNSIGNED } from "./trust.ts";
@@ -89,85 +90,120 @@ export async function startSecurity(
   ports: SecurityPorts,
   options: SecurityOptions,
 ): Promise<SecurityRuntime> {
-  const model = new SecurityModel(options.root);
-  const logger = options.logger ?? consoleSecurityLogger;
-  const audience = { issuer: options.issuer ?? "dendrite", audience: options.audience ?? "dendrite-api" };
-  const clock = options.clock ?? Date.now;
-  const scrypt = options.scrypt ?? DEFAULT_SCRYPT;
-  const challenges = new ChallengeStore({ ttlMs: options.challengeTtlMs, clock });
-  const verifier = new JwtVerifier({ ...audience, clock, resolveKey: (kid) => model.trustedKey(kid) });
-  const registrations: Registration[] = [];
-  const processor = new TrackingProcessor(securityProjection(model, logger), {
-    eventStore: ports.eventStore,
-    tokenStore: new InMemoryTokenStore(),
-    // Rebuilt from the first event at every start, so its dead letters are too.
-    deadLetters: new InMemoryDeadLetterQueue(),
-    registry: ports.registry,
-    flushIntervalMs: 1_000,
-    onError: options.onError,
-  });
-  let issuer: JwtIssuer | undefined;
-  let dummy: Promise<string> | undefined;
-  try {
-    const repository = { eventStore: ports.eventStore, registry: ports.registry };
-    registrations.push(
-      ...(await registerAggregate(ports.commandBus, KeyAggregate, repository)).registrations,
-    );
-    registrations.push(
-      ...(await registerAggregate(ports.commandBus, CredentialAggregate, repository)).registrations,
-    );
-    registrations.push(
-      ...(await registerAggregate(ports.commandBus, PropertyAggregate, repository)).registrations,
-    );
-    await processor.start();
-    await processor.caughtUp(await ports.eventStore.lastToken());
-    refuseUnsignedHistory(model);
-    if (model.rejectedCount > 0) {
-      logger.warn("Security events ignored at rebuild: they do not verify (see rejectedEvents())", {
-        accepted: model.accepted,
-        ignored: model.rejectedCount,
-      });
-    }
-  } catch (error) {
-    await Promise.allSettled(registrations.map((r) => r.cancel()));
-    await processor.stop();
-    throw error;
+  const security = new Security(ports, options);
+  await security.start();
+  return security;
+}
+
+/** The security domain of one start. */
+class Security implements SecurityRuntime {
+  readonly model: SecurityModel;
+  readonly challenges: ChallengeStore;
+  readonly commandBus: CommandBus;
+  readonly logger: SecurityLogger;
+  readonly scrypt: ScryptParams;
+  readonly login: LoginLimits;
+  readonly verifier: JwtVerifier;
+  readonly processor: TrackingProcessor;
+  readonly #ports: SecurityPorts;
+  readonly #audience: { readonly issuer: string; readonly audience: string };
+  readonly #clock: Clock;
+  readonly #registrations: Registration[] = [];
+  #issuer: JwtIssuer | undefined;
+  #dummy: Promise<string> | undefined;
+
+  constructor(ports: SecurityPorts, options: SecurityOptions) {
+    const model = new SecurityModel(options.root);
+    this.model = model;
+    this.#ports = ports;
+    this.commandBus = ports.commandBus;
+    this.logger = options.logger ?? consoleSecurityLogger;
+    this.#audience = { issuer: options.issuer ?? "dendrite", audience: options.audience ?? "dendrite-api" };
+    this.#clock = options.clock ?? Date.now;
+    this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
+    this.challenges = new ChallengeStore({ ttlMs: options.challengeTtlMs, clock: this.#clock });
+    this.verifier = new JwtVerifier({
+      ...this.#audience,
+      clock: this.#clock,
+      resolveKey: (kid) => model.trustedKey(kid),
+    });
+    this.login = createLoginLimits(options.login, this.#clock, options.loginDefaults);
+    this.processor = new TrackingProcessor(securityProjection(model, this.logger), {
+      eventStore: ports.eventStore,
+      tokenStore: new InMemoryTokenStore(),
+      // Rebuilt from the first event at every start, so its dead letters are too.
+      deadLetters: new InMemoryDeadLetterQueue(),
+      registry: ports.registry,
+      flushIntervalMs: 1_000,
+      onError: options.onError,
+    });
   }
-  const runtime: SecurityRuntime = {
-    model,
-    challenges,
-    commandBus: ports.commandBus,
-    logger,
-    scrypt,
-    login: createLoginLimits(options.login, clock, options.loginDefaults),
-    verifier,
-    processor,
-    issuer: () => issuer,
-    setSigningKey(key) {
-      issuer = new JwtIssuer(key, audience, clock);
-    },
-    signingKeyId: () => issuer?.keyId,
-    rejectedEvents: () => model.rejected(),
-    async caughtUp() {
-      await processor.caughtUp(await ports.eventStore.lastToken());
-    },
-    dummyHash() {
-      dummy ??= hashPassword(crypto.randomUUID(), scrypt);
-      return dummy;
-    },
-    interceptor(appPolicy = {}) {
-      return createAuthInterceptor({
-        policy: mergePolicies(SECURITY_POLICY, appPolicy),
-        verifier,
-        signatures: { challenges, resolveManager: (keyId) => model.keyManager(keyId) },
-      });
-    },
-    async stop() {
-      await Promise.allSettled(registrations.map((r) => r.cancel()));
-      await processor.stop();
-    },
-  };
-  return runtime;
+
+  /** Registers the aggregates' command handlers and rebuilds the model; on failure, undoes both. */
+  async start(): Promise<void> {
+    try {
+      const repository = { eventStore: this.#ports.eventStore, registry: this.#ports.registry };
+      const bus = this.commandBus;
+      this.#registrations.push(...(await registerAggregate(bus, KeyAggregate, repository)).registrations);
+      this.#registrations.push(
+        ...(await registerAggregate(bus, CredentialAggregate, repository)).registrations,
+      );
+      this.#registrations.push(
+        ...(await registerAggregate(bus, PropertyAggregate, repository)).registrations,
+      );
+      await this.processor.start();
+      await this.caughtUp();
+      refuseUnsignedHistory(this.model);
+      if (this.model.rejectedCount > 0) {
+        this.logger.warn("Security events ignored at rebuild: they do not verify (see rejectedEvents())", {
+          accepted: this.model.accepted,
+          ignored: this.model.rejectedCount,
+        });
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  issuer(): JwtIssuer | undefined {
+    return this.#issuer;
+  }
+
+  setSigningKey(key: Ed25519KeyPair): void {
+    this.#issuer = new JwtIssuer(key, this.#audience, this.#clock);
+  }
+
+  signingKeyId(): string | undefined {
+    return this.#issuer?.keyId;
+  }
+
+  rejectedEvents(): Rejections {
+    return this.model.rejected();
+  }
+
+  async caughtUp(): Promise<void> {
+    await this.processor.caughtUp(await this.#ports.eventStore.lastToken());
+  }
+
+  dummyHash(): Promise<string> {
+    this.#dummy ??= hashPassword(crypto.randomUUID(), this.scrypt);
+    return this.#dummy;
+  }
+
+  interceptor(appPolicy: AuthPolicy = {}): Interceptor {
+    const model = this.model;
+    return createAuthInterceptor({
+      policy: mergePolicies(SECURITY_POLICY, appPolicy),
+      verifier: this.verifier,
+      signatures: { challenges: this.challenges, resolveManager: (keyId) => model.keyManager(keyId) },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.#registrations.map((r) => r.cancel()));
+    await this.processor.stop();
+  }
 }
 
 /**
