@@ -123,63 +123,96 @@ export async function startApi(
       logger.warn("security processor error (retrying)", { ...where, ...errorFields(error) }),
   });
   try {
-    if (env(ADMIN_PASSWORD_ENV)) {
-      logger.info("admin sign-in", { identifier: ADMIN.identifier, passwordFrom: ADMIN_PASSWORD_ENV });
-    } else if (adminPasswordFile !== undefined) {
-      logger.info("admin sign-in", { identifier: ADMIN.identifier, passwordFile: adminPasswordFile });
-    } else {
-      logger.warn("admin sign-in: the password was set at an earlier start and its file is gone", {
-        identifier: ADMIN.identifier,
-        hint: `set ${ADMIN_PASSWORD_ENV} to choose a new one`,
-      });
-    }
-    const auth = security.interceptor(APP_POLICY);
-    // Every service gets the error mapping, then the auth interceptor.
-    const interceptors = [errorMappingInterceptor(logger), auth];
-    // dendrite:example:begin
-    const greeterRoutes = exampleApi({
-      commandBus: ports.commandBus,
-      queryBus: ports.queryBus,
-      logger,
-      auth,
-      subscriptions: config.subscriptions,
-    });
-    // dendrite:example:end
-    const server = await startServer({
-      port: config.port,
-      // Unset (tests, tools): a free port.
-      grpcPort: config.grpcPort ?? 0,
-      hostname: options.hostname,
-      tls,
-      logger,
-      ui: options.ui,
-      shutdownDeadlineMs: options.shutdownDeadlineMs,
-      limits: config.apiLimits,
-      metrics: options.metrics && { metrics: options.metrics, access: { token: config.metricsToken } },
-      api(router, context) {
-        registerSecurityServices(router, security, { interceptors });
-        greeterRoutes(router, context); // dendrite:example
-        // dendrite:scaffold:services
-      },
-    });
-    let stopping: Promise<void> | undefined;
-    return {
-      server,
-      security,
-      adminPasswordFile,
-      stop() {
-        stopping ??= (async () => {
-          try {
-            await server.shutdown();
-          } finally {
-            await security.stop();
-          }
-        })();
-        return stopping;
-      },
-    };
+    logAdminSignIn(logger, env, adminPasswordFile);
+    const server = await serveApi(ports, config, logger, options, security, tls);
+    return new ApiRole(server, security, adminPasswordFile);
   } catch (error) {
     await security.stop();
     throw error;
+  }
+}
+
+/** Where the admin password comes from (never the password). */
+function logAdminSignIn(
+  logger: Logger,
+  env: (name: string) => string | undefined,
+  adminPasswordFile: string | undefined,
+): void {
+  if (env(ADMIN_PASSWORD_ENV)) {
+    logger.info("admin sign-in", { identifier: ADMIN.identifier, passwordFrom: ADMIN_PASSWORD_ENV });
+  } else if (adminPasswordFile !== undefined) {
+    logger.info("admin sign-in", { identifier: ADMIN.identifier, passwordFile: adminPasswordFile });
+  } else {
+    logger.warn("admin sign-in: the password was set at an earlier start and its file is gone", {
+      identifier: ADMIN.identifier,
+      hint: `set ${ADMIN_PASSWORD_ENV} to choose a new one`,
+    });
+  }
+}
+
+/** The HTTP server with the security services and the application's services behind the auth interceptor. */
+async function serveApi(
+  ports: ApiPorts,
+  config: ApiConfig,
+  logger: Logger,
+  options: ApiOptions,
+  security: SecurityRuntime,
+  tls: { cert: string; key: string } | undefined,
+): Promise<RunningServer> {
+  const auth = security.interceptor(APP_POLICY);
+  // Every service gets the error mapping, then the auth interceptor.
+  const interceptors = [errorMappingInterceptor(logger), auth];
+  // dendrite:example:begin
+  const greeterRoutes = exampleApi({
+    commandBus: ports.commandBus,
+    queryBus: ports.queryBus,
+    logger,
+    auth,
+    subscriptions: config.subscriptions,
+  });
+  // dendrite:example:end
+  return await startServer({
+    port: config.port,
+    // Unset (tests, tools): a free port.
+    grpcPort: config.grpcPort ?? 0,
+    hostname: options.hostname,
+    tls,
+    logger,
+    ui: options.ui,
+    shutdownDeadlineMs: options.shutdownDeadlineMs,
+    limits: config.apiLimits,
+    metrics: options.metrics && { metrics: options.metrics, access: { token: config.metricsToken } },
+    api(router, context) {
+      registerSecurityServices(router, security, { interceptors });
+      greeterRoutes(router, context); // dendrite:example
+      // dendrite:scaffold:services
+    },
+  });
+}
+
+/** The running API role: its server, then its security domain, stopped once. */
+class ApiRole implements RunningApi {
+  readonly server: RunningServer;
+  readonly security: SecurityRuntime;
+  readonly adminPasswordFile?: string;
+  #stopping: Promise<void> | undefined;
+
+  constructor(server: RunningServer, security: SecurityRuntime, adminPasswordFile: string | undefined) {
+    this.server = server;
+    this.security = security;
+    this.adminPasswordFile = adminPasswordFile;
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    try {
+      await this.server.shutdown();
+    } finally {
+      await this.security.stop();
+    }
   }
 }

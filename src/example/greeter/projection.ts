@@ -11,6 +11,7 @@ import {
   type DocumentStore,
   type EventMessage,
   type Projection,
+  type ProjectionContext,
   type QueryBus,
   type Registration,
 } from "../../dendrite/mod.ts";
@@ -75,46 +76,8 @@ function toGreeting(id: string, document: GreetingDocument): Greeting {
  * `GreeterStatusQuery` subscribers, after the write (so a subscriber that re-reads sees it).
  */
 export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Projection {
-  /**
-   * Inside a unit of work (a batch of events in one transaction): greetings and status changes are collected and
-   * written once at the end of the batch, and live updates go out only after it committed.
-   */
-  let batch:
-    | {
-      readonly greetings: { id: string; document: GreetingDocument }[];
-      readonly statuses: Map<string, GreeterDocument>;
-      readonly updates: Greeting[];
-    }
-    | undefined;
-
-  async function applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument) {
-    const aggregate = event.aggregate;
-    if (!aggregate) return;
-    const current = batch?.statuses.get(aggregate.id) ?? await model.greeters.get(aggregate.id) ??
-      { recording: true, greetingCount: 0, sequence: -1 };
-    if (aggregate.sequence <= current.sequence) return;
-    const next = { ...change(current), sequence: aggregate.sequence };
-    if (batch) batch.statuses.set(aggregate.id, next);
-    else {
-      await model.greeters.put(aggregate.id, next);
-      publishStatuses([[aggregate.id, next]]);
-    }
-  }
-
-  const publish = (greetings: readonly Greeting[]) => {
-    for (const greeting of greetings) queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, greeting);
-  };
-  /** Status updates go out after the write (also while replaying: the latest status wins). */
-  const publishStatuses = (statuses: Iterable<[string, GreeterDocument]>) => {
-    for (const [greeterId, document] of statuses) {
-      queryBus?.emitUpdate(
-        { query: domain.GreeterStatusQuerySchema, where: (query) => query.greeterId === greeterId },
-        toStatus(document),
-      );
-    }
-  };
+  const writer = new GreeterWriter(model, queryBus);
   const unitOfWork = model.unitOfWork;
-
   return defineProjection({
     name: GREETER_PROJECTION,
     events: [
@@ -122,57 +85,119 @@ export function greeterProjection(model: GreeterModel, queryBus?: QueryBus): Pro
       domain.RecordingStartedEventSchema,
       domain.RecordingStoppedEventSchema,
     ],
-    async handle(event, context) {
-      const payload = event.payload;
-      switch (payload.$typeName) {
-        case "example.v1.GreetedEvent": {
-          const document = {
-            message: payload.message,
-            greeterId: payload.greeterId,
-            greetedAt: event.timestamp,
-          };
-          const update = context.replaying ? [] : [toGreeting(event.id, document)];
-          if (batch) {
-            batch.greetings.push({ id: event.id, document });
-            batch.updates.push(...update);
-          } else {
-            await model.greetings.put(event.id, document);
-          }
-          await applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
-          if (!batch) publish(update);
-          return;
-        }
-        case "example.v1.RecordingStartedEvent":
-          return await applyStatus(event, (s) => ({ ...s, recording: true }));
-        case "example.v1.RecordingStoppedEvent":
-          return await applyStatus(event, (s) => ({ ...s, recording: false }));
-      }
-    },
-    async reset() {
-      await model.greetings.clear();
-      await model.greeters.clear();
-    },
-    unitOfWork: unitOfWork && (async <T>(work: () => Promise<T>) => {
-      let updates: Greeting[] = [];
-      let statuses = new Map<string, GreeterDocument>();
-      const result = await unitOfWork(async () => {
-        batch = { greetings: [], statuses: new Map(), updates: [] };
-        try {
-          const result = await work();
-          await model.greetings.putMany(batch.greetings);
-          await model.greeters.putMany([...batch.statuses].map(([id, document]) => ({ id, document })));
-          updates = batch.updates;
-          statuses = batch.statuses;
-          return result;
-        } finally {
-          batch = undefined;
-        }
-      });
-      publish(updates);
-      publishStatuses(statuses);
-      return result;
-    }),
+    handle: (event, context) => writer.handle(event, context),
+    reset: () => writer.reset(),
+    unitOfWork: unitOfWork && (<T>(work: () => Promise<T>) => writer.batched(unitOfWork, work)),
   });
+}
+
+type GreeterEvent = domain.GreetedEvent | domain.RecordingStartedEvent | domain.RecordingStoppedEvent;
+
+/** What a batch of events changes, written once at its end. */
+interface Batch {
+  readonly greetings: { id: string; document: GreetingDocument }[];
+  readonly statuses: Map<string, GreeterDocument>;
+  readonly updates: Greeting[];
+}
+
+/** Writes the greeter's query model and publishes its live updates (one per projection). */
+class GreeterWriter {
+  readonly #model: GreeterModel;
+  readonly #queryBus: QueryBus | undefined;
+  /**
+   * Inside a unit of work (a batch of events in one transaction): greetings and status changes are collected and
+   * written once at the end of the batch, and live updates go out only after it committed.
+   */
+  #batch: Batch | undefined;
+
+  constructor(model: GreeterModel, queryBus: QueryBus | undefined) {
+    this.#model = model;
+    this.#queryBus = queryBus;
+  }
+
+  async handle(event: EventMessage<GreeterEvent>, context: ProjectionContext): Promise<void> {
+    const payload = event.payload;
+    switch (payload.$typeName) {
+      case "example.v1.GreetedEvent":
+        return await this.#greeted(event, payload, context.replaying);
+      case "example.v1.RecordingStartedEvent":
+        return await this.#applyStatus(event, (s) => ({ ...s, recording: true }));
+      case "example.v1.RecordingStoppedEvent":
+        return await this.#applyStatus(event, (s) => ({ ...s, recording: false }));
+    }
+  }
+
+  async reset(): Promise<void> {
+    await this.#model.greetings.clear();
+    await this.#model.greeters.clear();
+  }
+
+  /** Runs `work` (a batch of events) in the store's unit of work; its live updates go out after the commit. */
+  async batched<T>(
+    unitOfWork: <R>(work: () => Promise<R>) => Promise<R>,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let done: Batch | undefined;
+    const result = await unitOfWork(async () => {
+      const batch: Batch = { greetings: [], statuses: new Map(), updates: [] };
+      this.#batch = batch;
+      try {
+        const result = await work();
+        await this.#model.greetings.putMany(batch.greetings);
+        await this.#model.greeters.putMany([...batch.statuses].map(([id, document]) => ({ id, document })));
+        done = batch;
+        return result;
+      } finally {
+        this.#batch = undefined;
+      }
+    });
+    this.#publish(done?.updates ?? []);
+    this.#publishStatuses(done?.statuses ?? []);
+    return result;
+  }
+
+  async #greeted(event: EventMessage, payload: domain.GreetedEvent, replaying: boolean): Promise<void> {
+    const document = { message: payload.message, greeterId: payload.greeterId, greetedAt: event.timestamp };
+    const update = replaying ? [] : [toGreeting(event.id, document)];
+    if (this.#batch) {
+      this.#batch.greetings.push({ id: event.id, document });
+      this.#batch.updates.push(...update);
+    } else {
+      await this.#model.greetings.put(event.id, document);
+    }
+    await this.#applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
+    if (!this.#batch) this.#publish(update);
+  }
+
+  async #applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument): Promise<void> {
+    const aggregate = event.aggregate;
+    if (!aggregate) return;
+    const current = this.#batch?.statuses.get(aggregate.id) ?? await this.#model.greeters.get(aggregate.id) ??
+      { recording: true, greetingCount: 0, sequence: -1 };
+    if (aggregate.sequence <= current.sequence) return;
+    const next = { ...change(current), sequence: aggregate.sequence };
+    if (this.#batch) this.#batch.statuses.set(aggregate.id, next);
+    else {
+      await this.#model.greeters.put(aggregate.id, next);
+      this.#publishStatuses([[aggregate.id, next]]);
+    }
+  }
+
+  #publish(greetings: readonly Greeting[]): void {
+    for (const greeting of greetings) {
+      this.#queryBus?.emitUpdate({ query: domain.GreetingsQuerySchema }, greeting);
+    }
+  }
+
+  /** Status updates go out after the write (also while replaying: the latest status wins). */
+  #publishStatuses(statuses: Iterable<[string, GreeterDocument]>): void {
+    for (const [greeterId, document] of statuses) {
+      this.#queryBus?.emitUpdate(
+        { query: domain.GreeterStatusQuerySchema, where: (query) => query.greeterId === greeterId },
+        toStatus(document),
+      );
+    }
+  }
 }
 
 /** Subscribes the greeter's query handlers (search, all greetings, status). */
