@@ -62,9 +62,12 @@ message ${r.list}Response {
 }
 
 function service(project: Project, n: Names, file: string, gens: Gens, aggregate: string): string {
+  return `${serviceHead(project, n, file, gens, aggregate)}\n${serviceImpl(n)}`;
+}
+
+/** The service module's doc, imports, options and call metadata. */
+function serviceHead(project: Project, n: Names, file: string, gens: Gens, aggregate: string): string {
   const r = rpcNames(n);
-  const a = aggregateMessages(n);
-  const q = queryMessages(n);
   return `/**
  * \`${project.protoPackage}.${r.service}\` on the buses (scaffolded by \`deno task new\`): ${r.record} sends the
  * ${n.pascal} aggregate's command, ${r.list} asks the query. The caller's subject and roles travel as metadata;
@@ -100,8 +103,15 @@ export interface ${r.service}Options {
 function callMetadata(context: HandlerContext): Metadata {
   return metadataFromClaims(context.values.get(claimsKey), { [MetadataKeys.correlationId]: crypto.randomUUID() });
 }
+`;
+}
 
-/** Implements ${r.service} on the buses. */
+/** The service's implementation on the buses. */
+function serviceImpl(n: Names): string {
+  const r = rpcNames(n);
+  const a = aggregateMessages(n);
+  const q = queryMessages(n);
+  return `/** Implements ${r.service} on the buses. */
 export function ${n.camel}Service(options: ${r.service}Options): ServiceImpl<typeof ${r.service}> {
   return {
     async ${r.record.charAt(0).toLowerCase() + r.record.slice(1)}(request, context) {
@@ -148,9 +158,12 @@ interface Gens {
 }
 
 function serviceTest(n: Names, file: string, gens: Gens, feature: string): string {
+  return `${serviceTestSetup(n, file, gens, feature)}\n${serviceTestCases(n)}`;
+}
+
+/** The test's imports and its given: the service on in-memory ports behind a Connect router. */
+function serviceTestSetup(n: Names, file: string, gens: Gens, feature: string): string {
   const r = rpcNames(n);
-  const lower = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
-  const listMethod = lower(r.list);
   const features = importPath(file, "src/example/features.ts");
   return `import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import {
@@ -200,8 +213,15 @@ async function given${n.pascal}Service() {
     stop: () => Promise.all(stops.map((stop) => stop())),
   };
 }
+`;
+}
 
-Deno.test("${r.service}: ${r.record} counts, and ${r.list} shows the text once projected", async () => {
+/** The test cases: a record counts and shows once projected; bad input is INVALID_ARGUMENT. */
+function serviceTestCases(n: Names): string {
+  const r = rpcNames(n);
+  const lower = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+  const listMethod = lower(r.list);
+  return `Deno.test("${r.service}: ${r.record} counts, and ${r.list} shows the text once projected", async () => {
   const { client, stop } = await given${n.pascal}Service();
   try {
     assertEquals((await client.${lower(r.record)}({ ${n.camel}Id: "one", text: "Hello" })).count, 1n);

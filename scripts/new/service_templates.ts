@@ -7,6 +7,11 @@ import type { Names } from "./names.ts";
 
 /** The README of the new service. */
 export function serviceReadme(service: string, n: Names): string {
+  return [readmeStart(service, n), readmeAdding(service, n), readmeLayout(service)].join("\n");
+}
+
+/** What the service is and how to start it. */
+function readmeStart(service: string, n: Names): string {
   return `# ${service}
 
 An event-sourced CQRS service on Deno, started from the dendrite template: commands are validated by
@@ -32,8 +37,12 @@ curl -H 'content-type: application/json' -d '{}' http://localhost:8080/${service
 Other tasks: \`deno task check\` (fmt, lint, strict type check, generated-code drift), \`deno task gen\`
 (regenerate protobuf code), \`deno task keys init\` (a fresh root key), \`deno task run-stack\` (the stack).
 \`deno task start --help\` lists every option and variable.
+`;
+}
 
-## Adding to the service: one command
+/** How `deno task new` adds to it. */
+function readmeAdding(service: string, n: Names): string {
+  return `## Adding to the service: one command
 
 \`\`\`sh
 deno task new feature Invoice             # aggregate + projection + query + RPCs, tests, wiring, policy
@@ -49,8 +58,12 @@ dashboard with no further call.
 
 The first aggregate, \`${n.pascal}\` (\`src/example/${n.snake}/\`), is a starting point: it records texts and counts
 them. Put your own rules in its \`decide\` and \`evolve\`.
+`;
+}
 
-## Layout
+/** Its layout and what came from the template. */
+function readmeLayout(service: string): string {
+  return `## Layout
 
 \`\`\`
 ${`proto/${service}/v1/`.padEnd(20)}the service's messages and API
