@@ -1,6 +1,7 @@
 /**
  * The composition root: which adapters sit behind the ports, and which roles run in this process. `main.ts` calls
- * {@link startProgram}; nothing else decides about adapters.
+ * {@link startProgram}; nothing else decides about adapters (the projection's stores are opened by
+ * `query_stores.ts` for it).
  *
  * - Without `AXON_SERVER`, soma runs in this process (SQLite under the data directory) and the roles use it
  *   directly, with no gRPC hop; soma also listens on `AXON_PORT` so other processes can join.
