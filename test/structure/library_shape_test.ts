@@ -4,14 +4,12 @@
  * function, method, constructor, accessor and arrow function in it at most 60, measured on the TypeScript
  * compiler's own syntax tree (from the declaration to its closing brace, the doc comment not counted).
  */
-import ts from "typescript";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "../assert.ts";
+import { functionsOf, lineCount, MAX_FILE_LINES, MAX_FUNCTION_LINES } from "./shape.ts";
 
 const LIBRARY = fileURLToPath(new URL("../../src/dendrite/", import.meta.url));
 const SOMA = fileURLToPath(new URL("../../src/soma/", import.meta.url));
-const MAX_FILE_LINES = 400;
-const MAX_FUNCTION_LINES = 60;
 
 /** The modules (tests aside) under `root` (the library's by default), relative to it. */
 function modules(root = LIBRARY, dir = ""): string[] {
@@ -20,39 +18,6 @@ function modules(root = LIBRARY, dir = ""): string[] {
     if (entry.isDirectory) return modules(root, `${path}/`);
     return path.endsWith(".ts") && !path.endsWith("_test.ts") ? [path] : [];
   });
-}
-
-/** A function-like node's name as a reader finds it (`Class.method`, the variable an arrow is assigned to). */
-function nameOf(node: ts.FunctionLikeDeclaration, sf: ts.SourceFile): string {
-  const own = node.name?.getText(sf) ??
-    (ts.isConstructorDeclaration(node) ? "constructor" : undefined) ??
-    (ts.isVariableDeclaration(node.parent) || ts.isPropertyAssignment(node.parent) ||
-        ts.isPropertyDeclaration(node.parent)
-      ? node.parent.name.getText(sf)
-      : "(anonymous)");
-  let scope: ts.Node | undefined = node.parent;
-  while (scope && !ts.isClassLike(scope)) scope = scope.parent;
-  return scope?.name ? `${scope.name.text}.${own}` : own;
-}
-
-/** Every function-like node with a body: its name and its length in lines. */
-function functionsOf(path: string, text: string): { name: string; lines: number }[] {
-  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
-  const found: { name: string; lines: number }[] = [];
-  const visit = (node: ts.Node) => {
-    if (ts.isFunctionLike(node) && "body" in node && node.body) {
-      const first = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
-      const last = sf.getLineAndCharacterOfPosition(node.getEnd()).line;
-      found.push({ name: nameOf(node as ts.FunctionLikeDeclaration, sf), lines: last - first + 1 });
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sf);
-  return found;
-}
-
-function lineCount(text: string): number {
-  return text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
 }
 
 /** Files over 400 lines under `root`. */
