@@ -12,6 +12,7 @@ import { Notifier } from "../core/async.ts";
 import type { AggregateRef } from "../core/message.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
+import { DEFAULT_RECENT_EVENTS, RecentEvents, type RecentEventsLimits } from "./recent_events.ts";
 import { GroupCommit } from "./sqlite_append.ts";
 import { eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
 import { COLUMNS, highestSequence, SCHEMA, SNAPSHOT_COLUMNS } from "./sqlite_schema.ts";
@@ -55,6 +56,12 @@ export interface SqliteEventStoreOptions extends OpenOptions {
   readonly idempotencyWindowMs?: number;
   /** The clock that dates idempotency keys (default `Date.now`; tests pass their own). */
   readonly clock?: () => number;
+  /**
+   * How many of the events last committed through this object are kept in memory for the stream's readers
+   * (default {@link DEFAULT_RECENT_EVENTS}: 4,096 events or 8 MiB of payloads). Every live reader near the head
+   * then shares one decoded copy instead of reading the rows back; `{ maxEvents: 0, maxBytes: 0 }` keeps none.
+   */
+  readonly recentEvents?: RecentEventsLimits;
 }
 
 /**
@@ -74,6 +81,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   /** Appends committed through this object (a reader compares it to catch a commit made while it was busy). */
   #commits = 0;
   readonly #writer: GroupCommit;
+  readonly #recent: RecentEvents;
   #closed = false;
   readonly #pollIntervalMs: number;
 
@@ -82,10 +90,12 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#sql = new Sqlite(options.path, options);
     this.#sql.db.exec(SCHEMA);
+    this.#recent = new RecentEvents(options.recentEvents ?? DEFAULT_RECENT_EVENTS);
     this.#writer = new GroupCommit(this.#sql, {
       idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
       clock: options.clock ?? Date.now,
-      committed: () => {
+      committed: (events) => {
+        this.#recent.committed(events);
         this.#commits++;
         this.#notifier.notify();
       },
@@ -188,9 +198,14 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     }
   }
 
-  /** Up to `limit` events from token `from` (inclusive). Empty at the head or once closed. */
-  #readPage(from: number, limit: number): TrackedEventRecord[] {
+  /**
+   * Up to `limit` events from token `from` (inclusive): from the events this object committed last when `from`
+   * lies among them, else from the file. Empty at the head or once closed.
+   */
+  #readPage(from: number, limit: number): readonly TrackedEventRecord[] {
     if (this.#closed) return [];
+    const recent = this.#recent.read(from, limit);
+    if (recent) return recent;
     return this.#sql.all<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ?`,
       from,
@@ -245,6 +260,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     if (this.#closed) return;
     this.#writer.flush();
     this.#closed = true;
+    this.#recent.clear();
     this.#notifier.notify();
     this.#sql.close();
   }

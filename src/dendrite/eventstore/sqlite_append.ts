@@ -10,9 +10,14 @@ import { setImmediate } from "node:timers";
 import { ConcurrencyError } from "../core/errors.ts";
 import type { AggregateRef } from "../core/message.ts";
 import type { Sqlite } from "../sqlite/database.ts";
-import { type AppendResult, type EventRecord, validateSequences } from "./event_store.ts";
+import {
+  type AppendResult,
+  type EventRecord,
+  type TrackedEventRecord,
+  validateSequences,
+} from "./event_store.ts";
 import { DuplicateCommandError, type IdempotentOutcome, takeIdempotencyKeys } from "./idempotency.ts";
-import { encodeMetadata } from "./sqlite_rows.ts";
+import { encodeMetadata, storedEvent } from "./sqlite_rows.ts";
 import { COLUMNS, highestSequence } from "./sqlite_schema.ts";
 
 /**
@@ -24,7 +29,7 @@ import { COLUMNS, highestSequence } from "./sqlite_schema.ts";
  * const options: GroupCommitOptions = {
  *   idempotencyWindowMs: 24 * 60 * 60 * 1_000,
  *   clock: Date.now,
- *   committed: () => console.log("a transaction committed"),
+ *   committed: (events) => console.log(`a transaction committed ${events.length} events`),
  * };
  * console.log(options.idempotencyWindowMs);
  * ```
@@ -34,8 +39,11 @@ export interface GroupCommitOptions {
   readonly idempotencyWindowMs: number;
   /** The clock that dates idempotency keys. */
   readonly clock: () => number;
-  /** Called after every transaction that committed, once its appends are settled. */
-  readonly committed: () => void;
+  /**
+   * Called after every transaction that committed, once its appends are settled, with the events it stored in
+   * token order (as a reader of the file would get them; none when it held only snapshots).
+   */
+  readonly committed: (events: readonly TrackedEventRecord[]) => void;
 }
 
 /** A snapshot of an aggregate, as stored. */
@@ -93,11 +101,12 @@ export class GroupCommit {
     this.#pending = [];
     if (batch.length === 0) return;
     const outcomes: (() => void)[] = [];
+    const stored: TrackedEventRecord[] = [];
     const db = this.#sql.db;
     try {
       db.exec("BEGIN IMMEDIATE");
       this.#purgeKeys();
-      for (const item of batch) outcomes.push(this.#inSavepoint(item));
+      for (const item of batch) outcomes.push(this.#inSavepoint(item, stored));
       db.exec("COMMIT");
     } catch (error) {
       if (db.isOpen && db.isTransaction) db.exec("ROLLBACK");
@@ -105,11 +114,14 @@ export class GroupCommit {
       return;
     }
     for (const settle of outcomes) settle();
-    this.#options.committed();
+    this.#options.committed(stored);
   }
 
-  /** Writes one batch or snapshot in a savepoint (rolled back when it fails); returns how to settle it after the commit. */
-  #inSavepoint(item: PendingAppend): () => void {
+  /**
+   * Writes one batch or snapshot in a savepoint (rolled back when it fails), adding a batch's events to `stored`
+   * once it is released; returns how to settle it after the commit.
+   */
+  #inSavepoint(item: PendingAppend, stored: TrackedEventRecord[]): () => void {
     const db = this.#sql.db;
     db.exec("SAVEPOINT append");
     try {
@@ -118,8 +130,9 @@ export class GroupCommit {
         db.exec("RELEASE append");
         return () => item.resolve();
       }
-      const result = this.#insert(item.events);
+      const { result, records } = this.#insert(item.events);
       db.exec("RELEASE append");
+      stored.push(...records);
       return () => item.resolve(result);
     } catch (error) {
       db.exec("ROLLBACK TO append");
@@ -128,7 +141,7 @@ export class GroupCommit {
     }
   }
 
-  #insert(batch: readonly EventRecord[]): Required<AppendResult> {
+  #insert(batch: readonly EventRecord[]): { result: Required<AppendResult>; records: TrackedEventRecord[] } {
     const { events, outcomes } = takeIdempotencyKeys(batch);
     this.#rememberKeys(outcomes);
     const error = validateSequences(events, (id) => highestSequence(this.#sql, id));
@@ -139,7 +152,10 @@ export class GroupCommit {
       `INSERT INTO events (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     let token = next;
+    const records: TrackedEventRecord[] = [];
     for (const event of events) {
+      const metadata = encodeMetadata(event.metadata);
+      records.push(storedEvent(token, event, metadata));
       try {
         insert.run(
           token++,
@@ -151,7 +167,7 @@ export class GroupCommit {
           event.payload.type,
           event.payload.revision,
           event.payload.data,
-          encodeMetadata(event.metadata),
+          metadata,
         );
       } catch (cause) {
         if (!String(cause).includes("UNIQUE")) throw cause;
@@ -159,7 +175,7 @@ export class GroupCommit {
         throw new ConcurrencyError(`Sequence ${sequence} of "${id}" is taken`, { cause });
       }
     }
-    return { firstToken: next, lastToken: token - 1 };
+    return { result: { firstToken: next, lastToken: token - 1 }, records };
   }
 
   #insertSnapshot(snapshot: Snapshot): void {

@@ -50,3 +50,23 @@ export function trackedEventFromRow(row: EventRow): TrackedEventRecord {
   record.token = row.token;
   return record;
 }
+
+/**
+ * The record a reader of the file gets for `event` stored at `token` with `metadata` (its stored JSON text): the
+ * same shape as {@link trackedEventFromRow}, with a copy of the payload's bytes.
+ */
+export function storedEvent(token: number, event: EventRecord, metadata: string | null): TrackedEventRecord {
+  const { aggregate } = event;
+  return trackedEventFromRow({
+    token,
+    event_id: event.id,
+    aggregate_id: aggregate?.id ?? null,
+    aggregate_type: aggregate?.type ?? null,
+    seq: aggregate?.sequence ?? null,
+    timestamp: event.timestamp,
+    payload_type: event.payload.type,
+    payload_revision: event.payload.revision,
+    payload: event.payload.data.slice(),
+    metadata,
+  });
+}
