@@ -14,6 +14,7 @@
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
 import { context } from "@opentelemetry/api";
+import { setImmediate } from "node:timers";
 import { backoff, delay } from "../core/async.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { type CommandMessage, newMessageId } from "../core/message.ts";
@@ -208,7 +209,9 @@ export class AggregateRepository<S, C extends Message, E extends Message> {
         return;
       }
       this.#queues.set(aggregateId, [item]);
-      queueMicrotask(() => this.#drain(aggregateId));
+      // After the I/O of this turn, not in a microtask: commands that arrived in the same turn (e.g. one request on
+      // each of many HTTP connections) reach the queue a few awaits apart and then share the first batch.
+      setImmediate(() => this.#drain(aggregateId));
     });
   }
 

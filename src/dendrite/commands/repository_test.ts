@@ -92,6 +92,21 @@ Deno.test("one process: concurrent commands on one aggregate never conflict, loa
   assertEquals(await sequencesOf(store.inner, "main"), Array.from({ length: 50 }, (_, i) => i));
 });
 
+Deno.test("commands that reach the repository a few awaits apart in one turn share one batch", async () => {
+  // As from many HTTP connections: each request passes its own chain of awaits (body, interceptors) before it
+  // dispatches, so the commands of one turn arrive microtasks apart; the first must not leave alone.
+  const store = new CountingStore(new InMemoryEventStore());
+  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const arriving = Array.from({ length: 16 }, async (_, i) => {
+    for (let hop = 0; hop < 3 * i; hop++) await Promise.resolve();
+    return await repository.handle(greet(`request ${i}`));
+  });
+  await Promise.all(arriving);
+  assertEquals(store.reads, 1);
+  assertEquals(store.appends, 1);
+  assertEquals(await sequencesOf(store.inner, "main"), Array.from({ length: 16 }, (_, i) => i));
+});
+
 Deno.test("a refused command appends nothing and the refusal keeps its code", async () => {
   const store = new InMemoryEventStore();
   const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
