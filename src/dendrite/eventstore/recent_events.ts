@@ -27,7 +27,20 @@ export interface RecentEventsLimits {
   readonly maxBytes: number;
 }
 
-/** The default: 4,096 events or 8 MiB of payloads, whichever is reached first. */
+/**
+ * The default: 4,096 events or 8 MiB of payloads, whichever is reached first.
+ *
+ * @example
+ * ```ts
+ * import { SqliteEventStore } from "./sqlite.ts";
+ * import { DEFAULT_RECENT_EVENTS } from "./recent_events.ts";
+ * const store = new SqliteEventStore({
+ *   path: ":memory:",
+ *   recentEvents: { ...DEFAULT_RECENT_EVENTS, maxEvents: 16_384 },
+ * });
+ * store.close();
+ * ```
+ */
 export const DEFAULT_RECENT_EVENTS: RecentEventsLimits = { maxEvents: 4_096, maxBytes: 8 * 1024 * 1024 };
 
 /**
