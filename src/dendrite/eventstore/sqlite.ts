@@ -95,6 +95,8 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
       clock: options.clock ?? Date.now,
       committed: (events) => {
+        // A commit of snapshots only changes nothing a stream reader sees: no wake-up for it.
+        if (events.length === 0) return;
         this.#recent.committed(events);
         this.#commits++;
         this.#notifier.notify();

@@ -1,8 +1,9 @@
 /**
  * The SQLite event store's write side. Appends are group-committed: appends that arrive in the same turn of the
  * event loop share one transaction (one fsync at `synchronous=FULL`), each inside its own savepoint, so one failing
- * batch never affects another and a failed batch leaves nothing behind; snapshots join the same commits. Idempotency keys (see `idempotency.ts`) are
- * written in the savepoint of their events and forgotten after the configured window.
+ * batch never affects another and a failed batch leaves nothing behind. A snapshot joins the next commit of appends
+ * (or is committed alone after 50 ms without one). Idempotency keys (see `idempotency.ts`) are written in the
+ * savepoint of their events and forgotten after the configured window.
  *
  * @module
  */
@@ -19,6 +20,9 @@ import {
 import { DuplicateCommandError, type IdempotentOutcome, takeIdempotencyKeys } from "./idempotency.ts";
 import { encodeMetadata, storedEvent } from "./sqlite_rows.ts";
 import { COLUMNS, highestSequence } from "./sqlite_schema.ts";
+
+/** How long a snapshot waits at most for an append's commit to join before it is committed alone. */
+const SNAPSHOT_DELAY_MS = 50;
 
 /**
  * Settings of {@link GroupCommit}.
@@ -68,6 +72,8 @@ export class GroupCommit {
   readonly #options: GroupCommitOptions;
   #pending: PendingAppend[] = [];
   #flushScheduled = false;
+  /** The timer that writes snapshots no append took along (see {@link SNAPSHOT_DELAY_MS}). */
+  #snapshotTimer: ReturnType<typeof setTimeout> | undefined;
   #purgedAt = 0;
 
   /** Writes through `sql`; the tables must exist. */
@@ -81,22 +87,30 @@ export class GroupCommit {
     return new Promise((resolve, reject) => this.#enqueue({ events, resolve, reject }));
   }
 
-  /** Queues a snapshot for the next group transaction (its sequence is checked inside it). */
+  /**
+   * Queues a snapshot for the next group transaction (its sequence is checked inside it). It waits for the next
+   * append's commit, at most {@link SNAPSHOT_DELAY_MS}, so that it costs no fsync of its own on a busy store.
+   */
   appendSnapshot(snapshot: Snapshot): Promise<void> {
     return new Promise((resolve, reject) => this.#enqueue({ snapshot, resolve, reject }));
   }
 
   #enqueue(item: PendingAppend): void {
     this.#pending.push(item);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.flush());
+    if (this.#flushScheduled) return;
+    if ("snapshot" in item) {
+      this.#snapshotTimer ??= setTimeout(() => this.flush(), SNAPSHOT_DELAY_MS);
+      return;
     }
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Commits the queued writes now, each in its own savepoint, and settles them. */
   flush(): void {
     this.#flushScheduled = false;
+    clearTimeout(this.#snapshotTimer);
+    this.#snapshotTimer = undefined;
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length === 0) return;
