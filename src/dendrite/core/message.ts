@@ -153,7 +153,7 @@ let sequence = 0;
  * ```
  */
 export function newMessageId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  const bytes = randomBytes16();
   let ms = Date.now();
   if (ms <= lastMs) {
     ms = lastMs;
@@ -179,6 +179,22 @@ export function newMessageId(): string {
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/** Random bytes are drawn 4 KiB at a time: one `getRandomValues` call costs as much as ~10 ids' worth of slicing. */
+const RANDOM_POOL = 4_096;
+let random = new Uint8Array(0);
+let randomOffset = 0;
+
+/** 16 fresh random bytes (a view of the pool, never handed out twice; the caller may write to it). */
+function randomBytes16(): Uint8Array {
+  if (randomOffset + 16 > random.length) {
+    random = crypto.getRandomValues(new Uint8Array(RANDOM_POOL));
+    randomOffset = 0;
+  }
+  const bytes = random.subarray(randomOffset, randomOffset + 16);
+  randomOffset += 16;
+  return bytes;
+}
 
 /**
  * Wraps a payload in an envelope with a fresh id and the current time.

@@ -8,6 +8,8 @@ Deno.test("newMessageId makes version-7 UUIDs that sort in creation order", () =
   }
   assertEquals([...ids].sort(), ids);
   assertEquals(new Set(ids).size, ids.length);
+  // The last 48 bits are random: no two ids share them (random bytes are never handed out twice).
+  assertEquals(new Set(ids.map((id) => id.slice(-12))).size, ids.length);
   const ms = parseInt(ids[0].replaceAll("-", "").slice(0, 12), 16);
   assert(Math.abs(ms - Date.now()) < 60_000, "the first 48 bits are the time in ms");
 });
