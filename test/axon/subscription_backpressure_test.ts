@@ -30,7 +30,13 @@ const payload = (n: number) => ({
 
 /** A server whose `Subscription` sends `total` updates exactly as the caller's permits allow. */
 async function permitObeyingServer(total: number) {
-  const state = { granted: 0, sent: 0, flowControls: [] as number[], subscribes: 0 };
+  const state = {
+    granted: 0,
+    sent: 0,
+    flowControls: [] as number[],
+    subscribes: 0,
+    initialAfterSubscribe: false,
+  };
   const server = new grpc.Server();
   server.addService(grpcService(PlatformService), {
     getPlatformServer: (_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
@@ -38,10 +44,6 @@ async function permitObeyingServer(total: number) {
     openStream: (stream: grpc.ServerDuplexStream<unknown, unknown>) => stream.on("error", () => {}),
   } as grpc.UntypedServiceImplementation);
   server.addService(grpcService(QueryService), {
-    query: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-      call.write(create(QueryResponseSchema, { messageIdentifier: "initial", payload: payload(-1) }));
-      call.end();
-    },
     subscription: (call: grpc.ServerDuplexStream<SubscriptionQueryRequest, SubscriptionQueryResponse>) => {
       let id = "";
       const pump = () => {
@@ -62,6 +64,16 @@ async function permitObeyingServer(total: number) {
           state.subscribes++;
           state.granted += Number(request.value.numberOfPermits);
           id = request.value.subscriptionIdentifier;
+        } else if (request.case === "getInitialResult") {
+          // Asked on the subscription stream, after the subscribe (the connector makes no separate query).
+          state.initialAfterSubscribe = state.subscribes === 1;
+          call.write(create(SubscriptionQueryResponseSchema, {
+            subscriptionIdentifier: id,
+            response: {
+              case: "initialResult",
+              value: create(QueryResponseSchema, { messageIdentifier: "initial", payload: payload(-1) }),
+            },
+          }));
         } else if (request.case === "flowControl") {
           state.flowControls.push(Number(request.value.numberOfPermits));
           state.granted += Number(request.value.numberOfPermits);
@@ -108,6 +120,7 @@ Deno.test({
     try {
       const live = await bus.subscriptionQuery(create(GreetingsQuerySchema), { bufferSize });
       assertEquals(live.initial, [greeting(-1)]);
+      assert(server.state.initialAfterSubscribe, "the initial result was asked for after the subscribe");
       const updates = live.updates[Symbol.asyncIterator]();
       const taken: Greeting[] = [];
       for (let i = 0; i < 5; i++) taken.push((await updates.next()).value as Greeting);
@@ -165,6 +178,42 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 0));
       }
       assertEquals(taken, Array.from({ length: total }, (_, n) => greeting(n)));
+    } finally {
+      await Promise.all([handler.close(), caller.close()]);
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "connector → soma → connector: an update emitted while the initial result is made reaches the subscriber",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startServer();
+    const [handler, caller] = await Promise.all([connector(server, "emitter"), connector(server, "caller")]);
+    try {
+      // The handler changes its model while it answers (as a projection does between two events): the update it
+      // emits then must reach the subscription whose initial result it is making.
+      await handler.queryBus.subscribe(GreetingsQuerySchema, () => {
+        handler.queryBus.emitUpdate({ query: GreetingsQuerySchema }, greeting(0));
+        return Promise.resolve(greeting(-1));
+      });
+      const live = await caller.queryBus.subscriptionQuery(create(GreetingsQuerySchema), { bufferSize: 32 });
+      assertEquals(live.initial, [greeting(-1)]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const first = await Promise.race([
+        live.updates[Symbol.asyncIterator]().next(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error("the update emitted during the initial result was lost")),
+            10_000,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      assertEquals(first.value, greeting(0));
+      live.close();
     } finally {
       await Promise.all([handler.close(), caller.close()]);
       await server.close();

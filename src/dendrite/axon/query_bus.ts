@@ -1,7 +1,7 @@
 /**
  * The QueryBus port on Axon Server. Sending: `Query` (scatter-gather, every response streamed) and `Subscription`
- * (permits first, then subscribe; the initial result comes from a normal query made after subscribing, so no update
- * is missed). Handling: one `OpenStream` per connection with subscriptions, permits, responses, `query_complete`,
+ * (permits first, then subscribe, then the initial result asked for on the same stream, so the handler side holds
+ * the subscription before it answers and no update is missed). Handling: one `OpenStream` per connection with subscriptions, permits, responses, `query_complete`,
  * and the subscription queries the server forwards, so `emitUpdate` reaches subscribers in any process.
  *
  * @module
@@ -165,10 +165,12 @@ export class AxonQueryBus implements QueryBus {
       this.#connection.rpc(),
       this.#request(query, options, timeoutMs),
       this.#registry,
-      { bufferSize: Math.max(32, options.bufferSize ?? 1024), signal: options.signal },
+      { bufferSize: Math.max(32, options.bufferSize ?? 1024), timeoutMs, signal: options.signal },
     );
     return await subscriptionResult(
-      this.query(query, { ...options, id: newMessageId() }),
+      (async function* () {
+        yield* await subscription.initial;
+      })(),
       subscription.updates,
       subscription.close,
       options.signal,

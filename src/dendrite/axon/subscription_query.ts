@@ -1,13 +1,16 @@
 /**
  * The caller's side of one subscription query on Axon Server (`QueryService.Subscription`): grant the initial
- * permits once and subscribe, then grant more only as the consumer takes updates. Updates never outrun the consumer
- * by more than the buffer, so a slow consumer holds the server back instead of overflowing.
+ * permits once, subscribe, then ask for the initial result on the same stream (so the handler side has the
+ * subscription before it answers, and no update falls between the two), then grant more permits only as the
+ * consumer takes updates. Updates never outrun the consumer by more than the buffer, so a slow consumer holds the
+ * server back instead of overflowing.
  *
  * @module
  */
 import { create, type Message } from "@bufbuild/protobuf";
 import {
   type QueryRequest,
+  type QueryResponse,
   QueryService,
   type SubscriptionQueryRequest,
   SubscriptionQueryRequestSchema,
@@ -15,6 +18,7 @@ import {
   SubscriptionQuerySchema,
 } from "../../gen/axon/query_pb.ts";
 import { Channel } from "../core/channel.ts";
+import { TimeoutError } from "../core/errors.ts";
 import type { MessageRegistry } from "../core/registry.ts";
 import type { BidiStream, Rpc } from "./rpc.ts";
 import { fromErrorMessage } from "./protocol/errors.ts";
@@ -24,15 +28,21 @@ import { fromSerializedObject } from "./protocol/messages.ts";
 export interface AxonSubscriptionOptions {
   /** Updates the server may send ahead of the consumer (the initial permits). */
   readonly bufferSize: number;
+  /** How long the initial result may take (the query's timeout). */
+  readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
 
 /**
- * One open subscription query: `updates` fills as the server sends, `taken()` after each update the consumer took
- * grants the server more (in batches of an eighth of the buffer), `close()` unsubscribes.
+ * One open subscription query: `initial` settles with the initial result, `updates` fills as the server sends,
+ * `taken()` after each update the consumer took grants the server more (in batches of an eighth of the buffer),
+ * `close()` unsubscribes.
  */
 export class AxonSubscription {
   readonly updates: Channel<Message>;
+  /** The initial result (none when the handler answered nothing); rejects with the handler's error. */
+  readonly initial: Promise<Message[]>;
+  readonly #initial = Promise.withResolvers<Message[]>();
   readonly #id: string;
   readonly #name: string;
   readonly #registry: MessageRegistry;
@@ -56,6 +66,17 @@ export class AxonSubscription {
     // that counted both would let twice the buffer through).
     this.#send("flowControl", { numberOfPermits: BigInt(options.bufferSize) });
     this.#send("subscribe", { queryRequest: request });
+    this.#send("getInitialResult", { queryRequest: request });
+    this.initial = this.#initial.promise;
+    this.initial.catch(() => {}); // a caller that stopped waiting must not see an unhandled rejection
+    const timer = setTimeout(
+      () =>
+        this.#initial.reject(
+          new TimeoutError(`Query "${request.query}" timed out after ${options.timeoutMs} ms`, "AXONIQ-5006"),
+        ),
+      options.timeoutMs,
+    );
+    this.initial.finally(() => clearTimeout(timer)).catch(() => {});
     void this.#receive();
   }
 
@@ -70,6 +91,7 @@ export class AxonSubscription {
   readonly close = (): void => {
     if (this.#closed) return;
     this.#closed = true;
+    this.#initial.reject(new Error(`Subscription query "${this.#name}" closed before its initial result`));
     this.#send("unsubscribe", {});
     this.#stream.end();
     this.updates.close();
@@ -77,7 +99,7 @@ export class AxonSubscription {
   };
 
   #send(
-    kind: "subscribe" | "unsubscribe" | "flowControl",
+    kind: "subscribe" | "getInitialResult" | "unsubscribe" | "flowControl",
     fields: { numberOfPermits?: bigint; queryRequest?: QueryRequest },
   ): void {
     const value = create(SubscriptionQuerySchema, { subscriptionIdentifier: this.#id, ...fields });
@@ -88,7 +110,9 @@ export class AxonSubscription {
     try {
       for await (const response of this.#stream.responses) {
         const r = response.response;
-        if (r.case === "update") {
+        if (r.case === "initialResult") {
+          this.#initialResult(r.value);
+        } else if (r.case === "update") {
           if (r.value.errorCode !== "") {
             this.updates.fail(fromErrorMessage(r.value.errorCode, r.value.errorMessage, this.#name));
             break;
@@ -105,9 +129,23 @@ export class AxonSubscription {
       }
       this.updates.close();
     } catch (error) {
+      this.#initial.reject(error);
       if (!this.#closed) this.updates.fail(error);
     } finally {
       this.close();
     }
+  }
+
+  /** Settles `initial`; the server counted the answer against the permits, so one comes back at once. */
+  #initialResult(response: QueryResponse): void {
+    this.taken();
+    if (response.errorCode !== "" || response.errorMessage) {
+      this.#initial.reject(
+        fromErrorMessage(response.errorCode, response.errorMessage, this.#name, response.payload),
+      );
+      return;
+    }
+    const payload = fromSerializedObject(response.payload);
+    this.#initial.resolve(payload ? [this.#registry.decode(payload)] : []);
   }
 }
