@@ -190,7 +190,10 @@ async function withEchoGrpc<T>(body: (port: number) => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs of the echo and the trivial rows, the best kept (the same for both sides of each ratio). */
+/**
+ * Runs of the echo, the trivial rows, the FULL rows and the in-process Greet, the best kept (the same for both
+ * sides of each ratio): on a shared machine a run can lose half its rate to a neighbour.
+ */
 const ROUNDS = 2;
 
 /**
@@ -250,13 +253,17 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
       );
     }
   });
-  const inProcess = { name: "in-process Greet, 64 in flight (FULL)", value: await inProcessGreet(seconds) };
+  let inProcessRate = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    inProcessRate = Math.max(inProcessRate, await inProcessGreet(seconds));
+  }
+  const inProcess = { name: "in-process Greet, 64 in flight (FULL)", value: inProcessRate };
   await withServer("app", async (port) => {
     if (!echoH1) return;
     for (
       const [name, request] of [["Connect JSON", connectJson(port)], ["grpc-web", grpcWeb(port)]] as const
     ) {
-      const result = await wrk(request, IN_FLIGHT, seconds);
+      const result = await bestOf(ROUNDS, () => wrk(request, IN_FLIGHT, seconds));
       rows.push(
         loadRow(`api (wrk): Greet at synchronous=FULL, ${name}, 64 connections`, result, echoH1, 0.1, 20),
       );
