@@ -14,6 +14,7 @@ import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
 import { DEFAULT_RECENT_EVENTS, RecentEvents, type RecentEventsLimits } from "./recent_events.ts";
 import { GroupCommit } from "./sqlite_append.ts";
+import { WalSync } from "./wal_sync.ts";
 import { eventFromRow, type EventRow, trackedEventFromRow } from "./sqlite_rows.ts";
 import { COLUMNS, highestSequence, SCHEMA, SNAPSHOT_COLUMNS } from "./sqlite_schema.ts";
 import {
@@ -88,8 +89,12 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   /** Opens (or creates) the store in `options.path`. */
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.#sql = new Sqlite(options.path, options);
+    // FULL durability without blocking the event loop: SQLite commits at NORMAL, the log is synced off the loop and
+    // only then are the appends confirmed and their events shown (`wal_sync.ts`).
+    const full = options.synchronous !== "NORMAL";
+    this.#sql = new Sqlite(options.path, { ...options, synchronous: "NORMAL" });
     this.#sql.db.exec(SCHEMA);
+    const wal = this.#sql.get<{ journal_mode: string }>("PRAGMA journal_mode")?.journal_mode === "wal";
     this.#recent = new RecentEvents(options.recentEvents ?? DEFAULT_RECENT_EVENTS);
     this.#writer = new GroupCommit(this.#sql, {
       idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
@@ -101,6 +106,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
         this.#commits++;
         this.#notifier.notify();
       },
+      sync: full && wal ? new WalSync(options.path) : undefined,
     });
   }
 
@@ -208,9 +214,12 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     if (this.#closed) return [];
     const recent = this.#recent.read(from, limit);
     if (recent) return recent;
+    // Not past what this object committed and has not yet confirmed (durable) to its appenders.
+    const before = this.#writer.pendingFrom ?? Number.MAX_SAFE_INTEGER;
     return this.#sql.all<EventRow>(
-      `SELECT ${COLUMNS} FROM events WHERE token >= ? ORDER BY token LIMIT ?`,
+      `SELECT ${COLUMNS} FROM events WHERE token >= ? AND token < ? ORDER BY token LIMIT ?`,
       from,
+      before,
       limit,
     ).map(trackedEventFromRow);
   }
@@ -239,11 +248,11 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     return Promise.resolve(this.#sql.get<{ t: number | null }>("SELECT MIN(token) AS t FROM events")?.t ?? 0);
   }
 
-  /** The token of the last event, -1 for an empty store. */
+  /** The token of the last event (confirmed, when this object appended it), -1 for an empty store. */
   lastToken(): Promise<number> {
-    return Promise.resolve(
-      this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1,
-    );
+    const last = this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1;
+    const pending = this.#writer.pendingFrom;
+    return Promise.resolve(pending === undefined ? last : Math.min(last, pending - 1));
   }
 
   /** The token of the first event at or after `timestamp` (epoch ms). */
@@ -260,7 +269,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   /** Finishes pending appends, wakes live readers (they end) and closes the database. */
   close(): void {
     if (this.#closed) return;
-    this.#writer.flush();
+    this.#writer.close();
     this.#closed = true;
     this.#recent.clear();
     this.#notifier.notify();

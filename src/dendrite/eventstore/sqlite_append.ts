@@ -1,7 +1,8 @@
 /**
  * The SQLite event store's write side. Appends are group-committed: appends that arrive in the same turn of the
- * event loop share one transaction (one fsync at `synchronous=FULL`), each inside its own savepoint, so one failing
- * batch never affects another and a failed batch leaves nothing behind. A snapshot joins the next commit of appends
+ * event loop share one transaction (one fsync), each inside its own savepoint, so one failing batch never affects
+ * another and a failed batch leaves nothing behind. A transaction is confirmed once durable (`wal_sync.ts`: the
+ * fsync runs off the event loop, and transactions committed meanwhile share the next one). A snapshot joins the next commit of appends
  * (or is committed alone after 50 ms without one). Idempotency keys (see `idempotency.ts`) are written in the
  * savepoint of their events and forgotten after the configured window.
  *
@@ -20,6 +21,7 @@ import {
 import { DuplicateCommandError, type IdempotentOutcome, takeIdempotencyKeys } from "./idempotency.ts";
 import { encodeMetadata, storedEvent } from "./sqlite_rows.ts";
 import { COLUMNS, highestSequence } from "./sqlite_schema.ts";
+import { CommitConfirmations, type CommitSync } from "./wal_sync.ts";
 
 /** How long a snapshot waits at most for an append's commit to join before it is committed alone. */
 const SNAPSHOT_DELAY_MS = 50;
@@ -34,6 +36,7 @@ const SNAPSHOT_DELAY_MS = 50;
  *   idempotencyWindowMs: 24 * 60 * 60 * 1_000,
  *   clock: Date.now,
  *   committed: (events) => console.log(`a transaction committed ${events.length} events`),
+ *   sync: undefined, // the commit itself is durable (synchronous=FULL), or nothing is (:memory:)
  * };
  * console.log(options.idempotencyWindowMs);
  * ```
@@ -44,10 +47,12 @@ export interface GroupCommitOptions {
   /** The clock that dates idempotency keys. */
   readonly clock: () => number;
   /**
-   * Called after every transaction that committed, once its appends are settled, with the events it stored in
-   * token order (as a reader of the file would get them; none when it held only snapshots).
+   * Called after transactions committed and became durable, once their appends are settled, with the events they
+   * stored in token order (as a reader of the file would get them; none when they held only snapshots).
    */
   readonly committed: (events: readonly TrackedEventRecord[]) => void;
+  /** Makes commits durable after the fact (`synchronous=NORMAL` plus a sync off the event loop); none: they are. */
+  readonly sync: CommitSync | undefined;
 }
 
 /** A snapshot of an aggregate, as stored. */
@@ -75,11 +80,18 @@ export class GroupCommit {
   /** The timer that writes snapshots no append took along (see {@link SNAPSHOT_DELAY_MS}). */
   #snapshotTimer: ReturnType<typeof setTimeout> | undefined;
   #purgedAt = 0;
+  readonly #confirmations: CommitConfirmations;
 
   /** Writes through `sql`; the tables must exist. */
   constructor(sql: Sqlite, options: GroupCommitOptions) {
     this.#sql = sql;
     this.#options = options;
+    this.#confirmations = new CommitConfirmations(options.sync, options.committed);
+  }
+
+  /** The first token committed but not yet durable: a reader of the file must stop before it (none: read on). */
+  get pendingFrom(): number | undefined {
+    return this.#confirmations.pendingFrom;
   }
 
   /** Queues a non-empty batch for the next group transaction; resolves with its tokens once committed. */
@@ -96,6 +108,8 @@ export class GroupCommit {
   }
 
   #enqueue(item: PendingAppend): void {
+    const failure = this.#confirmations.failure;
+    if (failure) return item.reject(failure);
     this.#pending.push(item);
     if (this.#flushScheduled) return;
     if ("snapshot" in item) {
@@ -127,8 +141,17 @@ export class GroupCommit {
       for (const item of batch) item.reject(error);
       return;
     }
-    for (const settle of outcomes) settle();
-    this.#options.committed(stored);
+    this.#confirmations.add({
+      settle: () => outcomes.forEach((settle) => settle()),
+      fail: (error) => batch.forEach((item) => item.reject(error)),
+      stored,
+    });
+  }
+
+  /** Commits what is queued and confirms every commit (syncing, blocking, what is not yet durable). */
+  close(): void {
+    this.flush();
+    this.#confirmations.close();
   }
 
   /**

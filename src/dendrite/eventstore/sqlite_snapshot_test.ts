@@ -51,6 +51,7 @@ Deno.test("SqliteEventStore: a snapshot waits for the next append's commit inste
     idempotencyWindowMs: 60_000,
     clock: Date.now,
     committed: () => commits++,
+    sync: undefined,
   });
   try {
     await writer.append([event("a", 0)]);
