@@ -17,6 +17,7 @@ import { AxonErrorCode, type Metadata } from "../dendrite/mod.ts";
 import type { Command } from "../gen/axon/command_pb.ts";
 import type { Payload } from "./payload.ts";
 import { FlowQueue } from "./flow.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /** An error outcome as Axon carries it (`error_code` + `ErrorMessage`). */
 export interface HandlingError {
@@ -131,6 +132,8 @@ export class CommandRouter {
   readonly #byName = new Map<string, Map<string, number>>();
   readonly #rings = new Map<string, Ring>();
   readonly #pending = new Map<string, Pending>();
+  /** The commands' timeouts: one timer per timeout value, not one per command. */
+  readonly #deadlines = new Deadlines();
   /** Commands routed, by name and outcome (`ok`, `rejected` with an application code, `error`, `cancelled`). */
   readonly routed = new RouteCounts();
 
@@ -227,7 +230,7 @@ export class CommandRouter {
       const controller = new AbortController();
       const routed: RoutedCommand = { ...command, signal: controller.signal };
       const finish = () => {
-        clearTimeout(timer);
+        deadline.cancel();
         signal?.removeEventListener("abort", onAbort);
         this.#pending.delete(command.id);
         this.#endpoints.get(pending.streamId)?.queue.remove(pending);
@@ -253,7 +256,8 @@ export class CommandRouter {
         controller.abort(signal!.reason);
         reject(signal!.reason);
       };
-      const timer = setTimeout(
+      const deadline = this.#deadlines.after(
+        options.timeoutMs,
         () =>
           pending.settle(
             failure(
@@ -262,7 +266,6 @@ export class CommandRouter {
               `Command "${command.name}" timed out after ${options.timeoutMs} ms`,
             ),
           ),
-        options.timeoutMs,
       );
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(command.id, pending);
