@@ -34,8 +34,8 @@ export interface CommitSync {
 /**
  * `fdatasync` of a WAL database's log file (`<path>-wal`). The log exists, and keeps its inode, while the
  * database has an open connection in WAL mode (SQLite deletes it when the last connection closes): open it after
- * the first commit and close it before the connection. The first sync also syncs the directory, since the log
- * may have been created by this connection.
+ * the first commit and close it before the connection. The first sync also syncs the directory (not on Windows,
+ * which has no such call), since the log may have been created by this connection.
  *
  * @example
  * ```ts
@@ -79,8 +79,10 @@ export class WalSync implements CommitSync {
   #open(): Deno.FsFile {
     if (this.#log) return this.#log;
     const log = Deno.openSync(`${this.#databasePath}-wal`, { read: true });
-    using directory = Deno.openSync(dirname(this.#databasePath), { read: true });
-    directory.syncSync();
+    if (Deno.build.os !== "windows") { // Windows has no directory sync (nor needs one)
+      using directory = Deno.openSync(dirname(this.#databasePath), { read: true });
+      directory.syncSync();
+    }
     this.#log = log;
     return log;
   }
