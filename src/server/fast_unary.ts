@@ -45,7 +45,8 @@ const WIRES: ReadonlyMap<string, Wire> = new Map([
 /** Headers that send a request to the generic path (compression, deadlines). */
 const GENERIC_IF = ["content-encoding", "connect-timeout-ms", "grpc-encoding", "grpc-timeout"];
 
-interface Route extends UnaryRoute {
+/** A unary route ready for the fast paths. */
+export interface FastRoute extends UnaryRoute {
   readonly serialization: MethodSerializationLookup<DescMessage, DescMessage>;
   /** connect-es's JSON options for these calls. */
   readonly jsonOptions: ReturnType<typeof getJsonOptions>;
@@ -66,14 +67,23 @@ export type FastUnary = (
   | Promise<Response>
   | undefined;
 
-/** A fast path for `routes` with messages up to `maxBytes`. */
-export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxBytes: number): FastUnary {
+/** The unary routes by request path, each with its serialization (connect-es's, with the size limit). */
+export function fastRoutes(
+  routes: ReadonlyMap<string, UnaryRoute>,
+  maxBytes: number,
+): Map<string, FastRoute> {
   const limits = { readMaxBytes: maxBytes, writeMaxBytes: maxBytes };
-  const table = new Map<string, Route>();
+  const table = new Map<string, FastRoute>();
   for (const [path, route] of routes) {
     const serialization = createMethodSerializationLookup(route.spec.method, undefined, REQUEST_JSON, limits);
     table.set(path, { ...route, serialization, jsonOptions: getJsonOptions(REQUEST_JSON), maxBytes });
   }
+  return table;
+}
+
+/** A fast path for `routes` with messages up to `maxBytes`. */
+export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxBytes: number): FastUnary {
+  const table = fastRoutes(routes, maxBytes);
   return (request, path, peer, signal, fallback) => {
     const route = table.get(path);
     if (route === undefined || request.method !== "POST") return undefined;
@@ -90,8 +100,10 @@ export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxByte
   };
 }
 
+type Route = FastRoute;
+
 /** The caller's address and the request's signal. */
-interface Caller {
+export interface Caller {
   readonly peer: string;
   readonly signal: () => AbortSignal;
 }
@@ -128,7 +140,7 @@ async function serve(route: Route, wire: Wire, request: Request, caller: Caller,
  * Runs the implementation: through connect-es's interceptor chain when the route has interceptors; without any,
  * it calls the implementation itself and normalizes the answer as that chain does (`create` of the output type).
  */
-async function invoke(route: Route, context: FastContext, input: ReturnType<typeof decode>) {
+export async function invoke(route: Route, context: FastContext, input: ReturnType<typeof decode>) {
   const spec = route.spec;
   if (route.interceptors.length > 0) {
     // connect-es copies the context's own properties (`Object.assign`), so it gets a plain object.
@@ -137,7 +149,7 @@ async function invoke(route: Route, context: FastContext, input: ReturnType<type
   return create(spec.method.output, await spec.impl(input, context));
 }
 
-function asConnectError(thrown: unknown): ConnectError {
+export function asConnectError(thrown: unknown): ConnectError {
   return thrown instanceof ConnectError
     ? thrown
     : new ConnectError("internal error", Code.Internal, undefined, undefined, thrown);
@@ -170,14 +182,14 @@ function jsonAnswer(route: Route, output: Parameters<typeof toJsonString>[1]): s
 const utf8 = new TextEncoder();
 
 /** The message of a body that is exactly one uncompressed envelope. */
-function envelopeData(body: Uint8Array): Uint8Array | undefined {
+export function envelopeData(body: Uint8Array): Uint8Array | undefined {
   if (body.length < 5 || body[0] !== 0) return undefined;
   const length = new DataView(body.buffer, body.byteOffset, 5).getUint32(1);
   return length === body.length - 5 ? body.subarray(5) : undefined;
 }
 
 /** Decodes like connect-es, with a protobuf that does not decode answered as the client's mistake. */
-function decode(route: Route, binary: boolean, bytes: Uint8Array) {
+export function decode(route: Route, binary: boolean, bytes: Uint8Array) {
   try {
     return route.serialization.getI(binary).parse(bytes);
   } catch (error) {
@@ -190,7 +202,7 @@ function decode(route: Route, binary: boolean, bytes: Uint8Array) {
  * The handler context of a fast call. Its headers, values and signal are made when first read: most calls never
  * read them, and each costs an allocation (the signal, an `AbortController` and a promise reaction).
  */
-class FastContext implements HandlerContext {
+export class FastContext implements HandlerContext {
   readonly method: Route["spec"]["method"];
   readonly service: Route["spec"]["method"]["parent"];
   readonly requestMethod: string;
@@ -202,7 +214,12 @@ class FastContext implements HandlerContext {
   #responseTrailer?: Headers;
   #values?: ContextValues;
 
-  constructor(route: Route, request: Request, caller: Caller, protocolName: string) {
+  constructor(
+    route: Route,
+    request: Pick<Request, "method" | "headers" | "url">,
+    caller: Caller,
+    protocolName: string,
+  ) {
     this.method = route.spec.method;
     this.service = route.spec.method.parent;
     this.requestMethod = request.method;

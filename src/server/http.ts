@@ -10,7 +10,8 @@ import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type Answer, notFoundAnswer, staticAnswer } from "./answers.ts";
 import type { NodeHandler } from "./listener.ts";
-import type { Logger } from "./log.ts";
+import { errorFields, type Logger } from "./log.ts";
+import { createGrpcFastUnary } from "./grpc_unary.ts";
 import { observeRequest } from "./request_log.ts";
 import { traceRequest } from "./tracing.ts";
 import { tracing } from "../dendrite/observability/trace.ts";
@@ -80,6 +81,13 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     },
   });
 
+  // Unary gRPC calls without compression or deadline skip connect-node (grpc_unary.ts).
+  const grpcFast = createGrpcFastUnary(
+    options.routes.unary(),
+    maxBytes,
+    (error) => logger.error("gRPC answer failed", errorFields(error)),
+  );
+
   return (request, response) => {
     const path = pathOf(request.url);
     const serve = (traceId?: string) => {
@@ -92,7 +100,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       const log = () => end({ status: response.statusCode, aborted: !response.writableFinished });
       response.once("finish", log);
       response.once("close", log);
-      rpc(request, response);
+      if (!grpcFast(request, response)) rpc(request, response);
     };
     // Traced: the request runs in its span, whose trace id the log line names.
     if (tracing.enabled) traceRequest(request, response, path, serve);
