@@ -21,6 +21,7 @@
 import { ClaimError } from "../core/errors.ts";
 import { Coordinator } from "./coordinator.ts";
 import type { DeadLetterQueue } from "./dead_letter.ts";
+import { rideOut } from "./outage.ts";
 import { PoisonEvents } from "./poison.ts";
 import { ProcessorContext } from "./processor_context.ts";
 import type { Projection } from "./projection.ts";
@@ -92,15 +93,27 @@ export class TrackingProcessor {
     return this.#controller !== undefined;
   }
 
-  /** Creates the segments when needed, joins the members, claims its share and starts processing. */
+  /**
+   * Creates the segments when needed, joins the members, claims its share and starts processing. While the token
+   * store is unavailable (a transient error: a store still starting, a network outage) it retries with the
+   * processor's outage back-off, reporting each attempt, until the store answers or {@link stop} is called.
+   */
   async start(): Promise<void> {
     if (this.#controller) return;
     const controller = new AbortController();
     this.#controller = controller;
     const coordinator = this.#coordinator;
+    const { clock, options } = this.#context;
     try {
-      await this.#context.options.tokenStore.initializeSegments(this.name, this.#initialSegments);
-      await coordinator.exclusive(() => coordinator.round(controller.signal));
+      await rideOut(async () => {
+        await options.tokenStore.initializeSegments(this.name, this.#initialSegments);
+        await coordinator.exclusive(() => coordinator.round(controller.signal));
+      }, {
+        signal: controller.signal,
+        backoff: options.outage,
+        sleep: (ms, signal) => clock.sleep(ms, signal),
+        onOutage: (error) => this.#context.report(error, -1, -1),
+      });
     } catch (error) {
       this.#controller = undefined;
       controller.abort(error);
