@@ -20,7 +20,7 @@ function event(id: string, sequence: number): EventRecord {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** A sync the test completes by hand: each call waits until `finish(i)` or `breakDown(i, error)`. */
+/** A sync the test completes by hand: call `i` waits until `calls[i].resolve()` or `calls[i].reject(error)`. */
 class ScriptedSync implements CommitSync {
   readonly calls: PromiseWithResolvers<void>[] = [];
   blocking = 0;
@@ -166,10 +166,7 @@ Deno.test("WalSync syncs a WAL database's log, and the store confirms through it
     const early: number[] = [];
     const follower = (async () => {
       for await (const record of store.stream({ from: 0, follow: true })) {
-        assert(
-          confirmedTokens.has(record.token),
-          `token ${record.token} read before its append was confirmed`,
-        );
+        if (!confirmedTokens.has(record.token)) early.push(record.token);
         seen.push(record.token);
         if (seen.length === 200) return;
       }
