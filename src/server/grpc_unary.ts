@@ -12,6 +12,7 @@
 import type http from "node:http";
 import http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import {
   asConnectError,
@@ -54,15 +55,15 @@ export function createGrpcFastUnary(
     if ((encoding !== undefined && encoding !== "identity") || headers["grpc-timeout"] !== undefined) {
       return false;
     }
-    const h2 = {
-      request: request as http2.Http2ServerRequest,
-      response: response as http2.Http2ServerResponse,
-    };
-    serve(route, h2.request, h2.response).catch((error) => {
-      // Only the answer's writing throws (every other error is answered): reset the stream, the client sees it.
-      failed(error);
-      if (!h2.response.stream.closed) h2.response.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    });
+    // HTTP/2 (checked above): node:http2's compatibility request and response.
+    const stream = (response as http2.Http2ServerResponse).stream;
+    serve(route, request as http2.Http2ServerRequest, response as http2.Http2ServerResponse).catch(
+      (error) => {
+        // Only the answer's writing throws (every other error is answered): reset the stream, the client sees it.
+        failed(error);
+        if (!stream.closed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      },
+    );
     return true;
   };
 }
@@ -165,7 +166,10 @@ function declaredLength(body: Uint8Array, at: number): number | undefined {
 
 const incomplete = () => new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
 
-/** What the handler context needs of the request: its method, headers (without pseudo-headers) and URL. */
+/**
+ * What the handler context needs of the request: its method, headers (without pseudo-headers) and URL (absolute,
+ * as connect-node gives it).
+ */
 function nodeRequest(request: http2.Http2ServerRequest): Pick<Request, "method" | "headers" | "url"> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
@@ -173,7 +177,8 @@ function nodeRequest(request: http2.Http2ServerRequest): Pick<Request, "method" 
     if (Array.isArray(value)) { for (const item of value) headers.append(name, item); }
     else headers.set(name, value);
   }
-  return { method: "POST", headers, url: request.url };
+  const scheme = "encrypted" in request.socket && request.socket.encrypted ? "https" : "http";
+  return { method: "POST", headers, url: `${scheme}://${request.authority}${request.url}` };
 }
 
 /** The caller's address, and a signal (made when read) that aborts when the client goes before the answer. */
@@ -202,17 +207,13 @@ function answer(
   parse: boolean,
 ): void {
   const untouched = context.untouched;
-  const headers: Record<string, string> = { "content-type": CONTENT_TYPE };
-  if (!untouched) { for (const [name, value] of context.responseHeader) headers[name] = value; }
+  const headers: Record<string, string> = untouched ? {} : Object.fromEntries(context.responseHeader);
   headers["content-type"] = CONTENT_TYPE;
   const trailer = untouched ? new Headers() : context.responseTrailer;
   if (error && parse) setGrpcStatus(trailer, error);
   else setTrailerStatus(trailer, error);
   response.writeHead(200, headers);
   response.addTrailers(Object.fromEntries(trailer));
-  if (message === undefined) return void response.end();
-  const body = new Uint8Array(5 + message.length);
-  new DataView(body.buffer).setUint32(1, message.length);
-  body.set(message, 5);
-  response.end(body);
+  if (message === undefined) response.end();
+  else response.end(encodeEnvelope(0, message));
 }

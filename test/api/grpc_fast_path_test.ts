@@ -73,6 +73,7 @@ const CASES: [string, Record<string, string>, Uint8Array][] = [
   ["a refusal with metadata", {}, greet("fail")],
   ["headers and trailers set by the handler", {}, greet("headers")],
   ["the caller's authorization header read by the handler", { authorization: "Bearer xyz" }, greet("auth")],
+  ["the request's URL read by the handler", {}, greet("url")],
   ["an unexpected error", {}, greet("crash")],
   ["invalid protobuf", {}, frame(new Uint8Array([0x0a, 0x32, 0x68]))],
   ["a frame that declares more bytes than sent", {}, frame(new Uint8Array([0x0a, 0x01, 0x41]), 0, 10)],
@@ -106,6 +107,8 @@ async function withServer(body: (url: string, address: string) => Promise<void>)
               return { greetingId: "with headers" };
             case "auth":
               return { greetingId: context.requestHeader.get("authorization") ?? "none" };
+            case "url":
+              return { greetingId: `${context.requestMethod} ${context.url} ${context.protocolName}` };
             default:
               return { greetingId: `hi ${request.message}` };
           }
