@@ -100,15 +100,13 @@ export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxByte
   };
 }
 
-type Route = FastRoute;
-
 /** The caller's address and the request's signal. */
 export interface Caller {
   readonly peer: string;
   readonly signal: () => AbortSignal;
 }
 
-async function serve(route: Route, wire: Wire, request: Request, caller: Caller, fallback: Fallback) {
+async function serve(route: FastRoute, wire: Wire, request: Request, caller: Caller, fallback: Fallback) {
   const body = await request.bytes();
   let message: Uint8Array = body;
   if (wire === "grpc-web") {
@@ -140,7 +138,7 @@ async function serve(route: Route, wire: Wire, request: Request, caller: Caller,
  * Runs the implementation: through connect-es's interceptor chain when the route has interceptors; without any,
  * it calls the implementation itself and normalizes the answer as that chain does (`create` of the output type).
  */
-export async function invoke(route: Route, context: FastContext, input: ReturnType<typeof decode>) {
+export async function invoke(route: FastRoute, context: FastContext, input: ReturnType<typeof decode>) {
   const spec = route.spec;
   if (route.interceptors.length > 0) {
     // connect-es copies the context's own properties (`Object.assign`), so it gets a plain object.
@@ -159,7 +157,7 @@ export function asConnectError(thrown: unknown): ConnectError {
  * A JSON answer as text, as connect-es writes it (same options, same size limit), left to the runtime to encode:
  * a string body is not copied again by `Response`.
  */
-function jsonAnswer(route: Route, output: Parameters<typeof toJsonString>[1]): string {
+function jsonAnswer(route: FastRoute, output: Parameters<typeof toJsonString>[1]): string {
   let json;
   try {
     json = toJsonString(route.spec.method.output, output, route.jsonOptions);
@@ -182,14 +180,14 @@ function jsonAnswer(route: Route, output: Parameters<typeof toJsonString>[1]): s
 const utf8 = new TextEncoder();
 
 /** The message of a body that is exactly one uncompressed envelope. */
-export function envelopeData(body: Uint8Array): Uint8Array | undefined {
+function envelopeData(body: Uint8Array): Uint8Array | undefined {
   if (body.length < 5 || body[0] !== 0) return undefined;
   const length = new DataView(body.buffer, body.byteOffset, 5).getUint32(1);
   return length === body.length - 5 ? body.subarray(5) : undefined;
 }
 
 /** Decodes like connect-es, with a protobuf that does not decode answered as the client's mistake. */
-export function decode(route: Route, binary: boolean, bytes: Uint8Array) {
+export function decode(route: FastRoute, binary: boolean, bytes: Uint8Array) {
   try {
     return route.serialization.getI(binary).parse(bytes);
   } catch (error) {
@@ -203,8 +201,8 @@ export function decode(route: Route, binary: boolean, bytes: Uint8Array) {
  * read them, and each costs an allocation (the signal, an `AbortController` and a promise reaction).
  */
 export class FastContext implements HandlerContext {
-  readonly method: Route["spec"]["method"];
-  readonly service: Route["spec"]["method"]["parent"];
+  readonly method: FastRoute["spec"]["method"];
+  readonly service: FastRoute["spec"]["method"]["parent"];
   readonly requestMethod: string;
   readonly requestHeader: Headers;
   readonly url: string;
@@ -215,7 +213,7 @@ export class FastContext implements HandlerContext {
   #values?: ContextValues;
 
   constructor(
-    route: Route,
+    route: FastRoute,
     request: Pick<Request, "method" | "headers" | "url">,
     caller: Caller,
     protocolName: string,

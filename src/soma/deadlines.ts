@@ -18,12 +18,12 @@ class Entry implements Deadline {
   prev: Entry | undefined;
   next: Entry | undefined;
   constructor(
-    readonly queue: Lane,
+    readonly lane: Lane,
     readonly at: number,
     readonly fire: () => void,
   ) {}
   cancel(): void {
-    this.queue.remove(this);
+    this.lane.remove(this);
   }
 }
 
@@ -32,7 +32,6 @@ class Lane {
   #head: Entry | undefined;
   #tail: Entry | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerAt = 0;
   #size = 0;
 
   constructor(readonly now: () => number, readonly onEmpty: () => void) {}
@@ -80,7 +79,6 @@ class Lane {
   };
 
   #arm(at: number): void {
-    this.#timerAt = at;
     this.#timer = setTimeout(this.#expire, Math.max(0, at - this.now()));
   }
 
@@ -90,9 +88,9 @@ class Lane {
     this.#timer = undefined;
   }
 
-  /** When the armed timer fires (for tests): undefined when none is armed. */
-  get armedAt(): number | undefined {
-    return this.#timer === undefined ? undefined : this.#timerAt;
+  /** Whether its timer is armed. */
+  get armed(): boolean {
+    return this.#timer !== undefined;
   }
 }
 
@@ -137,7 +135,7 @@ export class Deadlines {
   /** How many timers are armed (one per timeout value with waiting deadlines). */
   get timers(): number {
     let timers = 0;
-    for (const lane of this.#lanes.values()) if (lane.armedAt !== undefined) timers++;
+    for (const lane of this.#lanes.values()) if (lane.armed) timers++;
     return timers;
   }
 
