@@ -13,6 +13,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import type tls from "node:tls";
 import { Buffer } from "node:buffer";
+import { boundSendBuffer, countSentData, type SentDataCounter } from "./h2_send_buffer.ts";
 import {
   closeWhenIdle,
   closeWhenUnresponsive,
@@ -89,6 +90,10 @@ class PortListener implements Listener {
   readonly #server: net.Server | tls.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #sessions = new Set<http2.ServerHttp2Session>();
+  /** What each HTTP/2 connection sent per stream, for {@link boundSendBuffer}. */
+  readonly #sentData = new WeakMap<http2.Http2Session, SentDataCounter>();
+  /** The counter of the socket being handed to node:http2 (its session is created while it is handed). */
+  #handing: SentDataCounter | undefined;
   /** Sockets that carry HTTP/2 (their sessions are closed with GOAWAY instead). */
   readonly #h2Sockets = new Set<net.Socket>();
   /** HTTP/1.1 sockets with the number of their unfinished requests. */
@@ -171,7 +176,11 @@ class PortListener implements Listener {
       handshakeTimeout: this.#limits.headersTimeoutMs,
     }, (request, response) => this.#track(request, response));
     secure.on("session", (session) => this.#onSession(session));
+    secure.prependListener("secureConnection", (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol === "h2") this.#handing = countSentData(socket);
+    });
     secure.on("secureConnection", (socket: tls.TLSSocket) => {
+      this.#handing = undefined;
       this.#addSocket(socket);
       if (socket.alpnProtocol === "h2") this.#h2Sockets.add(socket);
       else this.#heads.arm(socket);
@@ -194,9 +203,14 @@ class PortListener implements Listener {
       this.#addSocket(socket);
       if (this.#closing) return void socket.destroy();
       awaitProtocol(socket, this.#limits.headersTimeoutMs, (protocol, waitedMs) => {
-        if (protocol === "h2") this.#h2Sockets.add(socket);
-        else this.#heads.arm(socket, waitedMs);
-        (protocol === "h2" ? h2 : h1).emit("connection", socket);
+        if (protocol === "h1") {
+          this.#heads.arm(socket, waitedMs);
+          return void h1.emit("connection", socket);
+        }
+        this.#h2Sockets.add(socket);
+        this.#handing = countSentData(socket);
+        h2.emit("connection", socket);
+        this.#handing = undefined;
       });
     });
   }
@@ -217,6 +231,7 @@ class PortListener implements Listener {
 
   #onSession(session: http2.ServerHttp2Session): void {
     this.#sessions.add(session);
+    if (this.#handing) this.#sentData.set(session, this.#handing);
     session.once("close", () => this.#sessions.delete(session));
     session.on("error", () => {});
     if (this.#closing) return void session.close();
@@ -241,7 +256,11 @@ class PortListener implements Listener {
     };
     response.once("finish", finish);
     response.once("close", finish);
-    if ("stream" in response) resetUnreadUpload(request, response.stream);
+    if ("stream" in response) {
+      resetUnreadUpload(request, response.stream);
+      const sent = response.stream.session && this.#sentData.get(response.stream.session);
+      if (sent) boundSendBuffer(response, sent);
+    }
     this.#handler(request, response);
   }
 
