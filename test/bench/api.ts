@@ -19,11 +19,13 @@ import { startTestApp } from "../api/fixture.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
 import {
   available,
-  bestOf,
   envelope,
   h2load,
+  interleaved,
   type LoadRequest,
   type LoadResult,
+  medianRound,
+  type Round,
   wrk,
 } from "./load_generators.ts";
 
@@ -191,14 +193,113 @@ async function withEchoGrpc<T>(body: (port: number) => Promise<T>): Promise<T> {
 }
 
 /**
- * Runs of the echo, the trivial rows, the FULL rows and the in-process Greet, the best kept (the same for both
- * sides of each ratio): on a shared machine a run can lose half its rate to a neighbour.
+ * Rounds of each comparison, its runs one right after the other within a round; a row keeps the round with its
+ * median ratio (see `interleaved` and `medianRound`).
  */
-const ROUNDS = 2;
+const ROUNDS = 3;
+
+/** A row of `candidate` against `limit` in the round with their median ratio (load_generators.ts). */
+function pairRow<K extends string>(
+  scenario: string,
+  rounds: readonly Round<K>[],
+  [candidate, limit, limitName]: readonly [K, K, string],
+  minFraction: number,
+  maxP99?: number,
+): BenchRow {
+  const median = medianRound(rounds, candidate, limit);
+  return loadRow(
+    scenario,
+    median.candidate,
+    { name: limitName, value: median.limit.perSecond },
+    minFraction,
+    maxP99,
+  );
+}
+
+const ECHO_WRK = "Deno.serve JSON echo, wrk";
+const ECHO_H2LOAD = "Deno.serve JSON echo, h2load h2c";
+
+/** The trivial Greet over HTTP/1.1 (wrk) and h2c (h2load), each round next to the echo. */
+async function trivialRows(echoPort: number, port: number, grpcPort: number, seconds: number) {
+  const rows: BenchRow[] = [];
+  if (await available("wrk")) {
+    const rounds = await interleaved(ROUNDS, {
+      echo: () => wrk(connectJson(echoPort), IN_FLIGHT, seconds),
+      json: () => wrk(connectJson(port), IN_FLIGHT, seconds),
+      grpcWeb: () => wrk(grpcWeb(port), IN_FLIGHT, seconds),
+      // The gRPC port (node:http + connect-node) serves Connect too: the path the front door replaced.
+      grpcPort: () => wrk(connectJson(grpcPort), IN_FLIGHT, seconds),
+    });
+    const scenario = (what: string) => `api (wrk): trivial Greet, ${what}, 64 keep-alive connections`;
+    rows.push(
+      pairRow(scenario("Connect JSON"), rounds, ["json", "echo", ECHO_WRK], 0.5),
+      pairRow(scenario("grpc-web"), rounds, ["grpcWeb", "echo", ECHO_WRK], 0.5),
+      pairRow(scenario("Connect JSON on GRPC_PORT (node:http + connect-node; no target)"), rounds, [
+        "grpcPort",
+        "echo",
+        ECHO_WRK,
+      ], 0),
+    );
+  }
+  if (await available("h2load")) {
+    const rounds = await interleaved(ROUNDS, {
+      echo: () => h2load(connectJson(echoPort), 16, 4, seconds),
+      json: () => h2load(connectJson(port), 16, 4, seconds),
+    });
+    rows.push(
+      pairRow("api (h2load): trivial Greet, Connect JSON, h2c 16×4 streams", rounds, [
+        "json",
+        "echo",
+        ECHO_H2LOAD,
+      ], 0.5),
+    );
+  }
+  return rows;
+}
+
+/** Greet at synchronous=FULL over HTTP/1.1 (wrk), each round next to the echo and the in-process Greet. */
+async function fullRows(echoPort: number, port: number, seconds: number) {
+  const rounds = await interleaved(ROUNDS, {
+    echo: () => wrk(connectJson(echoPort), IN_FLIGHT, seconds),
+    inProcess: async () => ({ perSecond: await inProcessGreet(seconds), non2xx: 0, socketErrors: 0 }),
+    json: () => wrk(connectJson(port), IN_FLIGHT, seconds),
+    grpcWeb: () => wrk(grpcWeb(port), IN_FLIGHT, seconds),
+  });
+  const inProcess = "in-process Greet, 64 in flight (FULL)";
+  return (["json", "grpcWeb"] as const).flatMap((run) => {
+    const scenario = `api (wrk): Greet at synchronous=FULL, ${run === "json" ? "Connect JSON" : "grpc-web"}`;
+    return [
+      pairRow(`${scenario}, 64 connections`, rounds, [run, "echo", ECHO_WRK], 0.1, 20),
+      pairRow(`${scenario}, vs in-process`, rounds, [run, "inProcess", inProcess], 0.5, 20),
+    ];
+  });
+}
+
+/** gRPC unary Greet (h2load) on the gRPC port, each round next to a raw grpc-js echo in a process of its own. */
+async function grpcRow(seconds: number): Promise<BenchRow> {
+  const rounds = await withEchoGrpc((echoPort) =>
+    withServer("trivial", (_port, grpcPort) =>
+      interleaved(ROUNDS, {
+        raw: () =>
+          h2load(
+            grpc(echoPort, "/io.axoniq.axonserver.grpc.command.CommandService/Dispatch", new Uint8Array()),
+            16,
+            4,
+            seconds,
+          ),
+        greet: () => h2load(grpc(grpcPort), 16, 4, seconds),
+      }))
+  );
+  return pairRow("api (h2load): gRPC unary trivial Greet, h2c 16×4 streams", rounds, [
+    "greet",
+    "raw",
+    "raw grpc-js unary echo, h2load",
+  ], 0.5);
+}
 
 /**
  * The API from an external load generator (wrk over HTTP/1.1, h2load over h2c; 64 connections or streams), each
- * next to a `Deno.serve` JSON echo measured in the same run; gRPC next to a raw grpc-js echo.
+ * next to a `Deno.serve` JSON echo measured in the same rounds; gRPC next to a raw grpc-js echo.
  */
 export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
   const [hasWrk, hasH2load] = [await available("wrk"), await available("h2load")];
@@ -208,90 +309,15 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
     );
   }
   const rows: BenchRow[] = [];
-  const echo = await withServer("echo", async (port) => ({
-    h1: hasWrk ? await bestOf(ROUNDS, () => wrk(connectJson(port), IN_FLIGHT, seconds)) : undefined,
-    h2: hasH2load ? await h2load(connectJson(port), 16, 4, seconds) : undefined,
-  }));
-  const echoH1 = echo.h1 && { name: "Deno.serve JSON echo, wrk", value: echo.h1.perSecond };
-  const echoH2 = echo.h2 && { name: "Deno.serve JSON echo, h2load h2c", value: echo.h2.perSecond };
-  await withServer("trivial", async (port, grpcPort) => {
-    if (echoH1) {
-      rows.push(
-        loadRow(
-          "api (wrk): trivial Greet, Connect JSON, 64 keep-alive connections",
-          await bestOf(ROUNDS, () => wrk(connectJson(port), IN_FLIGHT, seconds)),
-          echoH1,
-          0.5,
-        ),
-      );
-      rows.push(
-        loadRow(
-          "api (wrk): trivial Greet, grpc-web, 64 keep-alive connections",
-          await bestOf(ROUNDS, () => wrk(grpcWeb(port), IN_FLIGHT, seconds)),
-          echoH1,
-          0.5,
-        ),
-      );
-      // The gRPC port (node:http + connect-node) serves Connect too: the path the front door replaced.
-      rows.push(
-        loadRow(
-          "api (wrk): trivial Greet, Connect JSON, on GRPC_PORT (node:http + connect-node; no target)",
-          await wrk(connectJson(grpcPort), IN_FLIGHT, seconds),
-          echoH1,
-          0,
-        ),
-      );
-    }
-    if (echoH2) {
-      rows.push(
-        loadRow(
-          "api (h2load): trivial Greet, Connect JSON, h2c 16×4 streams",
-          await h2load(connectJson(port), 16, 4, seconds),
-          echoH2,
-          0.5,
-        ),
-      );
+  await withServer("echo", async (echoPort) => {
+    await withServer("trivial", async (port, grpcPort) => {
+      rows.push(...await trivialRows(echoPort, port, grpcPort, seconds));
+    });
+    if (hasWrk) {
+      await withServer("app", async (port) => void rows.push(...await fullRows(echoPort, port, seconds)));
     }
   });
-  let inProcessRate = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    inProcessRate = Math.max(inProcessRate, await inProcessGreet(seconds));
-  }
-  const inProcess = { name: "in-process Greet, 64 in flight (FULL)", value: inProcessRate };
-  await withServer("app", async (port) => {
-    if (!echoH1) return;
-    for (
-      const [name, request] of [["Connect JSON", connectJson(port)], ["grpc-web", grpcWeb(port)]] as const
-    ) {
-      const result = await bestOf(ROUNDS, () => wrk(request, IN_FLIGHT, seconds));
-      rows.push(
-        loadRow(`api (wrk): Greet at synchronous=FULL, ${name}, 64 connections`, result, echoH1, 0.1, 20),
-      );
-      rows.push(
-        loadRow(`api (wrk): Greet at synchronous=FULL, ${name}, vs in-process`, result, inProcess, 0.5, 20),
-      );
-    }
-  });
-  if (hasH2load) {
-    const raw = await withEchoGrpc((port) =>
-      h2load(
-        grpc(port, "/io.axoniq.axonserver.grpc.command.CommandService/Dispatch", new Uint8Array()),
-        16,
-        4,
-        seconds,
-      )
-    );
-    const grpcGreet = await withServer(
-      "trivial",
-      (_port, grpcPort) => h2load(grpc(grpcPort), 16, 4, seconds),
-    );
-    rows.push(loadRow(
-      "api (h2load): gRPC unary trivial Greet, h2c 16×4 streams",
-      grpcGreet,
-      { name: "raw grpc-js unary echo, h2load", value: raw.perSecond },
-      0.5,
-    ));
-  }
+  if (hasH2load) rows.push(await grpcRow(seconds));
   return rows;
 }
 

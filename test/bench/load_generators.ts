@@ -20,18 +20,45 @@ export interface LoadResult {
   readonly mean?: number;
 }
 
+/** One round of interleaved runs: each named run's result. */
+export type Round<K extends string> = Readonly<Record<K, LoadResult>>;
+
 /**
- * The best of `rounds` runs (by rate; its latency figures), with the errors of every run counted: on 2 cores the
- * generator and the server compete, and one run can lose seconds to anything else the machine does.
+ * `rounds` rounds of every run in `runs`, one right after the other within a round: a ratio then compares two
+ * runs that met the same machine (on 2 shared cores a neighbour can take half of one run's rate for seconds).
  */
-export async function bestOf(rounds: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
-  const results: LoadResult[] = [];
-  for (let i = 0; i < rounds; i++) results.push(await run());
-  const best = results.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+export async function interleaved<K extends string>(
+  rounds: number,
+  runs: Readonly<Record<K, () => Promise<LoadResult>>>,
+): Promise<Round<K>[]> {
+  const results: Round<K>[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const round = {} as Record<K, LoadResult>;
+    for (const name of Object.keys(runs) as K[]) round[name] = await runs[name]();
+    results.push(round);
+  }
+  return results;
+}
+
+/**
+ * The round whose `candidate` / `limit` ratio is the median of all rounds, both results of that round, with the
+ * errors of every round's candidate counted.
+ */
+export function medianRound<K extends string>(
+  rounds: readonly Round<K>[],
+  candidate: K,
+  limit: K,
+): { readonly candidate: LoadResult; readonly limit: LoadResult } {
+  const ratio = (round: Round<K>) => round[candidate].perSecond / Math.max(1e-9, round[limit].perSecond);
+  const sorted = [...rounds].sort((a, b) => ratio(a) - ratio(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
   return {
-    ...best,
-    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-    socketErrors: results.reduce((sum, r) => sum + r.socketErrors, 0),
+    candidate: {
+      ...median[candidate],
+      non2xx: rounds.reduce((sum, r) => sum + r[candidate].non2xx, 0),
+      socketErrors: rounds.reduce((sum, r) => sum + r[candidate].socketErrors, 0),
+    },
+    limit: median[limit],
   };
 }
 

@@ -5,10 +5,8 @@
  * RESOURCE_EXHAUSTED while a reader beside it gets every update and the process keeps serving.
  */
 import http2 from "node:http2";
-import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
-import { ProgramProcess } from "../roles/processes.ts";
-import { append, Greeters, SOMA_TOKEN } from "./program.ts";
+import { append, Greeters, startAllRoles } from "./program.ts";
 
 const BUFFER = 200;
 const BATCH = 200;
@@ -74,19 +72,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dataDir = await Deno.makeTempDir({ prefix: "dendrite-grpc-stuck-" });
-    const program = new ProgramProcess("program", ["--role=all"], {
-      DATA_DIR: dataDir,
-      PORT: "0",
-      GRPC_PORT: "0",
-      AXON_PORT: "0",
-      AXON_HTTP_PORT: "0",
-      AXON_HOST: "127.0.0.1",
-      AXON_TOKEN: SOMA_TOKEN,
-      DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
-      DENDRITE_ADMIN_PASSWORD: "grpc-stuck-test-password",
+    const program = startAllRoles(dataDir, {
       SUBSCRIPTION_BUFFER: String(BUFFER),
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
     }, { denoArgs: ["--v8-flags=--max-old-space-size=128"] });
     const sessions: http2.ClientHttp2Session[] = [];
     try {

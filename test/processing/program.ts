@@ -51,6 +51,31 @@ export async function startProgramProcess(
   return { process, grpcPort: Number(listening.port), httpPort: Number(listening.httpPort) };
 }
 
+/**
+ * Starts `src/main.ts --role=all` (soma embedded, the API on ephemeral ports) on `dataDir`, with `env` on top;
+ * callers wait for its `soma listening` and `listening` lines.
+ */
+export function startAllRoles(
+  dataDir: string,
+  env: Record<string, string>,
+  options: { readonly denoArgs?: readonly string[] } = {},
+): ProgramProcess {
+  return new ProgramProcess("program", ["--role=all"], {
+    DATA_DIR: dataDir,
+    PORT: "0",
+    GRPC_PORT: "0",
+    AXON_PORT: "0",
+    AXON_HTTP_PORT: "0",
+    AXON_HOST: "127.0.0.1",
+    AXON_TOKEN: SOMA_TOKEN,
+    DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
+    DENDRITE_ADMIN_PASSWORD: "processing-test-password",
+    LOG_LEVEL: "info",
+    NO_COLOR: "1",
+    ...env,
+  }, options);
+}
+
 /** The payload revision the upcaster of `fixtures/program_with_upcaster.ts` lifts (a JSON GreetedEvent). */
 export const LEGACY_REVISION = "legacy-json";
 

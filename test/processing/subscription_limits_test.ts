@@ -6,11 +6,9 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { connect } from "node:net";
-import { join } from "node:path";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { GreeterService, type Greeting } from "../../src/gen/example/v1/greeter_pb.ts";
-import { ProgramProcess } from "../roles/processes.ts";
-import { append, Greeters, SOMA_TOKEN } from "./program.ts";
+import { append, Greeters, startAllRoles } from "./program.ts";
 
 const MAX_TOTAL = 6;
 const PER_CLIENT = 4;
@@ -118,21 +116,10 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dataDir = await Deno.makeTempDir({ prefix: "dendrite-subscriptions-" });
-    const program = new ProgramProcess("program", ["--role=all"], {
-      DATA_DIR: dataDir,
-      PORT: "0",
-      GRPC_PORT: "0",
-      AXON_PORT: "0",
-      AXON_HTTP_PORT: "0",
-      AXON_HOST: "127.0.0.1",
-      AXON_TOKEN: SOMA_TOKEN,
-      DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
-      DENDRITE_ADMIN_PASSWORD: "subscriptions-test-password",
+    const program = startAllRoles(dataDir, {
       SUBSCRIPTIONS_MAX: String(MAX_TOTAL),
       SUBSCRIPTIONS_PER_CLIENT: String(PER_CLIENT),
       SUBSCRIPTION_BUFFER: String(BUFFER),
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
     }, { denoArgs: ["--v8-flags=--max-old-space-size=128"] });
     const stop = new AbortController();
     const clients: ReturnType<typeof clientFrom>[] = [];
