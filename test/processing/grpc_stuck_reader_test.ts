@@ -1,12 +1,14 @@
 /**
  * A gRPC client on the gRPC port (`GRPC_PORT`, node:http2) that opens a live Greetings stream and never reads it
- * must not make the server queue the updates it cannot send: the server stops writing once HTTP/2 flow control
+ * (and a Connect client over HTTP/1.1 on the same port that stops reading) must not make the server queue the
+ * updates it cannot send: the server stops writing once HTTP/2 flow control
  * and the socket are full, the subscription falls a buffer behind, and the stream is ended with
  * RESOURCE_EXHAUSTED while a reader beside it gets every update and the process keeps serving.
  */
 import http2 from "node:http2";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { append, Greeters, startAllRoles } from "./program.ts";
+import { stuckStream } from "./stuck_stream.ts";
 
 const BUFFER = 200;
 const BATCH = 200;
@@ -90,6 +92,8 @@ Deno.test({
       const stuck = openGreetings(stuckSession);
       await new Promise((resolve) => stuck.stream.once("response", resolve));
       stuck.stream.pause();
+      // The same over HTTP/1.1 on the same port (node:http, Connect): its reader stops after the first bytes.
+      const stuckH1 = await stuckStream(Number(api.grpcPort));
 
       // The reader beside it: a session of its own with a browser's windows, reading everything.
       const readerSession = http2.connect(url, {
@@ -126,6 +130,11 @@ Deno.test({
       assert(end.message.includes("fell too far behind"), end.message);
       // What it read: its window, the server's send buffer and the subscription's buffer, not the ~8 MB published.
       assert(end.bytes < 2 * 1024 * 1024, `the stuck stream read ${end.bytes} bytes`);
+
+      const endH1 = await stuckH1.readUntil("fell too far behind");
+      stuckH1.close();
+      assert(endH1.includes('"code":"resource_exhausted"'), endH1.slice(-300));
+      assert(!endH1.includes(`update ${UPDATES - 1} `), "the stuck HTTP/1.1 stream did not get every update");
 
       const health = await fetch(`http://127.0.0.1:${Number(api.port)}/healthz`);
       assertEquals(health.status, 200, "the process still serves");
