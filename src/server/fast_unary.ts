@@ -28,6 +28,7 @@ import { codeToHttpStatus, errorToJsonBytes, trailerMux } from "@connectrpc/conn
 import { setTrailerStatus, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { requestParseError, setGrpcStatus } from "./parse_errors.ts";
+import { isEmpty, RecordedHeaders } from "./recorded_headers.ts";
 import { REQUEST_JSON } from "./rpc_router.ts";
 import type { UnaryRoute } from "./routes.ts";
 
@@ -208,8 +209,8 @@ export class FastContext implements HandlerContext {
   readonly url: string;
   readonly protocolName: string;
   readonly #caller: Caller;
-  #responseHeader?: Headers;
-  #responseTrailer?: Headers;
+  #responseHeader?: RecordedHeaders;
+  #responseTrailer?: RecordedHeaders;
   #values?: ContextValues;
 
   constructor(
@@ -236,17 +237,24 @@ export class FastContext implements HandlerContext {
   }
 
   get responseHeader(): Headers {
-    return this.#responseHeader ??= new Headers();
+    return this.#responseHeader ??= new RecordedHeaders();
   }
 
   get responseTrailer(): Headers {
-    return this.#responseTrailer ??= new Headers();
+    return this.#responseTrailer ??= new RecordedHeaders();
   }
 
-  /** Whether a response header or trailer was set (without making them). */
-  get untouched(): boolean {
-    return (this.#responseHeader === undefined || isEmpty(this.#responseHeader)) &&
-      (this.#responseTrailer === undefined || isEmpty(this.#responseTrailer));
+  /** Whether no response trailer was set (without making them). */
+  get trailerUntouched(): boolean {
+    return this.#responseTrailer === undefined || this.#responseTrailer.empty;
+  }
+
+  /**
+   * The response headers as a plain record (lower-case names) when only `set` made them, which `Response` takes
+   * for less than a `Headers`; else undefined.
+   */
+  get headerRecord(): Readonly<Record<string, string>> | undefined {
+    return this.#responseHeader === undefined ? {} : this.#responseHeader.record;
   }
 
   timeoutMs(): undefined {
@@ -283,11 +291,6 @@ function unaryHeaders(context: HandlerContext): Headers {
     : trailerMux(context.responseHeader, context.responseTrailer);
 }
 
-function isEmpty(headers: Headers): boolean {
-  for (const _ of headers.keys()) return false;
-  return true;
-}
-
 const CONNECT_TYPE = { "connect-proto": "application/proto", "connect-json": "application/json" } as const;
 
 function connectAnswer(
@@ -296,9 +299,10 @@ function connectAnswer(
   body: Uint8Array | string,
 ): Response {
   const contentType = CONNECT_TYPE[wire];
-  // Most answers set no header: a plain header list spares building a `Headers` and iterating it.
+  // Most answers only set a header or two: a plain header list spares iterating a `Headers`.
   const init = typeof body === "string" ? body : bodyInit(body);
-  if (context.untouched) return new Response(init, { headers: { "content-type": contentType } });
+  const record = context.trailerUntouched ? context.headerRecord : undefined;
+  if (record) return new Response(init, { headers: { ...record, "content-type": contentType } });
   const header = unaryHeaders(context);
   header.set("content-type", contentType);
   return new Response(init, { status: 200, headers: header });
@@ -324,7 +328,8 @@ function grpcWebResponse(
   trailer: Uint8Array,
 ): Response {
   const type = "application/grpc-web+proto";
-  const header = context.untouched ? { "content-type": type } : context.responseHeader;
+  const record = context.headerRecord;
+  const header = record ? { ...record, "content-type": type } : context.responseHeader;
   if (header instanceof Headers) header.set("content-type", type);
   const head = message === undefined ? 0 : 5 + message.length;
   const body = new Uint8Array(head + trailer.length);
@@ -348,7 +353,7 @@ const OK_TRAILER = (() => {
 })();
 
 function grpcWebAnswer(context: FastContext, message: Uint8Array): Response {
-  if (context.untouched) return grpcWebResponse(context, message, OK_TRAILER);
+  if (context.trailerUntouched) return grpcWebResponse(context, message, OK_TRAILER);
   const trailer = context.responseTrailer;
   setTrailerStatus(trailer, undefined);
   return grpcWebResponse(context, message, encodeEnvelope(trailerFlag, trailerSerialize(trailer)));

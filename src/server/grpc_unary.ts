@@ -206,10 +206,10 @@ function answer(
   error: ConnectError | undefined,
   parse: boolean,
 ): void {
-  const untouched = context.untouched;
-  const headers: Record<string, string> = untouched ? {} : Object.fromEntries(context.responseHeader);
+  const record = context.headerRecord;
+  const headers: Record<string, string> = record ? { ...record } : Object.fromEntries(context.responseHeader);
   headers["content-type"] = CONTENT_TYPE;
-  const trailer = untouched ? new Headers() : context.responseTrailer;
+  const trailer = context.trailerUntouched ? new Headers() : context.responseTrailer;
   if (error && parse) setGrpcStatus(trailer, error);
   else setTrailerStatus(trailer, error);
   response.writeHead(200, headers);
