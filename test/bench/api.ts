@@ -25,6 +25,7 @@ import {
   type LoadRequest,
   type LoadResult,
   medianRound,
+  onServer,
   type Round,
   wrk,
 } from "./load_generators.ts";
@@ -169,23 +170,26 @@ async function inProcessGreet(seconds: number): Promise<number> {
  * Runs `body` with a server helper process of `kind` (see fixtures/api_server.ts) and stops it after; `body` gets
  * the front door's port and the gRPC port.
  */
-async function withServer<T>(kind: string, body: (port: number, grpcPort: number) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  kind: string,
+  body: (port: number, grpcPort: number, pid: number) => Promise<T>,
+): Promise<T> {
   const { child, line } = await spawnReady(new URL("./fixtures/api_server.ts", import.meta.url), {
     args: [kind],
   });
   try {
     const [port, grpcPort] = line.split(" ").map(Number);
-    return await body(port, grpcPort);
+    return await body(port, grpcPort, child.pid);
   } finally {
     child.kill("SIGTERM");
     await child.status;
   }
 }
 
-async function withEchoGrpc<T>(body: (port: number) => Promise<T>): Promise<T> {
+async function withEchoGrpc<T>(body: (port: number, pid: number) => Promise<T>): Promise<T> {
   const { child, line } = await spawnReady(new URL("./fixtures/echo_server.ts", import.meta.url));
   try {
-    return await body(Number(line));
+    return await body(Number(line), child.pid);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -207,28 +211,42 @@ function pairRow<K extends string>(
   maxP99?: number,
 ): BenchRow {
   const median = medianRound(rounds, candidate, limit);
-  return loadRow(
+  const row = loadRow(
     scenario,
     median.candidate,
     { name: limitName, value: median.limit.perSecond },
     minFraction,
     maxP99,
   );
+  const [cost, limitCost] = [median.candidate.serverCpuUs, median.limit.serverCpuUs];
+  if (cost === undefined || limitCost === undefined) return row;
+  const cpu = `server CPU per call ${cost.toFixed(0)} µs, the limit's ${limitCost.toFixed(0)} µs (${
+    (100 * limitCost / cost).toFixed(0)
+  }% of its speed)`;
+  return { ...row, note: `${row.note}; ${cpu}` };
 }
 
 const ECHO_WRK = "Deno.serve JSON echo, wrk";
 const ECHO_H2LOAD = "Deno.serve JSON echo, h2load h2c";
 
 /** The trivial Greet over HTTP/1.1 (wrk) and h2c (h2load), each round next to the echo. */
-async function trivialRows(echoPort: number, port: number, grpcPort: number, seconds: number) {
+/** A server helper process: its ports and its pid (for its CPU time). */
+interface Served {
+  readonly port: number;
+  readonly grpcPort: number;
+  readonly pid: number;
+}
+
+async function trivialRows(echo: Served, trivial: Served, seconds: number) {
+  const { port, grpcPort } = trivial;
   const rows: BenchRow[] = [];
   if (await available("wrk")) {
     const rounds = await interleaved(ROUNDS, {
-      echo: () => wrk(connectJson(echoPort), IN_FLIGHT, seconds),
-      json: () => wrk(connectJson(port), IN_FLIGHT, seconds),
-      grpcWeb: () => wrk(grpcWeb(port), IN_FLIGHT, seconds),
+      echo: () => onServer(echo.pid, () => wrk(connectJson(echo.port), IN_FLIGHT, seconds)),
+      json: () => onServer(trivial.pid, () => wrk(connectJson(port), IN_FLIGHT, seconds)),
+      grpcWeb: () => onServer(trivial.pid, () => wrk(grpcWeb(port), IN_FLIGHT, seconds)),
       // The gRPC port (node:http + connect-node) serves Connect too: the path the front door replaced.
-      grpcPort: () => wrk(connectJson(grpcPort), IN_FLIGHT, seconds),
+      grpcPort: () => onServer(trivial.pid, () => wrk(connectJson(grpcPort), IN_FLIGHT, seconds)),
     });
     const scenario = (what: string) => `api (wrk): trivial Greet, ${what}, 64 keep-alive connections`;
     rows.push(
@@ -243,8 +261,8 @@ async function trivialRows(echoPort: number, port: number, grpcPort: number, sec
   }
   if (await available("h2load")) {
     const rounds = await interleaved(ROUNDS, {
-      echo: () => h2load(connectJson(echoPort), 16, 4, seconds),
-      json: () => h2load(connectJson(port), 16, 4, seconds),
+      echo: () => onServer(echo.pid, () => h2load(connectJson(echo.port), 16, 4, seconds)),
+      json: () => onServer(trivial.pid, () => h2load(connectJson(port), 16, 4, seconds)),
     });
     rows.push(
       pairRow("api (h2load): trivial Greet, Connect JSON, h2c 16×4 streams", rounds, [
@@ -258,12 +276,12 @@ async function trivialRows(echoPort: number, port: number, grpcPort: number, sec
 }
 
 /** Greet at synchronous=FULL over HTTP/1.1 (wrk), each round next to the echo and the in-process Greet. */
-async function fullRows(echoPort: number, port: number, seconds: number) {
+async function fullRows(echo: Served, app: Served, seconds: number) {
   const rounds = await interleaved(ROUNDS, {
-    echo: () => wrk(connectJson(echoPort), IN_FLIGHT, seconds),
+    echo: () => onServer(echo.pid, () => wrk(connectJson(echo.port), IN_FLIGHT, seconds)),
     inProcess: async () => ({ perSecond: await inProcessGreet(seconds), non2xx: 0, socketErrors: 0 }),
-    json: () => wrk(connectJson(port), IN_FLIGHT, seconds),
-    grpcWeb: () => wrk(grpcWeb(port), IN_FLIGHT, seconds),
+    json: () => onServer(app.pid, () => wrk(connectJson(app.port), IN_FLIGHT, seconds)),
+    grpcWeb: () => onServer(app.pid, () => wrk(grpcWeb(app.port), IN_FLIGHT, seconds)),
   });
   const inProcess = "in-process Greet, 64 in flight (FULL)";
   return (["json", "grpcWeb"] as const).flatMap((run) => {
@@ -277,17 +295,18 @@ async function fullRows(echoPort: number, port: number, seconds: number) {
 
 /** gRPC unary Greet (h2load) on the gRPC port, each round next to a raw grpc-js echo in a process of its own. */
 async function grpcRow(seconds: number): Promise<BenchRow> {
-  const rounds = await withEchoGrpc((echoPort) =>
-    withServer("trivial", (_port, grpcPort) =>
+  const rounds = await withEchoGrpc((echoPort, echoPid) =>
+    withServer("trivial", (_port, grpcPort, pid) =>
       interleaved(ROUNDS, {
         raw: () =>
-          h2load(
-            grpc(echoPort, "/io.axoniq.axonserver.grpc.command.CommandService/Dispatch", new Uint8Array()),
-            16,
-            4,
-            seconds,
-          ),
-        greet: () => h2load(grpc(grpcPort), 16, 4, seconds),
+          onServer(echoPid, () =>
+            h2load(
+              grpc(echoPort, "/io.axoniq.axonserver.grpc.command.CommandService/Dispatch", new Uint8Array()),
+              16,
+              4,
+              seconds,
+            )),
+        greet: () => onServer(pid, () => h2load(grpc(grpcPort), 16, 4, seconds)),
       }))
   );
   return pairRow("api (h2load): gRPC unary trivial Greet, h2c 16×4 streams", rounds, [
@@ -309,13 +328,15 @@ export async function benchApiExternal(seconds = 5): Promise<BenchRow[]> {
     );
   }
   const rows: BenchRow[] = [];
-  await withServer("echo", async (echoPort) => {
-    await withServer("trivial", async (port, grpcPort) => {
-      rows.push(...await trivialRows(echoPort, port, grpcPort, seconds));
+  await withServer("echo", async (port, grpcPort, pid) => {
+    const echo = { port, grpcPort, pid };
+    await withServer("trivial", async (port, grpcPort, pid) => {
+      rows.push(...await trivialRows(echo, { port, grpcPort, pid }, seconds));
     });
-    if (hasWrk) {
-      await withServer("app", async (port) => void rows.push(...await fullRows(echoPort, port, seconds)));
-    }
+    if (!hasWrk) return;
+    await withServer("app", async (port, grpcPort, pid) => {
+      rows.push(...await fullRows(echo, { port, grpcPort, pid }, seconds));
+    });
   });
   if (hasH2load) rows.push(await grpcRow(seconds));
   return rows;

@@ -20,6 +20,7 @@ import { SerializedObjectSchema } from "../../src/gen/axon/common_pb.ts";
 import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
 import { type ReadyChild, spawnReady } from "../child.ts";
+import { cpuOf } from "./load_generators.ts";
 
 const COUNT = 4_000;
 const IN_FLIGHT = 64;
@@ -33,16 +34,6 @@ function best(runs: readonly Run[]): Run {
   const fastest = runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
   const costs = runs.map((r) => r.cpuPerOp).filter((c) => c !== undefined);
   return { ...fastest, cpuPerOp: costs.length === runs.length ? Math.min(...costs) : undefined };
-}
-
-/** CPU time (user + system, µs) process `pid` used so far, from /proc (Linux; clock ticks of 10 ms). */
-function cpuOf(pid: number): number | undefined {
-  try {
-    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Runs `run` and adds the CPU time per operation of this process, the `peers` and what `run` reports itself. */

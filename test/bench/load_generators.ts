@@ -18,6 +18,32 @@ export interface LoadResult {
   readonly p99?: number;
   /** Mean latency in ms (h2load). */
   readonly mean?: number;
+  /** Requests answered. */
+  readonly requests?: number;
+  /**
+   * The server process's CPU time (user + system) per request in µs, when measured ({@link onServer}): it holds
+   * up better than rates when something else takes the machine's cores for a while.
+   */
+  readonly serverCpuUs?: number;
+}
+
+/** CPU time (user + system, µs) process `pid` used so far, from /proc (Linux; clock ticks of 10 ms). */
+export function cpuOf(pid: number): number | undefined {
+  try {
+    const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a load generator against the server process `pid` and adds that server's CPU time per request. */
+export async function onServer(pid: number, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const before = cpuOf(pid);
+  const result = await run();
+  const after = cpuOf(pid);
+  if (before === undefined || after === undefined || !result.requests) return result;
+  return { ...result, serverCpuUs: (after - before) / result.requests };
 }
 
 /** One round of interleaved runs: each named run's result. */
@@ -125,6 +151,7 @@ export async function wrk(request: LoadRequest, connections: number, seconds: nu
     const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(text);
     return {
       perSecond,
+      requests: Number(/(\d+) requests in/.exec(text)?.[1] ?? 0),
       non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
       socketErrors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
       p99: p99 ? toMs(p99[1], p99[2]) : undefined,
@@ -164,6 +191,7 @@ export async function h2load(
       non2xx: codes ? Number(codes[2]) + Number(codes[3]) + Number(codes[4]) : 0,
       socketErrors: requests ? Number(requests[6]) : 0,
       mean: mean ? toMs(mean[1], mean[2]) : undefined,
+      requests: requests ? Number(requests[3]) : 0,
     };
   } finally {
     await Deno.remove(data);
