@@ -2,7 +2,9 @@
  * Benchmark: Greet through the API (command → aggregate → SQLite event store at synchronous=FULL → result),
  * over Connect and grpc-web with 64 calls in flight, next to the same server running a trivial handler for the
  * same RPC (no work: the front door + transport limit), measured in the same run. The external rows
- * (`benchApiExternal`) load the server from wrk and h2load processes, next to a `Deno.serve` echo.
+ * (`benchApiExternal`) load the server from wrk and h2load processes, next to a `Deno.serve` echo: three rounds
+ * in which each compared run follows the other, the round with the median ratio kept, and each row also gives the
+ * server process's CPU time per call next to its limit's.
  *
  * `deno run -A test/bench/api.ts` prints the rows.
  *
