@@ -28,14 +28,9 @@ export interface RunningProgram {
   readonly httpPort: number;
 }
 
-/** Starts `src/main.ts --role=command,projection` (soma embedded) on `dataDir`; resolves once soma listens. */
-export async function startProgramProcess(
-  name: string,
-  dataDir: string,
-  env: Record<string, string> = {},
-  options: { readonly script?: string; readonly denoArgs?: readonly string[] } = {},
-): Promise<RunningProgram> {
-  const process = new ProgramProcess(name, ["--role=command,projection"], {
+/** The program's settings in these tests: `dataDir`, every port ephemeral, soma's token, logs at info. */
+function programEnv(dataDir: string): Record<string, string> {
+  return {
     DATA_DIR: dataDir,
     PORT: "0",
     GRPC_PORT: "0",
@@ -45,8 +40,22 @@ export async function startProgramProcess(
     AXON_TOKEN: SOMA_TOKEN,
     LOG_LEVEL: "info",
     NO_COLOR: "1",
-    ...env,
-  }, options);
+  };
+}
+
+/** Starts `src/main.ts --role=command,projection` (soma embedded) on `dataDir`; resolves once soma listens. */
+export async function startProgramProcess(
+  name: string,
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: { readonly script?: string; readonly denoArgs?: readonly string[] } = {},
+): Promise<RunningProgram> {
+  const process = new ProgramProcess(
+    name,
+    ["--role=command,projection"],
+    { ...programEnv(dataDir), ...env },
+    options,
+  );
   const listening = await process.waitFor((r) => r.msg === "soma listening", "soma listening");
   return { process, grpcPort: Number(listening.port), httpPort: Number(listening.httpPort) };
 }
@@ -61,17 +70,9 @@ export function startAllRoles(
   options: { readonly denoArgs?: readonly string[] } = {},
 ): ProgramProcess {
   return new ProgramProcess("program", ["--role=all"], {
-    DATA_DIR: dataDir,
-    PORT: "0",
-    GRPC_PORT: "0",
-    AXON_PORT: "0",
-    AXON_HTTP_PORT: "0",
-    AXON_HOST: "127.0.0.1",
-    AXON_TOKEN: SOMA_TOKEN,
+    ...programEnv(dataDir),
     DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
     DENDRITE_ADMIN_PASSWORD: "processing-test-password",
-    LOG_LEVEL: "info",
-    NO_COLOR: "1",
     ...env,
   }, options);
 }
