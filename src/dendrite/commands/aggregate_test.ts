@@ -5,15 +5,15 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { assertEquals, assertThrows } from "../../../test/assert.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import * as account from "../../gen/test/v1/account_pb.ts";
 import { defineAggregate } from "./aggregate.ts";
 
 const base = {
   type: "test.Switch",
-  commands: [domain.RecordCommandSchema, domain.StopCommandSchema],
-  events: [domain.RecordingStartedEventSchema],
+  commands: [account.FreezeCommandSchema, account.UnfreezeCommandSchema],
+  events: [account.FrozenEventSchema],
   initialState: () => ({ on: false }),
-  aggregateId: (command: { greeterId: string }) => command.greeterId,
+  aggregateId: (command: { accountId: string }) => command.accountId,
   decide: () => [],
   evolve: (state: { on: boolean }) => state,
 } as const;
@@ -27,15 +27,14 @@ Deno.test("defineAggregate() routes each command to its own result", () => {
   const aggregate = defineAggregate({
     ...base,
     results: {
-      "example.v1.RecordCommand": (_command, state) =>
-        create(domain.RecordingStateSchema, { recording: state.on }),
-      "example.v1.StopCommand": () => create(domain.GreeterStatusSchema, { recording: false }),
+      "test.v1.FreezeCommand": (_command, state) => create(account.FrozenStateSchema, { frozen: state.on }),
+      "test.v1.UnfreezeCommand": () => create(account.ReceiptSchema, { deposits: 0n }),
     },
   });
-  const stop = create(domain.StopCommandSchema, { greeterId: "a" });
-  assertEquals(aggregate.result?.(stop, { on: true }, [])?.$typeName, "example.v1.GreeterStatus");
-  const record = create(domain.RecordCommandSchema, { greeterId: "a" });
-  assertEquals(aggregate.result?.(record, { on: true }, [])?.$typeName, "example.v1.RecordingState");
+  const unfreeze = create(account.UnfreezeCommandSchema, { accountId: "a" });
+  assertEquals(aggregate.result?.(unfreeze, { on: true }, [])?.$typeName, "test.v1.Receipt");
+  const freeze = create(account.FreezeCommandSchema, { accountId: "a" });
+  assertEquals(aggregate.result?.(freeze, { on: true }, [])?.$typeName, "test.v1.FrozenState");
 });
 
 Deno.test("defineAggregate() does not compile, and throws, when a command has no result", () => {
@@ -43,12 +42,12 @@ Deno.test("defineAggregate() does not compile, and throws, when a command has no
     () =>
       defineAggregate({
         ...base,
-        // @ts-expect-error: "example.v1.StopCommand" has no result
+        // @ts-expect-error: "test.v1.UnfreezeCommand" has no result
         results: {
-          "example.v1.RecordCommand": () => create(domain.RecordingStateSchema, { recording: true }),
+          "test.v1.FreezeCommand": () => create(account.FrozenStateSchema, { frozen: true }),
         },
       }),
-    'no result for command "example.v1.StopCommand"',
+    'no result for command "test.v1.UnfreezeCommand"',
   );
 });
 
@@ -56,10 +55,9 @@ Deno.test("defineAggregate() types each result's command by its name", () => {
   defineAggregate({
     ...base,
     results: {
-      // @ts-expect-error: a RecordCommand result does not get a GreetCommand (it has no `message`)
-      "example.v1.RecordCommand": (command: { message: string }) =>
-        create(domain.GreetedEventSchema, command),
-      "example.v1.StopCommand": () => undefined,
+      // @ts-expect-error: a FreezeCommand result does not get a DepositCommand (it has no `note`)
+      "test.v1.FreezeCommand": (command: { note: string }) => create(account.DepositedEventSchema, command),
+      "test.v1.UnfreezeCommand": () => undefined,
     },
   });
 });

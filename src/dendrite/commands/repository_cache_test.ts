@@ -1,8 +1,6 @@
-import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { assertEquals, eventually } from "../../../test/assert.ts";
-import { Greeter } from "../../example/greeter/aggregate.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { Account, type account, deposit } from "../../../test/fixtures/account.ts";
 import { ConcurrencyError } from "../core/errors.ts";
 import { type CommandMessage, envelope } from "../core/message.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -56,8 +54,8 @@ class CountingStore {
   }
 }
 
-function greet(greeterId: string, message: string): CommandMessage<domain.GreetCommand> {
-  return { ...envelope(create(domain.GreetCommandSchema, { greeterId, message })), routingKey: greeterId };
+function pay(accountId: string, note: string): CommandMessage<account.DepositCommand> {
+  return { ...envelope(deposit(accountId, 1n, note)), routingKey: accountId };
 }
 
 async function withStore(fn: (store: SqliteEventStore) => Promise<void>): Promise<void> {
@@ -74,11 +72,11 @@ async function withStore(fn: (store: SqliteEventStore) => Promise<void>): Promis
 Deno.test("AggregateRepository loads the latest snapshot plus the events after it", () =>
   withStore(async (sqlite) => {
     const registry = new MessageRegistry();
-    const every = Greeter.snapshot!.every;
+    const every = Account.snapshot!.every;
     const total = 12 * every + every / 2; // the latest snapshot, then half an interval of events
     const latest = 12 * every - 1;
-    const writer = new AggregateRepository(Greeter, { eventStore: sqlite, registry });
-    for (let i = 0; i < total; i++) await writer.handle(greet("g", `hello ${i}`));
+    const writer = new AggregateRepository(Account, { eventStore: sqlite, registry });
+    for (let i = 0; i < total; i++) await writer.handle(pay("g", `hello ${i}`));
     await eventually(
       async () => {
         for await (const s of sqlite.readSnapshots("g", { maxResults: 1 })) {
@@ -91,9 +89,9 @@ Deno.test("AggregateRepository loads the latest snapshot plus the events after i
     );
 
     const counting = new CountingStore(sqlite);
-    const reader = new AggregateRepository(Greeter, { eventStore: counting.wrap(), registry });
+    const reader = new AggregateRepository(Account, { eventStore: counting.wrap(), registry });
     const loaded = await reader.load("g");
-    assertEquals([loaded.state.greetingCount, loaded.sequence], [BigInt(total), total - 1]);
+    assertEquals([loaded.state.deposits, loaded.sequence], [BigInt(total), total - 1]);
     assertEquals(counting.readRecords[0], { snapshot: true, sequence: latest });
     assertEquals(
       counting.readRecords.slice(1).map((r) => r.sequence),
@@ -104,34 +102,34 @@ Deno.test("AggregateRepository loads the latest snapshot plus the events after i
 Deno.test("AggregateRepository cache tracks the sequence: no conflict, one read for many commands", () =>
   withStore(async (sqlite) => {
     const counting = new CountingStore(sqlite);
-    const repository = new AggregateRepository(Greeter, {
+    const repository = new AggregateRepository(Account, {
       eventStore: counting.wrap(),
       registry: new MessageRegistry(),
     });
-    for (let i = 0; i < 60; i++) await repository.handle(greet("hot", `hi ${i}`));
+    for (let i = 0; i < 60; i++) await repository.handle(pay("hot", `hi ${i}`));
     assertEquals([counting.reads, counting.conflicts], [1, 0]);
     assertEquals(await sqlite.highestSequence("hot"), 59);
     const state = (await repository.load("hot")).state;
-    assertEquals(state.greetingCount, 60n);
+    assertEquals(state.deposits, 60n);
   }));
 
 Deno.test("AggregateRepository detects another process's append: conflict, evict, reload, retry", () =>
   withStore(async (sqlite) => {
     const counting = new CountingStore(sqlite);
     const registry = new MessageRegistry();
-    const mine = new AggregateRepository(Greeter, { eventStore: counting.wrap(), registry });
-    const theirs = new AggregateRepository(Greeter, { eventStore: sqlite, registry });
-    await mine.handle(greet("shared", "one"));
-    await theirs.handle(greet("shared", "two"));
-    await mine.handle(greet("shared", "three"));
+    const mine = new AggregateRepository(Account, { eventStore: counting.wrap(), registry });
+    const theirs = new AggregateRepository(Account, { eventStore: sqlite, registry });
+    await mine.handle(pay("shared", "one"));
+    await theirs.handle(pay("shared", "two"));
+    await mine.handle(pay("shared", "three"));
     assertEquals([counting.conflicts, counting.reads], [1, 2]);
     assertEquals((await mine.load("shared")).sequence, 2);
-    const messages: string[] = [];
+    const notes: string[] = [];
     for await (const record of sqlite.readAggregate("shared")) {
-      messages.push((registry.decode(record.payload) as domain.GreetedEvent).message);
+      notes.push((registry.decode(record.payload) as account.DepositedEvent).note);
     }
-    assertEquals(messages, ["one", "two", "three"]);
+    assertEquals(notes, ["one", "two", "three"]);
     // The cache is right again: the next command needs no read and meets no conflict.
-    await mine.handle(greet("shared", "four"));
+    await mine.handle(pay("shared", "four"));
     assertEquals([counting.conflicts, counting.reads], [1, 2]);
   }));

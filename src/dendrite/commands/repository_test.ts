@@ -1,8 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { join } from "node:path";
-import { Greeter } from "../../example/greeter/aggregate.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
-import type { Greeting } from "../../gen/example/v1/greeter_pb.ts";
+import { Account, account, AccountErrors, deposit } from "../../../test/fixtures/account.ts";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { ConcurrencyError, DomainError } from "../core/errors.ts";
 import { type CommandMessage, envelope } from "../core/message.ts";
@@ -44,9 +42,8 @@ class CountingStore implements EventStore {
   tokenAt = (t: number) => this.inner.tokenAt(t);
 }
 
-function greet(message: string, greeterId = "main"): CommandMessage<domain.GreetCommand> {
-  const payload = create(domain.GreetCommandSchema, { greeterId, message });
-  return { ...envelope(payload), routingKey: greeterId };
+function pay(note: string, accountId = "main"): CommandMessage<account.DepositCommand> {
+  return { ...envelope(deposit(accountId, 1n, note)), routingKey: accountId };
 }
 
 async function sequencesOf(store: EventStore, id: string): Promise<number[]> {
@@ -61,21 +58,21 @@ Deno.test("two writers on one aggregate: one retries, no gap, no duplicate", asy
   const store = new CountingStore(sqlite);
   try {
     // Two repositories stand for two processes: each has its own cache and lock.
-    const a = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
-    const b = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
-    await a.handle(greet("first"));
-    await b.handle(greet("second")); // b loads, now both caches are at sequence 1
-    const results = await Promise.all([a.handle(greet("from a")), b.handle(greet("from b"))]);
+    const a = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
+    const b = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
+    await a.handle(pay("first"));
+    await b.handle(pay("second")); // b loads, now both caches are at sequence 1
+    const results = await Promise.all([a.handle(pay("from a")), b.handle(pay("from b"))]);
     assertEquals(results.length, 2);
     assert(store.conflicts >= 1, `expected a conflict, saw ${store.conflicts}`);
     assertEquals(await sequencesOf(sqlite, "main"), [0, 1, 2, 3]);
-    const messages: string[] = [];
-    const registry = new MessageRegistry([domain.GreetedEventSchema]);
+    const notes: string[] = [];
+    const registry = new MessageRegistry([account.DepositedEventSchema]);
     for await (const e of sqlite.readAggregate("main")) {
-      messages.push((registry.decode(e.payload) as domain.GreetedEvent).message);
+      notes.push((registry.decode(e.payload) as account.DepositedEvent).note);
     }
-    assertEquals(messages.slice(0, 2), ["first", "second"]);
-    assertEquals(messages.slice(2).sort(), ["from a", "from b"]);
+    assertEquals(notes.slice(0, 2), ["first", "second"]);
+    assertEquals(notes.slice(2).sort(), ["from a", "from b"]);
   } finally {
     sqlite.close();
     await Deno.remove(dir, { recursive: true });
@@ -84,8 +81,8 @@ Deno.test("two writers on one aggregate: one retries, no gap, no duplicate", asy
 
 Deno.test("one process: concurrent commands on one aggregate never conflict, load once and append together", async () => {
   const store = new CountingStore(new InMemoryEventStore());
-  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
-  await Promise.all(Array.from({ length: 50 }, (_, i) => repository.handle(greet(`hello ${i}`))));
+  const repository = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
+  await Promise.all(Array.from({ length: 50 }, (_, i) => repository.handle(pay(`hello ${i}`))));
   assertEquals(store.conflicts, 0);
   assertEquals(store.reads, 1);
   assertEquals(store.appends, 1); // queued together: one transaction for the 50 decisions
@@ -96,10 +93,10 @@ Deno.test("commands that reach the repository a few awaits apart in one turn sha
   // As from many HTTP connections: each request passes its own chain of awaits (body, interceptors) before it
   // dispatches, so the commands of one turn arrive microtasks apart; the first must not leave alone.
   const store = new CountingStore(new InMemoryEventStore());
-  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const repository = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
   const arriving = Array.from({ length: 16 }, async (_, i) => {
     for (let hop = 0; hop < 3 * i; hop++) await Promise.resolve();
-    return await repository.handle(greet(`request ${i}`));
+    return await repository.handle(pay(`request ${i}`));
   });
   await Promise.all(arriving);
   assertEquals(store.reads, 1);
@@ -109,30 +106,30 @@ Deno.test("commands that reach the repository a few awaits apart in one turn sha
 
 Deno.test("a refused command appends nothing and the refusal keeps its code", async () => {
   const store = new InMemoryEventStore();
-  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const repository = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
   await repository.handle({
-    ...envelope(create(domain.StopCommandSchema, { greeterId: "main" })),
+    ...envelope(create(account.FreezeCommandSchema, { accountId: "main" })),
     routingKey: "main",
   });
-  const error = await assertRejects(() => repository.handle(greet("refused")), DomainError);
-  assertEquals(error.code, "EX001");
+  const error = await assertRejects(() => repository.handle(pay("refused")), DomainError);
+  assertEquals(error.code, AccountErrors.FROZEN);
   assertEquals(await store.lastToken(), 0);
 });
 
 Deno.test("loads from the latest snapshot plus the tail", async () => {
   const store = new CountingStore(new InMemoryEventStore());
-  const every = Greeter.snapshot!.every;
-  const writer = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
-  for (let i = 0; i < 2 * every + every / 2; i++) await writer.handle(greet(`g${i}`));
+  const every = Account.snapshot!.every;
+  const writer = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
+  for (let i = 0; i < 2 * every + every / 2; i++) await writer.handle(pay(`g${i}`));
   // Snapshots are written in the background after the append that crosses the interval.
   const snapshots: number[] = [];
   for await (const s of store.readSnapshots("main")) snapshots.push(s.aggregate.sequence);
   assertEquals(snapshots, [2 * every - 1, every - 1]);
-  const reader = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const reader = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
   store.eventsRead = 0;
   const loaded = await reader.load("main");
   assertEquals(loaded.sequence, 2 * every + every / 2 - 1);
-  assertEquals(loaded.state.greetingCount, BigInt(2 * every + every / 2));
+  assertEquals(loaded.state.deposits, BigInt(2 * every + every / 2));
   assertEquals(store.eventsRead, 1 + every / 2); // the latest snapshot and the events after it
 });
 
@@ -143,30 +140,33 @@ Deno.test("gives up after the retry budget with the ConcurrencyError", async () 
     store.conflicts++;
     return Promise.reject(new ConcurrencyError("always taken"));
   };
-  const repository = new AggregateRepository(Greeter, {
+  const repository = new AggregateRepository(Account, {
     eventStore: store,
     registry: new MessageRegistry(),
     retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
   });
-  await assertRejects(() => repository.handle(greet("never")), ConcurrencyError);
+  await assertRejects(() => repository.handle(pay("never")), ConcurrencyError);
   assertEquals(store.conflicts, 3);
   assertEquals(store.reads, 3); // evicted and reloaded before each retry
 });
 
 Deno.test("in a batch, a refused command fails alone and each result reflects its own command", async () => {
   const store = new InMemoryEventStore();
-  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
-  const stop = { ...envelope(create(domain.StopCommandSchema, { greeterId: "main" })), routingKey: "main" };
+  const repository = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
+  const stop = {
+    ...envelope(create(account.FreezeCommandSchema, { accountId: "main" })),
+    routingKey: "main",
+  };
   const record = {
-    ...envelope(create(domain.RecordCommandSchema, { greeterId: "main" })),
+    ...envelope(create(account.UnfreezeCommandSchema, { accountId: "main" })),
     routingKey: "main",
   };
   const outcomes = await Promise.allSettled([
-    repository.handle(greet("before")),
+    repository.handle(pay("before")),
     repository.handle(stop),
-    repository.handle(greet("while stopped")),
+    repository.handle(pay("while frozen")),
     repository.handle(record),
-    repository.handle(greet("after")),
+    repository.handle(pay("after")),
   ]);
   assertEquals(outcomes.map((o) => o.status), [
     "fulfilled",
@@ -176,23 +176,23 @@ Deno.test("in a batch, a refused command fails alone and each result reflects it
     "fulfilled",
   ]);
   const refused = (outcomes[2] as PromiseRejectedResult).reason;
-  assert(refused instanceof DomainError && refused.code === "EX001");
-  assertEquals((outcomes[1] as PromiseFulfilledResult<domain.RecordingState>).value.recording, false);
-  assertEquals((outcomes[3] as PromiseFulfilledResult<domain.RecordingState>).value.recording, true);
+  assert(refused instanceof DomainError && refused.code === AccountErrors.FROZEN);
+  assertEquals((outcomes[1] as PromiseFulfilledResult<account.FrozenState>).value.frozen, true);
+  assertEquals((outcomes[3] as PromiseFulfilledResult<account.FrozenState>).value.frozen, false);
   const ids: string[] = [];
   for await (const e of store.readAggregate("main")) ids.push(e.id);
-  assertEquals(ids.length, 4); // greeted, stopped, started, greeted
-  const firstGreeting = (outcomes[0] as PromiseFulfilledResult<Greeting>).value;
-  assertEquals(firstGreeting.id, ids[0]);
-  assertEquals((outcomes[4] as PromiseFulfilledResult<Greeting>).value.id, ids[3]);
+  assertEquals(ids.length, 4); // deposited, frozen, unfrozen, deposited
+  const firstReceipt = (outcomes[0] as PromiseFulfilledResult<account.Receipt>).value;
+  assertEquals(firstReceipt.id, ids[0]);
+  assertEquals((outcomes[4] as PromiseFulfilledResult<account.Receipt>).value.id, ids[3]);
 });
 
 Deno.test("a command whose signal aborted while queued is not applied", async () => {
   const store = new InMemoryEventStore();
-  const repository = new AggregateRepository(Greeter, { eventStore: store, registry: new MessageRegistry() });
+  const repository = new AggregateRepository(Account, { eventStore: store, registry: new MessageRegistry() });
   const controller = new AbortController();
-  const kept = repository.handle(greet("kept"));
-  const dropped = repository.handle(greet("dropped"), controller.signal);
+  const kept = repository.handle(pay("kept"));
+  const dropped = repository.handle(pay("dropped"), controller.signal);
   controller.abort(new Error("caller gave up"));
   await kept;
   await assertRejects(() => dropped, Error, "caller gave up");

@@ -4,8 +4,7 @@
  * and revision makes the aggregate load again.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Greeter } from "../../example/greeter/aggregate.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { Account, account, deposit } from "../../../test/fixtures/account.ts";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { envelope } from "../core/message.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -13,46 +12,46 @@ import { InMemoryEventStore } from "../eventstore/memory.ts";
 import { AggregateRepository } from "./repository.ts";
 import { UNREADABLE_EVENT, UnreadableEventError } from "./unreadable.ts";
 
-const greet = (message: string) => ({
-  ...envelope(create(domain.GreetCommandSchema, { greeterId: "main", message })),
-  routingKey: "main",
-});
+const pay = (note: string) => ({ ...envelope(deposit("main", 1n, note)), routingKey: "main" });
 
 Deno.test("unreadable event: a clear refusal naming it, and an upcaster for its revision as the way out", async () => {
   const eventStore = new InMemoryEventStore();
-  await new AggregateRepository(Greeter, { eventStore, registry: new MessageRegistry() }).handle(
-    greet("first"),
+  await new AggregateRepository(Account, { eventStore, registry: new MessageRegistry() }).handle(
+    pay("first"),
   );
   await eventStore.append([{
     id: crypto.randomUUID(),
     timestamp: Date.now(),
-    payload: { type: "example.v1.GreetedEvent", revision: "legacy", data: new Uint8Array([0x0a, 0x7f]) },
+    payload: { type: "test.v1.DepositedEvent", revision: "legacy", data: new Uint8Array([0x0a, 0x7f]) },
     metadata: {},
-    aggregate: { type: Greeter.type, id: "main", sequence: 1 },
+    aggregate: { type: Account.type, id: "main", sequence: 1 },
   }]);
 
   const registry = new MessageRegistry();
-  const repository = new AggregateRepository(Greeter, { eventStore, registry });
-  const refusal = await assertRejects(() => repository.handle(greet("second")), UnreadableEventError);
+  const repository = new AggregateRepository(Account, { eventStore, registry });
+  const refusal = await assertRejects(() => repository.handle(pay("second")), UnreadableEventError);
   assertEquals(refusal.code, UNREADABLE_EVENT);
   assertEquals([refusal.aggregateId, refusal.sequence, refusal.payloadType, refusal.revision], [
     "main",
     1,
-    "example.v1.GreetedEvent",
+    "test.v1.DepositedEvent",
     "legacy",
   ]);
-  assert(refusal.message.includes('Aggregate "main" (example.v1.Greeter)'), refusal.message);
+  assert(refusal.message.includes('Aggregate "main" (test.v1.Account)'), refusal.message);
   assertEquals(await eventStore.highestSequence("main"), 1);
 
   registry.addUpcaster({
-    type: "example.v1.GreetedEvent",
+    type: "test.v1.DepositedEvent",
     fromRevision: "legacy",
     upcast: () => ({
-      type: "example.v1.GreetedEvent",
+      type: "test.v1.DepositedEvent",
       revision: "",
-      data: toBinary(domain.GreetedEventSchema, create(domain.GreetedEventSchema, { greeterId: "main" })),
+      data: toBinary(
+        account.DepositedEventSchema,
+        create(account.DepositedEventSchema, { accountId: "main", amount: 1n }),
+      ),
     }),
   });
-  await repository.handle(greet("second"));
-  assertEquals((await repository.load("main")).state.greetingCount, 3n);
+  await repository.handle(pay("second"));
+  assertEquals((await repository.load("main")).state.deposits, 3n);
 });

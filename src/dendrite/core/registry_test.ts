@@ -1,52 +1,52 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import * as account from "../../gen/test/v1/account_pb.ts";
 import { assertEquals, assertThrows } from "../../../test/assert.ts";
 import { MessageRegistry } from "./registry.ts";
 
 Deno.test("MessageRegistry encodes with the full type name and decodes back", () => {
-  const registry = new MessageRegistry([domain.GreetedEventSchema]);
-  const event = create(domain.GreetedEventSchema, { greeterId: "g", message: "hi" });
+  const registry = new MessageRegistry([account.DepositedEventSchema]);
+  const event = create(account.DepositedEventSchema, { accountId: "a", amount: 5n, note: "hi" });
   const stored = registry.encode(event);
-  assertEquals(stored.type, "example.v1.GreetedEvent");
+  assertEquals(stored.type, "test.v1.DepositedEvent");
   assertEquals(stored.revision, "");
   assertEquals(registry.decode(stored), event);
 });
 
 Deno.test("MessageRegistry refuses unknown types and undecodable bytes with clear errors", () => {
-  const registry = new MessageRegistry([domain.GreetedEventSchema]);
+  const registry = new MessageRegistry([account.DepositedEventSchema]);
   assertThrows(() => registry.decode({ type: "no.Such", revision: "", data: new Uint8Array() }), '"no.Such"');
   assertThrows(
     () =>
-      registry.decode({ type: "example.v1.GreetedEvent", revision: "", data: new Uint8Array([0x0a, 0xff]) }),
+      registry.decode({ type: "test.v1.DepositedEvent", revision: "", data: new Uint8Array([0x0a, 0xff]) }),
     "does not decode",
   );
 });
 
 Deno.test("MessageRegistry upcasts old revisions through a chain of upcasters", () => {
-  // Revision "1" stored the message under field 2 only; revision "2" renames nothing but adds a prefix.
-  const registry = new MessageRegistry().add(domain.GreetedEventSchema, "3");
-  const encode = (message: string) =>
-    toBinary(domain.GreetedEventSchema, create(domain.GreetedEventSchema, { greeterId: "g", message }));
+  // Each upcaster lifts one revision to the next; the note says which one wrote it.
+  const registry = new MessageRegistry().add(account.DepositedEventSchema, "3");
+  const encode = (note: string) =>
+    toBinary(account.DepositedEventSchema, create(account.DepositedEventSchema, { accountId: "a", note }));
   registry.addUpcaster({
-    type: "example.v1.GreetedEvent",
+    type: "test.v1.DepositedEvent",
     fromRevision: "1",
-    upcast: () => ({ type: "example.v1.GreetedEvent", revision: "2", data: encode("v2") }),
+    upcast: () => ({ type: "test.v1.DepositedEvent", revision: "2", data: encode("v2") }),
   });
   registry.addUpcaster({
-    type: "example.v1.GreetedEvent",
+    type: "test.v1.DepositedEvent",
     fromRevision: "2",
-    upcast: () => ({ type: "example.v1.GreetedEvent", revision: "3", data: encode("v3") }),
+    upcast: () => ({ type: "test.v1.DepositedEvent", revision: "3", data: encode("v3") }),
   });
-  const decoded = registry.decode({ type: "example.v1.GreetedEvent", revision: "1", data: encode("v1") });
-  assertEquals((decoded as domain.GreetedEvent).message, "v3");
+  const decoded = registry.decode({ type: "test.v1.DepositedEvent", revision: "1", data: encode("v1") });
+  assertEquals((decoded as account.DepositedEvent).note, "v3");
   assertThrows(
-    () => registry.decode({ type: "example.v1.GreetedEvent", revision: "0", data: encode("v0") }),
+    () => registry.decode({ type: "test.v1.DepositedEvent", revision: "0", data: encode("v0") }),
     'No upcaster from revision "0"',
   );
 });
 
 Deno.test("MessageRegistry refuses two schemas under one name", () => {
-  const registry = new MessageRegistry([domain.GreetedEventSchema]);
-  registry.add(domain.GreetedEventSchema);
-  assertThrows(() => registry.add({ ...domain.GreetedEventSchema }), "Two different schemas");
+  const registry = new MessageRegistry([account.DepositedEventSchema]);
+  registry.add(account.DepositedEventSchema);
+  assertThrows(() => registry.add({ ...account.DepositedEventSchema }), "Two different schemas");
 });

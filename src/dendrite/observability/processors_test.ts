@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { assertEquals } from "../../../test/assert.ts";
 import { parsePrometheus, valueOf } from "../../../test/observability/prometheus.ts";
-import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { DepositedEventSchema } from "../../gen/test/v1/account_pb.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import { InMemoryEventStore } from "../eventstore/memory.ts";
 import { InMemoryDeadLetterQueue } from "../processing/dead_letter.ts";
@@ -11,15 +11,15 @@ import { defineProjection } from "../processing/projection.ts";
 import { Metrics } from "./metrics.ts";
 import { ProcessorMetrics } from "./processors.ts";
 
-const registry = new MessageRegistry([GreetedEventSchema]);
+const registry = new MessageRegistry([DepositedEventSchema]);
 
-function greeted(id: string, sequence: number, message: string) {
+function deposited(id: string, sequence: number, message: string) {
   return {
     id: crypto.randomUUID(),
     timestamp: Date.now(),
-    payload: registry.encode(create(GreetedEventSchema, { greeterId: id, message })),
+    payload: registry.encode(create(DepositedEventSchema, { accountId: id, note: message })),
     metadata: {},
-    aggregate: { type: "test.Greeter", id, sequence },
+    aggregate: { type: "test.v1.Account", id, sequence },
   };
 }
 
@@ -29,9 +29,9 @@ Deno.test("ProcessorMetrics reads position, lag, errors and dead letters at scra
   const processor = new TrackingProcessor(
     defineProjection({
       name: "measured",
-      events: [GreetedEventSchema],
+      events: [DepositedEventSchema],
       handle: (event) =>
-        event.payload.message === "poison" ? Promise.reject(new Error("cannot")) : Promise.resolve(),
+        event.payload.note === "poison" ? Promise.reject(new Error("cannot")) : Promise.resolve(),
     }),
     {
       eventStore,
@@ -53,7 +53,11 @@ Deno.test("ProcessorMetrics reads position, lag, errors and dead letters at scra
   const scrape = async () => parsePrometheus(await metrics.render());
   const series = { processor: "measured", segment: "0" };
   try {
-    await eventStore.append([greeted("a", 0, "one"), greeted("a", 1, "two"), greeted("b", 0, "poison")]);
+    await eventStore.append([
+      deposited("a", 0, "one"),
+      deposited("a", 1, "two"),
+      deposited("b", 0, "poison"),
+    ]);
     await processor.start();
     await processor.caughtUp(2, AbortSignal.timeout(5_000));
     let m = await scrape();
@@ -65,7 +69,7 @@ Deno.test("ProcessorMetrics reads position, lag, errors and dead letters at scra
     assertEquals(valueOf(m, "dendrite_events_appended_total"), 3);
 
     await processor.stop();
-    await eventStore.append([greeted("a", 2, "three"), greeted("a", 3, "four")]);
+    await eventStore.append([deposited("a", 2, "three"), deposited("a", 3, "four")]);
     m = await scrape();
     assertEquals(valueOf(m, "dendrite_processor_running", { processor: "measured" }), 0);
     assertEquals(valueOf(m, "dendrite_events_appended_total"), 5);

@@ -4,7 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import { advanceUntil } from "../../../test/processing/changes.ts";
-import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { DepositedEventSchema } from "../../gen/test/v1/account_pb.ts";
 import { raceAbort } from "../core/async.ts";
 import { isTransient, TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -18,7 +18,7 @@ import { TrackingProcessor } from "./processor.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 import { defineProjection } from "./projection.ts";
 
-const registry = new MessageRegistry([GreetedEventSchema]);
+const registry = new MessageRegistry([DepositedEventSchema]);
 
 /** A projection writing into a map that fails on demand: `down` → store unavailable, `poison` → handler bug. */
 function flakyModel() {
@@ -26,11 +26,11 @@ function flakyModel() {
   const state = { down: false, poison: new Set<string>() };
   const projection = defineProjection({
     name: `outage-${crypto.randomUUID()}`,
-    events: [GreetedEventSchema],
+    events: [DepositedEventSchema],
     handle(event) {
       if (state.down) return Promise.reject(new TransientError("store unavailable: connection refused"));
-      if (state.poison.has(event.payload.message)) return Promise.reject(new Error("cannot handle this one"));
-      model.set(event.id, event.payload.message);
+      if (state.poison.has(event.payload.note)) return Promise.reject(new Error("cannot handle this one"));
+      model.set(event.id, event.payload.note);
       return Promise.resolve();
     },
   });
@@ -61,15 +61,15 @@ function setup() {
     },
   });
   let sequence = 0;
-  const greet = (message: string) =>
+  const deposit = (message: string) =>
     eventStore.append([{
       id: crypto.randomUUID(),
       timestamp: clock.now(),
-      payload: registry.encode(create(GreetedEventSchema, { greeterId: "g-1", message })),
+      payload: registry.encode(create(DepositedEventSchema, { accountId: "g-1", note: message })),
       metadata: {},
-      aggregate: { type: "test.Greeter", id: "g-1", sequence: sequence++ },
+      aggregate: { type: "test.v1.Account", id: "g-1", sequence: sequence++ },
     }]);
-  return { eventStore, deadLetters, clock, outages, processor, greet, ...flaky };
+  return { eventStore, deadLetters, clock, outages, processor, deposit, ...flaky };
 }
 
 /** The waits between consecutive outage reports. */
@@ -78,9 +78,9 @@ function waits(outages: readonly number[]): number[] {
 }
 
 Deno.test("an outage far longer than the poison budget dead-letters nothing; the batch is retried until the store is back", async () => {
-  const { eventStore, deadLetters, clock, outages, processor, greet, model, state } = setup();
+  const { eventStore, deadLetters, clock, outages, processor, deposit, model, state } = setup();
   state.down = true;
-  for (const m of ["a", "b", "c"]) await greet(m);
+  for (const m of ["a", "b", "c"]) await deposit(m);
   await processor.start();
   try {
     // Ten times the poison budget of three attempts, on the injected clock.
@@ -103,10 +103,10 @@ Deno.test("an outage far longer than the poison budget dead-letters nothing; the
 });
 
 Deno.test("a handler error is still poison: dead-lettered after maxAttempts, outages before it not counted", async () => {
-  const { eventStore, deadLetters, clock, outages, processor, greet, model, state } = setup();
+  const { eventStore, deadLetters, clock, outages, processor, deposit, model, state } = setup();
   state.down = true;
   state.poison.add("bad");
-  for (const m of ["ok-1", "bad", "ok-2"]) await greet(m);
+  for (const m of ["ok-1", "bad", "ok-2"]) await deposit(m);
   await processor.start();
   try {
     await advanceUntil(clock, () => outages.length >= 10, "10 outage retries", 10, 5_000);
@@ -143,7 +143,7 @@ Deno.test("the stop signal ends an outage wait", async () => {
   await eventStore.append([{
     id: crypto.randomUUID(),
     timestamp: Date.now(),
-    payload: registry.encode(create(GreetedEventSchema, { greeterId: "g", message: "m" })),
+    payload: registry.encode(create(DepositedEventSchema, { accountId: "g", note: "m" })),
     metadata: {},
   }]);
   await processor.start();

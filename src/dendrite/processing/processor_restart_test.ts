@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import * as account from "../../gen/test/v1/account_pb.ts";
 import { assert, assertEquals } from "../../../test/assert.ts";
 import type { EventMessage } from "../core/message.ts";
 import { MessageRegistry } from "../core/registry.ts";
@@ -11,38 +11,38 @@ import { InMemoryDeadLetterQueue } from "./dead_letter.ts";
 import { TrackingProcessor } from "./processor.ts";
 import { defineProjection } from "./projection.ts";
 
-const registry = new MessageRegistry([domain.GreetedEventSchema, domain.RecordingStoppedEventSchema]);
+const registry = new MessageRegistry([account.DepositedEventSchema, account.FrozenEventSchema]);
 
-function greetedRecords(id: string, from: number, count: number): EventRecord[] {
+function depositedRecords(id: string, from: number, count: number): EventRecord[] {
   return Array.from({ length: count }, (_, i) => ({
     id: crypto.randomUUID(),
     timestamp: Date.now(),
-    payload: registry.encode(create(domain.GreetedEventSchema, { greeterId: id, message: `m${from + i}` })),
+    payload: registry.encode(create(account.DepositedEventSchema, { accountId: id, note: `m${from + i}` })),
     metadata: {},
-    aggregate: { type: "example.v1.Greeter", id, sequence: from + i },
+    aggregate: { type: "test.v1.Account", id, sequence: from + i },
   }));
 }
 
 /** A projection that writes one document per event and counts deliveries per event id. */
 function countingProjection(documents = new InMemoryDocumentStore()) {
   const deliveries = new Map<string, number>();
-  const greetings = documents.collection<{ message: string }>("greetings");
+  const notes = documents.collection<{ note: string }>("deposits");
   const projection = defineProjection({
     name: "counting",
-    events: [domain.GreetedEventSchema],
-    async handle(event: EventMessage<domain.GreetedEvent>) {
+    events: [account.DepositedEventSchema],
+    async handle(event: EventMessage<account.DepositedEvent>) {
       deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
-      await greetings.put(event.id, { message: event.payload.message });
+      await notes.put(event.id, { note: event.payload.note });
     },
   });
-  return { projection, deliveries, greetings };
+  return { projection, deliveries, notes };
 }
 
 Deno.test("a processor catches up, follows live events, and resumes from its token after a restart", async () => {
   const eventStore = new InMemoryEventStore();
   const tokenStore = new InMemoryTokenStore();
-  const { projection, deliveries, greetings } = countingProjection();
-  await eventStore.append(greetedRecords("a", 0, 5));
+  const { projection, deliveries, notes } = countingProjection();
+  await eventStore.append(depositedRecords("a", 0, 5));
   const first = new TrackingProcessor(projection, {
     eventStore,
     tokenStore,
@@ -51,12 +51,12 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
   });
   await first.start();
   await first.caughtUp(4, AbortSignal.timeout(5_000));
-  const { lastToken } = await eventStore.append(greetedRecords("a", 5, 3));
+  const { lastToken } = await eventStore.append(depositedRecords("a", 5, 3));
   await first.caughtUp(lastToken, AbortSignal.timeout(5_000));
   await first.stop();
   assertEquals((await tokenStore.entries("counting"))[0].token, { index: 7 });
 
-  await eventStore.append(greetedRecords("b", 0, 2));
+  await eventStore.append(depositedRecords("b", 0, 2));
   const second = new TrackingProcessor(projection, {
     eventStore,
     tokenStore,
@@ -68,14 +68,14 @@ Deno.test("a processor catches up, follows live events, and resumes from its tok
   await second.stop();
   assertEquals(deliveries.size, 10);
   assert([...deliveries.values()].every((n) => n === 1), "every event was handled exactly once");
-  assertEquals(await greetings.count(), 10);
+  assertEquals(await notes.count(), 10);
 });
 
 Deno.test("after a crash before the token was stored, redelivered events leave the documents unchanged", async () => {
   const eventStore = new InMemoryEventStore();
   const tokenStore = new InMemoryTokenStore();
-  const { projection, deliveries, greetings } = countingProjection();
-  await eventStore.append(greetedRecords("a", 0, 6));
+  const { projection, deliveries, notes } = countingProjection();
+  await eventStore.append(depositedRecords("a", 0, 6));
   const processor = new TrackingProcessor(projection, {
     eventStore,
     tokenStore,
@@ -96,7 +96,7 @@ Deno.test("after a crash before the token was stored, redelivered events leave t
   await restarted.start();
   await restarted.caughtUp(5, AbortSignal.timeout(5_000));
   await restarted.stop();
-  assertEquals(await greetings.count(), 6);
+  assertEquals(await notes.count(), 6);
   assertEquals([...deliveries.values()].filter((n) => n === 2).length, 3); // events 3, 4, 5 came again
 });
 
@@ -108,10 +108,10 @@ Deno.test("a failing handler is retried with its error visible, and processing g
   const errors: string[] = [];
   const projection = defineProjection({
     name: "flaky",
-    events: [domain.GreetedEventSchema],
-    handle(event: EventMessage<domain.GreetedEvent>) {
-      if (event.payload.message === "m1" && failures-- > 0) return Promise.reject(new Error("database away"));
-      seen.push(event.payload.message);
+    events: [account.DepositedEventSchema],
+    handle(event: EventMessage<account.DepositedEvent>) {
+      if (event.payload.note === "m1" && failures-- > 0) return Promise.reject(new Error("database away"));
+      seen.push(event.payload.note);
       return Promise.resolve();
     },
   });
@@ -123,7 +123,7 @@ Deno.test("a failing handler is retried with its error visible, and processing g
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     onError: (error) => errors.push(String(error)),
   });
-  await eventStore.append(greetedRecords("a", 0, 3));
+  await eventStore.append(depositedRecords("a", 0, 3));
   await processor.start();
   await processor.caughtUp(2, AbortSignal.timeout(5_000));
   await processor.stop();
@@ -156,11 +156,11 @@ Deno.test("a second instance cannot take a claimed segment, and takes it once re
   await b.start();
   assertEquals(a.status().segments.length, 1);
   assertEquals(b.status().segments.length, 0);
-  await eventStore.append(greetedRecords("a", 0, 2));
+  await eventStore.append(depositedRecords("a", 0, 2));
   await a.caughtUp(1, AbortSignal.timeout(5_000));
   await a.stop();
   await b.caughtUp(1, AbortSignal.timeout(5_000)); // b claims the released segment on its next round and starts at a's token
-  await eventStore.append(greetedRecords("a", 2, 1));
+  await eventStore.append(depositedRecords("a", 2, 1));
   await b.caughtUp(2, AbortSignal.timeout(5_000));
   await b.stop();
   assert([...one.deliveries.values()].every((n) => n === 1), "no event handled twice across the hand-over");

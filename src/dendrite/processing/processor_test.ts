@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { advanceUntil, whenChanged } from "../../../test/processing/changes.ts";
-import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { DepositedEventSchema } from "../../gen/test/v1/account_pb.ts";
 import { ClaimError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import type { EventRecord } from "../eventstore/event_store.ts";
@@ -13,7 +13,7 @@ import { defineProjection, type ProjectionContext } from "./projection.ts";
 import { javaStringHash } from "./segment.ts";
 import { ManualClock } from "../testing/manual_clock.ts";
 
-const registry = new MessageRegistry([GreetedEventSchema]);
+const registry = new MessageRegistry([DepositedEventSchema]);
 
 /** Aggregate ids whose events fall into segment `id` of `mask + 1` segments. */
 function idsIn(id: number, mask: number, count: number): string[] {
@@ -26,15 +26,15 @@ function idsIn(id: number, mask: number, count: number): string[] {
 }
 
 const sequences = new Map<string, number>();
-function greeted(aggregateId: string, message = "hi"): EventRecord {
+function deposited(aggregateId: string, message = "hi"): EventRecord {
   const sequence = (sequences.get(aggregateId) ?? -1) + 1;
   sequences.set(aggregateId, sequence);
   return {
     id: crypto.randomUUID(),
     timestamp: Date.now(),
-    payload: registry.encode(create(GreetedEventSchema, { greeterId: aggregateId, message })),
+    payload: registry.encode(create(DepositedEventSchema, { accountId: aggregateId, note: message })),
     metadata: {},
-    aggregate: { type: "test.Greeter", id: aggregateId, sequence },
+    aggregate: { type: "test.v1.Account", id: aggregateId, sequence },
   };
 }
 
@@ -53,7 +53,7 @@ function recorder(options: {
   let resets = 0;
   const projection = defineProjection({
     name: `test-${crypto.randomUUID()}`,
-    events: [GreetedEventSchema],
+    events: [DepositedEventSchema],
     async handle(event, context) {
       const aggregate = event.aggregate!;
       await options.gate?.(event.token!, context);
@@ -106,7 +106,7 @@ function assertExactlyOnce(handled: readonly Handled[], total: number): void {
 
 async function appendAll(store: InMemoryEventStore, aggregates: readonly string[], perAggregate: number) {
   for (let i = 0; i < perAggregate; i++) {
-    for (const id of aggregates) await store.append([greeted(id)]);
+    for (const id of aggregates) await store.append([deposited(id)]);
   }
   return await store.lastToken();
 }
@@ -344,10 +344,10 @@ Deno.test("TrackingProcessor dead-letters a poison event, keeps the aggregate's 
     ...options,
     onError: (_error, where) => errors.push(where.token),
   });
-  await eventStore.append([greeted(poisoned), greeted(healthy), greeted(poisoned), greeted(healthy)]);
-  await eventStore.append([greeted(poisoned), greeted(healthy)]);
+  await eventStore.append([deposited(poisoned), deposited(healthy), deposited(poisoned), deposited(healthy)]);
+  await eventStore.append([deposited(poisoned), deposited(healthy)]);
   const other = idsIn(1, 1, 1)[0];
-  await eventStore.append([greeted(other)]);
+  await eventStore.append([deposited(other)]);
   await processor.start();
   try {
     await processor.caughtUp(6, AbortSignal.timeout(5_000));
@@ -365,7 +365,7 @@ Deno.test("TrackingProcessor dead-letters a poison event, keeps the aggregate's 
     assertEquals(processor.status().error, false);
 
     // Later events of the aggregate keep queueing until the letters are retried.
-    await eventStore.append([greeted(poisoned)]);
+    await eventStore.append([deposited(poisoned)]);
     await processor.caughtUp(7, AbortSignal.timeout(5_000));
     assertEquals(await deadLetters.count(rec.projection.name), 3);
     assertEquals(await processor.retryDeadLetters(), { succeeded: 0, failed: 3 });
@@ -373,7 +373,7 @@ Deno.test("TrackingProcessor dead-letters a poison event, keeps the aggregate's 
     broken = false;
     assertEquals(await processor.retryDeadLetters(), { succeeded: 3, failed: 0 });
     assertEquals(await deadLetters.count(rec.projection.name), 0);
-    await eventStore.append([greeted(poisoned)]);
+    await eventStore.append([deposited(poisoned)]);
     await processor.caughtUp(8, AbortSignal.timeout(5_000));
     assertExactlyOnce(rec.handled, 9);
   } finally {
@@ -388,7 +388,7 @@ Deno.test("TrackingProcessor keeps other segments going while one retries (polic
   let broken = true;
   const rec = recorder({ fail: (_token, aggregate) => broken && aggregate === bad });
   const processor = new TrackingProcessor(rec.projection, options);
-  await eventStore.append([greeted(bad)]);
+  await eventStore.append([deposited(bad)]);
   const last = await appendAll(eventStore, good, 5);
   await processor.start();
   try {
@@ -411,11 +411,11 @@ Deno.test("TrackingProcessor dead-letters an undecodable payload at once", async
   const { eventStore, options } = setup({ poison: { maxAttempts: 10 } });
   const rec = recorder();
   const processor = new TrackingProcessor(rec.projection, options);
-  const good = greeted("agg-x");
+  const good = deposited("agg-x");
   await eventStore.append([
     {
-      ...greeted("agg-y"),
-      payload: { type: GreetedEventSchema.typeName, revision: "9", data: new Uint8Array() },
+      ...deposited("agg-y"),
+      payload: { type: DepositedEventSchema.typeName, revision: "9", data: new Uint8Array() },
     },
     good,
   ]);
@@ -438,7 +438,7 @@ Deno.test("TrackingProcessor batches handler calls in the projection's unit of w
   const handled: number[] = [];
   const projection = defineProjection({
     name: "units",
-    events: [GreetedEventSchema],
+    events: [DepositedEventSchema],
     handle(event) {
       current++;
       handled.push(event.token!);

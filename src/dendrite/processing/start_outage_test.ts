@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals, assertRejects } from "../../../test/assert.ts";
 import { advanceUntil } from "../../../test/processing/changes.ts";
-import { GreetedEventSchema } from "../../gen/example/v1/domain_pb.ts";
+import { DepositedEventSchema } from "../../gen/test/v1/account_pb.ts";
 import { TransientError } from "../core/errors.ts";
 import { MessageRegistry } from "../core/registry.ts";
 import { InMemoryEventStore } from "../eventstore/memory.ts";
@@ -16,7 +16,7 @@ import { TrackingProcessor } from "./processor.ts";
 import { defineProjection } from "./projection.ts";
 import type { TrackingToken } from "./token_store.ts";
 
-const registry = new MessageRegistry([GreetedEventSchema]);
+const registry = new MessageRegistry([DepositedEventSchema]);
 
 /** A token store whose first `failures` calls to initializeSegments throw `error`. */
 class StartingTokenStore extends InMemoryTokenStore {
@@ -40,9 +40,9 @@ function setup(failures: number, error: () => Error) {
   const processor = new TrackingProcessor(
     defineProjection({
       name: `starting-${crypto.randomUUID()}`,
-      events: [GreetedEventSchema],
+      events: [DepositedEventSchema],
       handle(event) {
-        handled.push(event.payload.message);
+        handled.push(event.payload.note);
         return Promise.resolve();
       },
     }),
@@ -56,22 +56,22 @@ function setup(failures: number, error: () => Error) {
       onError: (e) => reported.push(e),
     },
   );
-  const greet = (message: string) =>
+  const deposit = (message: string) =>
     eventStore.append([{
       id: crypto.randomUUID(),
       timestamp: clock.now(),
-      payload: registry.encode(create(GreetedEventSchema, { greeterId: "g", message })),
+      payload: registry.encode(create(DepositedEventSchema, { accountId: "g", note: message })),
       metadata: {},
     }]);
-  return { clock, eventStore, handled, reported, processor, greet };
+  return { clock, eventStore, handled, reported, processor, deposit };
 }
 
 Deno.test("start rides out a token store that is not available yet, then processes", async () => {
-  const { clock, eventStore, handled, reported, processor, greet } = setup(
+  const { clock, eventStore, handled, reported, processor, deposit } = setup(
     3,
     () => new TransientError("Elasticsearch unavailable: TimeoutError: Request timed out"),
   );
-  await greet("waited");
+  await deposit("waited");
   let started = false;
   const starting = processor.start().then(() => started = true);
   try {

@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { assert, assertEquals, assertThrows } from "../../../test/assert.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
-import { type Greeting, GreetingSchema } from "../../gen/example/v1/greeter_pb.ts";
+import * as account from "../../gen/test/v1/account_pb.ts";
 import { ChannelOverflowError } from "../core/channel.ts";
 import { LocalQueryBus } from "./query_bus.ts";
 import { SubscriptionLimiter, SubscriptionLimitError } from "./subscription_limits.ts";
@@ -25,30 +24,33 @@ Deno.test("SubscriptionLimiter refuses beyond the per-client and the total limit
 
 Deno.test("LocalQueryBus drops a subscriber a buffer behind (onEnd once), the others keep receiving", async () => {
   const bus = new LocalQueryBus();
-  await bus.subscribe(domain.GreetingsQuerySchema, () => Promise.resolve(create(domain.GreetingListSchema)));
+  await bus.subscribe(account.BalanceQuerySchema, () => Promise.resolve(create(account.BalanceSchema)));
   let ended = 0;
-  const slow = await bus.subscriptionQuery(create(domain.GreetingsQuerySchema), {
+  const slow = await bus.subscriptionQuery(create(account.BalanceQuerySchema), {
     bufferSize: 2,
     onEnd: () => ended++,
   });
-  const fast = await bus.subscriptionQuery(create(domain.GreetingsQuerySchema), { bufferSize: 2 });
+  const fast = await bus.subscriptionQuery(create(account.BalanceQuerySchema), { bufferSize: 2 });
   const fastUpdates = fast.updates[Symbol.asyncIterator]();
   for (let i = 0; i < 5; i++) {
-    bus.emitUpdate({ query: domain.GreetingsQuerySchema }, create(GreetingSchema, { message: `m${i}` }));
+    bus.emitUpdate(
+      { query: account.BalanceQuerySchema },
+      create(account.BalanceSchema, { balance: BigInt(i) }),
+    );
     const next = await fastUpdates.next();
-    assertEquals(next.done ? undefined : (next.value as Greeting).message, `m${i}`);
+    assertEquals(next.done ? undefined : (next.value as account.Balance).balance, BigInt(i));
   }
   assertEquals(ended, 1, "the slow subscriber was dropped at its first overflow");
-  const received: string[] = [];
+  const received: bigint[] = [];
   const error = await (async () => {
     try {
-      for await (const update of slow.updates) received.push((update as Greeting).message);
+      for await (const update of slow.updates) received.push((update as account.Balance).balance);
     } catch (caught) {
       return caught;
     }
   })();
   assert(error instanceof ChannelOverflowError, String(error));
-  assertEquals(received, ["m0", "m1"]);
+  assertEquals(received, [0n, 1n]);
   slow.close();
   fast.close();
   assertEquals(ended, 1);

@@ -1,49 +1,49 @@
 import { create } from "@bufbuild/protobuf";
 import { AssertionError } from "node:assert/strict";
-import { Greeter } from "../../example/greeter/aggregate.ts";
-import * as domain from "../../gen/example/v1/domain_pb.ts";
+import { Account, account, AccountErrors, deposit, deposited } from "../../../test/fixtures/account.ts";
 import { assertThrows } from "../../../test/assert.ts";
 import { aggregateSpec } from "./aggregate_spec.ts";
 
-const greet = create(domain.GreetCommandSchema, { greeterId: "g", message: "hi" });
-const greeted = create(domain.GreetedEventSchema, { greeterId: "g", message: "hi" });
-const stopped = create(domain.RecordingStoppedEventSchema, { greeterId: "g" });
+const pay = deposit("a", 5n, "hi");
+const paid = deposited("a", 5n, "hi");
+const frozen = create(account.FrozenEventSchema, { accountId: "a" });
 
 Deno.test("aggregateSpec then() fails when the decided events differ", () => {
   const error = assertThrows(() =>
-    aggregateSpec(Greeter).given().when(greet).then(
-      create(domain.GreetedEventSchema, { greeterId: "g", message: "other" }),
-    )
+    aggregateSpec(Account).given().when(pay).then(deposited("a", 5n, "other"))
   );
   if (!(error instanceof AssertionError)) throw error;
 });
 
 Deno.test("aggregateSpec then() fails when an event of another type is expected", () => {
   const error = assertThrows(() =>
-    aggregateSpec(Greeter).given().when(greet).then(
-      create(domain.RecordingStartedEventSchema, { greeterId: "g" }),
-    )
+    aggregateSpec(Account).given().when(pay).then(create(account.UnfrozenEventSchema, { accountId: "a" }))
   );
   if (!(error instanceof AssertionError)) throw error;
 });
 
 Deno.test("aggregateSpec then() fails when more or fewer events were decided", () => {
-  assertThrows(() => aggregateSpec(Greeter).given().when(greet).then());
-  assertThrows(() => aggregateSpec(Greeter).given().when(greet).then(greeted, greeted));
+  assertThrows(() => aggregateSpec(Account).given().when(pay).then());
+  assertThrows(() => aggregateSpec(Account).given().when(pay).then(paid, paid));
 });
 
 Deno.test("aggregateSpec then() fails when the command was refused", () => {
-  assertThrows(() => aggregateSpec(Greeter).given(stopped).when(greet).then(greeted), "refused");
+  assertThrows(() => aggregateSpec(Account).given(frozen).when(pay).then(paid), "refused");
 });
 
 Deno.test("aggregateSpec thenError() fails on success or on another code or message", () => {
-  assertThrows(() => aggregateSpec(Greeter).given().when(greet).thenError("EX001"), "Expected a refusal");
-  assertThrows(() => aggregateSpec(Greeter).given(stopped).when(greet).thenError("EX999"));
-  assertThrows(() => aggregateSpec(Greeter).given(stopped).when(greet).thenError("EX001", "no such text"));
+  assertThrows(
+    () => aggregateSpec(Account).given().when(pay).thenError(AccountErrors.FROZEN),
+    "Expected a refusal",
+  );
+  assertThrows(() => aggregateSpec(Account).given(frozen).when(pay).thenError("AC999"));
+  assertThrows(() =>
+    aggregateSpec(Account).given(frozen).when(pay).thenError(AccountErrors.FROZEN, "no such text")
+  );
 });
 
 Deno.test("aggregateSpec given() applies events in order before the command", () => {
-  const started = create(domain.RecordingStartedEventSchema, { greeterId: "g" });
-  aggregateSpec(Greeter).given(stopped, started).when(greet).then(greeted);
-  aggregateSpec(Greeter).given(started, stopped).when(greet).thenError("EX001");
+  const unfrozen = create(account.UnfrozenEventSchema, { accountId: "a" });
+  aggregateSpec(Account).given(frozen, unfrozen).when(pay).then(paid);
+  aggregateSpec(Account).given(unfrozen, frozen).when(pay).thenError(AccountErrors.FROZEN);
 });
