@@ -1,8 +1,8 @@
 /**
  * `deno task new service billing` in a copy of the template: the greeter and the enrolment example are gone, the
- * proto package is `billing.v1` with its first feature `Billing`, the copy's new tests and `deno task check`
- * pass, and the program serves the new RPCs over Connect, the starter page, and lists the new processor. It runs
- * once, and refuses a bad name writing nothing.
+ * proto package is `billing.v1` with its first feature `Billing`, the copy's new tests, the library's own tests
+ * (on their account fixture) and `deno task check` pass, and the program serves the new RPCs over Connect, the
+ * starter page, and lists the new processor. It runs once, and refuses a bad name writing nothing.
  */
 import { join } from "node:path";
 import { scaffold } from "../../scripts/new/main.ts";
@@ -10,6 +10,13 @@ import { ScaffoldError } from "../../scripts/new/workspace.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { connectCall, login, startCopy } from "./program.ts";
 import { copyRepository, denoOk, snapshot } from "./copy.ts";
+
+/** The library's own tests on its account fixture (test/fixtures/account.ts): they stay with the library. */
+const LIBRARY_TESTS = [
+  "src/dendrite/commands/",
+  "src/dendrite/testing/",
+  "src/dendrite/processing/processor_test.ts",
+];
 
 const NEW_TESTS = [
   "src/example/billing/aggregate_test.ts",
@@ -49,6 +56,8 @@ Deno.test({
       assertEquals(JSON.parse(await Deno.readTextFile(join(dir, "deno.json"))).name, "@billing/billing");
       const tests = await denoOk(dir, ["test", "-A", ...NEW_TESTS]);
       assert(/ok \| 8 passed \| 0 failed/.test(tests), tests);
+      const library = await denoOk(dir, ["test", "-A", ...LIBRARY_TESTS]);
+      assert(/ok \| [1-9]\d* passed \| 0 failed/.test(library), library);
       await denoOk(dir, ["task", "check"], 600_000);
 
       const program = await startCopy(dir);
