@@ -72,3 +72,18 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * Resolves with `promise`, or fails after `ms` naming what it waited for (`what` is read only then, so it can
+ * describe the state at the time).
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const waited = typeof what === "string" ? what : what();
+      reject(new AssertionError({ message: `Timed out after ${ms} ms waiting for ${waited}` }));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -33,6 +33,7 @@ const PADDED = 0x8;
  * ```ts
  * import { SentDataCounter } from "./h2_send_buffer.ts";
  * const counter = new SentDataCounter();
+ * counter.watch(1, () => {});
  * // A DATA frame of stream 1 carrying 3 bytes.
  * counter.observe(new Uint8Array([0, 0, 3, 0, 0, 0, 0, 0, 1, 97, 98, 99]));
  * console.log(counter.sent(1)); // 3
@@ -52,12 +53,12 @@ export class SentDataCounter {
   /** Bytes of the current DATA frame's data (not its padding) still to come. */
   #dataLeft = 0;
 
-  /** Bytes of DATA payload (without padding) sent for `streamId` so far. */
+  /** Bytes of DATA payload (without padding) sent for `streamId` since it is watched. */
   sent(streamId: number): number {
     return this.#sent.get(streamId) ?? 0;
   }
 
-  /** Calls `progress` whenever DATA of `streamId` goes out, until {@link forget}. One watcher per stream. */
+  /** Counts DATA of `streamId` and calls `progress` whenever some goes out, until {@link forget}. One each. */
   watch(streamId: number, progress: () => void): void {
     this.#watchers.set(streamId, progress);
   }
@@ -110,10 +111,12 @@ export class SentDataCounter {
     }
     const counted = Math.min(data, this.#dataLeft);
     this.#dataLeft -= counted;
-    if (counted === 0) return;
+    // Only watched streams are counted: a frame that goes out after its stream was forgotten leaves nothing.
     const id = this.#dataStream;
+    const watcher = this.#watchers.get(id);
+    if (counted === 0 || watcher === undefined) return;
     this.#sent.set(id, this.sent(id) + counted);
-    this.#watchers.get(id)?.();
+    watcher();
   }
 }
 

@@ -6,17 +6,8 @@
 import { AxonConnection, type ManagedProcessor } from "../../src/dendrite/axon/mod.ts";
 import type { ProcessorStatus } from "../../src/dendrite/mod.ts";
 import { startSoma } from "../../src/soma/mod.ts";
-import { assert, assertEquals, eventually } from "../assert.ts";
+import { assert, assertEquals, eventually, within } from "../assert.ts";
 import { exampleRegistry } from "./fixture.ts";
-
-/** Resolves with `promise`, or fails after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A processor that records what it was told; its merge waits until the test lets it finish. */
 function recordingProcessor(name: string, mergeGate?: Promise<void>) {

@@ -6,7 +6,7 @@
  * RESOURCE_EXHAUSTED while a reader beside it gets every update and the process keeps serving.
  */
 import http2 from "node:http2";
-import { assert, assertEquals, eventually } from "../assert.ts";
+import { assert, assertEquals, eventually, within } from "../assert.ts";
 import { append, Greeters, startAllRoles } from "./program.ts";
 import { stuckStream } from "./stuck_stream.ts";
 
@@ -54,17 +54,6 @@ function openGreetings(session: http2.ClientHttp2Session): GrpcStream {
       }));
   });
   return { stream, ended, bytes: () => bytes };
-}
-
-/** `promise`, or a failure naming what is missing after `ms`. */
-async function within<T>(ms: number, promise: Promise<T>, missing: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(missing())), ms));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 Deno.test({
@@ -122,9 +111,9 @@ Deno.test({
       // Only now does the stuck client read: what the server kept for it ends in a clear error.
       stuck.stream.resume();
       const end = await within(
-        30_000,
         stuck.ended,
-        () => `the stuck stream did not end (${stuck.bytes()} bytes read)`,
+        30_000,
+        () => `the stuck stream to end (${stuck.bytes()} bytes read)`,
       );
       assertEquals(end.status, "8", `RESOURCE_EXHAUSTED, got ${JSON.stringify(end)}`);
       assert(end.message.includes("fell too far behind"), end.message);
