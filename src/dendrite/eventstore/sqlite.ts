@@ -95,6 +95,8 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     this.#sql = new Sqlite(options.path, { ...options, synchronous: "NORMAL" });
     this.#sql.db.exec(SCHEMA);
     const wal = this.#sql.get<{ journal_mode: string }>("PRAGMA journal_mode")?.journal_mode === "wal";
+    // Without a write-ahead log (an in-memory store, a file system without WAL) there is no log to sync apart.
+    if (full && !wal) this.#sql.db.exec("PRAGMA synchronous = FULL");
     this.#recent = new RecentEvents(options.recentEvents ?? DEFAULT_RECENT_EVENTS);
     this.#writer = new GroupCommit(this.#sql, {
       idempotencyWindowMs: options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS,
