@@ -154,7 +154,7 @@ function loadRow(
 }
 
 /** Greet dispatched on the command bus inside the process, 64 in flight: what the API could reach at best. */
-async function inProcessGreet(seconds: number): Promise<number> {
+async function inProcessGreet(seconds: number): Promise<LoadResult> {
   const app = await startTestApp({ logger: silentLogger, synchronous: "FULL" });
   try {
     const greet = (i: number) =>
@@ -162,7 +162,8 @@ async function inProcessGreet(seconds: number): Promise<number> {
         create(domain.GreetCommandSchema, { greeterId: "main", message: `m${i}` }),
       );
     const warm = await measure(300, IN_FLIGHT, greet);
-    return (await measure(Math.max(500, Math.round(warm.perSecond * seconds)), IN_FLIGHT, greet)).perSecond;
+    const run = await measure(Math.max(500, Math.round(warm.perSecond * seconds)), IN_FLIGHT, greet);
+    return { perSecond: run.perSecond, p99: run.p99, mean: run.mean, non2xx: 0, socketErrors: 0 };
   } finally {
     await app.close();
   }
@@ -281,18 +282,37 @@ async function trivialRows(echo: Served, trivial: Served, seconds: number) {
 async function fullRows(echo: Served, app: Served, seconds: number) {
   const rounds = await interleaved(ROUNDS, {
     echo: () => onServer(echo.pid, () => wrk(connectJson(echo.port), IN_FLIGHT, seconds)),
-    inProcess: async () => ({ perSecond: await inProcessGreet(seconds), non2xx: 0, socketErrors: 0 }),
+    inProcess: () => inProcessGreet(seconds),
     json: () => onServer(app.pid, () => wrk(connectJson(app.port), IN_FLIGHT, seconds)),
     grpcWeb: () => onServer(app.pid, () => wrk(grpcWeb(app.port), IN_FLIGHT, seconds)),
   });
   const inProcess = "in-process Greet, 64 in flight (FULL)";
   return (["json", "grpcWeb"] as const).flatMap((run) => {
     const scenario = `api (wrk): Greet at synchronous=FULL, ${run === "json" ? "Connect JSON" : "grpc-web"}`;
+    const tails = tailNote(medianRound(rounds, run, "echo"), medianRound(rounds, run, "inProcess").limit);
     return [
       pairRow(`${scenario}, 64 connections`, rounds, [run, "echo", ECHO_WRK], 0.1, 20),
       pairRow(`${scenario}, vs in-process`, rounds, [run, "inProcess", inProcess], 0.5, 20),
-    ];
+    ].map((row) => ({ ...row, note: `${row.note}; ${tails}` }));
   });
+}
+
+/**
+ * How far each p99 lies above its mean, which a closed loop of 64 connections fixes at 64 / rate (Little's law):
+ * the echo's ratio is the spread the machine and the generator add to any server; the in-process p99 is the
+ * command path's own, without HTTP.
+ */
+function tailNote(
+  wrkRound: { readonly candidate: LoadResult; readonly limit: LoadResult },
+  inProcess: LoadResult,
+): string {
+  const spread = (result: LoadResult) =>
+    result.p99 !== undefined && result.mean ? `${(result.p99 / result.mean).toFixed(1)}× its mean` : "n/a";
+  const { candidate, limit } = wrkRound;
+  return `p99 ${spread(candidate)} (mean ${candidate.mean?.toFixed(1)} ms), the echo's p99 ${
+    spread(limit)
+  }, ` +
+    `in-process p99 ${inProcess.p99?.toFixed(1)} ms (mean ${inProcess.mean?.toFixed(1)} ms)`;
 }
 
 /** gRPC unary Greet (h2load) on the gRPC port, each round next to a raw grpc-js echo in a process of its own. */

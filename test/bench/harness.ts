@@ -25,7 +25,7 @@ export async function measure(
   count: number,
   concurrency: number,
   op: (i: number) => Promise<unknown>,
-): Promise<{ perSecond: number; p50: number; p99: number; seconds: number }> {
+): Promise<{ perSecond: number; p50: number; p99: number; mean: number; seconds: number }> {
   const latencies = new Float64Array(count);
   let next = 0;
   const started = performance.now();
@@ -45,6 +45,7 @@ export async function measure(
     perSecond: count / seconds,
     p50: sorted[Math.floor(count * 0.5)],
     p99: sorted[Math.min(count - 1, Math.floor(count * 0.99))],
+    mean: sorted.reduce((sum, ms) => sum + ms, 0) / count,
     seconds,
   };
 }

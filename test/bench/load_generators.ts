@@ -14,9 +14,9 @@ export interface LoadResult {
   readonly non2xx: number;
   /** Connect, read, write errors and timeouts (wrk), failed and errored requests (h2load). */
   readonly socketErrors: number;
-  /** 99th percentile latency in ms (wrk only). */
+  /** 99th percentile latency in ms (wrk, and the in-process run). */
   readonly p99?: number;
-  /** Mean latency in ms (h2load). */
+  /** Mean latency in ms. */
   readonly mean?: number;
   /** Requests answered. */
   readonly requests?: number;
@@ -149,12 +149,14 @@ export async function wrk(request: LoadRequest, connections: number, seconds: nu
     const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
     const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
     const p99 = /\n\s+99%\s+([\d.]+)(us|ms|s)\b/.exec(text);
+    const mean = /\n\s+Latency\s+([\d.]+)(us|ms|s)\b/.exec(text);
     return {
       perSecond,
       requests: Number(/(\d+) requests in/.exec(text)?.[1] ?? 0),
       non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
       socketErrors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
       p99: p99 ? toMs(p99[1], p99[2]) : undefined,
+      mean: mean ? toMs(mean[1], mean[2]) : undefined,
     };
   } finally {
     await Deno.remove(script);

@@ -1,6 +1,6 @@
 /**
  * Opens SQLite databases (`node:sqlite`) the way every dendrite SQLite adapter wants them: WAL journal,
- * `synchronous=FULL` unless the caller opts into NORMAL, a busy timeout, and a transaction helper.
+ * `synchronous=FULL` unless the caller opts into NORMAL, a busy timeout, short checkpoints, and a transaction helper.
  *
  * @module
  */
@@ -33,7 +33,27 @@ export type Synchronous = "FULL" | "NORMAL";
 export interface OpenOptions {
   /** Default `FULL`: an acknowledged write survives a power cut. */
   readonly synchronous?: Synchronous;
+  /**
+   * The write-ahead log's size, in pages, at which a commit also checkpoints it into the database file (default
+   * {@link CHECKPOINT_PAGES}; SQLite's own default is 1000).
+   */
+  readonly checkpointPages?: number;
 }
+
+/**
+ * Default {@link OpenOptions.checkpointPages}: 200 pages (800 KiB at 4 KiB pages). The checkpoint runs inside the
+ * commit that fills the log, on the thread that runs JavaScript, and ends with an `fsync` of the database file;
+ * at SQLite's 1000 pages that commit stalled the event loop for tens of ms. With 64 Greets in flight in one
+ * process, p99 fell from ~28 ms to ~19 ms at the same rate (docs/api.md, "Checkpoints").
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_PAGES, Sqlite } from "./database.ts";
+ * const bulk = new Sqlite(":memory:", { checkpointPages: 5 * CHECKPOINT_PAGES }); // a batch import: fewer syncs
+ * bulk.close();
+ * ```
+ */
+export const CHECKPOINT_PAGES = 200;
 
 /**
  * A SQLite connection with cached prepared statements.
@@ -66,6 +86,7 @@ export class Sqlite {
     this.db.exec("PRAGMA busy_timeout = 5000");
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec(`PRAGMA synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${checkpointPages(options.checkpointPages)}`);
     this.db.exec("PRAGMA foreign_keys = ON");
   }
 
@@ -193,4 +214,11 @@ export class Sqlite {
     this.#statements.clear();
     if (this.db.isOpen) this.db.close();
   }
+}
+
+function checkpointPages(pages = CHECKPOINT_PAGES): number {
+  if (!Number.isSafeInteger(pages) || pages < 1) {
+    throw new RangeError(`checkpointPages must be a positive integer, got ${pages}`);
+  }
+  return pages;
 }

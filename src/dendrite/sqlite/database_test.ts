@@ -1,7 +1,7 @@
 import { setImmediate } from "node:timers";
 import { join } from "node:path";
-import { assertEquals, assertRejects } from "../../../test/assert.ts";
-import { Sqlite } from "./database.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../../../test/assert.ts";
+import { CHECKPOINT_PAGES, Sqlite } from "./database.ts";
 
 Deno.test("Sqlite.unit() commits or rolls back as one; other writes wait for it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dendrite-unit-" });
@@ -40,6 +40,40 @@ Deno.test("Sqlite.unit() commits or rolls back as one; other writes wait for it"
     assertEquals(sql.all<{ v: number }>("SELECT v FROM t ORDER BY v").map((r) => r.v), [1, 2, 3]);
   } finally {
     sql.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Sqlite checkpoints its write-ahead log every CHECKPOINT_PAGES pages, not SQLite's 1000", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dendrite-checkpoint-" });
+  try {
+    // 120 commits of 4 pages each (480 pages): the log's largest size shows how often it was checkpointed.
+    const largestLog = (name: string, options?: { checkpointPages?: number }) => {
+      const path = join(dir, name);
+      const sql = new Sqlite(path, options);
+      try {
+        sql.db.exec("CREATE TABLE t (v BLOB)");
+        let largest = 0;
+        for (let i = 0; i < 120; i++) {
+          sql.run("INSERT INTO t VALUES (?)", new Uint8Array(3 * 4096).fill(i));
+          largest = Math.max(largest, Deno.statSync(`${path}-wal`).size);
+        }
+        assertEquals(sql.get<{ n: number }>("SELECT count(*) AS n FROM t")?.n, 120);
+        return largest / (4096 + 24); // a log frame: a page and its header
+      } finally {
+        sql.close();
+      }
+    };
+    const pages = largestLog("default.sqlite");
+    assert(pages > CHECKPOINT_PAGES && pages < CHECKPOINT_PAGES + 10, `the log grew to ${pages} pages`);
+    const sqlites = largestLog("sqlites-default.sqlite", { checkpointPages: 1000 });
+    assert(sqlites > 450, `with 1000 pages the log grew to ${sqlites} pages`);
+    const bad = assertThrows(
+      () => new Sqlite(join(dir, "bad.sqlite"), { checkpointPages: 0 }),
+      "positive integer",
+    );
+    assert(bad instanceof RangeError);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

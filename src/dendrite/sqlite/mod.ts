@@ -19,7 +19,7 @@
  *
  * @module
  */
-export { type OpenOptions, Sqlite, type Synchronous } from "./database.ts";
+export { CHECKPOINT_PAGES, type OpenOptions, Sqlite, type Synchronous } from "./database.ts";
 export { SqliteEventStore, type SqliteEventStoreOptions } from "../eventstore/sqlite.ts";
 export { DEFAULT_RECENT_EVENTS, type RecentEventsLimits } from "../eventstore/recent_events.ts";
 export { SqliteTokenStore, type SqliteTokenStoreOptions } from "../processing/sqlite_token_store.ts";
