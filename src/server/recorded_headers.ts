@@ -44,9 +44,7 @@ export class RecordedHeaders extends Headers {
 
   /** Whether no header is set (iterates only after a `delete`). */
   get empty(): boolean {
-    if (this.#empty !== undefined) return this.#empty;
-    for (const _ of this.keys()) return false;
-    return true;
+    return this.#empty ?? holdsNone(this);
   }
 
   /** The headers as a plain record (lower-case names), when only `set` made them; else undefined. */
@@ -71,7 +69,11 @@ function normalized(value: string): string {
  * ```
  */
 export function isEmpty(headers: Headers): boolean {
-  if (headers instanceof RecordedHeaders) return headers.empty;
+  return headers instanceof RecordedHeaders ? headers.empty : holdsNone(headers);
+}
+
+/** Whether iterating `headers` finds no header. */
+function holdsNone(headers: Headers): boolean {
   for (const _ of headers.keys()) return false;
   return true;
 }

@@ -232,7 +232,6 @@ function pairRow<K extends string>(
 const ECHO_WRK = "Deno.serve JSON echo, wrk";
 const ECHO_H2LOAD = "Deno.serve JSON echo, h2load h2c";
 
-/** The trivial Greet over HTTP/1.1 (wrk) and h2c (h2load), each round next to the echo. */
 /** A server helper process: its ports and its pid (for its CPU time). */
 interface Served {
   readonly port: number;
@@ -240,6 +239,7 @@ interface Served {
   readonly pid: number;
 }
 
+/** The trivial Greet over HTTP/1.1 (wrk) and h2c (h2load), each round next to the echo. */
 async function trivialRows(echo: Served, trivial: Served, seconds: number) {
   const { port, grpcPort } = trivial;
   const rows: BenchRow[] = [];

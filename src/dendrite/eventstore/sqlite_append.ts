@@ -3,8 +3,8 @@
  * event loop share one transaction (one fsync), each inside its own savepoint, so one failing batch never affects
  * another and a failed batch leaves nothing behind. A transaction is confirmed once durable (`wal_sync.ts`: the
  * fsync runs off the event loop, and transactions committed meanwhile share the next one). A snapshot joins the
- * next commit of appends (or is committed alone after 50 ms without one). Idempotency keys (see `idempotency.ts`) are written in the
- * savepoint of their events and forgotten after the configured window.
+ * next commit of appends (or is committed alone after 50 ms without one). Idempotency keys (see `idempotency.ts`)
+ * are written in the savepoint of their events and forgotten after the configured window.
  *
  * @module
  */

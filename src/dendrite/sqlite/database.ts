@@ -49,7 +49,8 @@ export interface OpenOptions {
  * @example
  * ```ts
  * import { CHECKPOINT_PAGES, Sqlite } from "./database.ts";
- * const bulk = new Sqlite(":memory:", { checkpointPages: 5 * CHECKPOINT_PAGES }); // a batch import: fewer syncs
+ * const path = `${await Deno.makeTempDir()}/import.sqlite`;
+ * const bulk = new Sqlite(path, { checkpointPages: 5 * CHECKPOINT_PAGES }); // a batch import: fewer, longer syncs
  * bulk.close();
  * ```
  */
