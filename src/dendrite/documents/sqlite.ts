@@ -14,6 +14,7 @@ import {
   type ListOptions,
   parseSearch,
 } from "./document_store.ts";
+import { FtsIndex, PENDING_SCHEMA } from "./sqlite_fts.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS documents (
@@ -26,7 +27,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS documents_text USING fts5 (
   text, content = '', contentless_delete = 1, tokenize = "unicode61 remove_diacritics 0"
 );
 CREATE TABLE IF NOT EXISTS documents_reindex (collection TEXT PRIMARY KEY);
-`;
+${PENDING_SCHEMA}`;
 
 /**
  * Earlier versions kept an index with a copy of every text (`documents_fts`); the contentless index above keeps
@@ -48,91 +49,6 @@ function toFts(query: string): string | undefined {
   const { phrases, prefixes } = parseSearch(query);
   const parts = [...phrases.map((p) => `"${p.join(" ")}"`), ...prefixes.map((p) => `"${p}"*`)];
   return parts.length > 0 ? parts.join(" AND ") : undefined;
-}
-
-/**
- * Keeps `documents_text` (a contentless FTS5 index: terms only, keyed by the document's rowid) in step with
- * `documents`. Changes are recorded per row and applied in one go: at the end
- * of the write that made them, or — inside a unit of work — right before the unit commits. Applying them together
- * keeps FTS5 inserts consecutive, which is many times faster than interleaving them with other writes (each write
- * statement makes FTS5 flush its pending terms). The text is re-read from the committed-to-be document body when
- * applied, so a write rolled back to its savepoint leaves no stale index entry.
- *
- * Inside a unit of work, search sees a document's new text only after the unit commits (like an Elasticsearch
- * refresh); `get` and `list` see it at once.
- */
-class FtsIndex {
-  readonly #sql: Sqlite;
-  readonly #fields = new Map<string, readonly string[]>();
-  /** rowid → whether the row had an index entry before, and its new text (null: none; undefined: re-read). */
-  readonly #pending = new Map<number, { existed: boolean; text: string | null }>();
-  #deferred = false;
-  #rollbacks = 0;
-
-  constructor(sql: Sqlite) {
-    this.#sql = sql;
-  }
-
-  register(collection: string, fields: readonly string[]): void {
-    this.#fields.set(collection, fields);
-  }
-
-  indexed(collection: string): boolean {
-    return (this.#fields.get(collection)?.length ?? 0) > 0;
-  }
-
-  /** The indexed text of a document of `collection`. */
-  text(collection: string, document: JsonObject): string {
-    const fields = this.#fields.get(collection) ?? [];
-    return fields.map((f) => document[f]).filter((v) => typeof v === "string").join("\n");
-  }
-
-  /**
-   * Records that row `rowid` changed: `existed` whether it had an index entry before this change, `text` its new
-   * text (null when the document is gone).
-   */
-  touch(rowid: number, existed: boolean, text: string | null): void {
-    if (this.#pending.size === 0) this.#rollbacks = this.#sql.partialRollbacks;
-    const before = this.#pending.get(rowid);
-    this.#pending.set(rowid, { existed: before ? before.existed : existed, text });
-    if (!this.#deferred) this.#deferred = this.#sql.deferToCommit(() => this.flush(), () => this.#discard());
-  }
-
-  /** Applies the recorded changes unless a unit of work will (call at the end of a write outside a unit). */
-  settle(): void {
-    if (!this.#deferred) this.flush();
-  }
-
-  flush(): void {
-    const rows = [...this.#pending];
-    // A write rolled back to its savepoint may have undone changes recorded here: then read the texts again.
-    const reread = this.#sql.partialRollbacks !== this.#rollbacks;
-    this.#discard();
-    const inserts: [number, string][] = [];
-    for (const [rowid, change] of rows) {
-      if (!reread) {
-        if (change.text !== null) inserts.push([rowid, change.text]);
-        continue;
-      }
-      const row = this.#sql.get<{ collection: string; body: string }>(
-        "SELECT collection, body FROM documents WHERE rowid = ?",
-        rowid,
-      );
-      if (row && this.indexed(row.collection)) {
-        inserts.push([rowid, this.text(row.collection, JSON.parse(row.body) as JsonObject)]);
-      }
-    }
-    for (const [rowid, change] of rows) {
-      if (change.existed) this.#sql.run("DELETE FROM documents_text WHERE rowid = ?", rowid);
-    }
-    const insert = this.#sql.statement("INSERT INTO documents_text (rowid, text) VALUES (?, ?)");
-    for (const [rowid, text] of inserts) insert.run(rowid, text);
-  }
-
-  #discard(): void {
-    this.#pending.clear();
-    this.#deferred = false;
-  }
 }
 
 class SqliteCollection<T extends JsonObject> implements Collection<T> {
@@ -223,6 +139,7 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   search(query: string, options: { limit?: number } = {}) {
     const match = toFts(query);
     if (!match) return Promise.resolve([] as Found<T>[]);
+    this.#fts.drain();
     const rows = this.#sql.all<DocRow>(
       `SELECT d.id, d.body FROM documents_text f JOIN documents d ON d.rowid = f.rowid
        WHERE documents_text MATCH ? AND d.collection = ? ORDER BY bm25(documents_text) LIMIT ?`,
@@ -243,6 +160,7 @@ class SqliteCollection<T extends JsonObject> implements Collection<T> {
   clear() {
     return this.#sql.write(() => {
       this.#fts.settle();
+      this.#fts.drain();
       this.#sql.run(
         "DELETE FROM documents_text WHERE rowid IN (SELECT rowid FROM documents WHERE collection = ?)",
         this.name,
@@ -293,8 +211,8 @@ export class SqliteDocumentStore implements DocumentStore {
   constructor(options: SqliteDocumentStoreOptions) {
     this.#owned = !("sqlite" in options);
     this.#sql = "sqlite" in options ? options.sqlite : new Sqlite(options.path, options);
-    this.#fts = new FtsIndex(this.#sql);
     this.#sql.db.exec(SCHEMA);
+    this.#fts = new FtsIndex(this.#sql);
     if (this.#sql.get("SELECT 1 FROM sqlite_master WHERE name = 'documents_fts'")) {
       this.#sql.transaction(() => this.#sql.db.exec(MIGRATE_OLD_INDEX));
     }
@@ -314,6 +232,7 @@ export class SqliteDocumentStore implements DocumentStore {
   #reindexIfListed(name: string): void {
     if (!this.#sql.get("SELECT 1 FROM documents_reindex WHERE collection = ?", name)) return;
     this.#sql.transaction(() => {
+      this.#fts.unqueue(name);
       const insert = this.#sql.statement("INSERT INTO documents_text (rowid, text) VALUES (?, ?)");
       const rows = this.#sql.all<{ rowid: number; body: string }>(
         "SELECT rowid, body FROM documents WHERE collection = ?",
