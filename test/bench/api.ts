@@ -14,7 +14,6 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GreeterService, GreetRequestSchema } from "../../src/gen/example/v1/greeter_pb.ts";
-import * as domain from "../../src/gen/example/v1/domain_pb.ts";
 import { spawnReady } from "../child.ts";
 import { type RunningServer, silentLogger, startServer } from "../../src/server/mod.ts";
 import { startTestApp } from "../api/fixture.ts";
@@ -153,20 +152,18 @@ function loadRow(
   };
 }
 
-/** Greet dispatched on the command bus inside the process, 64 in flight: what the API could reach at best. */
+/**
+ * Greet dispatched on the command bus inside one process, 64 in flight: what the API could reach at best. Runs in
+ * a helper process (fixtures/in_process_greet.ts) that exits before the next run.
+ */
 async function inProcessGreet(seconds: number): Promise<LoadResult> {
-  const app = await startTestApp({ logger: silentLogger, synchronous: "FULL" });
-  try {
-    const greet = (i: number) =>
-      app.app.ports.commandBus.dispatch(
-        create(domain.GreetCommandSchema, { greeterId: "main", message: `m${i}` }),
-      );
-    const warm = await measure(300, IN_FLIGHT, greet);
-    const run = await measure(Math.max(500, Math.round(warm.perSecond * seconds)), IN_FLIGHT, greet);
-    return { perSecond: run.perSecond, p99: run.p99, mean: run.mean, non2xx: 0, socketErrors: 0 };
-  } finally {
-    await app.close();
-  }
+  const { child, line } = await spawnReady(new URL("./fixtures/in_process_greet.ts", import.meta.url), {
+    args: [String(seconds)],
+  });
+  const status = await child.status;
+  if (!status.success) throw new Error(`the in-process Greet run failed (exit code ${status.code})`);
+  const run = JSON.parse(line) as { perSecond: number; p99: number; mean: number };
+  return { perSecond: run.perSecond, p99: run.p99, mean: run.mean, non2xx: 0, socketErrors: 0 };
 }
 
 /**
