@@ -44,7 +44,7 @@ interface Change {
 export class FtsIndex {
   readonly #sql: Sqlite;
   readonly #fields = new Map<string, readonly string[]>();
-  /** This write's (or unit's) changes by rowid; the text undefined: read it again. */
+  /** This write's (or unit's) changes by rowid. */
   readonly #pending = new Map<number, Change>();
   #deferred = false;
   #rollbacks = 0;
