@@ -158,7 +158,7 @@ function loadRow(
  */
 async function inProcessGreet(seconds: number): Promise<LoadResult> {
   const { child, line } = await spawnReady(new URL("./fixtures/in_process_greet.ts", import.meta.url), {
-    args: [String(seconds)],
+    args: [String(seconds), String(IN_FLIGHT)],
   });
   const status = await child.status;
   if (!status.success) throw new Error(`the in-process Greet run failed (exit code ${status.code})`);
