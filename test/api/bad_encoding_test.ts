@@ -4,22 +4,14 @@
  * `application/grpc-web-text` is refused with 415 as documented.
  */
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
-import { silentLogger, startServer } from "../../src/server/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
+import { startTrivialServer } from "./trivial_server.ts";
 import { connectJson, frame, GREETER, grpcWebCall } from "./wire.ts";
 
 const GARBAGE = new TextEncoder().encode('{"message":"not compressed at all"}');
 
 Deno.test("a body that is not valid br or gzip data → 400 invalid_argument / INVALID_ARGUMENT", async () => {
-  const server = await startServer({
-    port: 0,
-    grpcPort: 0,
-    hostname: "127.0.0.1",
-    logger: silentLogger,
-    api: (router) =>
-      router.service(GreeterService, { greet: (request) => ({ greetingId: request.message }) }),
-  });
+  const server = await startTrivialServer();
   const url = `http://127.0.0.1:${server.port}`;
   try {
     for (const encoding of ["br", "gzip"]) {

@@ -4,13 +4,9 @@
  * than that buffer), must each get their own answer, whole.
  */
 import { fromBinary } from "@bufbuild/protobuf";
-import {
-  GreeterService,
-  GreetRequestSchema,
-  GreetResponseSchema,
-} from "../../src/gen/example/v1/greeter_pb.ts";
-import { silentLogger, startServer } from "../../src/server/mod.ts";
+import { GreetRequestSchema, GreetResponseSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import { assertEquals } from "../assert.ts";
+import { startTrivialServer } from "./trivial_server.ts";
 import { GREETER, grpcWebBody, grpcWebCall } from "./wire.ts";
 
 /** A message of `length` characters that differs from every other call's (index first, then padding). */
@@ -20,14 +16,7 @@ function messageOf(index: number, length: number): string {
 }
 
 Deno.test("grpc-web answers made at once, small and large, each come back whole and to their own caller", async () => {
-  const server = await startServer({
-    port: 0,
-    grpcPort: 0,
-    hostname: "127.0.0.1",
-    logger: silentLogger,
-    api: (router) =>
-      router.service(GreeterService, { greet: (request) => ({ greetingId: request.message }) }),
-  });
+  const server = await startTrivialServer();
   try {
     const url = `http://127.0.0.1:${server.port}`;
     // Sizes on both sides of the shared buffer's 16 KiB, and of one byte of varint length.

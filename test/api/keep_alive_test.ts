@@ -5,21 +5,9 @@
 import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
-import { GreeterService } from "../../src/gen/example/v1/greeter_pb.ts";
-import { type RunningServer, silentLogger, startServer } from "../../src/server/mod.ts";
 import { assert, assertEquals } from "../assert.ts";
+import { startTrivialServer } from "./trivial_server.ts";
 import { GREETER } from "./wire.ts";
-
-function startTrivial(): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    grpcPort: 0,
-    hostname: "127.0.0.1",
-    logger: silentLogger,
-    api: (router) =>
-      router.service(GreeterService, { greet: (request) => ({ greetingId: request.message }) }),
-  });
-}
 
 interface Answer {
   readonly status: number;
@@ -52,7 +40,7 @@ function greetH1(agent: http.Agent, port: number, message: string): Promise<Answ
 // The front door (Deno.serve) and the gRPC port (node:http, node:http2) alike.
 for (const door of ["port", "grpcPort"] as const) {
   Deno.test(`${door}: HTTP/1.1: a keep-alive connection carries the next request (no reset after the first answer)`, async () => {
-    const server = await startTrivial();
+    const server = await startTrivialServer();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const first = await greetH1(agent, server[door], "one");
@@ -68,7 +56,7 @@ for (const door of ["port", "grpcPort"] as const) {
   });
 
   Deno.test(`${door}: HTTP/1.1: 64 keep-alive connections, 20 calls each: all 200, no socket error, no new connection`, async () => {
-    const server = await startTrivial();
+    const server = await startTrivialServer();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
     const sockets = new Set<net.Socket>();
     try {
@@ -93,7 +81,7 @@ for (const door of ["port", "grpcPort"] as const) {
   });
 
   Deno.test(`${door}: h2c: one session carries sequential and concurrent calls`, async () => {
-    const server = await startTrivial();
+    const server = await startTrivialServer();
     const session = http2.connect(`http://127.0.0.1:${server[door]}`);
     try {
       const call = (message: string) =>

@@ -15,8 +15,9 @@ import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { GreeterService, GreetRequestSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import { spawnReady } from "../child.ts";
-import { type RunningServer, silentLogger, startServer } from "../../src/server/mod.ts";
+import { silentLogger } from "../../src/server/mod.ts";
 import { startTestApp } from "../api/fixture.ts";
+import { startTrivialServer } from "../api/trivial_server.ts";
 import { type BenchRow, formatTable, measure, ratioRow } from "./harness.ts";
 import {
   available,
@@ -33,18 +34,6 @@ import {
 
 const IN_FLIGHT = 64;
 
-/** A server of the same kind whose Greet does nothing: the limit the API is compared with. */
-function startEchoServer(): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    grpcPort: 0,
-    hostname: "127.0.0.1",
-    logger: silentLogger,
-    api: (router) =>
-      router.service(GreeterService, { greet: (request) => ({ greetingId: request.message }) }),
-  });
-}
-
 type Greeter = Client<typeof GreeterService>;
 
 /** Runs Greet for about `seconds` (after a short warm-up that also sizes the run). */
@@ -58,7 +47,7 @@ async function rate(client: Greeter, seconds: number) {
 export async function benchApi(seconds = 2): Promise<BenchRow[]> {
   const app = await startTestApp({ logger: silentLogger });
   const relaxed = await startTestApp({ logger: silentLogger, synchronous: "NORMAL" });
-  const echo = await startEchoServer();
+  const echo = await startTrivialServer(); // the same server whose Greet does nothing: the limit compared with
   const echoUrl = `http://127.0.0.1:${echo.port}`;
   try {
     const protocols: { name: string; transport: (baseUrl: string) => Transport }[] = [
