@@ -24,7 +24,7 @@ const ENTRY_POINTS: Readonly<Record<string, string>> = {
 const INTERNAL = [
   "delay",
   "backoff",
-  "combineSignals",
+  "scopedSignal",
   "KeyedMutex",
   "Notifier",
   "Channel",

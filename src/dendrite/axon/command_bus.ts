@@ -19,7 +19,7 @@ import {
   CommandSubscriptionSchema,
 } from "../../gen/axon/command_pb.ts";
 import * as grpc from "@grpc/grpc-js";
-import { combineSignals, delay } from "../core/async.ts";
+import { delay, scopedSignal } from "../core/async.ts";
 import { DendriteError, TimeoutError } from "../core/errors.ts";
 import { type CommandMessage, newMessageId } from "../core/message.ts";
 import type { MessageRegistry } from "../core/registry.ts";
@@ -260,8 +260,13 @@ export class AxonCommandBus implements CommandBus {
         timestamp: Number(command.timestamp),
         routingKey: routingKeyOf(command.processingInstructions) ?? command.messageIdentifier,
       };
-      const signal = combineSignals([controller.signal, connectionSignal]);
-      const result = await subscription.handler(message, { signal });
+      const scope = scopedSignal([controller.signal, connectionSignal]);
+      let result;
+      try {
+        result = await subscription.handler(message, { signal: scope.signal });
+      } finally {
+        scope.done();
+      }
       respond({ payload: result ? toSerializedObject(this.#registry.encode(result)) : undefined });
     } catch (error) {
       const { code, message, details } = toErrorMessage(error, this.#connection.clientId, "command");

@@ -8,7 +8,7 @@
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
-import { combineSignals, raceAbort } from "../core/async.ts";
+import { raceAbort, scopedSignal } from "../core/async.ts";
 import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
 import { type CommandMessage, type Metadata, newMessageId } from "../core/message.ts";
 
@@ -198,8 +198,12 @@ export class LocalCommandBus implements CommandBus {
     if (!handler) throw new NoHandlerError("command", command.$typeName);
     const id = options.id ?? newMessageId();
     const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-    const signal = combineSignals([options.signal], timeoutMs);
-    signal.throwIfAborted();
+    const scope = scopedSignal([options.signal], timeoutMs);
+    const signal = scope.signal;
+    if (signal.aborted) {
+      scope.done();
+      throw signal.reason;
+    }
     const message: CommandMessage = {
       id,
       payload: command,
@@ -214,6 +218,8 @@ export class LocalCommandBus implements CommandBus {
         throw new TimeoutError(`Command "${command.$typeName}" timed out after ${timeoutMs} ms`);
       }
       throw error;
+    } finally {
+      scope.done();
     }
   }
 

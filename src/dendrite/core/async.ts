@@ -27,15 +27,70 @@ export function backoff(attempt: number, baseMs = 50, maxMs = 5_000): number {
   return Math.max(1, Math.round(ceiling / 2 + Math.random() * ceiling / 2));
 }
 
-/** A signal that aborts when any of `signals` aborts or after `timeoutMs` (when given). */
-export function combineSignals(
+/** A signal for one piece of work, and how to let go of what it holds once the work is over. */
+export interface ScopedSignal {
+  /** Aborts when one of the given signals aborts, or when the timeout passes. */
+  readonly signal: AbortSignal;
+  /** Stops the timer and the listening on the given signals; call it when the work ends (the signal stays as it is). */
+  done(): void;
+}
+
+const NOTHING_TO_RELEASE = () => {};
+
+/**
+ * A signal that aborts when any of `signals` aborts (with its reason) or after `timeoutMs` (when given, with a
+ * `TimeoutError` `DOMException`, as `AbortSignal.timeout` would), until {@link ScopedSignal.done} is called.
+ *
+ * Not `AbortSignal.timeout` and `AbortSignal.any`: a timeout signal is held by its timer for the whole timeout
+ * (30 s per command by default), with whatever it references, and a signal made by `any` stays listed on
+ * long-lived parents (a connection's) until the garbage collector finds it. Under load every call's signal lived
+ * on into the old generation: a local command bus with a trivial handler spent over a quarter of its time in
+ * young collections of 17 ms each (3.5 ms with this; docs/api.md). Here the timer is cleared and the listeners
+ * removed as soon as the work ends.
+ *
+ * @example
+ * ```ts
+ * import { scopedSignal } from "./async.ts";
+ * const caller = new AbortController();
+ * const scope = scopedSignal([caller.signal], 5_000);
+ * try {
+ *   await Promise.resolve("work that watches scope.signal");
+ * } finally {
+ *   scope.done();
+ * }
+ * ```
+ */
+export function scopedSignal(
   signals: readonly (AbortSignal | undefined)[],
   timeoutMs?: number,
-): AbortSignal {
-  const all = signals.filter((s): s is AbortSignal => s !== undefined);
-  if (timeoutMs !== undefined) all.push(AbortSignal.timeout(timeoutMs));
-  if (all.length === 1) return all[0];
-  return AbortSignal.any(all);
+): ScopedSignal {
+  const parents = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (timeoutMs === undefined && parents.length === 1) {
+    return { signal: parents[0], done: NOTHING_TO_RELEASE };
+  }
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const listeners = parents.map((parent) => () => abort(parent.reason));
+  const done = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    parents.forEach((parent, i) => parent.removeEventListener("abort", listeners[i]));
+  };
+  const abort = (reason: unknown) => {
+    done();
+    controller.abort(reason);
+  };
+  const aborted = parents.find((parent) => parent.aborted);
+  if (aborted) {
+    controller.abort(aborted.reason);
+    return { signal: controller.signal, done: NOTHING_TO_RELEASE };
+  }
+  parents.forEach((parent, i) => parent.addEventListener("abort", listeners[i], { once: true }));
+  if (timeoutMs !== undefined) {
+    // Not unref'd: the work it bounds keeps the process alive until it ends or times out (done() clears it).
+    timer = setTimeout(() => abort(new DOMException("Signal timed out.", "TimeoutError")), timeoutMs);
+  }
+  return { signal: controller.signal, done };
 }
 
 /**

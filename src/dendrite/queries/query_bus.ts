@@ -8,7 +8,7 @@
  * @module
  */
 import type { DescMessage, Message, MessageShape } from "@bufbuild/protobuf";
-import { combineSignals, raceAbort } from "../core/async.ts";
+import { raceAbort, scopedSignal } from "../core/async.ts";
 import { Channel } from "../core/channel.ts";
 import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
 import { type Metadata, newMessageId, type QueryMessage } from "../core/message.ts";
@@ -294,7 +294,8 @@ export class LocalQueryBus implements QueryBus {
     const components = this.#handlers.get(query.$typeName);
     if (!components || components.size === 0) throw new NoHandlerError("query", query.$typeName);
     const timeoutMs = options.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    const signal = combineSignals([options.signal], timeoutMs);
+    const scope = scopedSignal([options.signal], timeoutMs);
+    const signal = scope.signal;
     const message: QueryMessage = {
       id: options.id ?? newMessageId(),
       payload: query,
@@ -310,6 +311,7 @@ export class LocalQueryBus implements QueryBus {
     const settled = await Promise.allSettled(
       chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
     );
+    scope.done(); // (allSettled never rejects) the handlers are done with the signal
     let firstError: unknown;
     let answered = false;
     for (const outcome of settled) {
