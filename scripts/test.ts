@@ -49,15 +49,22 @@ function count(summary: string | undefined, word: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-async function runFile(file: string, args: readonly string[]): Promise<Outcome> {
+/** Runs `deno` with `args` in the project's folder; its status and everything it printed. */
+async function deno(args: readonly string[]) {
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", ...args, file],
+    args: [...args],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   const output = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
+  return { success: result.success, signal: result.signal, output };
+}
+
+async function runFile(file: string, args: readonly string[]): Promise<Outcome> {
+  const result = await deno(["test", "-A", ...args, file]);
+  const output = result.output;
   const summary = output.split("\n").findLast((line) => /^(ok|FAILED) \| \d+ passed/.test(line));
   return {
     file,
@@ -72,16 +79,8 @@ async function runFile(file: string, args: readonly string[]): Promise<Outcome> 
 
 /** Type-checks `files` as one program; true when they check. Prints what `deno check` says when they do not. */
 async function checkAll(files: readonly string[]): Promise<boolean> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["check", ...files],
-    cwd: root,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!result.success) {
-    console.log(new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr));
-  }
+  const result = await deno(["check", ...files]);
+  if (!result.success) console.log(result.output);
   return result.success;
 }
 
