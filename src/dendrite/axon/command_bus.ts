@@ -265,7 +265,7 @@ export class AxonCommandBus implements CommandBus {
       try {
         result = await subscription.handler(message, { signal: scope.signal });
       } finally {
-        scope.done();
+        scope.done(); // also when the handler throws before returning its promise
       }
       respond({ payload: result ? toSerializedObject(this.#registry.encode(result)) : undefined });
     } catch (error) {

@@ -200,10 +200,7 @@ export class LocalCommandBus implements CommandBus {
     const timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const scope = scopedSignal([options.signal], timeoutMs);
     const signal = scope.signal;
-    if (signal.aborted) {
-      scope.done();
-      throw signal.reason;
-    }
+    signal.throwIfAborted(); // (aborted from the start: the scope holds no timer or listener)
     const message: CommandMessage = {
       id,
       payload: command,
