@@ -308,10 +308,14 @@ export class LocalQueryBus implements QueryBus {
       this.#roundRobin.set(key, next + 1);
       return handlers[next % handlers.length];
     });
-    const settled = await Promise.allSettled(
-      chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
-    );
-    scope.done(); // (allSettled never rejects) the handlers are done with the signal
+    let settled;
+    try {
+      settled = await Promise.allSettled(
+        chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
+      );
+    } finally {
+      scope.done(); // the handlers are done with the signal (also when one threw before returning its promise)
+    }
     let firstError: unknown;
     let answered = false;
     for (const outcome of settled) {
