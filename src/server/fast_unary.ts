@@ -344,9 +344,9 @@ function grpcWebResponse(
   const head = message === undefined ? 0 : 5 + message.length;
   const size = head + trailer.length;
   const body = size <= SCRATCH_BYTES ? scratch : new Uint8Array(size);
-  body[0] = 0;
   if (message !== undefined) {
     const length = message.length;
+    body[0] = 0; // the data frame's flags (the shared buffer still holds an earlier answer's bytes)
     body[1] = length >>> 24;
     body[2] = (length >>> 16) & 0xff;
     body[3] = (length >>> 8) & 0xff;
