@@ -308,14 +308,10 @@ export class LocalQueryBus implements QueryBus {
       this.#roundRobin.set(key, next + 1);
       return handlers[next % handlers.length];
     });
-    let settled;
-    try {
-      settled = await Promise.allSettled(
-        chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
-      );
-    } finally {
-      scope.done(); // the handlers are done with the signal (also when one threw before returning its promise)
-    }
+    const settled = await Promise.allSettled(
+      chosen.map((handler) => raceAbort(handler(message, { signal }), signal)),
+    );
+    scope.done(); // (allSettled never rejects) the handlers are done with the signal
     let firstError: unknown;
     let answered = false;
     for (const outcome of settled) {
