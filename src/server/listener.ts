@@ -14,6 +14,7 @@ import net from "node:net";
 import type tls from "node:tls";
 import { Buffer } from "node:buffer";
 import { boundSendBuffer, countSentData, type SentDataCounter } from "./h2_send_buffer.ts";
+import { gatherWrites } from "../dendrite/core/gathered_writes.ts";
 import {
   closeWhenIdle,
   closeWhenUnresponsive,
@@ -177,7 +178,9 @@ class PortListener implements Listener {
     }, (request, response) => this.#track(request, response));
     secure.on("session", (session) => this.#onSession(session));
     secure.prependListener("secureConnection", (socket: tls.TLSSocket) => {
-      if (socket.alpnProtocol === "h2") this.#handing = countSentData(socket);
+      if (socket.alpnProtocol !== "h2") return;
+      gatherWrites(socket);
+      this.#handing = countSentData(socket);
     });
     secure.on("secureConnection", (socket: tls.TLSSocket) => {
       this.#handing = undefined;
@@ -208,6 +211,7 @@ class PortListener implements Listener {
           return void h1.emit("connection", socket);
         }
         this.#h2Sockets.add(socket);
+        gatherWrites(socket);
         this.#handing = countSentData(socket);
         h2.emit("connection", socket);
         this.#handing = undefined;

@@ -1,7 +1,8 @@
 /**
  * soma's gRPC listener: a `node:net` server whose connections go to the grpc-js server through its connection
  * injector, each read on the way by {@link CallerWindows} (the caller's HTTP/2 flow control, which soma's
- * streaming queries follow). The connection cap is the net server's.
+ * streaming queries follow) and each gathering its writes per turn ({@link gatherWrites}). The connection cap
+ * is the net server's.
  *
  * @module
  */
@@ -9,6 +10,7 @@ import type { Server } from "@grpc/grpc-js";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, type Socket } from "node:net";
 import { CallerWindows } from "./caller_windows.ts";
+import { gatherWrites } from "../dendrite/core/gathered_writes.ts";
 
 /** A listening gRPC port. */
 export interface GrpcListener {
@@ -36,6 +38,7 @@ export async function listenGrpc(
     const { connection, close } = callers.open(socket.remoteAddress, socket.remotePort);
     socket.on("data", (chunk: Uint8Array) => connection.read(chunk));
     socket.once("close", close);
+    gatherWrites(socket);
     injector.injectConnection(socket);
   });
   net.maxConnections = options.maxConnections;

@@ -8,6 +8,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { GatheringCredentials } from "../core/gathered_writes.ts";
 import { Buffer } from "node:buffer";
 import {
   ClientIdentificationSchema,
@@ -196,7 +197,7 @@ export class AxonConnection {
       ? grpc.credentials.createSsl(this.options.tls.ca ? Buffer.from(this.options.tls.ca) : null)
       : grpc.credentials.createInsecure();
     const max = this.options.maxMessageBytes ?? 4 * 1024 * 1024;
-    return new grpc.Client(address, credentials, {
+    return new grpc.Client(address, new GatheringCredentials(credentials), {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
       "grpc.keepalive_permit_without_calls": 1,
