@@ -6,16 +6,22 @@ import { createServer, type Server, type Socket } from "node:net";
 import { connect } from "node:net";
 import { GatheringCredentials, gatherWrites } from "./gathered_writes.ts";
 
-/** A connected pair on loopback: `local` is the accepted end, `peer` the connecting one. */
-async function socketPair(): Promise<{ local: Socket; peer: Socket; server: Server }> {
+/** Runs `test` with a connected pair on loopback: `local` is the accepted end, `peer` the connecting one. */
+async function withSocketPair(test: (local: Socket, peer: Socket) => Promise<void>): Promise<void> {
   const accepted = Promise.withResolvers<Socket>();
-  const server = createServer((socket) => accepted.resolve(socket));
+  const server: Server = createServer((socket) => accepted.resolve(socket));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   if (typeof address !== "object" || address === null) throw new Error("no address");
   const peer = connect(address.port, "127.0.0.1");
   const local = await accepted.promise;
-  return { local, peer, server };
+  try {
+    await test(local, peer);
+  } finally {
+    peer.destroy();
+    local.destroy();
+    server.close();
+  }
 }
 
 /** Everything `socket` receives until it ends. */
@@ -67,9 +73,8 @@ function writeInOneTurn(socket: Socket): Promise<void> {
   return nextTurn();
 }
 
-Deno.test("gatherWrites: what one turn writes leaves in one vectored write", async () => {
-  const { local, peer, server } = await socketPair();
-  try {
+Deno.test("gatherWrites: what one turn writes leaves in one vectored write", () =>
+  withSocketPair(async (local, peer) => {
     const all = received(peer);
     gatherWrites(local);
     const counts = countWrites(local);
@@ -82,32 +87,20 @@ Deno.test("gatherWrites: what one turn writes leaves in one vectored write", asy
     assertEquals(local.writableCorked, 1, "the next turn gathers again");
     local.end();
     assertEquals(await all, new Uint8Array([1, 2, 3, 4, 5, 6, 7]));
-  } finally {
-    peer.destroy();
-    local.destroy();
-    server.close();
-  }
-});
+  }));
 
-Deno.test("gatherWrites: without it, the same turn makes several writes (the cost it removes)", async () => {
-  const { local, peer, server } = await socketPair();
-  try {
+Deno.test("gatherWrites: without it, the same turn makes several writes (the cost it removes)", () =>
+  withSocketPair(async (local, peer) => {
     const all = received(peer);
     const counts = countWrites(local);
     await writeInOneTurn(local);
     local.end();
     assertEquals(await all, new Uint8Array([1, 2, 3, 4, 5, 6]));
     assert(counts.single + counts.vectored.length >= 2, JSON.stringify(counts));
-  } finally {
-    peer.destroy();
-    local.destroy();
-    server.close();
-  }
-});
+  }));
 
-Deno.test("gatherWrites: large and many writes over many turns arrive whole and in order; end() flushes at once", async () => {
-  const { local, peer, server } = await socketPair();
-  try {
+Deno.test("gatherWrites: large and many writes over many turns arrive whole and in order; end() flushes at once", () =>
+  withSocketPair(async (local, peer) => {
     const all = received(peer);
     gatherWrites(local);
     gatherWrites(local); // twice changes nothing
@@ -126,27 +119,16 @@ Deno.test("gatherWrites: large and many writes over many turns arrive whole and 
     sent.push(new Uint8Array([9]));
     assertEquals(local.writableCorked, 0, "end() uncorks");
     assertEquals(await all, concat(sent));
-  } finally {
-    peer.destroy();
-    local.destroy();
-    server.close();
-  }
-});
+  }));
 
-Deno.test("gatherWrites: back-pressure is reported as before", async () => {
-  const { local, peer, server } = await socketPair();
-  try {
+Deno.test("gatherWrites: back-pressure is reported as before", () =>
+  withSocketPair(async (local, peer) => {
     peer.pause();
     gatherWrites(local);
     assertEquals(local.write(new Uint8Array(1)), true);
     assertEquals(local.write(new Uint8Array(local.writableHighWaterMark)), false);
     await nextTurn();
-  } finally {
-    peer.destroy();
-    local.destroy();
-    server.close();
-  }
-});
+  }));
 
 Deno.test("GatheringCredentials: keeps the inner credentials' security and equality", () => {
   const insecure = new GatheringCredentials(grpc.credentials.createInsecure());
@@ -158,9 +140,8 @@ Deno.test("GatheringCredentials: keeps the inner credentials' security and equal
   assert(!insecure._equals(grpc.credentials.createInsecure()));
 });
 
-Deno.test("GatheringCredentials: the connections it makes gather their writes", async () => {
-  const { local, peer, server } = await socketPair();
-  try {
+Deno.test("GatheringCredentials: the connections it makes gather their writes", () =>
+  withSocketPair(async (local) => {
     const credentials = new GatheringCredentials(grpc.credentials.createInsecure());
     const connector = credentials._createSecureConnector({ path: "127.0.0.1:1" }, {});
     const { socket, secure } = await connector.connect(local);
@@ -170,12 +151,7 @@ Deno.test("GatheringCredentials: the connections it makes gather their writes", 
     await nextTurn();
     assertEquals(socket.writableCorked, 0);
     connector.destroy();
-  } finally {
-    peer.destroy();
-    local.destroy();
-    server.close();
-  }
-});
+  }));
 
 Deno.test("GatheringCredentials: a grpc-js call goes through", async () => {
   const server = new grpc.Server();
