@@ -14,13 +14,10 @@
 import type { Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 
-const GATHERED = Symbol("gatheredWrites");
-
 type Write = Socket["write"];
 
 /**
- * Makes `socket` gather what is written to it in one turn of the event loop into one system call. Calling it
- * twice on one socket changes nothing.
+ * Makes `socket` gather what is written to it in one turn of the event loop into one system call.
  *
  * @example
  * ```ts
@@ -35,9 +32,6 @@ type Write = Socket["write"];
  * ```
  */
 export function gatherWrites(socket: Socket): void {
-  const marked = socket as Socket & { [GATHERED]?: true };
-  if (marked[GATHERED]) return;
-  marked[GATHERED] = true;
   const write: Write = socket.write;
   let corked = false;
   const flush = () => {
