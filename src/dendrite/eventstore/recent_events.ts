@@ -88,6 +88,17 @@ export class RecentEvents {
   }
 
   /**
+   * Adds events read from the file when they continue the kept run (or nothing is kept), so the next reader at
+   * the same place takes them from here; events elsewhere (a reader far behind) leave the run as it is.
+   */
+  readThrough(records: readonly TrackedEventRecord[]): void {
+    const last = this.#records.at(-1);
+    if (records.length > 0 && (last === undefined || last.token + 1 === records[0].token)) {
+      this.committed(records);
+    }
+  }
+
+  /**
    * Up to `limit` events from token `from` (inclusive) when `from` lies in the kept run, else undefined (read the
    * file: the events are older, or newer ones may come from elsewhere).
    */

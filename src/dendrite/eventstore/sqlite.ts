@@ -11,6 +11,7 @@
 import { Notifier } from "../core/async.ts";
 import type { AggregateRef } from "../core/message.ts";
 import { type OpenOptions, Sqlite } from "../sqlite/database.ts";
+import type { DurableHead } from "./durable_head.ts";
 import { DEFAULT_IDEMPOTENCY_WINDOW_MS } from "./idempotency.ts";
 import { DEFAULT_RECENT_EVENTS, RecentEvents, type RecentEventsLimits } from "./recent_events.ts";
 import { GroupCommit } from "./sqlite_append.ts";
@@ -63,6 +64,16 @@ export interface SqliteEventStoreOptions extends OpenOptions {
    * then shares one decoded copy instead of reading the rows back; `{ maxEvents: 0, maxBytes: 0 }` keeps none.
    */
   readonly recentEvents?: RecentEventsLimits;
+  /**
+   * Shares this store's durable head with other threads: the token of its last durable event is published here
+   * at open and after every commit (see {@link DurableHead}).
+   */
+  readonly publishHead?: DurableHead;
+  /**
+   * Reads the file only up to this head, published by the thread that appends to it (a reader in a worker): the
+   * stream stops there and follows it as it moves, instead of polling.
+   */
+  readonly readUpTo?: DurableHead;
 }
 
 /**
@@ -85,10 +96,13 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
   readonly #recent: RecentEvents;
   #closed = false;
   readonly #pollIntervalMs: number;
+  readonly #readUpTo: DurableHead | undefined;
 
   /** Opens (or creates) the store in `options.path`. */
   constructor(options: SqliteEventStoreOptions) {
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.#readUpTo = options.readUpTo;
+    const publish = options.publishHead;
     // FULL durability without blocking the event loop: SQLite commits at NORMAL, the log is synced off the loop and
     // only then are the appends confirmed and their events shown (`wal_sync.ts`).
     const full = options.synchronous !== "NORMAL";
@@ -107,9 +121,11 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
         this.#recent.committed(events);
         this.#commits++;
         this.#notifier.notify();
+        publish?.publish(events[events.length - 1].token);
       },
       sync: full && wal ? new WalSync(options.path) : undefined,
     });
+    publish?.publish(this.#fileHead());
   }
 
   /** Appends the batch in one transaction (grouped with concurrent appends); see {@link EventStore.append}. */
@@ -204,7 +220,7 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
       if (!options.follow) return;
       // An append committed while the page was read or handled would not wake the wait below.
       if (this.#commits !== commits) continue;
-      await this.#waitForNews(options.signal);
+      await this.#waitForNews(next, options.signal);
     }
   }
 
@@ -216,19 +232,27 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
     if (this.#closed) return [];
     const recent = this.#recent.read(from, limit);
     if (recent) return recent;
-    // Not past what this object committed and has not yet confirmed (durable) to its appenders.
-    const before = this.#writer.pendingFrom ?? Number.MAX_SAFE_INTEGER;
-    return this.#sql.all<EventRow>(
+    // Not past what this object committed and has not yet confirmed (durable) to its appenders, nor past the
+    // durable head another thread published.
+    const before = Math.min(this.#writer.pendingFrom ?? Number.MAX_SAFE_INTEGER, this.#bound());
+    const page = this.#sql.all<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE token >= ? AND token < ? ORDER BY token LIMIT ?`,
       from,
       before,
       limit,
     ).map(trackedEventFromRow);
+    // A reader of another thread's appends keeps what it read near the head for its other readers (segments).
+    if (this.#readUpTo) this.#recent.readThrough(page);
+    return page;
   }
 
-  /** Resolves after the next in-process append, or at most the poll interval (appends by other processes). */
-  async #waitForNews(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Resolves once the head published by another thread reaches token `next`; else after the next in-process
+   * append, or at most the poll interval (appends by other processes).
+   */
+  async #waitForNews(next: number, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
+    if (this.#readUpTo) return void await this.#readUpTo.waitBeyond(next - 1, signal);
     if (this.#pollIntervalMs <= 0) return await this.#notifier.wait(signal);
     const poll = new AbortController();
     const timer = setTimeout(() => poll.abort(), this.#pollIntervalMs);
@@ -252,9 +276,21 @@ export class SqliteEventStore implements EventStore, AsyncDisposable {
 
   /** The token of the last event (confirmed, when this object appended it), -1 for an empty store. */
   lastToken(): Promise<number> {
-    const last = this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1;
+    const last = this.#fileHead();
     const pending = this.#writer.pendingFrom;
-    return Promise.resolve(pending === undefined ? last : Math.min(last, pending - 1));
+    return Promise.resolve(
+      Math.min(pending === undefined ? last : Math.min(last, pending - 1), this.#bound() - 1),
+    );
+  }
+
+  /** The last token in the file, -1 when empty. */
+  #fileHead(): number {
+    return this.#sql.get<{ t: number | null }>("SELECT MAX(token) AS t FROM events")?.t ?? -1;
+  }
+
+  /** The first token a reader must not read yet: past the published durable head (none: unbounded). */
+  #bound(): number {
+    return this.#readUpTo ? this.#readUpTo.get() + 1 : Number.MAX_SAFE_INTEGER;
   }
 
   /** The token of the first event at or after `timestamp` (epoch ms). */

@@ -21,6 +21,7 @@
  */
 export { CHECKPOINT_PAGES, type OpenOptions, Sqlite, type Synchronous } from "./database.ts";
 export { SqliteEventStore, type SqliteEventStoreOptions } from "../eventstore/sqlite.ts";
+export { DurableHead } from "../eventstore/durable_head.ts";
 export { DEFAULT_RECENT_EVENTS, type RecentEventsLimits } from "../eventstore/recent_events.ts";
 export { SqliteTokenStore, type SqliteTokenStoreOptions } from "../processing/sqlite_token_store.ts";
 export { SqliteDocumentStore, type SqliteDocumentStoreOptions } from "../documents/sqlite.ts";
