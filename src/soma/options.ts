@@ -11,7 +11,7 @@ import type {
   QueryBus,
   SubscriptionLimits,
 } from "../dendrite/mod.ts";
-import type { Synchronous } from "../dendrite/sqlite/mod.ts";
+import type { DurableHead, Synchronous } from "../dendrite/sqlite/mod.ts";
 import type { DcbEventStore as DcbStore } from "../dendrite/dcb/mod.ts";
 import type { HistoryOptions } from "./history.ts";
 import type { SomaLimits } from "./limits.ts";
@@ -35,6 +35,11 @@ export interface SomaOptions {
   readonly dataDir?: string;
   /** Use this event store instead of opening one under `dataDir` (soma does not close it). */
   readonly eventStore?: EventStore;
+  /**
+   * Publishes the durable head of `<dataDir>/events.sqlite` here, for a reader of that file in a worker thread
+   * (the program's projection thread; see `DurableHead`).
+   */
+  readonly durableHead?: DurableHead;
   /** SQLite file of scheduled events; default `<dataDir>/scheduler.sqlite`, else `:memory:` (not durable). */
   readonly schedulerPath?: string;
   /** Interface to listen on (default `127.0.0.1`; `0.0.0.0` to let other machines join). */

@@ -8,7 +8,12 @@
  */
 import { join } from "node:path";
 import type { EventStore } from "../dendrite/mod.ts";
-import { SqliteDcbEventStore, SqliteEventStore, type Synchronous } from "../dendrite/sqlite/mod.ts";
+import {
+  type DurableHead,
+  SqliteDcbEventStore,
+  SqliteEventStore,
+  type Synchronous,
+} from "../dendrite/sqlite/mod.ts";
 import { dcbPublisher } from "./dcb_scheduler.ts";
 import { DcbSnapshots } from "./dcb_snapshots.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -21,6 +26,8 @@ export interface SomaStoreOptions {
   readonly schedulerPath?: string;
   readonly synchronous?: Synchronous;
   readonly idempotencyWindowMs?: number;
+  /** Where `events.sqlite`'s durable head is published for readers in other threads (see `DurableHead`). */
+  readonly durableHead?: DurableHead;
 }
 
 /** soma's open stores; `close()` closes what soma opened. */
@@ -45,6 +52,7 @@ export async function openSomaStores(
     path: join(dataDir!, "events.sqlite"),
     synchronous,
     idempotencyWindowMs: options.idempotencyWindowMs,
+    publishHead: options.durableHead,
   });
   const events: EventStore = options.eventStore ?? own!;
   const dcbEvents = new SqliteDcbEventStore({ path: inData("dcb.sqlite"), synchronous });
