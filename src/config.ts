@@ -13,6 +13,7 @@ import { ConfigError, ROLES } from "./config/types.ts";
 import {
   nonEmpty,
   optionalPositiveInt,
+  parseBoolean,
   parseHostPort,
   parseHttpUrl,
   parseLimit,
@@ -83,6 +84,7 @@ export function parseConfig(args: readonly string[], env: Env): Config {
     apiLimits: parseApiLimits(env),
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
     processorOwner: nonEmpty(env.PROCESSOR_OWNER),
+    projectionThread: parseBoolean("PROJECTION_THREAD", nonEmpty(env.PROJECTION_THREAD) ?? "true"),
     processorClaimTimeoutMs: parsePositiveInt(
       "PROCESSOR_CLAIM_TIMEOUT_MS",
       nonEmpty(env.PROCESSOR_CLAIM_TIMEOUT_MS) ?? "10000",
@@ -187,6 +189,7 @@ export function describeConfig(config: Config): Record<string, string | number |
   };
   if (config.tls) described.tlsCertFile = config.tls.certFile;
   described.processorClaimTimeoutMs = config.processorClaimTimeoutMs;
+  described.projectionThread = config.projectionThread;
   described.subscriptions =
     `${config.subscriptions.maxTotal} in all, ${config.subscriptions.maxPerClient} per client, buffer ${config.subscriptions.buffer}`;
   if (config.processorOwner) described.processorOwner = config.processorOwner;

@@ -52,7 +52,11 @@ async function run(config: Config, logger: Logger): Promise<number> {
   let started = false;
   try {
     const ui = config.roles.has("api") ? await buildUi() : undefined;
-    const program = await startProgram(config, logger, { ui, signal: starting.signal });
+    const program = await startProgram(config, logger, {
+      ui,
+      signal: starting.signal,
+      projectionThread: config.projectionThread,
+    });
     started = true;
     try {
       const signal = await signals.signal;

@@ -90,6 +90,11 @@ export interface Config {
    * the data directory, so a restarted process takes its own segments back at once.
    */
   readonly processorOwner?: string;
+  /**
+   * Run the projection role on a thread of its own when soma is embedded (`PROJECTION_THREAD`, default true;
+   * never with TLS): see `src/example/projection_thread.ts`.
+   */
+  readonly projectionThread: boolean;
   /** A processor claim not extended for this long may be taken over (`PROCESSOR_CLAIM_TIMEOUT_MS`, default 10000). */
   readonly processorClaimTimeoutMs: number;
   /** Handler attempts before a poison event is dead-lettered (`PROCESSOR_MAX_ATTEMPTS`, default 10). */

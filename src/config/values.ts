@@ -101,6 +101,14 @@ export function parseLimit(setting: string, text: string | undefined): number | 
   return text === undefined ? undefined : parsePositiveInt(setting, text);
 }
 
+/** `true`/`false` (also 1/0, yes/no, on/off, any case). */
+export function parseBoolean(setting: string, text: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new ConfigError(setting, `${setting} must be true or false, got "${text}"`);
+}
+
 /** The trimmed value, or undefined when unset or blank. */
 export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();

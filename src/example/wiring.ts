@@ -11,8 +11,8 @@
  * @module
  */
 import { hostname } from "node:os";
-import { MessageRegistry, type Upcaster } from "../dendrite/mod.ts";
-import type { Synchronous } from "../dendrite/sqlite/mod.ts";
+import { type EventStore, MessageRegistry, type Upcaster } from "../dendrite/mod.ts";
+import { DurableHead, type Synchronous } from "../dendrite/sqlite/mod.ts";
 import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import {
   meteredCommandBus,
@@ -23,14 +23,15 @@ import {
   tracedQueryBus,
 } from "../dendrite/observability/mod.ts";
 import { loadOrCreateSomaToken, readSomaToken, type Soma, somaTokenPath, startSoma } from "../soma/mod.ts";
-import type { Config } from "../config.ts";
+import type { ProgramConfig } from "./program_config.ts";
 import { errorFields, type Logger, silentLogger } from "../server/log.ts";
 import { Closers } from "./closers.ts";
 import { openQueryStores, processorOwner } from "./query_stores.ts";
 import { type ApiOptions, type RunningApi, startApi } from "./api_role.ts";
 import type { AppPorts } from "./features.ts";
 import { rejectedEventsSection } from "./security/mod.ts";
-import { measuredHost } from "./processors.ts";
+import { measuredHost, type ProcessorHost } from "./processors.ts";
+import { startProjectionThread } from "./projection_thread.ts";
 // dendrite:example:begin
 import { file_example_v1_domain } from "../gen/example/v1/domain_pb.ts";
 import { file_example_v1_greeter } from "../gen/example/v1/greeter_pb.ts";
@@ -61,6 +62,15 @@ export interface ProgramOptions extends Pick<ApiOptions, "ui" | "env" | "scrypt"
   readonly signal?: AbortSignal;
   /** Upcasters for stored payloads of older revisions (the way out of poison events of an old format). */
   readonly upcasters?: readonly Upcaster[];
+  /**
+   * Runs the `projection` role on a thread of its own when soma is embedded (default false; the program turns it
+   * on, `PROJECTION_THREAD`): see `projection_thread.ts`. Not with TLS (the thread joins soma in cleartext).
+   */
+  readonly projectionThread?: boolean;
+  /** The events the `projection` role's processors read (default: the ports' event store); the thread's own. */
+  readonly projectionEvents?: EventStore;
+  /** Lists the processors there instead of with soma or the connector (the projection thread's worker). */
+  readonly processorHost?: ProcessorHost;
 }
 
 /** What runs in this process. */
@@ -77,30 +87,7 @@ export interface Program {
   stop(): Promise<void>;
 }
 
-/** What {@link startProgram} reads from the configuration. */
-export type ProgramConfig =
-  & Pick<
-    Config,
-    | "roles"
-    | "port"
-    | "dataDir"
-    | "axonHost"
-    | "somaLimits"
-    | "axonPort"
-    | "axonHttpPort"
-    | "axonServer"
-    | "axonToken"
-    | "axonTlsCaFile"
-    | "elasticsearchUrl"
-    | "elasticsearchIndexPrefix"
-    | "tls"
-    | "rootKeyModule"
-  >
-  & Partial<Pick<Config, "metricsToken">>
-  & Partial<
-    Pick<Config, "processorOwner" | "processorClaimTimeoutMs" | "subscriptions" | "idempotencyWindowMs">
-  >
-  & Partial<Pick<Config, "processorMaxAttempts" | "elasticsearchRequestTimeoutMs">>;
+export type { ProgramConfig } from "./program_config.ts";
 
 async function readTls(config: ProgramConfig): Promise<{ cert: string; key: string } | undefined> {
   if (!config.tls) return undefined;
@@ -141,6 +128,10 @@ class ProgramStart {
   readonly #config: ProgramConfig;
   readonly #logger: Logger;
   readonly #options: ProgramOptions;
+  /** The roles' processors, measured (set with the ports). */
+  #processorMetrics: ProcessorMetrics | undefined;
+  /** soma's durable head for the projection thread (none: the projection runs on this thread). */
+  readonly #head: DurableHead | undefined;
   readonly #registry = exampleRegistry();
   readonly #metrics = new Metrics();
   /** Named after the roles and the host, so the dashboard says which process is which. */
@@ -151,6 +142,10 @@ class ProgramStart {
     this.#config = config;
     this.#logger = logger;
     this.#options = options;
+    const embedded = config.roles.has("soma") || !config.axonServer;
+    if (options.projectionThread && embedded && config.roles.has("projection") && !config.tls) {
+      this.#head = new DurableHead();
+    }
     for (const upcaster of options.upcasters ?? []) this.#registry.addUpcaster(upcaster);
     const roles = [...config.roles].filter((r) => r !== "soma").join("+") || "soma";
     this.#clientId = `${roles}@${hostname()}-${Deno.pid}`;
@@ -168,7 +163,10 @@ class ProgramStart {
     const axon = config.axonServer ? await this.#connect(config.axonServer) : undefined;
     const ports = this.#ports(axon, soma);
     if (config.roles.has("command")) await this.#startCommandRole(ports, this.closers);
-    if (config.roles.has("projection")) await this.#startProjectionRole(ports, this.closers);
+    if (config.roles.has("projection")) {
+      if (soma && this.#head) await this.#startProjectionThread(soma, this.#head);
+      else await this.#startProjectionRole(ports, this.closers);
+    }
     const api = config.roles.has("api") ? await this.#startApiRole(ports, soma) : undefined;
     return { soma, ports, api, metrics, stop };
   }
@@ -190,6 +188,7 @@ class ProgramStart {
       subscriptionLimits: config.subscriptions,
       tls: await readTls(config),
       local: { clientId: this.#clientId, component: COMPONENT },
+      durableHead: this.#head,
       onError: (error, where) => logger.error("soma failure", { where, ...errorFields(error) }),
     });
     this.closers.push(() => soma.close());
@@ -229,7 +228,7 @@ class ProgramStart {
   /** The roles' ports on the connector, else on the embedded soma. */
   #ports(axon: AxonConnector | undefined, soma: Soma | undefined): AppPorts {
     const bus = axon ?? soma!;
-    const processorMetrics = new ProcessorMetrics(this.#metrics, () => bus.eventStore.lastToken());
+    this.#processorMetrics = new ProcessorMetrics(this.#metrics, () => bus.eventStore.lastToken());
     return {
       // Metered always; traced too when tracing is on (OTEL_DENO=true).
       commandBus: meteredCommandBus(tracedCommandBus(bus.commandBus), this.#metrics),
@@ -237,8 +236,13 @@ class ProgramStart {
       eventStore: bus.eventStore,
       registry: this.#registry,
       // Every processor started on these ports lists itself here (the dashboard, /metrics), with no extra call.
-      processors: measuredHost(axon ? axon.connection : soma!, processorMetrics),
+      processors: this.#measuredHost(axon ? axon.connection : soma!),
     };
+  }
+
+  /** `host` (or `options.processorHost`), with every processor listed there also measured by this process. */
+  #measuredHost(host: ProcessorHost): ProcessorHost {
+    return measuredHost(this.#options.processorHost ?? host, this.#processorMetrics!);
   }
 
   /** The `command` role: every aggregate's command handlers. */
@@ -258,6 +262,7 @@ class ProgramStart {
     closers.push(stores.close);
     const queryPorts = {
       ...ports,
+      eventStore: this.#options.projectionEvents ?? ports.eventStore,
       tokenStore: stores.tokenStore,
       documentStore: stores.documentStore,
       deadLetters: stores.deadLetters,
@@ -288,6 +293,27 @@ class ProgramStart {
     // dendrite:example:end
     // dendrite:scaffold:projection
     // dendrite:scaffold:queries
+  }
+
+  /** The `projection` role on a thread of its own, joined to the embedded soma over loopback. */
+  async #startProjectionThread(soma: Soma, head: DurableHead): Promise<void> {
+    const { roles: _roles, elasticsearchUrl, ...config } = this.#config;
+    const host = ["0.0.0.0", "::", ""].includes(config.axonHost) ? "127.0.0.1" : config.axonHost;
+    const thread = await startProjectionThread(
+      {
+        ...config,
+        axonServer: `${host.includes(":") ? `[${host}]` : host}:${soma.port}`,
+        elasticsearchUrl: elasticsearchUrl?.href,
+      },
+      {
+        head,
+        logger: this.#logger,
+        synchronous: this.#options.synchronous,
+        hosts: { soma, measured: this.#processorMetrics },
+      },
+    );
+    this.closers.push(() => thread.stop());
+    this.#logger.info("projection thread started");
   }
 
   /** The `api` role; embedded, soma's status page also lists the security events the model ignored. */
@@ -329,7 +355,7 @@ export interface Embedded {
  */
 export async function createEmbedded(
   config: { readonly dataDir: string },
-  options: Pick<ProgramOptions, "synchronous"> & { readonly logger?: Logger } = {},
+  options: Pick<ProgramOptions, "synchronous" | "projectionThread"> & { readonly logger?: Logger } = {},
 ): Promise<Embedded> {
   const program = await startProgram(
     {

@@ -59,6 +59,8 @@ export interface TestAppOptions {
   readonly shutdownDeadlineMs?: number;
   /** SQLite durability (default FULL). */
   readonly synchronous?: Synchronous;
+  /** Runs the projection on a thread of its own, as the program does (default false). */
+  readonly projectionThread?: boolean;
   /** The admin password (default: a random one). */
   readonly adminPassword?: string;
   /** Changes the ports the API gets, e.g. to spy on the query bus. */
@@ -94,7 +96,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   let api: RunningApi;
   try {
     const ui = options.ui ? await buildUi() : undefined;
-    app = await createEmbedded({ dataDir }, { synchronous: options.synchronous });
+    app = await createEmbedded({ dataDir }, {
+      synchronous: options.synchronous,
+      projectionThread: options.projectionThread,
+    });
     api = await startApi(
       options.ports ? options.ports(app.ports) : app.ports,
       { port: 0, dataDir, tls: undefined, rootKeyModule: join(dataDir, "root_key.generated.ts") },
