@@ -125,7 +125,8 @@ let
       chmod -R u+w node_modules
       export HOME="$TMPDIR" DENO_DIR="$TMPDIR/deno-dir" DENO_NO_UPDATE_CHECK=1
       export DENORT_BIN="${denort}/bin/denort"
-      deno compile --frozen --cached-only -A --output dendrite src/main.ts
+      # A worker's module is not found by the compiler on its own: the projection thread's is included by name.
+      deno compile --frozen --cached-only -A --include src/example/projection_worker.ts --output dendrite src/main.ts
       runHook postBuild
     '';
     installPhase = ''

@@ -28,8 +28,16 @@ Deno.test({
     const t = await startTestApp({ projectionThread: true });
     try {
       const greeter = createClient(GreeterService, t.transport);
-      for (let i = 0; i < 20; i++) await greeter.greet({ message: `thread ${i}` });
       const auth = bearer(await t.adminToken());
+      // A live list: its updates come from the projection in the worker, through soma.
+      const live = greeter.greetings({}, { ...auth, signal: AbortSignal.timeout(20_000) })
+        [Symbol.asyncIterator]();
+      const first = live.next();
+      for (let i = 0; i < 20; i++) await greeter.greet({ message: `thread ${i}` });
+      const seen = [(await first).value?.message];
+      while (seen.length < 20) seen.push((await live.next()).value?.message);
+      assertEquals(seen, Array.from({ length: 20 }, (_, i) => `thread ${i}`));
+      await live.return?.();
       const count = async () => {
         let found = 0;
         for await (const _ of greeter.search({ query: "thread" }, auth)) found++;

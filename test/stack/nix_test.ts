@@ -160,3 +160,31 @@ Deno.test({
     });
   },
 });
+
+/** The `new URL("./….ts", import.meta.url)` modules of every file under src/ that starts a `Worker`. */
+async function workerModules(dir = repoPath("src")): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) found.push(...await workerModules(path));
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
+      const text = await Deno.readTextFile(path);
+      if (!text.includes("new Worker(")) continue;
+      for (const match of text.matchAll(/new URL\("(\.{1,2}\/[^"]+\.ts)", import\.meta\.url\)/g)) {
+        found.push(join(dirname(path), match[1]).slice(repoPath("").length).replace(/^\//, ""));
+      }
+    }
+  }
+  return found;
+}
+
+Deno.test("the compiled binary includes every worker module the program starts (deno compile --include)", async () => {
+  const workers = await workerModules();
+  assert.ok(workers.includes("src/example/projection_worker.ts"), `found: ${workers.join(", ")}`);
+  const packages = await Deno.readTextFile(repoPath("nix/packages.nix"));
+  const compile = packages.split("\n").find((line) => line.trim().startsWith("deno compile"));
+  assert.ok(compile, "nix/packages.nix runs deno compile");
+  for (const worker of workers) {
+    assert.ok(compile.includes(`--include ${worker}`), `${worker} in: ${compile}`);
+  }
+});
