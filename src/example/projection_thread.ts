@@ -36,6 +36,8 @@ export interface ProjectionThreadOptions {
   readonly hosts?: RelayHosts;
   /** The worker's module (default `projection_worker.ts`; tests put their own). */
   readonly workerModule?: URL;
+  /** How long `stop()` waits for the worker's role to stop before it ends the worker (default 10,000 ms). */
+  readonly stopDeadlineMs?: number;
   /** First wait before a failed worker is started again; doubles up to 30 s (default 1,000 ms). */
   readonly restartDelayMs?: number;
 }
@@ -62,6 +64,7 @@ export class ProjectionThreadError extends Error {
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MAX_RESTART_DELAY_MS = 30_000;
+const STOP_DEADLINE_MS = 10_000;
 const WORKER_MODULE = new URL("./projection_worker.ts", import.meta.url);
 
 /**
@@ -141,13 +144,26 @@ class Supervisor implements ProjectionThread {
       const worker = this.#worker;
       this.#worker = undefined;
       try {
-        if (worker) await this.#replies!.request(worker, { type: "stop" });
+        if (worker) await this.#stopWorker(worker);
       } finally {
         worker?.terminate();
         this.#replies?.abandon("the projection thread stopped");
         this.#processors.update([]);
       }
     })();
+  }
+
+  /** Asks the worker to stop its role; gives up after the deadline (the worker is ended either way). */
+  async #stopWorker(worker: Worker): Promise<void> {
+    const deadlineMs = this.#options.stopDeadlineMs ?? STOP_DEADLINE_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => timer = setTimeout(resolve, deadlineMs, "late"));
+    try {
+      const answer = await Promise.race([this.#replies!.request(worker, { type: "stop" }), late]);
+      if (answer === "late") this.#options.logger.warn("projection thread did not stop in time", { deadlineMs });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Relays a call to a processor in the worker. */

@@ -153,3 +153,22 @@ Deno.test("projection thread: a worker that cannot start is a ProjectionThreadEr
   );
   assertEquals(error.workerStack, "at here");
 });
+
+Deno.test("projection thread: a worker that does not stop in time is ended at the deadline", async () => {
+  const { lines, logger } = recorder();
+  const soma = surface();
+  const thread = await startProjectionThread(await scripted("deaf"), {
+    head: new DurableHead(),
+    logger,
+    hosts: { soma },
+    workerModule: WORKER,
+    stopDeadlineMs: 200,
+  });
+  const processor = soma.listed.get("scripted");
+  assert(processor?.start, "listed");
+  await thread.stop();
+  assert(lines.some((l) => l.level === "warn" && l.record.msg === "projection thread did not stop in time"));
+  assertEquals(soma.listed.size, 0);
+  // A call after the stop fails at once instead of waiting for a worker that is gone.
+  await assertRejects(() => processor.start!(), Error, "not running");
+});
