@@ -160,7 +160,9 @@ class Supervisor implements ProjectionThread {
     const late = new Promise<"late">((resolve) => timer = setTimeout(resolve, deadlineMs, "late"));
     try {
       const answer = await Promise.race([this.#replies!.request(worker, { type: "stop" }), late]);
-      if (answer === "late") this.#options.logger.warn("projection thread did not stop in time", { deadlineMs });
+      if (answer === "late") {
+        this.#options.logger.warn("projection thread did not stop in time", { deadlineMs });
+      }
     } finally {
       clearTimeout(timer);
     }
