@@ -9,13 +9,7 @@
  * @module
  */
 import { create, type DescMessage, toJsonString } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  type ContextValues,
-  createContextValues,
-  type HandlerContext,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import {
   createMethodSerializationLookup,
   encodeEnvelope,
@@ -26,8 +20,8 @@ import {
 } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { peerAddressKey } from "../dendrite/security/mod.ts";
 import { requestParseError, setGrpcStatus } from "./parse_errors.ts";
+import { lazyPeerValues } from "./peer_values.ts";
 import { isEmpty, RecordedHeaders } from "./recorded_headers.ts";
 import { REQUEST_JSON } from "./rpc_router.ts";
 import type { UnaryRoute } from "./routes.ts";
@@ -61,7 +55,7 @@ export type Fallback = (request: Request, body?: Uint8Array) => Promise<Response
 export type FastUnary = (
   request: Request,
   path: string,
-  peer: string,
+  peer: () => string,
   signal: () => AbortSignal,
   fallback: Fallback,
 ) =>
@@ -101,9 +95,9 @@ export function createFastUnary(routes: ReadonlyMap<string, UnaryRoute>, maxByte
   };
 }
 
-/** The caller's address and the request's signal. */
+/** The caller's address and the request's signal, each made when first asked for. */
 export interface Caller {
-  readonly peer: string;
+  readonly peer: () => string;
   readonly signal: () => AbortSignal;
 }
 
@@ -233,7 +227,7 @@ export class FastContext implements HandlerContext {
   }
 
   get values(): ContextValues {
-    return this.#values ??= createContextValues().set(peerAddressKey, this.#caller.peer);
+    return this.#values ??= lazyPeerValues(this.#caller.peer);
   }
 
   get responseHeader(): Headers {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Code, createConnectRouter, createContextValues } from "@connectrpc/connect";
+import { Code, createConnectRouter } from "@connectrpc/connect";
 import {
   createAsyncIterable,
   type UniversalHandler,
@@ -14,7 +14,7 @@ import {
   type UniversalServerResponse,
   universalServerResponseToFetch,
 } from "@connectrpc/connect/protocol";
-import { peerAddressKey } from "../dendrite/security/mod.ts";
+import { lazyPeerValues } from "./peer_values.ts";
 import { type Answer, grpcStatusAnswer, notFoundAnswer, SECURITY_HEADERS, staticAnswer } from "./answers.ts";
 import { bodyInit, createFastUnary, type FastUnary } from "./fast_unary.ts";
 import { errorFields, type Logger } from "./log.ts";
@@ -159,7 +159,8 @@ type GenericResult =
 interface Call {
   readonly request: Request;
   readonly path: string;
-  readonly peer: string;
+  /** The caller's address, read when first asked for. */
+  readonly peer: () => string;
   readonly end: EndRequest;
   /** The call's abort signal, made when first asked for. */
   readonly callSignal: () => CallSignal;
@@ -214,7 +215,7 @@ class FrontDoorHandler {
     // Made when first needed: most unary calls never read their signal.
     let made: CallSignal | undefined;
     const callSignal = () => made ??= new CallSignal(info, this.open);
-    return this.#rpc({ request, path, peer: info.remoteAddr.hostname, end, callSignal });
+    return this.#rpc({ request, path, peer: () => info.remoteAddr.hostname, end, callSignal });
   }
 
   /** An RPC: the fast path when it takes the call, else connect-es's handler (which logs a stream's end). */
@@ -258,7 +259,7 @@ class FrontDoorHandler {
       header: request.headers,
       body: body ? createAsyncIterable([body]) : chunksOf(request.body),
       signal: callSignal().signal,
-      contextValues: createContextValues().set(peerAddressKey, peer),
+      contextValues: lazyPeerValues(peer),
     };
     return { response: await handler(universal) };
   }

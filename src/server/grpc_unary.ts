@@ -185,7 +185,7 @@ function nodeRequest(request: http2.Http2ServerRequest): Pick<Request, "method" 
 function caller(request: http2.Http2ServerRequest, response: http2.Http2ServerResponse): Caller {
   let controller: AbortController | undefined;
   return {
-    peer: request.socket?.remoteAddress ?? "",
+    peer: () => request.socket?.remoteAddress ?? "",
     signal: () => {
       if (controller) return controller.signal;
       const made = controller = new AbortController();
