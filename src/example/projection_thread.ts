@@ -46,6 +46,8 @@ export interface ProjectionThreadOptions {
 export interface ProjectionThread {
   /** Worker starts so far (1 until a failure restarted it). */
   readonly starts: number;
+  /** Whether a worker runs now (false while one is being started again, and once stopped). */
+  readonly running: boolean;
   /** Stops the role in the worker (its processors release their claims), then ends the worker. */
   stop(): Promise<void>;
 }
@@ -99,6 +101,10 @@ class Supervisor implements ProjectionThread {
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #delayMs: number;
   starts = 0;
+
+  get running(): boolean {
+    return this.#worker !== undefined && this.#stopping === undefined;
+  }
 
   constructor(config: ProjectionThreadConfig, options: ProjectionThreadOptions) {
     this.#config = config;

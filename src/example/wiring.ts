@@ -313,6 +313,16 @@ class ProgramStart {
       },
     );
     this.closers.push(() => thread.stop());
+    this.#metrics.observedGauge({
+      name: "dendrite_projection_thread_running",
+      help: "1 while the projection's worker thread runs, 0 while it is started again after a failure.",
+      labels: [],
+    }, (record) => record({}, thread.running ? 1 : 0));
+    this.#metrics.observedCounter({
+      name: "dendrite_projection_thread_starts_total",
+      help: "Starts of the projection's worker thread (1, plus one per restart after a failure).",
+      labels: [],
+    }, (record) => record({}, thread.starts));
     this.#logger.info("projection thread started");
   }
 

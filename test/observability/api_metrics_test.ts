@@ -166,6 +166,9 @@ Deno.test({
       assertEquals(valueOf(m, "dendrite_processor_errors_total", { processor: PROJECTION }), 0);
       assertEquals(valueOf(m, "dendrite_processor_dead_letters", { processor: PROJECTION }), 0);
       assertEquals(valueOf(m, "dendrite_processor_running", { processor: PROJECTION }), 1);
+      // The program runs its projection on a thread of its own (PROJECTION_THREAD, default true).
+      assertEquals(valueOf(m, "dendrite_projection_thread_running"), 1);
+      assertEquals(valueOf(m, "dendrite_projection_thread_starts_total"), 1);
 
       // A poison event (a payload no decoder reads) in another aggregate: an error, then a dead letter.
       soma = new RawClient(Number(somaListening.port), { token: SOMA_TOKEN });

@@ -123,7 +123,7 @@ Deno.test("projection thread: logs and reports cross, calls are relayed, a faile
   });
   try {
     assert(lines.some((l) => l.record.msg === "scripted worker up" && l.record.thread === "projection"));
-    await eventually(() => thread.starts === 2, 10_000, "the restart");
+    await eventually(() => thread.starts === 2 && thread.running, 10_000, "the restart");
     assert(
       lines.some((l) => l.level === "error" && l.record.msg === "projection thread failure"),
       "failure logged",
@@ -166,7 +166,9 @@ Deno.test("projection thread: a worker that does not stop in time is ended at th
   });
   const processor = soma.listed.get("scripted");
   assert(processor?.start, "listed");
+  assert(thread.running);
   await thread.stop();
+  assertEquals(thread.running, false);
   assert(lines.some((l) => l.level === "warn" && l.record.msg === "projection thread did not stop in time"));
   assertEquals(soma.listed.size, 0);
   // A call after the stop fails at once instead of waiting for a worker that is gone.
