@@ -38,7 +38,10 @@ export interface ProjectionThreadOptions {
   readonly workerModule?: URL;
   /** How long `stop()` waits for the worker's role to stop before it ends the worker (default 10,000 ms). */
   readonly stopDeadlineMs?: number;
-  /** First wait before a failed worker is started again; doubles up to 30 s (default 1,000 ms). */
+  /**
+   * First wait before a failed worker is started again; doubles up to 30 s with each failure in a row (default
+   * 1,000 ms; a worker that ran for a minute starts the count over).
+   */
   readonly restartDelayMs?: number;
 }
 
@@ -67,6 +70,8 @@ export class ProjectionThreadError extends Error {
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MAX_RESTART_DELAY_MS = 30_000;
 const STOP_DEADLINE_MS = 10_000;
+/** A worker that ran this long before it failed is restarted after the first back-off again. */
+const STABLE_MS = 60_000;
 const WORKER_MODULE = new URL("./projection_worker.ts", import.meta.url);
 
 /**
@@ -100,6 +105,8 @@ class Supervisor implements ProjectionThread {
   #stopping: Promise<void> | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #delayMs: number;
+  /** When the running worker answered its start. */
+  #startedAt = 0;
   starts = 0;
 
   get running(): boolean {
@@ -136,7 +143,10 @@ class Supervisor implements ProjectionThread {
       logLevel,
     };
     const reply = await replies.request(worker, start);
-    if (reply.type === "started") return;
+    if (reply.type === "started") {
+      this.#startedAt = Date.now();
+      return;
+    }
     worker.terminate();
     this.#worker = undefined;
     throw reply.type === "failed"
@@ -192,6 +202,8 @@ class Supervisor implements ProjectionThread {
     this.#worker = undefined;
     this.#replies?.abandon("the projection thread failed");
     this.#processors.update([]);
+    // A worker that ran for a while failed afresh: the back-off starts over.
+    if (Date.now() - this.#startedAt >= STABLE_MS) this.#delayMs = this.#options.restartDelayMs ?? 1_000;
     this.#restartLater();
   }
 
