@@ -53,7 +53,7 @@ export interface CommandServiceOptions {
   /** Node name used as error location. */
   readonly nodeName: string;
   /** Registers the handler stream so soma can close it (shutdown, client dropped); returns an unregister. */
-  readonly track: (clientId: () => string, close: () => void) => () => void;
+  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
 }
 
 /** A routed command as a wire `Command` (the original when it came over gRPC). */

@@ -42,7 +42,7 @@ export interface SomaServerParts {
   readonly queryTimeoutMs?: number;
   readonly subscriptionLimits: SubscriptionLimits;
   /** Registers an open handler stream (closed when its client is dropped); returns its removal. */
-  readonly track: (clientId: () => string, close: () => void) => () => void;
+  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
   /** The gRPC listener's view of its callers' HTTP/2 windows, once it listens. */
   readonly callers: () => CallerWindows | undefined;
   /** Aborts at shutdown (ends long reads). */

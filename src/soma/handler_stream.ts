@@ -26,8 +26,11 @@ export interface HandlerStreamCall<I, O> {
 /** Options every handler stream gets from its service. */
 export interface HandlerStreamOptions {
   readonly nodeName: string;
-  /** Registers the stream so soma can close it; returns an unregister. */
-  readonly track: (clientId: () => string, close: () => void) => () => void;
+  /**
+   * Registers the stream so soma can close it, and tell when it last received a message (a client whose streams
+   * deliver is alive, whatever its heartbeats are stuck behind); returns an unregister.
+   */
+  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
 }
 
 /**
@@ -53,12 +56,14 @@ export abstract class HandlerStream<
   #clientId = "";
   #streamId = "";
   #closed = false;
+  /** When the last message arrived (epoch ms). */
+  #lastData = 0;
 
   constructor(call: HandlerStreamCall<I, O>, router: R, options: HandlerStreamOptions) {
     this.call = call;
     this.router = router;
     this.#nodeName = options.nodeName;
-    this.#untrack = options.track(() => this.#clientId, () => this.close());
+    this.#untrack = options.track(() => this.#clientId, () => this.close(), () => this.#lastData);
   }
 
   /** The client id the handler gave (empty until its first subscribe or flow control). */
@@ -74,7 +79,10 @@ export abstract class HandlerStream<
   /** Starts taking the call's messages. */
   serve(): void {
     serveHandlerStream(this.call, {
-      handle: (message) => this.handle(message),
+      handle: (message) => {
+        this.#lastData = Date.now();
+        return this.handle(message);
+      },
       ack: (instructionId, supported) => this.sendAck(instructionId, supported, this.#nodeName),
       close: () => this.close(),
     });

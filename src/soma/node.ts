@@ -59,6 +59,8 @@ export function somaSettings(options: SomaOptions): SomaSettings {
 interface TrackedStream {
   readonly clientId: () => string;
   readonly close: () => void;
+  /** When the stream last received a message (epoch ms). */
+  readonly lastData?: () => number;
 }
 
 /** soma, built and (after {@link SomaNode.listen}) serving. Its public methods are bound. */
@@ -211,6 +213,13 @@ export class SomaNode implements Soma {
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       instructionTimeoutMs: options.instructionTimeoutMs,
+      lastActivity: (clientId) => {
+        let last = 0;
+        for (const stream of this.#streams) {
+          if (stream.clientId() === clientId) last = Math.max(last, stream.lastData?.() ?? 0);
+        }
+        return last;
+      },
       onClientDropped: (clientId) => {
         for (const stream of [...this.#streams]) if (stream.clientId() === clientId) stream.close();
       },
@@ -233,8 +242,8 @@ export class SomaNode implements Soma {
       commandTimeoutMs: options.commandTimeoutMs,
       queryTimeoutMs: options.queryTimeoutMs,
       subscriptionLimits: options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS,
-      track: (clientId, close) => {
-        const entry = { clientId, close };
+      track: (clientId, close, lastData) => {
+        const entry = { clientId, close, lastData };
         this.#streams.add(entry);
         return () => this.#streams.delete(entry);
       },

@@ -43,6 +43,8 @@ export interface PlatformOptions {
   readonly instructionTimeoutMs?: number;
   /** Called when a client is dropped for inactivity (soma then closes its command and query streams). */
   readonly onClientDropped?: (clientId: string) => void;
+  /** When a message last arrived on any of the client's handler streams (epoch ms; 0: none). */
+  readonly lastActivity?: (clientId: string) => number;
 }
 
 /** A connected client, as the status surface shows it. */
@@ -299,13 +301,15 @@ export class Platform {
     for (const connection of [...this.#connections.values()]) {
       const client = connection.client;
       if (!client?.heartbeats) continue;
-      if (now - client.lastSeen > timeout) {
+      // Its handler streams delivering counts too: a heartbeat can wait behind a flood of them on one connection.
+      const seen = Math.max(client.lastSeen, this.#options.lastActivity?.(client.clientId) ?? 0);
+      if (now - seen > timeout) {
         this.#disconnect(connection);
         connection.call.emit(
           "error",
           axonError(
             SomaErrorCode.CLIENT_DISCONNECTED,
-            `No heartbeat from client "${client.clientId}" for ${now - client.lastSeen} ms`,
+            `No heartbeat from client "${client.clientId}" for ${now - seen} ms`,
             Status.ABORTED,
           ),
         );

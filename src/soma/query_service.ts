@@ -57,7 +57,7 @@ export interface QueryServiceOptions {
     call: ServerWritableStream<QueryRequest, QueryResponse>,
   ) => CallerStream | undefined;
   /** Registers a handler stream so soma can close it; returns an unregister. */
-  readonly track: (clientId: () => string, close: () => void) => () => void;
+  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
 }
 
 /** A subscription query's id, as the unsubscribe a handler gets for an id soma does not know. */

@@ -12,7 +12,8 @@ import {
   type PlatformOutboundInstruction,
 } from "../../src/gen/axon/control_pb.ts";
 import { EventSchema } from "../../src/gen/axon/event_pb.ts";
-import { errorCode, events, Inbox, platform, RawClient, testSoma } from "./raw_client.ts";
+import { CommandProviderOutboundSchema } from "../../src/gen/axon/command_pb.ts";
+import { commands, errorCode, events, Inbox, platform, RawClient, testSoma } from "./raw_client.ts";
 import { PingRelay } from "./ping_relay.ts";
 
 const identification = (clientId: string, version: string) => ({
@@ -96,6 +97,36 @@ Deno.test("soma platform: a silent heartbeat client is dropped, with its command
     assertEquals(inbox.error?.code, Status.ABORTED);
     assertEquals(errorCode(inbox.error), "AXONIQ-6001");
     assertEquals((await soma.status()).clients.length, 0);
+  } finally {
+    client.close();
+    await dispose();
+  }
+});
+
+Deno.test("soma platform: a client whose handler stream keeps delivering stays, though its heartbeats are late", async () => {
+  const { soma, dispose } = await testSoma({ heartbeatIntervalMs: 50, heartbeatTimeoutMs: 300 });
+  const client = new RawClient(soma.port);
+  try {
+    const call = client.bidi(platform.openStream);
+    const inbox = new Inbox<PlatformOutboundInstruction>(call);
+    call.write(inbound({ case: "register", value: identification("busy", "4.6") }, "reg"));
+    await inbox.next((m) => m.request.case === "ack");
+    // No heartbeat on the platform stream; a command stream of the same client delivers every 50 ms, as a flood
+    // of messages on one connection would while a heartbeat waits behind it.
+    const stream = client.bidi(commands.openStream);
+    const flow = (permits: number) =>
+      stream.write(create(CommandProviderOutboundSchema, {
+        request: { case: "flowControl", value: { clientId: "busy", permits: BigInt(permits) } },
+      }));
+    for (let i = 0; i < 20; i++) {
+      flow(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assertEquals((await soma.status()).clients.map((c) => c.clientId), ["busy"], "still connected after 1 s");
+    // Once nothing arrives at all, it is dropped as before.
+    await inbox.done(5_000);
+    assertEquals(errorCode(inbox.error), "AXONIQ-6001");
+    stream.end();
   } finally {
     client.close();
     await dispose();

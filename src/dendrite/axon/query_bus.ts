@@ -272,8 +272,12 @@ export class AxonQueryBus implements QueryBus {
         receive: (inbound) => this.#receive(stream, inbound.request, signal),
       }).run(signal, () => this.#stopListening !== undefined);
     } finally {
-      if (this.#stream === stream) this.#stream = undefined;
-      this.#forwarded.clear();
+      // After a reconnect the new stream may already hold subscriptions forwarded on it: only a stream that is
+      // still the current one takes its subscriptions with it.
+      if (this.#stream === stream) {
+        this.#stream = undefined;
+        this.#forwarded.clear();
+      }
     }
   }
 
