@@ -70,6 +70,16 @@ Deno.test("parseConfig() sees --help and -h", () => {
   assert(parseConfig(["-h"], {}).help);
 });
 
+Deno.test("parseConfig() reads PROJECTION_THREAD (default false)", () => {
+  assertEquals(parseConfig([], {}).projectionThread, false);
+  for (const on of ["true", "1", "YES", "on"]) {
+    assertEquals(parseConfig([], { PROJECTION_THREAD: on }).projectionThread, true);
+  }
+  for (const off of ["false", "0", "no", "Off"]) {
+    assertEquals(parseConfig([], { PROJECTION_THREAD: off }).projectionThread, false);
+  }
+});
+
 Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting", () => {
   const cases: [string[], Record<string, string>, string, string][] = [
     [["--port=http"], {}, "--port", "port number"],
@@ -103,6 +113,7 @@ Deno.test("parseConfig() refuses bad input with a ConfigError naming the setting
     [[], { ELASTICSEARCH_URL: "not a url" }, "ELASTICSEARCH_URL", "http(s) URL"],
     [[], { API_MAX_CONNECTIONS: "0" }, "API_MAX_CONNECTIONS", "whole number above 0"],
     [[], { API_HEADER_TIMEOUT_MS: "5s" }, "API_HEADER_TIMEOUT_MS", "whole number above 0"],
+    [[], { PROJECTION_THREAD: "maybe" }, "PROJECTION_THREAD", "true or false"],
   ];
   for (const [args, env, setting, message] of cases) {
     const error = assertThrows(() => parseConfig(args, env), message);

@@ -65,6 +65,8 @@ Deno.test({
       DATA_DIR: dataDir,
       DENDRITE_ROOT_KEY_MODULE: join(dataDir, "root_key.generated.ts"),
       DENDRITE_ADMIN_PASSWORD: PASSWORD,
+      // The projection on its own thread: its processors' metrics come over from the worker.
+      PROJECTION_THREAD: "true",
       LOG_LEVEL: "info",
       NO_COLOR: "1",
       PORT: "0",
@@ -166,7 +168,7 @@ Deno.test({
       assertEquals(valueOf(m, "dendrite_processor_errors_total", { processor: PROJECTION }), 0);
       assertEquals(valueOf(m, "dendrite_processor_dead_letters", { processor: PROJECTION }), 0);
       assertEquals(valueOf(m, "dendrite_processor_running", { processor: PROJECTION }), 1);
-      // The program runs its projection on a thread of its own (PROJECTION_THREAD, default true).
+      // The program runs its projection on a thread of its own (PROJECTION_THREAD=true above).
       assertEquals(valueOf(m, "dendrite_projection_thread_running"), 1);
       assertEquals(valueOf(m, "dendrite_projection_thread_starts_total"), 1);
 
