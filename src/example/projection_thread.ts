@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { LogLevel } from "../config.ts";
+import { LOG_LEVELS } from "../config/types.ts";
 import type { DurableHead, Synchronous } from "../dendrite/sqlite/mod.ts";
 import type { Logger } from "../server/log.ts";
 import type {
@@ -67,7 +67,6 @@ export class ProjectionThreadError extends Error {
   }
 }
 
-const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 const MAX_RESTART_DELAY_MS = 30_000;
 const STOP_DEADLINE_MS = 10_000;
 /** A worker that ran this long before it failed is restarted after the first back-off again. */
@@ -134,7 +133,7 @@ class Supervisor implements ProjectionThread {
     this.#worker = worker;
     this.#replies = replies;
     this.starts++;
-    const logLevel = LEVELS.find((level) => logger.enabled(level)) ?? "error";
+    const logLevel = LOG_LEVELS.find((level) => logger.enabled(level)) ?? "error";
     const start: ToProjectionThread = {
       type: "start",
       config: this.#config,

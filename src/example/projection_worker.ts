@@ -9,8 +9,7 @@
 import { join } from "node:path";
 import type { TrackingProcessor } from "../dendrite/mod.ts";
 import { DurableHead, SqliteEventStore } from "../dendrite/sqlite/mod.ts";
-import type { LogLevel } from "../config.ts";
-import { errorFields, type LogFields, type Logger } from "../server/log.ts";
+import { errorFields, levelledLogger } from "../server/log.ts";
 import type {
   FromProjectionThread,
   ProcessorCalls,
@@ -20,8 +19,6 @@ import type {
 } from "./projection_thread_protocol.ts";
 import { type Program, startProgram } from "./wiring.ts";
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
 /** How often the processors' statuses go to the main thread. */
 const REPORT_INTERVAL_MS = 500;
 
@@ -29,20 +26,6 @@ const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<ToProjectionThread>) => void) | null;
   postMessage(message: FromProjectionThread): void;
 };
-
-/** A logger whose records go to the main thread's logger. */
-function relayLogger(level: LogLevel): Logger {
-  const at = (to: LogLevel) => (msg: string, fields?: LogFields) => {
-    if (ORDER[to] >= ORDER[level]) scope.postMessage({ type: "log", level: to, msg, fields });
-  };
-  return {
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    enabled: (to) => ORDER[to] >= ORDER[level],
-  };
-}
 
 let program: Program | undefined;
 let events: SqliteEventStore | undefined;
@@ -62,7 +45,11 @@ async function report(): Promise<void> {
 
 async function start(message: Extract<ToProjectionThread, { type: "start" }>): Promise<FromProjectionThread> {
   const { config, logLevel } = message;
-  const logger = relayLogger(logLevel);
+  // Its records go to the main thread's logger.
+  const logger = levelledLogger(
+    logLevel,
+    (level, msg, fields) => scope.postMessage({ type: "log", level, msg, fields }),
+  );
   events = new SqliteEventStore({
     path: join(config.dataDir, "events.sqlite"),
     readUpTo: new DurableHead(message.head),

@@ -49,10 +49,32 @@ const defaultSink: LogSink = (level, line) => {
  * ```
  */
 export function createLogger(level: LogLevel, sink: LogSink = defaultSink): Logger {
+  return levelledLogger(level, (at, msg, fields) => {
+    sink(at, JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }));
+  });
+}
+
+/**
+ * A logger that hands each record of `level` and up to `record` as it is (the projection thread's worker sends them
+ * to the main thread's logger).
+ *
+ * @example
+ * ```ts
+ * import { levelledLogger } from "./log.ts";
+ * const records: string[] = [];
+ * const log = levelledLogger("warn", (level, msg) => records.push(`${level} ${msg}`));
+ * log.info("dropped");
+ * log.error("kept");
+ * console.log(records); // ["error kept"]
+ * ```
+ */
+export function levelledLogger(
+  level: LogLevel,
+  record: (at: LogLevel, msg: string, fields?: LogFields) => void,
+): Logger {
   const threshold = ORDER[level];
   const write = (at: LogLevel, msg: string, fields?: LogFields) => {
-    if (ORDER[at] < threshold) return;
-    sink(at, JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }));
+    if (ORDER[at] >= threshold) record(at, msg, fields);
   };
   return {
     debug: (msg, fields) => write("debug", msg, fields),

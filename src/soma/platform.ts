@@ -302,7 +302,9 @@ export class Platform {
       const client = connection.client;
       if (!client?.heartbeats) continue;
       // Its handler streams delivering counts too: a heartbeat can wait behind a flood of them on one connection.
-      const seen = Math.max(client.lastSeen, this.#options.lastActivity?.(client.clientId) ?? 0);
+      const seen = now - client.lastSeen > timeout
+        ? Math.max(client.lastSeen, this.#options.lastActivity?.(client.clientId) ?? 0)
+        : client.lastSeen;
       if (now - seen > timeout) {
         this.#disconnect(connection);
         connection.call.emit(
