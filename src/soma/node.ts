@@ -178,9 +178,10 @@ export class SomaNode implements Soma {
     await this.#front?.close();
     this.#grpc?.close();
     this.#platform.close();
+    // Subscriptions complete normally at shutdown, before their handlers' streams end (which would fail them).
+    this.#queryRouter.close();
     for (const stream of [...this.#streams]) stream.close();
     this.#commandRouter.close();
-    this.#queryRouter.close();
     await this.#shutDownServer();
     await this.#observed.history.stop();
     await this.#http?.close();

@@ -95,11 +95,16 @@ export class QueryRouter {
     this.#endpoints.get(streamId)?.queue.grant(permits);
   }
 
-  /** Removes an endpoint; queries waiting on it count it as failed with AXONIQ-4001. */
+  /**
+   * Removes an endpoint; queries waiting on it count it as failed with AXONIQ-4001, and so do the live
+   * subscription queries forwarded to it while it was still subscribed to their query (see
+   * {@link QuerySubscriptions.lost}).
+   */
   removeEndpoint(streamId: string): void {
     const state = this.#endpoints.get(streamId);
     if (!state) return;
-    for (const query of [...state.subscriptions.keys()]) this.unsubscribe(streamId, query);
+    const subscribed = new Set(state.subscriptions.keys());
+    for (const query of subscribed) this.unsubscribe(streamId, query);
     this.#endpoints.delete(streamId);
     state.queue.takeAll();
     for (const active of [...this.#active.values()]) {
@@ -109,7 +114,12 @@ export class QueryRouter {
       );
       if (active.completeOne(streamId)) this.#finish(active);
     }
-    this.#subscriptions.forget(streamId);
+    this.#subscriptions.lost(streamId, subscribed, {
+      code: AxonErrorCode.CONNECTION_TO_HANDLER_LOST,
+      message: "Connection to the query handler was lost; updates may be missing: subscribe again",
+      details: [],
+      location: "soma",
+    });
   }
 
   /** Whether any handler is subscribed to `query`. */

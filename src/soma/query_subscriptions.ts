@@ -2,8 +2,15 @@
  * The live subscription queries of soma's query router: each is forwarded to every gRPC endpoint subscribed to its
  * query name (also to those that subscribe later), and those endpoints hear `unsubscribe` when it ends.
  *
+ * When an endpoint a subscription was forwarded to is lost while still subscribed to its query (its connection
+ * dropped, or soma dropped it for a missed heartbeat), the subscription completes exceptionally with AXONIQ-4001:
+ * updates the handler sent into the broken connection are gone, and a subscriber that went on would miss them
+ * without knowing. It subscribes again and starts from a fresh initial result. A handler that unsubscribes
+ * first (a clean shutdown) leaves the subscription to the other handlers.
+ *
  * @module
  */
+import type { HandlingError } from "./commands.ts";
 import type { QueryEndpoint, SubscriptionInfo, SubscriptionSink } from "./query_types.ts";
 
 interface LiveSubscription {
@@ -62,6 +69,21 @@ export class QuerySubscriptions {
     if (!endpoint.forwardSubscription) return;
     for (const subscription of this.#live.values()) {
       if (subscription.info.query.name === query) this.#forward(subscription, streamId, endpoint);
+    }
+  }
+
+  /**
+   * An endpoint was lost while subscribed to `queries`: the subscriptions of those names forwarded to it complete
+   * exceptionally with `error`, and the other endpoints they were forwarded to hear `unsubscribe`.
+   */
+  lost(streamId: string, queries: ReadonlySet<string>, error: HandlingError): void {
+    const affected = [...this.#live.values()].filter((subscription) =>
+      subscription.forwardedTo.has(streamId) && queries.has(subscription.info.query.name)
+    );
+    this.forget(streamId);
+    for (const subscription of affected) {
+      this.close(subscription.info.id);
+      subscription.sink.completeExceptionally(error);
     }
   }
 

@@ -1,139 +1,11 @@
 /**
  * soma's QueryService with raw grpc-js handler streams, queries and subscription queries.
  */
-import { create } from "@bufbuild/protobuf";
-import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { assert, assertEquals, eventually } from "../assert.ts";
 import { ProcessingKey } from "../../src/gen/axon/common_pb.ts";
-import {
-  type QueryProviderInbound,
-  type QueryProviderOutbound,
-  QueryProviderOutboundSchema,
-  type QueryRequest,
-  QueryRequestSchema,
-  type SubscriptionQueryRequest,
-  SubscriptionQueryRequestSchema,
-  type SubscriptionQueryResponse,
-} from "../../src/gen/axon/query_pb.ts";
+import type { SubscriptionQueryResponse } from "../../src/gen/axon/query_pb.ts";
 import { collect, Inbox, queries, RawClient, testSoma } from "./raw_client.ts";
-
-type Behaviour = "answer" | "fail" | "silent";
-
-/** A query handler connected over gRPC. */
-class Handler {
-  readonly call: ClientDuplexStream<QueryProviderOutbound, QueryProviderInbound>;
-  readonly inbox: Inbox<QueryProviderInbound>;
-  readonly queries: QueryRequest[] = [];
-  behaviour: Behaviour = "answer";
-
-  constructor(client: RawClient, readonly clientId: string, readonly component: string) {
-    this.call = client.bidi(queries.openStream);
-    this.inbox = new Inbox(this.call);
-    this.call.on("data", (message: QueryProviderInbound) => {
-      if (message.request.case !== "query") return;
-      const query = message.request.value;
-      this.queries.push(query);
-      if (this.behaviour === "silent") return;
-      this.respond(query.messageIdentifier, this.behaviour === "fail");
-      this.send({
-        case: "queryComplete",
-        value: {
-          $typeName: "io.axoniq.axonserver.grpc.query.QueryComplete",
-          messageId: crypto.randomUUID(),
-          requestId: query.messageIdentifier,
-        },
-      });
-    });
-  }
-
-  send(request: QueryProviderOutbound["request"], instructionId = ""): void {
-    this.call.write(create(QueryProviderOutboundSchema, { request, instructionId }));
-  }
-
-  respond(requestId: string, error = false): void {
-    this.send({
-      case: "queryResponse",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.query.QueryResponse",
-        messageIdentifier: crypto.randomUUID(),
-        requestIdentifier: requestId,
-        errorCode: error ? "AXONIQ-5001" : "",
-        errorMessage: error
-          ? {
-            $typeName: "io.axoniq.axonserver.grpc.ErrorMessage",
-            message: `${this.clientId} failed`,
-            location: this.clientId,
-            details: [],
-            errorCode: "AXONIQ-5001",
-          }
-          : undefined,
-        payload: error ? undefined : {
-          $typeName: "io.axoniq.axonserver.grpc.SerializedObject",
-          type: "answer",
-          revision: "",
-          data: new TextEncoder().encode(this.clientId),
-        },
-        metaData: {},
-        processingInstructions: [],
-      },
-    });
-  }
-
-  async subscribe(query: string): Promise<void> {
-    const id = crypto.randomUUID();
-    this.send({
-      case: "subscribe",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.query.QuerySubscription",
-        messageId: id,
-        query,
-        resultName: "",
-        componentName: this.component,
-        clientId: this.clientId,
-      },
-    }, id);
-    await this.inbox.next((m) => m.request.case === "ack" && m.request.value.instructionId === id);
-  }
-
-  permits(permits: number): void {
-    this.send({
-      case: "flowControl",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.FlowControl",
-        clientId: this.clientId,
-        permits: BigInt(permits),
-      },
-    });
-  }
-
-  update(subscriptionId: string, response: SubscriptionQueryResponse["response"]): void {
-    this.send({
-      case: "subscriptionQueryResponse",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.query.SubscriptionQueryResponse",
-        messageIdentifier: crypto.randomUUID(),
-        subscriptionIdentifier: subscriptionId,
-        response,
-      },
-    });
-  }
-}
-
-function query(name: string, timeoutMs?: number, id: string = crypto.randomUUID()): QueryRequest {
-  return create(QueryRequestSchema, {
-    messageIdentifier: id,
-    query: name,
-    timestamp: BigInt(Date.now()),
-    payload: { type: name, revision: "", data: new Uint8Array([9]) },
-    processingInstructions: timeoutMs === undefined
-      ? []
-      : [{ key: ProcessingKey.TIMEOUT, value: { data: { case: "numberValue", value: BigInt(timeoutMs) } } }],
-    clientId: "caller",
-    componentName: "caller",
-  });
-}
-
-const text = (data: Uint8Array | undefined) => new TextDecoder().decode(data);
+import { Handler, query, subscriptionRequest, text } from "./raw_query_handler.ts";
 
 Deno.test("soma queries: no handler is one AXONIQ-5000 response", async () => {
   const { soma, dispose } = await testSoma();
@@ -223,10 +95,6 @@ Deno.test("soma queries: errors are held back unless nothing succeeds; TIMEOUT e
     await dispose();
   }
 });
-
-function subscriptionRequest(request: SubscriptionQueryRequest["request"]): SubscriptionQueryRequest {
-  return create(SubscriptionQueryRequestSchema, { request });
-}
 
 Deno.test("soma subscription queries: permits, initial result, updates, completion and unsubscribe on stream end", async () => {
   const { soma, dispose } = await testSoma();
