@@ -34,6 +34,11 @@ export interface ProjectionThreadOptions {
   readonly synchronous?: Synchronous;
   /** Where the worker's processors are listed (soma's dashboard) and measured (this process's metrics). */
   readonly hosts?: RelayHosts;
+  /**
+   * soma's `serveQueryHandler`: the worker's query handler streams then reach soma over `MessagePort`s instead
+   * of loopback gRPC, whose HTTP/2 connection froze inside the worker under CPU starvation (docs/query-side.md).
+   */
+  readonly serveQueryHandler?: (port: MessagePort) => () => void;
   /** The worker's module (default `projection_worker.ts`; tests put their own). */
   readonly workerModule?: URL;
   /** How long `stop()` waits for the worker's role to stop before it ends the worker (default 10,000 ms). */
@@ -99,6 +104,8 @@ class Supervisor implements ProjectionThread {
   readonly #config: ProjectionThreadConfig;
   readonly #options: ProjectionThreadOptions;
   readonly #processors: RelayedProcessors;
+  /** Ends of the query handler streams soma serves the running worker. */
+  readonly #streamEnds = new Set<() => void>();
   #worker: Worker | undefined;
   #replies: Replies | undefined;
   #stopping: Promise<void> | undefined;
@@ -129,6 +136,7 @@ class Supervisor implements ProjectionThread {
     const replies = new Replies(worker, logger, {
       processors: (reported) => this.#processors.update(reported),
       failure: () => this.#onFailure(worker),
+      queryStream: (port) => this.#serveQueryStream(worker, port),
     });
     this.#worker = worker;
     this.#replies = replies;
@@ -140,13 +148,14 @@ class Supervisor implements ProjectionThread {
       head: head.buffer,
       synchronous,
       logLevel,
+      portStreams: this.#options.serveQueryHandler !== undefined,
     };
     const reply = await replies.request(worker, start);
     if (reply.type === "started") {
       this.#startedAt = Date.now();
       return;
     }
-    worker.terminate();
+    this.#end(worker);
     this.#worker = undefined;
     throw reply.type === "failed"
       ? new ProjectionThreadError(reply.message, reply.stack)
@@ -161,7 +170,7 @@ class Supervisor implements ProjectionThread {
       try {
         if (worker) await this.#stopWorker(worker);
       } finally {
-        worker?.terminate();
+        if (worker) this.#end(worker);
         this.#replies?.abandon("the projection thread stopped");
         this.#processors.update([]);
       }
@@ -197,13 +206,27 @@ class Supervisor implements ProjectionThread {
   /** The running worker failed: end it, and start another after the back-off (unless stopping). */
   #onFailure(worker: Worker): void {
     if (this.#worker !== worker || this.#stopping) return;
-    worker.terminate();
+    this.#end(worker);
     this.#worker = undefined;
     this.#replies?.abandon("the projection thread failed");
     this.#processors.update([]);
     // A worker that ran for a while failed afresh: the back-off starts over.
     if (Date.now() - this.#startedAt >= STABLE_MS) this.#delayMs = this.#options.restartDelayMs ?? 1_000;
     this.#restartLater();
+  }
+
+  /** Hands a query handler stream of the running worker to soma; it ends with that worker. */
+  #serveQueryStream(worker: Worker, port: MessagePort): void {
+    const serve = this.#options.serveQueryHandler;
+    if (!serve || this.#worker !== worker) return port.close();
+    this.#streamEnds.add(serve(port));
+  }
+
+  /** Ends a worker, and with it the streams soma serves it (as if it had disconnected). */
+  #end(worker: Worker): void {
+    worker.terminate();
+    for (const end of this.#streamEnds) end();
+    this.#streamEnds.clear();
   }
 
   #restartLater(): void {
@@ -238,7 +261,11 @@ class Replies {
   constructor(
     worker: Worker,
     logger: Logger,
-    on: { processors(reported: readonly ReportedProcessor[]): void; failure(): void },
+    on: {
+      processors(reported: readonly ReportedProcessor[]): void;
+      failure(): void;
+      queryStream(port: MessagePort): void;
+    },
   ) {
     worker.onmessage = (event: MessageEvent<FromProjectionThread>) => {
       const reply = event.data;
@@ -247,6 +274,8 @@ class Replies {
           return logger[reply.level](reply.msg, { thread: "projection", ...reply.fields });
         case "processors":
           return on.processors(reply.processors);
+        case "query-stream":
+          return on.queryStream(reply.port);
         case "result":
         case "error":
           this.#calls.get(reply.id)?.resolve(reply);

@@ -39,6 +39,8 @@ export type ToProjectionThread =
     readonly head: SharedArrayBuffer;
     readonly synchronous?: Synchronous;
     readonly logLevel: LogLevel;
+    /** The worker opens its query handler streams on `MessagePort`s it posts (`query-stream`), not over gRPC. */
+    readonly portStreams: boolean;
   }
   | { readonly type: "stop" }
   | {
@@ -61,6 +63,8 @@ export type FromProjectionThread =
   | { readonly type: "started" }
   | { readonly type: "failed"; readonly message: string; readonly stack?: string }
   | { readonly type: "stopped" }
+  /** A query handler stream for soma to serve (`Soma.serveQueryHandler`); the port is transferred. */
+  | { readonly type: "query-stream"; readonly port: MessagePort }
   | { readonly type: "processors"; readonly processors: readonly ReportedProcessor[] }
   | { readonly type: "log"; readonly level: LogLevel; readonly msg: string; readonly fields?: LogFields }
   | { readonly type: "result"; readonly id: number; readonly value: unknown }

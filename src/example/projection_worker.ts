@@ -24,8 +24,15 @@ const REPORT_INTERVAL_MS = 500;
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<ToProjectionThread>) => void) | null;
-  postMessage(message: FromProjectionThread): void;
+  postMessage(message: FromProjectionThread, transfer?: Transferable[]): void;
 };
+
+/** A new `MessagePort` for a query handler stream; its other end goes to soma on the main thread. */
+function queryHandlerPort(): MessagePort {
+  const { port1, port2 } = new MessageChannel();
+  scope.postMessage({ type: "query-stream", port: port2 }, [port2]);
+  return port1;
+}
 
 let program: Program | undefined;
 let events: SqliteEventStore | undefined;
@@ -65,6 +72,7 @@ async function start(message: Extract<ToProjectionThread, { type: "start" }>): P
       {
         synchronous: message.synchronous,
         projectionEvents: events,
+        queryHandlerPort: message.portStreams ? queryHandlerPort : undefined,
         processorHost: {
           registerProcessor(processor) {
             processors.set(processor.name, processor);

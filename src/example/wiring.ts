@@ -13,7 +13,7 @@
 import { hostname } from "node:os";
 import { type EventStore, MessageRegistry, type Upcaster } from "../dendrite/mod.ts";
 import { DurableHead, type Synchronous } from "../dendrite/sqlite/mod.ts";
-import { type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
+import { type AxonConnectionOptions, type AxonConnector, connectAxon } from "../dendrite/axon/mod.ts";
 import {
   meteredCommandBus,
   meteredQueryBus,
@@ -63,14 +63,16 @@ export interface ProgramOptions extends Pick<ApiOptions, "ui" | "env" | "scrypt"
   /** Upcasters for stored payloads of older revisions (the way out of poison events of an old format). */
   readonly upcasters?: readonly Upcaster[];
   /**
-   * Runs the `projection` role on a thread of its own when soma is embedded (default false; the program turns it
-   * on with `PROJECTION_THREAD=true`): see `projection_thread.ts`. Not with TLS (the thread joins soma in cleartext).
+   * Runs the `projection` role on a thread of its own when soma is embedded (default false here; the program
+   * turns it on unless `PROJECTION_THREAD=false`): see `projection_thread.ts`. Not with TLS (the thread joins soma in cleartext).
    */
   readonly projectionThread?: boolean;
   /** The events the `projection` role's processors read (default: the ports' event store); the thread's own. */
   readonly projectionEvents?: EventStore;
   /** Lists the processors there instead of with soma or the connector (the projection thread's worker). */
   readonly processorHost?: ProcessorHost;
+  /** The connector's query handler streams on these ports instead of gRPC (the projection thread's worker). */
+  readonly queryHandlerPort?: AxonConnectionOptions["queryHandlerPort"];
 }
 
 /** What runs in this process. */
@@ -213,6 +215,7 @@ class ProgramStart {
         clientId: this.#clientId,
         token: config.axonToken ?? await readSomaToken(config.dataDir),
         tls: config.axonTlsCaFile ? { ca: await Deno.readFile(config.axonTlsCaFile) } : undefined,
+        queryHandlerPort: this.#options.queryHandlerPort,
         onStateChange: (state, detail) =>
           state === "connected"
             ? logger.info("connected to the Axon server", { detail: String(detail) })
@@ -310,6 +313,7 @@ class ProgramStart {
         logger: this.#logger,
         synchronous: this.#options.synchronous,
         hosts: { soma, measured: this.#processorMetrics },
+        serveQueryHandler: soma.serveQueryHandler,
       },
     );
     this.closers.push(() => thread.stop());

@@ -7,6 +7,7 @@
  */
 import { hostname } from "node:os";
 import type { Server } from "@grpc/grpc-js";
+import type { QueryProviderInbound, QueryProviderOutbound } from "../gen/axon/query_pb.ts";
 import { DEFAULT_SUBSCRIPTION_LIMITS, MessageRegistry } from "../dendrite/mod.ts";
 import type { CallerWindows } from "./caller_windows.ts";
 import { CommandRouter } from "./commands.ts";
@@ -21,7 +22,9 @@ import type { LocalIdentity } from "./local_endpoints.ts";
 import { somaObservability } from "./metrics.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, type Soma, type SomaOptions } from "./options.ts";
 import { Platform } from "./platform.ts";
+import { PortCall } from "./port_call.ts";
 import { QueryRouter } from "./queries.ts";
+import { serveQueryHandlerStream } from "./query_service.ts";
 import type { SomaStores } from "./stores.ts";
 import { startTlsFront, type TlsFront } from "./tls_front.ts";
 import { assertSafeExposure, isLoopback } from "./token.ts";
@@ -130,6 +133,25 @@ export class SomaNode implements Soma {
       (error) => settings.onError(error, "sampling the status history"),
     );
   }
+
+  /** See {@link Soma.serveQueryHandler}. */
+  readonly serveQueryHandler = (port: MessagePort): () => void => {
+    const call = new PortCall<QueryProviderOutbound, QueryProviderInbound>(port);
+    const { registry, nodeName } = this.#settings;
+    serveQueryHandlerStream(call, this.#queryRouter, {
+      router: this.#queryRouter,
+      registry,
+      nodeName,
+      track: this.#track,
+    });
+    return () => call.cancel();
+  };
+
+  readonly #track = (clientId: () => string, close: () => void, lastData?: () => number): () => void => {
+    const entry = { clientId, close, lastData };
+    this.#streams.add(entry);
+    return () => this.#streams.delete(entry);
+  };
 
   /** The bound gRPC port (the TLS front's with TLS). */
   get port(): number {
@@ -243,11 +265,7 @@ export class SomaNode implements Soma {
       commandTimeoutMs: options.commandTimeoutMs,
       queryTimeoutMs: options.queryTimeoutMs,
       subscriptionLimits: options.subscriptionLimits ?? DEFAULT_SUBSCRIPTION_LIMITS,
-      track: (clientId, close, lastData) => {
-        const entry = { clientId, close, lastData };
-        this.#streams.add(entry);
-        return () => this.#streams.delete(entry);
-      },
+      track: this.#track,
       callers: () => this.#callers,
       signal: this.#shutdown.signal,
       onError,

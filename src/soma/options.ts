@@ -126,6 +126,12 @@ export interface Soma {
     segment?: number,
     clientId?: string,
   ): Promise<ActionOutcome>;
+  /**
+   * Serves one query handler stream (QueryService `OpenStream`, the same protocol and routing as over gRPC) on
+   * `port`, for a handler on another thread of this process (`dendrite/axon/port_stream.ts` is its end).
+   * Returns a function that ends the stream as if its client had gone (call it when that thread ends).
+   */
+  serveQueryHandler(port: MessagePort): () => void;
   /** Stops accepting, ends every stream, closes the stores soma opened. Idempotent. */
   close(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
+import type { ServerWritableStream } from "@grpc/grpc-js";
 import { AxonErrorCode, type MessageRegistry, type SubscriptionLimiter } from "../dendrite/mod.ts";
 import type { GrpcServiceImplementation } from "../dendrite/axon/protocol/grpc.ts";
 import { instructionAck } from "../dendrite/axon/protocol/instructions.ts";
@@ -30,7 +30,7 @@ import { axonError } from "./grpc_errors.ts";
 import type { QueryRouter } from "./queries.ts";
 import type { QueryEndpoint, SubscriptionInfo } from "./query_types.ts";
 import { writeWithBackpressure } from "./streams.ts";
-import { HandlerStream } from "./handler_stream.ts";
+import { HandlerStream, type HandlerStreamCall } from "./handler_stream.ts";
 import type { CallerStream } from "./caller_windows.ts";
 import { StreamingPermits } from "./streaming_permits.ts";
 import { SubscriptionCall } from "./subscription_call.ts";
@@ -85,7 +85,7 @@ class QueryHandlerStream
   readonly #registry: MessageRegistry;
 
   constructor(
-    call: ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>,
+    call: HandlerStreamCall<QueryProviderOutbound, QueryProviderInbound>,
     router: QueryRouter,
     options: QueryServiceOptions,
   ) {
@@ -190,6 +190,23 @@ class QueryHandlerStream
   }
 }
 
+/**
+ * Serves one query handler stream on `call`: a gRPC `OpenStream` call, or another carrier of the same messages
+ * (soma's `serveQueryHandler`: a `MessagePort`).
+ *
+ * @example
+ * ```ts ignore
+ * serveQueryHandlerStream(call, router, options);
+ * ```
+ */
+export function serveQueryHandlerStream(
+  call: HandlerStreamCall<QueryProviderOutbound, QueryProviderInbound>,
+  router: QueryRouter,
+  options: QueryServiceOptions,
+): void {
+  new QueryHandlerStream(call, router, options).serve();
+}
+
 /** Builds the gRPC implementation. */
 export function queryService(
   options: QueryServiceOptions,
@@ -232,7 +249,7 @@ export function queryService(
   };
 
   return {
-    openStream: (call) => new QueryHandlerStream(call, router, options).serve(),
+    openStream: (call) => serveQueryHandlerStream(call, router, options),
     query: (call) => void query(call),
     subscription: (call) => new SubscriptionCall(call, options).serve(),
   };

@@ -70,6 +70,13 @@ export interface AxonConnectionOptions {
   readonly processorInfoIntervalMs?: number;
   /** Largest message accepted (default 4 MiB). */
   readonly maxMessageBytes?: number;
+  /**
+   * Carries the query handler stream on a `MessagePort` instead of this connection's gRPC channel, for a handler
+   * on another thread of the server's process: it returns a new port whose other end the server serves (soma's
+   * `serveQueryHandler`), the same protocol messages as over gRPC (`port_stream.ts`). Called at every
+   * (re)connect, like the gRPC stream it replaces; `signal` aborts when that connection is lost.
+   */
+  readonly queryHandlerPort?: (signal: AbortSignal) => MessagePort;
   /** Told about every connect and disconnect (default: console). */
   readonly onStateChange?: (state: "connected" | "disconnected", detail?: unknown) => void;
 }

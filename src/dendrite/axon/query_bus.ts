@@ -40,6 +40,7 @@ import { isStreamingQuery, ResponseGate, STREAMING_RESPONSE_TYPE } from "./query
 import { AxonSubscription } from "./subscription_query.ts";
 import { GrpcError, type Rpc } from "./rpc.ts";
 import { ProviderStream } from "./provider_stream.ts";
+import { portBidi } from "./port_stream.ts";
 import { ForwardedSubscriptions, type HandlerStream, type QueryOutcome } from "./forwarded_subscriptions.ts";
 import * as grpc from "@grpc/grpc-js";
 import { fromErrorMessage, toErrorMessage } from "./protocol/errors.ts";
@@ -258,7 +259,10 @@ export class AxonQueryBus implements QueryBus {
 
   async #open(rpc: Rpc, signal: AbortSignal): Promise<void> {
     if (this.#handlers.size === 0) return;
-    const stream = rpc.bidi(QueryService.method.openStream, { signal });
+    const port = this.#connection.options.queryHandlerPort?.(signal);
+    const stream: HandlerStream = port
+      ? portBidi(port, signal)
+      : rpc.bidi(QueryService.method.openStream, { signal });
     this.#stream = stream;
     this.#forwarded.clear();
     for (const entries of this.#handlers.values()) this.#sendSubscription(entries[0], "subscribe");

@@ -75,11 +75,24 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-/** A bidi stream: send requests, iterate responses, end or cancel. */
+/**
+ * A bidi stream: send requests, iterate responses, end or cancel.
+ *
+ * @example
+ * ```ts
+ * import type { BidiStream } from "./rpc.ts";
+ * async function echo(stream: BidiStream<string, string>): Promise<void> {
+ *   for await (const message of stream.responses) stream.send(message);
+ *   stream.end();
+ * }
+ * ```
+ */
 export interface BidiStream<I, O> {
+  /** Sends a request. */
   send(message: I): void;
   /** Half-closes the request side. */
   end(): void;
+  /** Abandons the stream. */
   cancel(): void;
   readonly responses: AsyncIterable<O>;
 }

@@ -1,0 +1,64 @@
+/**
+ * A handler stream of the Axon API over a `MessagePort` instead of gRPC: for a handler on another thread of the
+ * process that runs the server (the program's projection thread and its embedded soma). Each side posts the
+ * protocol's messages as they are (protobuf-es messages are plain objects: structured clone keeps them whole),
+ * so both ends keep their gRPC stream code. One port carries one stream; an end or cancel frame tells the other
+ * side that it is over.
+ *
+ * This side is the client's: a {@link BidiStream} like `Rpc.bidi` gives. soma serves the other end
+ * (`Soma.serveQueryHandler`).
+ *
+ * @module
+ */
+import { Channel } from "../core/channel.ts";
+import type { BidiStream } from "./rpc.ts";
+import type { PortStreamFrame } from "./protocol/port_frames.ts";
+
+/**
+ * The client end of a stream over `port`: `send` posts requests, `responses` yields what the server posts until
+ * it ends the stream, `cancel` (or `signal`) abandons it. The port is closed when the stream is over.
+ *
+ * @example
+ * ```ts
+ * import { portBidi } from "./port_stream.ts";
+ * const { port1 } = new MessageChannel();
+ * const stream = portBidi<string, string>(port1);
+ * stream.send("hello");
+ * stream.cancel();
+ * ```
+ */
+export function portBidi<I, O>(port: MessagePort, signal?: AbortSignal): BidiStream<I, O> {
+  const responses = new Channel<O>(Number.MAX_SAFE_INTEGER);
+  let open = true;
+  const finish = () => {
+    if (!open) return;
+    open = false;
+    signal?.removeEventListener("abort", cancel);
+    port.close();
+  };
+  const post = (frame: PortStreamFrame<I>) => {
+    if (open) port.postMessage(frame);
+  };
+  const cancel = () => {
+    post({ kind: "cancel" });
+    responses.close();
+    finish();
+  };
+  port.onmessage = (event: MessageEvent<PortStreamFrame<O>>) => {
+    const frame = event.data;
+    if (frame.kind === "message") responses.push(frame.message);
+    else {
+      // The server ended the stream: like a gRPC stream that completed, the reader sees its end.
+      responses.close();
+      finish();
+    }
+  };
+  if (signal?.aborted) cancel();
+  else signal?.addEventListener("abort", cancel, { once: true });
+  return {
+    send: (message) => post({ kind: "message", message }),
+    end: () => post({ kind: "end" }),
+    cancel,
+    responses: responses.iterate(),
+  };
+}

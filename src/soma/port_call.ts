@@ -1,0 +1,85 @@
+/**
+ * soma's end of a handler stream over a `MessagePort` (see `dendrite/axon/port_stream.ts`): the events and
+ * writes of a grpc-js server call, as {@link HandlerStream} uses them, for a handler on another thread of
+ * soma's process.
+ *
+ * @module
+ */
+import type { PortStreamFrame } from "../dendrite/axon/protocol/port_frames.ts";
+import type { HandlerStreamCall } from "./handler_stream.ts";
+
+type Event = "data" | "end" | "cancelled" | "error" | "close";
+
+/**
+ * The server end of a stream over `port`: `data` for each request, `end` when the client half-closes,
+ * `cancelled` when it abandons the stream, `close` once it is over either way. `end()` ends it from here.
+ *
+ * @example
+ * ```ts
+ * import { PortCall } from "./port_call.ts";
+ * const { port1 } = new MessageChannel();
+ * const call = new PortCall<string, string>(port1);
+ * call.on("data", (message) => call.write(message));
+ * call.end();
+ * ```
+ */
+export class PortCall<I, O> implements HandlerStreamCall<I, O> {
+  readonly #port: MessagePort;
+  readonly #listeners = new Map<Event, ((message?: I) => void)[]>();
+  #open = true;
+
+  /** Takes `port`'s messages from now on. */
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.onmessage = (event: MessageEvent<PortStreamFrame<I>>) => {
+      const frame = event.data;
+      if (frame.kind === "message") this.#emit("data", frame.message);
+      else if (frame.kind === "end") this.#emit("end");
+      else this.cancel();
+    };
+  }
+
+  /** Posts a message to the client; false once the stream is over. */
+  write(message: O): boolean {
+    if (!this.#open) return false;
+    const frame: PortStreamFrame<O> = { kind: "message", message };
+    this.#port.postMessage(frame);
+    return true;
+  }
+
+  /** Ends the stream: the client's reader sees its end. */
+  end(): void {
+    if (!this.#open) return;
+    const frame: PortStreamFrame<O> = { kind: "end" };
+    this.#port.postMessage(frame);
+    this.#close();
+  }
+
+  /** The client is gone (its thread ended): the stream is over, as if it had cancelled. */
+  cancel(): void {
+    if (!this.#open) return;
+    this.#emit("cancelled");
+    this.#close();
+  }
+
+  on(event: "data", listener: (message: I) => void): this;
+  on(event: "end" | "cancelled" | "error" | "close", listener: () => void): this;
+  /** Adds a listener of `event`. */
+  on(event: Event, listener: (message: I) => void): this {
+    const listeners = this.#listeners.get(event) ?? [];
+    listeners.push(listener as (message?: I) => void);
+    this.#listeners.set(event, listeners);
+    return this;
+  }
+
+  #emit(event: Event, message?: I): void {
+    for (const listener of this.#listeners.get(event) ?? []) listener(message);
+  }
+
+  #close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#port.close();
+    this.#emit("close");
+  }
+}
