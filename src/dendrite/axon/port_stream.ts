@@ -28,7 +28,8 @@ import type { PortStreamFrame } from "./protocol/port_frames.ts";
  * ```
  */
 export function portBidi<I, O>(port: MessagePort, signal?: AbortSignal): BidiStream<I, O> {
-  const responses = new Channel<O>(Number.MAX_SAFE_INTEGER);
+  // As `Rpc.bidi`'s: a reader that falls this far behind fails the stream (the connection reconnects).
+  const responses = new Channel<O>(100_000);
   let open = true;
   const finish = () => {
     if (!open) return;
