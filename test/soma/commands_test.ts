@@ -12,7 +12,7 @@ import {
   CommandSchema,
 } from "../../src/gen/axon/command_pb.ts";
 import { ProcessingKey } from "../../src/gen/axon/common_pb.ts";
-import { commands, Inbox, RawClient, testSoma } from "./raw_client.ts";
+import { ackOf, commands, flowControl, Inbox, RawClient, testSoma } from "./raw_client.ts";
 
 /** A command handler connected over gRPC. */
 class Handler {
@@ -49,18 +49,11 @@ class Handler {
         loadFactor,
       },
     }, id);
-    await this.inbox.next((m) => m.request.case === "ack" && m.request.value.instructionId === id);
+    await this.inbox.next(ackOf(id));
   }
 
   permits(permits: number): void {
-    this.send({
-      case: "flowControl",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.FlowControl",
-        clientId: this.clientId,
-        permits: BigInt(permits),
-      },
-    });
+    this.send(flowControl(this.clientId, permits));
   }
 
   reply(command: Command, error = false): void {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { create } from "@bufbuild/protobuf";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -19,6 +20,7 @@ import {
 import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import { spawnReady } from "../child.ts";
 import { CommandService } from "../../src/gen/axon/command_pb.ts";
+import { FlowControlSchema, type InstructionAck } from "../../src/gen/axon/common_pb.ts";
 import { PlatformService } from "../../src/gen/axon/control_pb.ts";
 import { EventScheduler, EventStore } from "../../src/gen/axon/event_pb.ts";
 import { QueryService } from "../../src/gen/axon/query_pb.ts";
@@ -243,4 +245,18 @@ export async function spawnSoma(dir: string, env: Record<string, string> = {}): 
   const token = env.AXON_TOKEN ?? await readSomaToken(dir);
   if (token === undefined) throw new Error(`soma listens but wrote no token into ${dir}`);
   return { process: child, port, httpPort, token };
+}
+
+/** The `flowControl` request of a raw handler stream granting `permits`. */
+export function flowControl(clientId: string, permits: number) {
+  return {
+    case: "flowControl" as const,
+    value: create(FlowControlSchema, { clientId, permits: BigInt(permits) }),
+  };
+}
+
+/** Matches soma's ack of instruction `id` on a raw handler stream. */
+export function ackOf(id: string) {
+  return (message: { readonly request: { readonly case?: string; readonly value?: unknown } }) =>
+    message.request.case === "ack" && (message.request.value as InstructionAck).instructionId === id;
 }

@@ -16,7 +16,7 @@ import {
   SubscriptionQueryRequestSchema,
   type SubscriptionQueryResponse,
 } from "../../src/gen/axon/query_pb.ts";
-import { Inbox, queries, type RawClient } from "./raw_client.ts";
+import { ackOf, flowControl, Inbox, queries, type RawClient } from "./raw_client.ts";
 
 export type Behaviour = "answer" | "fail" | "silent";
 
@@ -101,18 +101,11 @@ export class Handler {
         clientId: this.clientId,
       },
     }, id);
-    await this.inbox.next((m) => m.request.case === "ack" && m.request.value.instructionId === id);
+    await this.inbox.next(ackOf(id));
   }
 
   permits(permits: number): void {
-    this.send({
-      case: "flowControl",
-      value: {
-        $typeName: "io.axoniq.axonserver.grpc.FlowControl",
-        clientId: this.clientId,
-        permits: BigInt(permits),
-      },
-    });
+    this.send(flowControl(this.clientId, permits));
   }
 
   update(subscriptionId: string, response: SubscriptionQueryResponse["response"]): void {
