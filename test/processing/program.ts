@@ -43,11 +43,7 @@ function programEnv(dataDir: string): Record<string, string> {
   };
 }
 
-/**
- * Starts `src/main.ts --role=command,projection` (soma embedded) on `dataDir`; resolves once soma listens. Its
- * projection runs on the main thread (`PROJECTION_THREAD=false`; unless `env` says otherwise), so the suite keeps
- * that mode covered beside the programs of `startAllRoles`, which run it on a thread of its own (the default).
- */
+/** Starts `src/main.ts --role=command,projection` (soma embedded) on `dataDir`; resolves once soma listens. */
 export async function startProgramProcess(
   name: string,
   dataDir: string,
@@ -57,7 +53,7 @@ export async function startProgramProcess(
   const process = new ProgramProcess(
     name,
     ["--role=command,projection"],
-    { ...programEnv(dataDir), PROJECTION_THREAD: "false", ...env },
+    { ...programEnv(dataDir), ...env },
     options,
   );
   const listening = await process.waitFor((r) => r.msg === "soma listening", "soma listening");
