@@ -34,7 +34,7 @@ import {
   toSerializedObject,
 } from "../dendrite/axon/protocol/messages.ts";
 import { Payload } from "./payload.ts";
-import { HandlerStream } from "./handler_stream.ts";
+import { HandlerStream, type TrackStream } from "./handler_stream.ts";
 import {
   type CommandEndpoint,
   type CommandOutcome,
@@ -53,7 +53,7 @@ export interface CommandServiceOptions {
   /** Node name used as error location. */
   readonly nodeName: string;
   /** Registers the handler stream so soma can close it (shutdown, client dropped); returns an unregister. */
-  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
+  readonly track: TrackStream;
 }
 
 /** A routed command as a wire `Command` (the original when it came over gRPC). */

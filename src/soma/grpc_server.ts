@@ -23,6 +23,7 @@ import { axonInterceptor, lenientRequests } from "./grpc_errors.ts";
 import { grpcLimitOptions, type SomaLimits } from "./limits.ts";
 import type { Platform } from "./platform.ts";
 import { queryService } from "./query_service.ts";
+import type { TrackStream } from "./handler_stream.ts";
 import type { QueryRouter } from "./queries.ts";
 import { schedulerService } from "./scheduler.ts";
 import type { SomaStores } from "./stores.ts";
@@ -42,7 +43,7 @@ export interface SomaServerParts {
   readonly queryTimeoutMs?: number;
   readonly subscriptionLimits: SubscriptionLimits;
   /** Registers an open handler stream (closed when its client is dropped); returns its removal. */
-  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
+  readonly track: TrackStream;
   /** The gRPC listener's view of its callers' HTTP/2 windows, once it listens. */
   readonly callers: () => CallerWindows | undefined;
   /** Aborts at shutdown (ends long reads). */

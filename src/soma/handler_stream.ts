@@ -23,14 +23,17 @@ export interface HandlerStreamCall<I, O> {
   on(event: "end" | "cancelled" | "error" | "close", listener: () => void): unknown;
 }
 
+/**
+ * Registers a handler stream so soma can close it (shutdown, client dropped) and tell when it last received a
+ * message (a client whose streams deliver is alive, whatever its heartbeats are stuck behind); returns an
+ * unregister.
+ */
+export type TrackStream = (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
+
 /** Options every handler stream gets from its service. */
 export interface HandlerStreamOptions {
   readonly nodeName: string;
-  /**
-   * Registers the stream so soma can close it, and tell when it last received a message (a client whose streams
-   * deliver is alive, whatever its heartbeats are stuck behind); returns an unregister.
-   */
-  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
+  readonly track: TrackStream;
 }
 
 /**

@@ -22,6 +22,7 @@ import type { LocalIdentity } from "./local_endpoints.ts";
 import { somaObservability } from "./metrics.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE, type Soma, type SomaOptions } from "./options.ts";
 import { Platform } from "./platform.ts";
+import type { TrackStream } from "./handler_stream.ts";
 import { PortCall } from "./port_call.ts";
 import { QueryRouter } from "./queries.ts";
 import { serveQueryHandlerStream } from "./query_service.ts";
@@ -138,16 +139,11 @@ export class SomaNode implements Soma {
   readonly serveQueryHandler = (port: MessagePort): () => void => {
     const call = new PortCall<QueryProviderOutbound, QueryProviderInbound>(port);
     const { registry, nodeName } = this.#settings;
-    serveQueryHandlerStream(call, this.#queryRouter, {
-      router: this.#queryRouter,
-      registry,
-      nodeName,
-      track: this.#track,
-    });
+    serveQueryHandlerStream(call, { router: this.#queryRouter, registry, nodeName, track: this.#track });
     return () => call.cancel();
   };
 
-  readonly #track = (clientId: () => string, close: () => void, lastData?: () => number): () => void => {
+  readonly #track: TrackStream = (clientId, close, lastData) => {
     const entry = { clientId, close, lastData };
     this.#streams.add(entry);
     return () => this.#streams.delete(entry);

@@ -5,10 +5,9 @@
  *
  * @module
  */
+import { EventEmitter } from "node:events";
 import type { PortStreamFrame } from "../dendrite/axon/protocol/port_frames.ts";
 import type { HandlerStreamCall } from "./handler_stream.ts";
-
-type Event = "data" | "end" | "cancelled" | "error" | "close";
 
 /**
  * The server end of a stream over `port`: `data` for each request, `end` when the client half-closes,
@@ -23,18 +22,18 @@ type Event = "data" | "end" | "cancelled" | "error" | "close";
  * call.end();
  * ```
  */
-export class PortCall<I, O> implements HandlerStreamCall<I, O> {
+export class PortCall<I, O> extends EventEmitter implements HandlerStreamCall<I, O> {
   readonly #port: MessagePort;
-  readonly #listeners = new Map<Event, ((message?: I) => void)[]>();
   #open = true;
 
   /** Takes `port`'s messages from now on. */
   constructor(port: MessagePort) {
+    super();
     this.#port = port;
     port.onmessage = (event: MessageEvent<PortStreamFrame<I>>) => {
       const frame = event.data;
-      if (frame.kind === "message") this.#emit("data", frame.message);
-      else if (frame.kind === "end") this.#emit("end");
+      if (frame.kind === "message") this.emit("data", frame.message);
+      else if (frame.kind === "end") this.emit("end");
       else this.cancel();
     };
   }
@@ -58,28 +57,14 @@ export class PortCall<I, O> implements HandlerStreamCall<I, O> {
   /** The client is gone (its thread ended): the stream is over, as if it had cancelled. */
   cancel(): void {
     if (!this.#open) return;
-    this.#emit("cancelled");
+    this.emit("cancelled");
     this.#close();
-  }
-
-  on(event: "data", listener: (message: I) => void): this;
-  on(event: "end" | "cancelled" | "error" | "close", listener: () => void): this;
-  /** Adds a listener of `event`. */
-  on(event: Event, listener: (message: I) => void): this {
-    const listeners = this.#listeners.get(event) ?? [];
-    listeners.push(listener as (message?: I) => void);
-    this.#listeners.set(event, listeners);
-    return this;
-  }
-
-  #emit(event: Event, message?: I): void {
-    for (const listener of this.#listeners.get(event) ?? []) listener(message);
   }
 
   #close(): void {
     if (!this.#open) return;
     this.#open = false;
     this.#port.close();
-    this.#emit("close");
+    this.emit("close");
   }
 }

@@ -23,6 +23,7 @@ import {
   type QueryHandlerStatus,
   type QueryResult,
   type RoutedQuery,
+  somaError,
   type SubscriptionInfo,
   type SubscriptionSink,
 } from "./query_types.ts";
@@ -114,12 +115,14 @@ export class QueryRouter {
       );
       if (active.completeOne(streamId)) this.#finish(active);
     }
-    this.#subscriptions.lost(streamId, subscribed, {
-      code: AxonErrorCode.CONNECTION_TO_HANDLER_LOST,
-      message: "Connection to the query handler was lost; updates may be missing: subscribe again",
-      details: [],
-      location: "soma",
-    });
+    this.#subscriptions.lost(
+      streamId,
+      subscribed,
+      somaError(
+        AxonErrorCode.CONNECTION_TO_HANDLER_LOST,
+        "Connection to the query handler was lost; updates may be missing: subscribe again",
+      ),
+    );
   }
 
   /** Whether any handler is subscribed to `query`. */

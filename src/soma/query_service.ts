@@ -30,7 +30,7 @@ import { axonError } from "./grpc_errors.ts";
 import type { QueryRouter } from "./queries.ts";
 import type { QueryEndpoint, SubscriptionInfo } from "./query_types.ts";
 import { writeWithBackpressure } from "./streams.ts";
-import { HandlerStream, type HandlerStreamCall } from "./handler_stream.ts";
+import { HandlerStream, type HandlerStreamCall, type TrackStream } from "./handler_stream.ts";
 import type { CallerStream } from "./caller_windows.ts";
 import { StreamingPermits } from "./streaming_permits.ts";
 import { SubscriptionCall } from "./subscription_call.ts";
@@ -57,7 +57,7 @@ export interface QueryServiceOptions {
     call: ServerWritableStream<QueryRequest, QueryResponse>,
   ) => CallerStream | undefined;
   /** Registers a handler stream so soma can close it; returns an unregister. */
-  readonly track: (clientId: () => string, close: () => void, lastData?: () => number) => () => void;
+  readonly track: TrackStream;
 }
 
 /** A subscription query's id, as the unsubscribe a handler gets for an id soma does not know. */
@@ -196,15 +196,14 @@ class QueryHandlerStream
  *
  * @example
  * ```ts ignore
- * serveQueryHandlerStream(call, router, options);
+ * serveQueryHandlerStream(call, options);
  * ```
  */
 export function serveQueryHandlerStream(
   call: HandlerStreamCall<QueryProviderOutbound, QueryProviderInbound>,
-  router: QueryRouter,
   options: QueryServiceOptions,
 ): void {
-  new QueryHandlerStream(call, router, options).serve();
+  new QueryHandlerStream(call, options.router, options).serve();
 }
 
 /** Builds the gRPC implementation. */
@@ -249,7 +248,7 @@ export function queryService(
   };
 
   return {
-    openStream: (call) => serveQueryHandlerStream(call, router, options),
+    openStream: (call) => serveQueryHandlerStream(call, options),
     query: (call) => void query(call),
     subscription: (call) => new SubscriptionCall(call, options).serve(),
   };

@@ -81,6 +81,19 @@ export function errorResult(code: string, message: string, cause?: unknown): Que
   return {
     id: crypto.randomUUID(),
     metadata: {},
-    error: { code, message, details: [], location: "soma", cause },
+    error: somaError(code, message, cause),
   };
+}
+
+/**
+ * An error soma itself raises (location `soma`).
+ *
+ * @example
+ * ```ts
+ * import { somaError } from "./query_types.ts";
+ * const lost = somaError("AXONIQ-4001", "Connection to the query handler was lost");
+ * ```
+ */
+export function somaError(code: string, message: string, cause?: unknown): HandlingError {
+  return { code, message, details: [], location: "soma", cause };
 }
