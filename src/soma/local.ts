@@ -28,7 +28,7 @@ import {
   type UpdateFilter,
 } from "../dendrite/mod.ts";
 import { expectResult } from "../dendrite/commands/command_bus.ts";
-import { subscriptionResult } from "../dendrite/queries/query_bus.ts";
+import { subscriptionResult } from "../dendrite/queries/query_results.ts";
 import type { CommandRouter } from "./commands.ts";
 import { LocalCommandEndpoint, type LocalIdentity, LocalQueryEndpoint } from "./local_endpoints.ts";
 import { errorOf } from "./local_errors.ts";
@@ -176,6 +176,11 @@ export class SomaQueryBus implements QueryBus {
     for (const { sink } of this.#matching(filter)) {
       sink.update({ id: newMessageId(), payload: Payload.ofMessage(update), metadata: {} });
     }
+  }
+
+  /** At once: soma's subscription streams bound what each subscriber may fall behind. */
+  drained(): Promise<void> {
+    return Promise.resolve();
   }
 
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {

@@ -12,7 +12,7 @@ import {
   newMessageId,
   type QueryHandler,
 } from "../dendrite/mod.ts";
-import { responsesOf } from "../dendrite/queries/query_bus.ts";
+import { responsesOf } from "../dendrite/queries/query_results.ts";
 import { handlingErrorOf } from "./local_errors.ts";
 import type { CommandEndpoint, CommandRouter, HandlingError, RoutedCommand } from "./commands.ts";
 import { Payload } from "./payload.ts";

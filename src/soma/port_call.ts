@@ -1,7 +1,8 @@
 /**
  * soma's end of a handler stream over a `MessagePort` (see `dendrite/axon/port_stream.ts`): the events and
  * writes of a grpc-js server call, as {@link HandlerStream} uses them, for a handler on another thread of
- * soma's process.
+ * soma's process. It gives the client credit for the messages it took once its event loop had a turn after
+ * taking them (a timer), so the client's thread cannot run ahead of this one by more than the stream's window.
  *
  * @module
  */
@@ -25,6 +26,9 @@ import type { HandlerStreamCall } from "./handler_stream.ts";
 export class PortCall<I, O> extends EventEmitter implements HandlerStreamCall<I, O> {
   readonly #port: MessagePort;
   #open = true;
+  /** Messages taken since the last credit. */
+  #taken = 0;
+  #granting = false;
 
   /** Takes `port`'s messages from now on. */
   constructor(port: MessagePort) {
@@ -32,9 +36,11 @@ export class PortCall<I, O> extends EventEmitter implements HandlerStreamCall<I,
     this.#port = port;
     port.onmessage = (event: MessageEvent<PortStreamFrame<I>>) => {
       const frame = event.data;
-      if (frame.kind === "message") this.emit("data", frame.message);
-      else if (frame.kind === "end") this.emit("end");
-      else this.cancel();
+      if (frame.kind === "message") {
+        this.emit("data", frame.message);
+        this.#took();
+      } else if (frame.kind === "end") this.emit("end");
+      else if (frame.kind === "cancel") this.cancel();
     };
   }
 
@@ -59,6 +65,21 @@ export class PortCall<I, O> extends EventEmitter implements HandlerStreamCall<I,
     if (!this.#open) return;
     this.emit("cancelled");
     this.#close();
+  }
+
+  /** Gives credit for what was taken after the next turn of the event loop (sockets, timers) has come. */
+  #took(): void {
+    this.#taken++;
+    if (this.#granting) return;
+    this.#granting = true;
+    setTimeout(() => {
+      this.#granting = false;
+      const count = this.#taken;
+      this.#taken = 0;
+      if (!this.#open) return;
+      const frame: PortStreamFrame<O> = { kind: "credit", count };
+      this.#port.postMessage(frame);
+    }, 0);
   }
 
   #close(): void {

@@ -6,13 +6,15 @@
  * side that it is over.
  *
  * This side is the client's: a {@link BidiStream} like `Rpc.bidi` gives. soma serves the other end
- * (`Soma.serveQueryHandler`).
+ * (`Soma.serveQueryHandler`). Flow control: the client may send {@link PORT_STREAM_WINDOW} messages more than
+ * the server has taken; beyond that `send` still posts (nothing is lost) but `drained` waits for the server's
+ * credit, as a Node stream's `write` returns false and `drain` follows.
  *
  * @module
  */
 import { Channel } from "../core/channel.ts";
 import type { BidiStream } from "./rpc.ts";
-import type { PortStreamFrame } from "./protocol/port_frames.ts";
+import { PORT_STREAM_WINDOW, type PortStreamFrame } from "./protocol/port_frames.ts";
 
 /**
  * The client end of a stream over `port`: `send` posts requests, `responses` yields what the server posts until
@@ -31,9 +33,17 @@ export function portBidi<I, O>(port: MessagePort, signal?: AbortSignal): BidiStr
   // As `Rpc.bidi`'s: a reader that falls this far behind fails the stream (the connection reconnects).
   const responses = new Channel<O>(100_000);
   let open = true;
+  let credit = PORT_STREAM_WINDOW;
+  let waiting: (() => void)[] = [];
+  const wake = () => {
+    const woken = waiting;
+    waiting = [];
+    for (const resolve of woken) resolve();
+  };
   const finish = () => {
     if (!open) return;
     open = false;
+    wake();
     signal?.removeEventListener("abort", cancel);
     port.close();
   };
@@ -48,7 +58,10 @@ export function portBidi<I, O>(port: MessagePort, signal?: AbortSignal): BidiStr
   port.onmessage = (event: MessageEvent<PortStreamFrame<O>>) => {
     const frame = event.data;
     if (frame.kind === "message") responses.push(frame.message);
-    else {
+    else if (frame.kind === "credit") {
+      credit += frame.count;
+      if (credit > 0) wake();
+    } else {
       // The server ended the stream: like a gRPC stream that completed, the reader sees its end.
       responses.close();
       finish();
@@ -57,7 +70,12 @@ export function portBidi<I, O>(port: MessagePort, signal?: AbortSignal): BidiStr
   if (signal?.aborted) cancel();
   else signal?.addEventListener("abort", cancel, { once: true });
   return {
-    send: (message) => post({ kind: "message", message }),
+    send: (message) => {
+      credit--;
+      post({ kind: "message", message });
+    },
+    drained: () =>
+      open && credit <= 0 ? new Promise<void>((resolve) => waiting.push(resolve)) : Promise.resolve(),
     end: () => post({ kind: "end" }),
     cancel,
     responses: responses.iterate(),

@@ -28,12 +28,10 @@ import {
   type QueryHandler,
   type QueryOptions,
   type QuerySubscribeOptions,
-  responsesOf,
   type SubscriptionQueryOptions,
-  type SubscriptionQueryResult,
-  subscriptionResult,
   type UpdateFilter,
 } from "../queries/query_bus.ts";
+import { responsesOf, type SubscriptionQueryResult, subscriptionResult } from "../queries/query_results.ts";
 import type { AxonConnection } from "./connection.ts";
 import { Acks, awaitAck } from "./acks.ts";
 import { isStreamingQuery, ResponseGate, STREAMING_RESPONSE_TYPE } from "./query_flow.ts";
@@ -216,6 +214,14 @@ export class AxonQueryBus implements QueryBus {
   /** Sends `update` to the subscriptions that `filter` selects (those this instance answers). */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void {
     this.#forwarded.update(this.#stream, filter, update);
+  }
+
+  /**
+   * Once the handler stream has room for more (its gRPC send buffer, or the port's window): at once while there
+   * is no stream (updates have nowhere to go until the server forwards the subscriptions again).
+   */
+  drained(): Promise<void> {
+    return this.#stream?.drained() ?? Promise.resolve();
   }
 
   /** Completes the subscriptions that `filter` selects (those this instance answers). */

@@ -88,8 +88,13 @@ export interface CallOptions {
  * ```
  */
 export interface BidiStream<I, O> {
-  /** Sends a request. */
+  /** Sends a request (never dropped while the stream is open: beyond the stream's window it waits in a buffer). */
   send(message: I): void;
+  /**
+   * Resolves once what was sent fits the stream's window again (at once when it does, or when the stream is
+   * over): a sender that awaits it between bursts cannot queue without bound in its own process.
+   */
+  drained(): Promise<void>;
   /** Half-closes the request side. */
   end(): void;
   /** Abandons the stream. */
@@ -258,6 +263,7 @@ export class Rpc {
       send: (message) => {
         if (!ended && !call.writableEnded && !call.destroyed) call.write(message);
       },
+      drained: () => drained(call),
       end: () => {
         if (!call.writableEnded) call.end();
       },
@@ -269,3 +275,18 @@ export class Rpc {
     };
   }
 }
+
+/** Once grpc-js's send buffer of `call` is under its high-water mark again, or the call is over. */
+function drained<I, O>(call: grpc.ClientDuplexStream<I, O>): Promise<void> {
+  if (!call.writableNeedDrain || call.writableEnded || call.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of DRAIN_EVENTS) call.off(event, done);
+      resolve();
+    };
+    for (const event of DRAIN_EVENTS) call.once(event, done);
+  });
+}
+
+/** What ends a wait for room in a call's send buffer. */
+const DRAIN_EVENTS = ["drain", "status", "close", "error"] as const;

@@ -160,6 +160,7 @@ export function meteredQueryBus(bus: QueryBus, metrics: Metrics): QueryBus {
     subscriptionQuery: (query, options) => countedSubscription(bus, queried, active, query, options),
     subscribe: (schema, handler, options) => bus.subscribe(schema, handler, options),
     emitUpdate: (filter, update) => bus.emitUpdate(filter, update),
+    drained: () => bus.drained(),
     completeSubscriptions: (filter) => bus.completeSubscriptions(filter),
   };
 }

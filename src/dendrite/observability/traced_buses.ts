@@ -180,6 +180,10 @@ class TracedQueryBus implements QueryBus {
     }
   }
 
+  drained(): Promise<void> {
+    return this.#inner.drained();
+  }
+
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void {
     this.#inner.completeSubscriptions(filter);
   }

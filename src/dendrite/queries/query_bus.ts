@@ -13,6 +13,7 @@ import { Channel } from "../core/channel.ts";
 import { DendriteError, NoHandlerError, TimeoutError } from "../core/errors.ts";
 import { type Metadata, newMessageId, type QueryMessage } from "../core/message.ts";
 import type { HandlerContext, Registration } from "../commands/command_bus.ts";
+import { responsesOf, type SubscriptionQueryResult, subscriptionResult } from "./query_results.ts";
 
 /**
  * Handles one query type: returns one response, several, or none.
@@ -102,27 +103,6 @@ export interface SubscriptionQueryOptions extends QueryOptions {
 }
 
 /**
- * A live query: its initial responses and the updates that follow.
- *
- * @example
- * ```ts
- * import type { SubscriptionQueryResult } from "../mod.ts";
- * const watch = async (live: SubscriptionQueryResult, show: (response: unknown) => void) => {
- *   live.initial.forEach(show);
- *   for await (const update of live.updates) show(update); // until live.close()
- * };
- * ```
- */
-export interface SubscriptionQueryResult {
-  /** The responses to the query as it was when subscribed. */
-  readonly initial: readonly Message[];
-  /** Ends when the handler side completes it, the caller's signal aborts, or `close()` is called. */
-  readonly updates: AsyncIterable<Message>;
-  /** Ends the subscription. */
-  close(): void;
-}
-
-/**
  * Selects the subscriptions an update is for.
  *
  * @example
@@ -168,6 +148,13 @@ export interface QueryBus {
   ): Promise<Registration>;
   /** Publishes an update to matching subscription queries (in this process and, through a server, elsewhere). */
   emitUpdate<Q extends DescMessage>(filter: UpdateFilter<Q>, update: Message): void;
+  /**
+   * Resolves once the updates emitted so far fit the bus's outbound window: at once in process, where each
+   * subscriber's buffer bounds what it may fall behind; through a server, once the handler stream has room. A
+   * projection awaits it after each batch so that it cannot queue updates without bound, nor run ahead of the
+   * thread or process that delivers them.
+   */
+  drained(): Promise<void>;
   /** Completes matching subscription queries. */
   completeSubscriptions<Q extends DescMessage>(filter: UpdateFilter<Q>): void;
 }
@@ -214,45 +201,6 @@ export async function queryOne<R extends DescMessage>(
   throw new DendriteError("AXONIQ-5000", `No response to query "${query.$typeName}"`);
 }
 
-/**
- * The second half of every `subscriptionQuery`: with the subscription already feeding `updates`, collects the
- * initial result (asked for after subscribing, so no update falls between the two) and returns the live result;
- * iterating the updates to the end, aborting `signal` or calling `close` ends the subscription. `taken` is called
- * each time the consumer has taken an update and asks for the next (flow control by consumption).
- */
-export async function subscriptionResult(
-  initial: AsyncIterable<Message>,
-  updates: Channel<Message>,
-  close: () => void,
-  signal?: AbortSignal,
-  taken?: () => void,
-): Promise<SubscriptionQueryResult> {
-  try {
-    const responses: Message[] = [];
-    for await (const response of initial) responses.push(response);
-    const live = async function* (): AsyncIterable<Message> {
-      try {
-        for await (const update of updates.iterate(signal)) {
-          yield update;
-          taken?.();
-        }
-      } finally {
-        close();
-      }
-    };
-    return { initial: responses, updates: live(), close };
-  } catch (error) {
-    close();
-    throw error;
-  }
-}
-
-/** Normalizes a handler's return value into a list. */
-export function responsesOf(result: Message | readonly Message[] | undefined): readonly Message[] {
-  if (result === undefined) return [];
-  return Array.isArray(result) ? result : [result as Message];
-}
-
 /** Wraps a callback to run at most once (a no-op without one). */
 function once(callback: (() => void) | undefined): () => void {
   let called = false;
@@ -268,6 +216,8 @@ interface Subscription {
   readonly query: Message;
   readonly channel: Channel<Message>;
 }
+
+export type { SubscriptionQueryResult };
 
 /**
  * Runs query handlers in this process.
@@ -382,6 +332,11 @@ export class LocalQueryBus implements QueryBus {
       // A consumer too slow for its buffer: its channel failed; it gets no more updates.
       if (subscription.channel.closed) subscription.drop();
     }
+  }
+
+  /** At once: each subscription's buffer bounds what it may fall behind (its consumer is dropped beyond it). */
+  drained(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Completes the matching subscriptions in this process. */

@@ -153,6 +153,8 @@ class GreeterWriter {
     });
     this.#publish(done?.updates ?? []);
     this.#publishStatuses(done?.statuses ?? []);
+    // The next batch waits until these updates are on their way (backpressure from the server's side).
+    await this.#queryBus?.drained();
     return result;
   }
 
@@ -166,7 +168,10 @@ class GreeterWriter {
       await this.#model.greetings.put(event.id, document);
     }
     await this.#applyStatus(event, (s) => ({ ...s, greetingCount: s.greetingCount + 1 }));
-    if (!this.#batch) this.#publish(update);
+    if (!this.#batch) {
+      this.#publish(update);
+      await this.#queryBus?.drained();
+    }
   }
 
   async #applyStatus(event: EventMessage, change: (doc: GreeterDocument) => GreeterDocument): Promise<void> {
