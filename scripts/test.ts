@@ -12,6 +12,9 @@
  * of the suite's time). A type error fails the run before any test runs. Passing `--check…` or `--no-check`
  * leaves the type checking to each `deno test` as given.
  *
+ * Each file gets a temporary folder of its own as `TMPDIR` (where its `Deno.makeTempDir` data directories go),
+ * removed when the file passed and named in the output when it failed, so a run leaves nothing behind.
+ *
  * Arguments are passed to every `deno test` (e.g. `--filter`); `--files=a,b` limits the run to those files.
  *
  * @module
@@ -49,12 +52,12 @@ function count(summary: string | undefined, word: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-/** Runs `deno` with `args` in the project's folder; its status and everything it printed. */
-async function deno(args: readonly string[]) {
+/** Runs `deno` with `args` in the project's folder (`env` on top); its status and everything it printed. */
+async function deno(args: readonly string[], env: Record<string, string> = {}) {
   const result = await new Deno.Command(Deno.execPath(), {
     args: [...args],
     cwd: root,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -63,8 +66,15 @@ async function deno(args: readonly string[]) {
 }
 
 async function runFile(file: string, args: readonly string[]): Promise<Outcome> {
-  const result = await deno(["test", "-A", ...args, file]);
-  const output = result.output;
+  const tmp = await Deno.makeTempDir({ prefix: "dendrite-test-" });
+  const result = await deno(["test", "-A", ...args, file], { TMPDIR: tmp });
+  let output = result.output;
+  if (!result.success) output += `\n${file}: its temporary files are in ${tmp}\n`;
+  else {
+    await Deno.remove(tmp, { recursive: true }).catch((error) => {
+      output += `\n${file}: its temporary folder ${tmp} could not be removed: ${error}\n`;
+    });
+  }
   const summary = output.split("\n").findLast((line) => /^(ok|FAILED) \| \d+ passed/.test(line));
   return {
     file,

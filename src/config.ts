@@ -84,7 +84,7 @@ export function parseConfig(args: readonly string[], env: Env): Config {
     apiLimits: parseApiLimits(env),
     rootKeyModule: nonEmpty(env.DENDRITE_ROOT_KEY_MODULE),
     processorOwner: nonEmpty(env.PROCESSOR_OWNER),
-    projectionThread: parseBoolean("PROJECTION_THREAD", nonEmpty(env.PROJECTION_THREAD) ?? "false"),
+    projectionThread: parseBoolean("PROJECTION_THREAD", nonEmpty(env.PROJECTION_THREAD) ?? "true"),
     processorClaimTimeoutMs: parsePositiveInt(
       "PROCESSOR_CLAIM_TIMEOUT_MS",
       nonEmpty(env.PROCESSOR_CLAIM_TIMEOUT_MS) ?? "10000",

@@ -70,8 +70,8 @@ Deno.test("parseConfig() sees --help and -h", () => {
   assert(parseConfig(["-h"], {}).help);
 });
 
-Deno.test("parseConfig() reads PROJECTION_THREAD (default false)", () => {
-  assertEquals(parseConfig([], {}).projectionThread, false);
+Deno.test("parseConfig() reads PROJECTION_THREAD (default true)", () => {
+  assertEquals(parseConfig([], {}).projectionThread, true);
   for (const on of ["true", "1", "YES", "on"]) {
     assertEquals(parseConfig([], { PROJECTION_THREAD: on }).projectionThread, true);
   }

@@ -42,8 +42,8 @@ Environment:
   PROCESSOR_OWNER             claim owner id of the projection processor (default: role, host name and data
                               directory, so a restart takes its own segments back at once; must differ between
                               live processes)
-  PROJECTION_THREAD           true: run the projection on a thread of its own beside the embedded soma (default
-                              false; never with TLS_CERT_FILE; see docs/query-side.md for why it is opt-in)
+  PROJECTION_THREAD           run the projection on a thread of its own beside the embedded soma (default true;
+                              never with TLS_CERT_FILE; false saves ~55 MB of memory; docs/query-side.md)
   PROCESSOR_CLAIM_TIMEOUT_MS  a processor claim not extended for this long is taken over (default 10000)
   PROCESSOR_MAX_ATTEMPTS      handler attempts before a poison event is dead-lettered (default 10; an
                               unavailable store never counts as an attempt)

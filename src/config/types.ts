@@ -91,7 +91,7 @@ export interface Config {
    */
   readonly processorOwner?: string;
   /**
-   * Run the projection role on a thread of its own when soma is embedded (`PROJECTION_THREAD`, default false;
+   * Run the projection role on a thread of its own when soma is embedded (`PROJECTION_THREAD`, default true;
    * never with TLS): see `src/example/projection_thread.ts`.
    */
   readonly projectionThread: boolean;

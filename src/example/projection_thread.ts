@@ -38,7 +38,7 @@ export interface ProjectionThreadOptions {
    * soma's `serveQueryHandler`: the worker's query handler streams then reach soma over `MessagePort`s instead
    * of loopback gRPC, whose HTTP/2 connection froze inside the worker under CPU starvation (docs/query-side.md).
    */
-  readonly serveQueryHandler?: (port: MessagePort) => () => void;
+  readonly serveQueryHandler?: (port: MessagePort, onEnd: () => void) => () => void;
   /** The worker's module (default `projection_worker.ts`; tests put their own). */
   readonly workerModule?: URL;
   /** How long `stop()` waits for the worker's role to stop before it ends the worker (default 10,000 ms). */
@@ -105,7 +105,7 @@ class Supervisor implements ProjectionThread {
   readonly #options: ProjectionThreadOptions;
   readonly #processors: RelayedProcessors;
   /** Ends of the query handler streams soma serves the running worker. */
-  readonly #streamEnds = new Set<() => void>();
+  readonly #streamEnds = new Set<{ end: () => void }>();
   #worker: Worker | undefined;
   #replies: Replies | undefined;
   #stopping: Promise<void> | undefined;
@@ -219,13 +219,16 @@ class Supervisor implements ProjectionThread {
   #serveQueryStream(worker: Worker, port: MessagePort): void {
     const serve = this.#options.serveQueryHandler;
     if (!serve || this.#worker !== worker) return port.close();
-    this.#streamEnds.add(serve(port));
+    // Kept until the stream is over (a reconnect of the worker's connector ends its previous one).
+    const stream = { end: () => {} };
+    this.#streamEnds.add(stream);
+    stream.end = serve(port, () => this.#streamEnds.delete(stream));
   }
 
   /** Ends a worker, and with it the streams soma serves it (as if it had disconnected). */
   #end(worker: Worker): void {
     worker.terminate();
-    for (const end of this.#streamEnds) end();
+    for (const stream of [...this.#streamEnds]) stream.end();
     this.#streamEnds.clear();
   }
 

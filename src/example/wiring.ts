@@ -64,7 +64,7 @@ export interface ProgramOptions extends Pick<ApiOptions, "ui" | "env" | "scrypt"
   readonly upcasters?: readonly Upcaster[];
   /**
    * Runs the `projection` role on a thread of its own when soma is embedded (default false; the program turns it
-   * on with `PROJECTION_THREAD=true`): see `projection_thread.ts`. Not with TLS (the thread joins soma in cleartext).
+   * on unless `PROJECTION_THREAD=false`): see `projection_thread.ts`. Not with TLS (the thread joins soma in cleartext).
    */
   readonly projectionThread?: boolean;
   /** The events the `projection` role's processors read (default: the ports' event store); the thread's own. */

@@ -136,8 +136,9 @@ export class SomaNode implements Soma {
   }
 
   /** See {@link Soma.serveQueryHandler}. */
-  readonly serveQueryHandler = (port: MessagePort): () => void => {
+  readonly serveQueryHandler = (port: MessagePort, onEnd?: () => void): () => void => {
     const call = new PortCall<QueryProviderOutbound, QueryProviderInbound>(port);
+    if (onEnd) call.once("close", onEnd);
     const { registry, nodeName } = this.#settings;
     serveQueryHandlerStream(call, { router: this.#queryRouter, registry, nodeName, track: this.#track });
     return () => call.cancel();

@@ -129,9 +129,10 @@ export interface Soma {
   /**
    * Serves one query handler stream (QueryService `OpenStream`, the same protocol and routing as over gRPC) on
    * `port`, for a handler on another thread of this process (`dendrite/axon/port_stream.ts` is its end).
-   * Returns a function that ends the stream as if its client had gone (call it when that thread ends).
+   * Returns a function that ends the stream as if its client had gone (call it when that thread ends);
+   * `onEnd` is called once the stream is over, either way.
    */
-  serveQueryHandler(port: MessagePort): () => void;
+  serveQueryHandler(port: MessagePort, onEnd?: () => void): () => void;
   /** Stops accepting, ends every stream, closes the stores soma opened. Idempotent. */
   close(): Promise<void>;
 }

@@ -26,7 +26,8 @@ Deno.test("soma serves a query handler over a MessagePort: queries, subscription
   const { soma, dispose } = await testSoma();
   const client = new RawClient(soma.port);
   const { port1, port2 } = new MessageChannel();
-  const end = soma.serveQueryHandler(port2);
+  let ended = 0;
+  const end = soma.serveQueryHandler(port2, () => ended++);
   const stream = portBidi<QueryProviderOutbound, QueryProviderInbound>(port1);
   const send = (request: QueryProviderOutbound["request"], instructionId = "") =>
     stream.send(create(QueryProviderOutboundSchema, { request, instructionId }));
@@ -127,11 +128,36 @@ Deno.test("soma serves a query handler over a MessagePort: queries, subscription
     assertEquals(lost.response.value.errorCode, "AXONIQ-4001");
     const noHandler = await collect(client.serverStream(queries.query, query("Find")));
     assertEquals(noHandler[0].errorCode, "AXONIQ-5000");
+    assertEquals(ended, 1, "onEnd once the stream is over");
     call.end();
   } finally {
     stream.cancel();
     await reading;
     client.close();
+    await dispose();
+  }
+});
+
+Deno.test("soma's end of a port stream is over when its client cancels or half-closes: onEnd, once", async () => {
+  const { soma, dispose } = await testSoma();
+  try {
+    for (const leave of ["cancel", "end"] as const) {
+      const { port1, port2 } = new MessageChannel();
+      let ended = 0;
+      const end = soma.serveQueryHandler(port2, () => ended++);
+      const stream = portBidi<QueryProviderOutbound, QueryProviderInbound>(port1);
+      const reading = (async () => {
+        for await (const _ of stream.responses);
+      })();
+      if (leave === "cancel") stream.cancel();
+      else stream.end();
+      await eventually(() => ended === 1, 5_000, `onEnd after the client's ${leave}`);
+      end();
+      assertEquals(ended, 1, "ending it again changes nothing");
+      stream.cancel();
+      await reading;
+    }
+  } finally {
     await dispose();
   }
 });
