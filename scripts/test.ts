@@ -67,6 +67,8 @@ async function deno(args: readonly string[], env: Record<string, string> = {}) {
 
 async function runFile(file: string, args: readonly string[]): Promise<Outcome> {
   const tmp = await Deno.makeTempDir({ prefix: "dendrite-test-" });
+  // As /tmp: what a test starts as another user (Elasticsearch under `runuser`) can reach and use it.
+  if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o1777);
   const result = await deno(["test", "-A", ...args, file], { TMPDIR: tmp });
   let output = result.output;
   if (!result.success) output += `\n${file}: its temporary files are in ${tmp}\n`;
