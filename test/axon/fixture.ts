@@ -4,6 +4,7 @@
  *
  * @module
  */
+import * as grpc from "@grpc/grpc-js";
 import { type AxonConnector, connectAxon } from "../../src/dendrite/axon/mod.ts";
 import { type Soma, startSoma } from "../../src/soma/mod.ts";
 import { exampleRegistry } from "../../src/example/wiring.ts";
@@ -45,5 +46,16 @@ export function connector(server: Server, component = "dendrite-test"): Promise<
     },
     exampleRegistry(),
     AbortSignal.timeout(20_000),
+  );
+}
+
+/** Binds a scripted grpc-js server to an ephemeral loopback port, in cleartext; resolves with the port. */
+export function bindLoopback(server: grpc.Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (error, port) => error ? reject(error) : resolve(port),
+    )
   );
 }

@@ -18,6 +18,7 @@ import {
 } from "../../src/gen/axon/query_pb.ts";
 import { PortCall } from "../../src/soma/port_call.ts";
 import { assert, assertEquals, eventually, within } from "../assert.ts";
+import { bindLoopback } from "./fixture.ts";
 
 /** An outbound message of `size` bytes (a query update's worth of payload). */
 const outbound = (n: number, size: number) =>
@@ -49,13 +50,7 @@ Deno.test("gRPC handler stream: drained waits while the server does not read, an
       opened.resolve();
     },
   } as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, p) => e ? reject(e) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
     const stream = new Rpc(client, () => new grpc.Metadata()).bidi(QueryService.method.openStream);

@@ -17,6 +17,7 @@ import {
   RequestReconnectSchema,
 } from "../../src/gen/axon/control_pb.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
+import { bindLoopback } from "./fixture.ts";
 
 type Stream = grpc.ServerDuplexStream<PlatformInboundInstruction, PlatformOutboundInstruction>;
 
@@ -39,13 +40,7 @@ async function scriptedServer(onStream: (stream: Stream, received: PlatformInbou
     },
   };
   server.addService(grpcService(PlatformService), implementation as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, p) => e ? reject(e) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   return { port, streams, calls: () => platformServerCalls, close: () => server.forceShutdown() };
 }
 

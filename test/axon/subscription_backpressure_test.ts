@@ -20,7 +20,7 @@ import {
 import { GreetingsQuerySchema } from "../../src/gen/example/v1/domain_pb.ts";
 import { type Greeting, GreetingSchema } from "../../src/gen/example/v1/greeter_pb.ts";
 import { assert, assertEquals, eventually } from "../assert.ts";
-import { connector, startServer } from "./fixture.ts";
+import { bindLoopback, connector, startServer } from "./fixture.ts";
 
 const greeting = (n: number) => create(GreetingSchema, { message: `u${n}` });
 const payload = (n: number) => ({
@@ -86,13 +86,7 @@ async function permitObeyingServer(total: number) {
       call.on("error", () => {});
     },
   } as grpc.UntypedServiceImplementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      "127.0.0.1:0",
-      grpc.ServerCredentials.createInsecure(),
-      (e, p) => e ? reject(e) : resolve(p),
-    )
-  );
+  const port = await bindLoopback(server);
   return { port, state, close: () => server.forceShutdown() };
 }
 
