@@ -2,10 +2,12 @@
  * A handler that sends faster than the server takes (a projection emitting updates) must not queue without
  * bound in its own process: `BidiStream.drained` waits while the stream's window is full, over gRPC (grpc-js's
  * send buffer behind HTTP/2 flow control, against a raw grpc-js server that stops reading) and over a
- * `MessagePort` (soma's credit, against soma's own `PortCall`). Nothing sent is lost either way.
+ * `MessagePort` (soma's credit, against soma's own `PortCall`). Nothing sent is lost either way; a sender that
+ * never waits fails its stream at the unsent limit instead of growing without bound.
  */
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
+import { ChannelOverflowError } from "../../src/dendrite/core/channel.ts";
 import { portBidi } from "../../src/dendrite/axon/port_stream.ts";
 import { grpcService } from "../../src/dendrite/axon/protocol/grpc.ts";
 import { PORT_STREAM_WINDOW } from "../../src/dendrite/axon/protocol/port_frames.ts";
@@ -17,7 +19,7 @@ import {
   QueryService,
 } from "../../src/gen/axon/query_pb.ts";
 import { PortCall } from "../../src/soma/port_call.ts";
-import { assert, assertEquals, eventually, within } from "../assert.ts";
+import { assert, assertEquals, assertRejects, eventually, within } from "../assert.ts";
 import { bindLoopback } from "./fixture.ts";
 
 /** An outbound message of `size` bytes (a query update's worth of payload). */
@@ -110,5 +112,60 @@ Deno.test("port handler stream: a wait for credit ends when the server ends the 
   assert(!await settledNow(drained), "drained without credit");
   port2.postMessage({ kind: "end" });
   await within(drained, 10_000, "drained once the stream is over");
+  port2.close();
+});
+
+Deno.test("gRPC handler stream: a sender that never waits fails the stream at its unsent limit, not the process", async () => {
+  let serverStream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound> | undefined;
+  const opened = Promise.withResolvers<void>();
+  const server = new grpc.Server();
+  server.addService(grpcService(QueryService), {
+    openStream: (stream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
+      serverStream = stream;
+      stream.pause();
+      stream.on("error", () => {});
+      opened.resolve();
+    },
+  } as grpc.UntypedServiceImplementation);
+  const port = await bindLoopback(server);
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const stream = new Rpc(client, () => new grpc.Metadata()).bidi(QueryService.method.openStream, {
+      unsentLimit: 40,
+    });
+    stream.send(outbound(0, 10));
+    await within(opened.promise, 10_000, "the server's stream");
+    for (let n = 1; n < 200; n++) stream.send(outbound(n, 64 * 1024));
+    const reading = (async () => {
+      for await (const _ of stream.responses);
+    })();
+    await assertRejects(() => within(reading, 10_000, "the stream's end"), ChannelOverflowError, "40 items");
+    assert(await settledNow(stream.drained()), "drained once the stream is over");
+    serverStream?.resume();
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+Deno.test("port handler stream: a sender that never waits fails the stream at its unsent limit", async () => {
+  const { port1, port2 } = new MessageChannel();
+  let taken = 0;
+  let cancelled = false;
+  // A server end that takes messages but never gives credit.
+  port2.onmessage = (event: MessageEvent<{ kind: string }>) => {
+    if (event.data.kind === "cancel") cancelled = true;
+    else taken++;
+  };
+  const client = portBidi<QueryProviderOutbound, QueryProviderInbound>(port1, undefined, {
+    unsentLimit: 100,
+  });
+  for (let n = 0; n < 150; n++) client.send(outbound(n, 10));
+  const reading = (async () => {
+    for await (const _ of client.responses);
+  })();
+  await assertRejects(() => within(reading, 10_000, "the stream's end"), ChannelOverflowError, "100 items");
+  await eventually(() => cancelled, 10_000, "the server told the stream is cancelled");
+  assertEquals(taken, 100, "what was sent before the limit arrived; nothing after it");
   port2.close();
 });

@@ -9,7 +9,7 @@ import type { DescMethod, MessageShape } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { deserializer, serializer } from "./protocol/grpc.ts";
-import { Channel } from "../core/channel.ts";
+import { Channel, ChannelOverflowError } from "../core/channel.ts";
 import { abortReason, AxonErrorCode, ConcurrencyError, DendriteError, RemoteError } from "../core/errors.ts";
 
 /** A method descriptor of a given shape. */
@@ -88,7 +88,11 @@ export interface CallOptions {
  * ```
  */
 export interface BidiStream<I, O> {
-  /** Sends a request (never dropped while the stream is open: beyond the stream's window it waits in a buffer). */
+  /**
+   * Sends a request (never dropped while the stream is open: beyond the stream's window it waits in a buffer).
+   * When more than the stream's limit of sent requests wait for the server ({@link UNSENT_LIMIT}), the stream
+   * fails with a `ChannelOverflowError` instead (its responses end with it) and the connection starts over.
+   */
   send(message: I): void;
   /**
    * Resolves once what was sent fits the stream's window again (at once when it does, or when the stream is
@@ -101,6 +105,18 @@ export interface BidiStream<I, O> {
   cancel(): void;
   readonly responses: AsyncIterable<O>;
 }
+
+/**
+ * How many sent messages a bidi stream may hold that its server has not taken (as many as it holds received
+ * messages its reader has not taken): beyond it the stream fails instead of growing without bound.
+ *
+ * @example
+ * ```ts
+ * import { UNSENT_LIMIT } from "./rpc.ts";
+ * console.log(UNSENT_LIMIT); // 100000
+ * ```
+ */
+export const UNSENT_LIMIT = 100_000;
 
 /** Makes calls on one grpc-js channel with fixed headers. */
 export class Rpc {
@@ -236,7 +252,7 @@ export class Rpc {
 
   bidi<M extends Method<"bidi_streaming">>(
     method: M,
-    options: CallOptions & { bufferSize?: number } = {},
+    options: CallOptions & { bufferSize?: number; unsentLimit?: number } = {},
   ): BidiStream<MessageShape<M["input"]>, MessageShape<M["output"]>> {
     const { serialize, deserialize } = codecsOf(method);
     const call = this.#track(this.client.makeBidiStreamRequest(
@@ -259,11 +275,17 @@ export class Rpc {
       call.cancel();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
+    const unsentLimit = options.unsentLimit ?? UNSENT_LIMIT;
     return {
       send: (message) => {
-        if (!ended && !call.writableEnded && !call.destroyed) call.write(message);
+        if (ended || call.writableEnded || call.destroyed) return;
+        if (call.writableLength < unsentLimit) return void call.write(message);
+        // The server takes nothing: fail the stream rather than queue without bound.
+        ended = true;
+        channel.fail(new ChannelOverflowError(unsentLimit));
+        call.cancel();
       },
-      drained: () => drained(call),
+      drained: () => ended ? Promise.resolve() : drained(call),
       end: () => {
         if (!call.writableEnded) call.end();
       },
