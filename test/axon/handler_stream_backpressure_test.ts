@@ -34,14 +34,18 @@ async function settledNow(promise: Promise<unknown>): Promise<boolean> {
   return settled;
 }
 
-Deno.test("gRPC handler stream: drained waits while the server does not read, and nothing sent is lost", async () => {
+/**
+ * A raw grpc-js server whose QueryService `OpenStream` pauses its stream (reads nothing until `resume`), and a
+ * client channel to it; `received` lists what it read (each message's number).
+ */
+async function pausedServer() {
   const received: string[] = [];
-  let serverStream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound> | undefined;
-  const opened = Promise.withResolvers<void>();
+  const opened = Promise.withResolvers<
+    grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>
+  >();
   const server = new grpc.Server();
   server.addService(grpcService(QueryService), {
     openStream: (stream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
-      serverStream = stream;
       stream.pause();
       stream.on(
         "data",
@@ -49,30 +53,46 @@ Deno.test("gRPC handler stream: drained waits while the server does not read, an
       );
       stream.on("error", () => {});
       stream.on("end", () => stream.end());
-      opened.resolve();
+      opened.resolve(stream);
     },
   } as grpc.UntypedServiceImplementation);
-  const port = await bindLoopback(server);
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = new grpc.Client(
+    `127.0.0.1:${await bindLoopback(server)}`,
+    grpc.credentials.createInsecure(),
+  );
+  return {
+    received,
+    rpc: new Rpc(client, () => new grpc.Metadata()),
+    /** Resolves once the client's stream reached the server. */
+    opened: () => within(opened.promise, 10_000, "the server's stream"),
+    resume: async () => (await opened.promise).resume(),
+    close: () => {
+      client.close();
+      server.forceShutdown();
+    },
+  };
+}
+
+Deno.test("gRPC handler stream: drained waits while the server does not read, and nothing sent is lost", async () => {
+  const server = await pausedServer();
   try {
-    const stream = new Rpc(client, () => new grpc.Metadata()).bidi(QueryService.method.openStream);
+    const stream = server.rpc.bidi(QueryService.method.openStream);
     stream.send(outbound(0, 10));
-    await within(opened.promise, 10_000, "the server's stream");
+    await server.opened();
     // ~6 MB: far beyond HTTP/2's 64 KiB windows and the sockets' buffers, so most of it waits in grpc-js.
     const total = 100;
     for (let n = 1; n < total; n++) stream.send(outbound(n, 64 * 1024));
     const drained = stream.drained();
     assert(!await settledNow(drained), "drained while the server reads nothing");
     // The server starts reading: the send buffer empties, and every message arrives in order.
-    serverStream?.resume();
+    await server.resume();
     await within(drained, 20_000, "drained once the server reads");
-    await eventually(() => received.length === total, 20_000, `all ${total} messages`);
-    assertEquals(received, Array.from({ length: total }, (_, n) => String(n)));
+    await eventually(() => server.received.length === total, 20_000, `all ${total} messages`);
+    assertEquals(server.received, Array.from({ length: total }, (_, n) => String(n)));
     assert(await settledNow(stream.drained()), "drained at once when there is room");
     stream.end();
   } finally {
-    client.close();
-    server.forceShutdown();
+    server.close();
   }
 });
 
@@ -116,35 +136,19 @@ Deno.test("port handler stream: a wait for credit ends when the server ends the 
 });
 
 Deno.test("gRPC handler stream: a sender that never waits fails the stream at its unsent limit, not the process", async () => {
-  let serverStream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound> | undefined;
-  const opened = Promise.withResolvers<void>();
-  const server = new grpc.Server();
-  server.addService(grpcService(QueryService), {
-    openStream: (stream: grpc.ServerDuplexStream<QueryProviderOutbound, QueryProviderInbound>) => {
-      serverStream = stream;
-      stream.pause();
-      stream.on("error", () => {});
-      opened.resolve();
-    },
-  } as grpc.UntypedServiceImplementation);
-  const port = await bindLoopback(server);
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const server = await pausedServer();
   try {
-    const stream = new Rpc(client, () => new grpc.Metadata()).bidi(QueryService.method.openStream, {
-      unsentLimit: 40,
-    });
+    const stream = server.rpc.bidi(QueryService.method.openStream, { unsentLimit: 40 });
     stream.send(outbound(0, 10));
-    await within(opened.promise, 10_000, "the server's stream");
+    await server.opened();
     for (let n = 1; n < 200; n++) stream.send(outbound(n, 64 * 1024));
     const reading = (async () => {
       for await (const _ of stream.responses);
     })();
     await assertRejects(() => within(reading, 10_000, "the stream's end"), ChannelOverflowError, "40 items");
     assert(await settledNow(stream.drained()), "drained once the stream is over");
-    serverStream?.resume();
   } finally {
-    client.close();
-    server.forceShutdown();
+    server.close();
   }
 });
 
