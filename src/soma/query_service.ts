@@ -86,10 +86,9 @@ class QueryHandlerStream
 
   constructor(
     call: HandlerStreamCall<QueryProviderOutbound, QueryProviderInbound>,
-    router: QueryRouter,
     options: QueryServiceOptions,
   ) {
-    super(call, router, options);
+    super(call, options.router, options);
     this.#registry = options.registry;
   }
 
@@ -203,7 +202,7 @@ export function serveQueryHandlerStream(
   call: HandlerStreamCall<QueryProviderOutbound, QueryProviderInbound>,
   options: QueryServiceOptions,
 ): void {
-  new QueryHandlerStream(call, options.router, options).serve();
+  new QueryHandlerStream(call, options).serve();
 }
 
 /** Builds the gRPC implementation. */
